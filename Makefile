@@ -1,0 +1,39 @@
+# FieldVault: `make run` (embedded stack + demo) and `make test` (the whole suite).
+PYTHON ?= python3.11
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed-$(shell cat pyproject.toml tests/sync/tus_client/package-lock.json 2>/dev/null | cksum | cut -d' ' -f1)
+
+.PHONY: install run test lint typecheck unit bench clean
+
+$(STAMP): pyproject.toml
+	@command -v $(PYTHON) >/dev/null || { echo "Python 3.11 is required ($(PYTHON) not found)"; exit 1; }
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[dev]'
+	@if [ -f tests/sync/tus_client/package.json ]; then \
+		command -v npm >/dev/null || { echo "npm (Node 20) is required for the tus-js-client tests"; exit 1; }; \
+		npm ci --silent --prefix tests/sync/tus_client; fi
+	@command -v ffmpeg >/dev/null || echo "WARNING: ffmpeg is not installed (apt-get install ffmpeg)"
+	@rm -f $(VENV)/.installed-*; touch $@
+
+install: $(STAMP)
+
+run: install
+	$(PY) -m ops.embedded
+
+lint: install
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+typecheck: install
+	$(VENV)/bin/mypy backend sync media mobile_contract ops
+
+test: install lint typecheck
+	$(VENV)/bin/pytest
+
+bench: install
+	@for script in tests/bench/bench_*.py; do echo "== $$script"; $(PY) $$script || exit 1; done
+
+clean:
+	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,99 @@
+"""The django-ninja API: one instance, every router, one error shape."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.http import HttpRequest, HttpResponse
+from ninja import NinjaAPI
+from ninja.errors import AuthenticationError, HttpError, ValidationError
+
+from backend.config.errors import FieldVaultError, error_body
+
+api = NinjaAPI(
+    title="FieldVault API",
+    version="1",
+    description=(
+        "FieldVault stores enforcement footage (执法全过程记录) unaltered, checks it against the "
+        "record list and registers every view. Device endpoints live under `/api/sync/v1/` and "
+        "authenticate with `Authorization: Bearer <device token>`; the resumable upload endpoint "
+        "`/api/sync/v1/uploads/` speaks tus 1.0.0 and is documented in mobile_contract/. Every "
+        'error has the body `{"code": ..., "message": ..., "details": {...}}`.'
+    ),
+    urls_namespace="api",
+)
+
+
+def _json_error(request: HttpRequest, status: int, body: dict[str, Any]) -> HttpResponse:
+    return api.create_response(request, body, status=status)
+
+
+@api.exception_handler(FieldVaultError)
+def _fieldvault_error(request: HttpRequest, exc: FieldVaultError) -> HttpResponse:
+    return _json_error(request, exc.status, exc.as_body())
+
+
+@api.exception_handler(ValidationError)
+def _validation_error(request: HttpRequest, exc: ValidationError) -> HttpResponse:
+    errors = [
+        {
+            "location": [str(part) for part in error.get("loc", [])],
+            "message": str(error.get("msg", "")),
+            "type": str(error.get("type", "")),
+        }
+        for error in exc.errors
+    ]
+    return _json_error(
+        request,
+        422,
+        error_body(
+            "validation_error", "The request body or parameters are invalid.", {"errors": errors}
+        ),
+    )
+
+
+@api.exception_handler(AuthenticationError)
+def _authentication_error(request: HttpRequest, exc: AuthenticationError) -> HttpResponse:
+    return _json_error(
+        request,
+        401,
+        error_body("not_authenticated", "Missing, unknown or revoked credentials."),
+    )
+
+
+@api.exception_handler(HttpError)
+def _http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
+    return _json_error(request, exc.status_code, error_body("http_error", str(exc)))
+
+
+def _register_routers() -> None:
+    from backend.devices.api import router as devices_router
+    from backend.footage.api import router as footage_router
+    from backend.retention.api import router as retention_router
+    from sync.api import router as sync_router
+
+    api.add_router("/sync/v1/", sync_router)
+    api.add_router("/devices/", devices_router)
+    api.add_router("/recordings/", footage_router)
+    api.add_router("/retention/", retention_router)
+
+    from backend.coverage.api import router as coverage_router
+    from backend.enforcement.api import router as enforcement_router
+
+    api.add_router("/enforcement/", enforcement_router)
+    api.add_router("/coverage/", coverage_router)
+
+    from backend.review.api import router as review_router
+
+    api.add_router("/review/", review_router)
+
+    from backend.corrections.api import router as corrections_router
+    from backend.inspections.api import router as inspections_router
+    from sync.records.api import router as sync_records_router
+
+    api.add_router("/sync/v1/records/", sync_records_router)
+    api.add_router("/corrections/", corrections_router)
+    api.add_router("/inspections/", inspections_router)
+
+
+_register_routers()

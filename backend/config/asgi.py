@@ -1,0 +1,49 @@
+"""ASGI entry point: uploads, websockets and everything else.
+
+The tus upload endpoint is a plain ASGI callable routed *before* Django: Django's ASGI
+handler reads a whole request body into a temporary file before any view runs, and an
+upload must be written to disk exactly once (shared/FACTS.md).
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "backend.config.settings")
+
+from django.core.asgi import get_asgi_application
+
+django_application = get_asgi_application()
+
+from channels.routing import ProtocolTypeRouter  # noqa: E402
+from django.conf import settings  # noqa: E402
+from django.contrib.staticfiles.handlers import ASGIStaticFilesHandler  # noqa: E402
+
+from sync.routing import websocket_application  # noqa: E402
+from sync.tus.app import build_upload_app  # noqa: E402
+
+UPLOAD_PREFIX = "/api/sync/v1/uploads"
+
+_upload_application = build_upload_app()
+_django_http = (
+    ASGIStaticFilesHandler(django_application)
+    if getattr(settings, "FV_SERVE_STATIC", True)
+    else django_application
+)
+
+
+async def http_application(scope: dict[str, Any], receive: Any, send: Any) -> None:
+    path: str = scope.get("path", "")
+    if path == UPLOAD_PREFIX or path.startswith(UPLOAD_PREFIX + "/"):
+        await _upload_application(scope, receive, send)
+    else:
+        await _django_http(scope, receive, send)
+
+
+application = ProtocolTypeRouter(
+    {
+        "http": http_application,
+        "websocket": websocket_application,
+    }
+)

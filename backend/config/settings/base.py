@@ -1,0 +1,181 @@
+"""Settings shared by every environment. Values come from the environment (config/env.py).
+
+The defaults describe the embedded stack: one machine, SQLite, the in-memory channel
+layer and SeaweedFS `weed mini` on loopback. Production (settings/production.py) refuses
+to start without its secrets.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from backend.config.env import (
+    database_from_url,
+    env_bool,
+    env_int,
+    env_list,
+    env_optional,
+    env_str,
+)
+
+BASE_DIR = Path(__file__).resolve().parents[3]
+VAR_DIR = Path(env_str("FV_VAR_DIR", str(BASE_DIR / "var")))
+
+SECRET_KEY = env_str("DJANGO_SECRET_KEY", "embedded-insecure-key-change-me-in-production")
+DEBUG = env_bool("DJANGO_DEBUG", False)
+ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", ["127.0.0.1", "localhost", "testserver"])
+CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS", [])
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "channels",
+    "django_tasks",
+    "django_tasks_db",
+    "backend.accounts",
+    "backend.audit",
+    "backend.devices",
+    "backend.footage",
+    "backend.retention",
+    "sync",
+    "backend.review",
+    "backend.enforcement",
+    "backend.coverage",
+    "sync.records",
+    "backend.corrections",
+    "backend.inspections",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.locale.LocaleMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "backend.config.urls"
+ASGI_APPLICATION = "backend.config.asgi.application"
+WSGI_APPLICATION = "backend.config.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "backend" / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "django.template.context_processors.i18n",
+            ],
+        },
+    },
+]
+
+DATABASES = {
+    "default": database_from_url(
+        env_str("DATABASE_URL", f"sqlite:///{VAR_DIR / 'fieldvault.sqlite3'}")
+    )
+}
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+AUTH_USER_MODEL = "accounts.User"
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+]
+
+LANGUAGE_CODE = "zh-hans"
+LANGUAGES = [("zh-hans", "简体中文"), ("en", "English")]
+LOCALE_PATHS = [BASE_DIR / "backend" / "locale"]
+TIME_ZONE = env_str("FV_TIME_ZONE", "Asia/Shanghai")
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATIC_ROOT = VAR_DIR / "static"
+
+SESSION_COOKIE_AGE = env_int("FV_SESSION_SECONDS", 8 * 3600)
+SESSION_EXPIRE_AT_BROWSER_CLOSE = True
+SESSION_COOKIE_HTTPONLY = True
+CSRF_COOKIE_HTTPONLY = False
+
+# Channels: Redis when configured (N web processes), in-memory for the embedded stack.
+REDIS_URL = env_optional("REDIS_URL")
+if REDIS_URL:
+    CHANNEL_LAYERS = {
+        "default": {
+            "BACKEND": "channels_redis.core.RedisChannelLayer",
+            "CONFIG": {"hosts": [REDIS_URL], "prefix": env_str("FV_CHANNEL_PREFIX", "fv")},
+        }
+    }
+else:
+    CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+
+TASKS = {
+    "default": {
+        "BACKEND": env_str("FV_TASKS_BACKEND", "django_tasks_db.DatabaseBackend"),
+        "QUEUES": ["default", "storage", "media"],
+    }
+}
+
+# Object storage (any S3). Originals go to a bucket with Object Lock in COMPLIANCE mode.
+FV_S3_ENDPOINT_URL = env_str("FV_S3_ENDPOINT_URL", "http://127.0.0.1:8333")
+FV_S3_REGION = env_str("FV_S3_REGION", "us-east-1")
+FV_S3_ACCESS_KEY = env_str("FV_S3_ACCESS_KEY", "fieldvault-embedded")
+FV_S3_SECRET_KEY = env_str("FV_S3_SECRET_KEY", "fieldvault-embedded-secret")
+FV_ORIGINALS_BUCKET = env_str("FV_ORIGINALS_BUCKET", "fv-originals")
+FV_DERIVATIVES_BUCKET = env_str("FV_DERIVATIVES_BUCKET", "fv-derivatives")
+FV_ORIGINAL_RETENTION_DAYS = env_int("FV_ORIGINAL_RETENTION_DAYS", 180)
+FV_PRESIGNED_URL_SECONDS = env_int("FV_PRESIGNED_URL_SECONDS", 300)
+
+# Device sync.
+FV_STAGING_DIR = Path(env_str("FV_STAGING_DIR", str(VAR_DIR / "staging")))
+FV_UPLOAD_MAX_BYTES = env_int("FV_UPLOAD_MAX_BYTES", 16 * 1024**3)
+FV_UPLOAD_EXPIRY_SECONDS = env_int("FV_UPLOAD_EXPIRY_SECONDS", 7 * 24 * 3600)
+FV_MANIFEST_MAX_CLIPS = env_int("FV_MANIFEST_MAX_CLIPS", 20_000)
+FV_STORAGE_MAX_ATTEMPTS = env_int("FV_STORAGE_MAX_ATTEMPTS", 50)
+FV_STORAGE_LEASE_SECONDS = env_int("FV_STORAGE_LEASE_SECONDS", 600)
+
+# Media processing (footage/processing.py, worker: `manage.py fieldvault_worker`).
+FV_PROCESS_AFTER_STORE = env_bool("FV_PROCESS_AFTER_STORE", True)
+FV_PROCESSING_LEASE_SECONDS = env_int("FV_PROCESSING_LEASE_SECONDS", 120)  # renewed while alive
+FV_PROCESSING_MAX_ATTEMPTS = env_int("FV_PROCESSING_MAX_ATTEMPTS", 5)
+FV_PROCESSING_BACKOFF_SECONDS = env_int("FV_PROCESSING_BACKOFF_SECONDS", 30)  # doubles per attempt
+FV_PROCESSING_BACKOFF_MAX_SECONDS = env_int("FV_PROCESSING_BACKOFF_MAX_SECONDS", 3600)
+# A queued job not claimed within this time is queued again (lost queue rows).
+FV_PROCESSING_REQUEUE_SECONDS = env_int("FV_PROCESSING_REQUEUE_SECONDS", 1800)
+FV_PROCESSING_WORKDIR = env_optional("FV_PROCESSING_WORKDIR")  # default: the system temp dir
+FV_WORKER_REDRIVE_SECONDS = env_int("FV_WORKER_REDRIVE_SECONDS", 30)
+# File creation time vs device-reported start: beyond this the disagreement is flagged.
+FV_FILE_TIME_TOLERANCE_SECONDS = env_int("FV_FILE_TIME_TOLERANCE_SECONDS", 120)
+
+# Coverage check: a recording links to an activity of its officer when it overlaps the
+# activity's window widened by this many seconds on each side.
+FV_COVERAGE_LINK_BUFFER_SECONDS = env_int("FV_COVERAGE_LINK_BUFFER_SECONDS", 120)
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": env_str("FV_LOG_LEVEL", "INFO")},
+    "loggers": {"django.db.backends": {"level": "INFO"}},
+}
+
+# After an upload is verified: "thread" stores it at once in the web process, "sync" in the
+# request (tests), "redrive" leaves it to the worker's periodic pass.
+FV_STORE_DISPATCH = env_str("FV_STORE_DISPATCH", "thread")
+FV_SERVE_STATIC = env_bool("FV_SERVE_STATIC", True)
+
+# A 20,000-clip manifest is ~7 MB of JSON; uploads never pass through Django (sync/tus).
+DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("FV_MAX_JSON_BYTES", 12 * 1024 * 1024)

@@ -1,0 +1,34 @@
+from django.contrib import admin
+from django.http import HttpRequest, JsonResponse
+from django.urls import include, path
+
+from backend.config.api import api
+from backend.config.errors import error_body
+
+
+def _not_found(request: HttpRequest, exception: Exception | None = None) -> JsonResponse:
+    return JsonResponse(error_body("not_found", "No such resource."), status=404)
+
+
+def _bad_request(request: HttpRequest, exception: Exception | None = None) -> JsonResponse:
+    # Raised before any view runs, e.g. a body over DATA_UPLOAD_MAX_MEMORY_SIZE.
+    return JsonResponse(
+        error_body("bad_request", "The request could not be read (malformed or too large)."),
+        status=400,
+    )
+
+
+def _server_error(request: HttpRequest) -> JsonResponse:
+    return JsonResponse(error_body("server_error", "Internal server error."), status=500)
+
+
+urlpatterns = [
+    path("admin/", admin.site.urls),
+    path("api/", api.urls),
+    path("i18n/", include("django.conf.urls.i18n")),
+    path("", include("backend.review.urls")),
+]
+
+handler400 = _bad_request
+handler404 = _not_found
+handler500 = _server_error

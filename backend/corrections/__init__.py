@@ -1,0 +1,1 @@
+"""Community correction (社区矫正): subjects, schedules, check-ins, visits, talks, alerts."""

@@ -1,0 +1,207 @@
+"""Community correction for signed-in users: subjects, overdue alerts, figures.
+
+Subjects outside the caller's scope answer 404 (ids cannot be probed across offices).
+Check-ins, visits and talks are written by tablets (sync/records); they are read here.
+"""
+
+from __future__ import annotations
+
+import re
+
+from django.http import HttpRequest
+from ninja import Router, Status
+from ninja.security import django_auth
+
+from backend.accounts.models import Officer, Role, Unit, User
+from backend.accounts.selectors import user_has_role
+from backend.config.errors import InvalidInput, NotFound, PermissionDenied
+from backend.corrections.models import Contact, Subject
+from backend.corrections.schemas import (
+    AlertOut,
+    ContactOut,
+    FiguresOut,
+    ScheduleOut,
+    SubjectIn,
+    SubjectOut,
+    SubjectSummaryOut,
+)
+from backend.corrections.selectors import (
+    alerts_visible_to,
+    contacts_of_subject,
+    office_month_figures,
+    offices_visible_to,
+    subject_get_visible,
+    subjects_visible_to,
+)
+from backend.corrections.services import ScheduleInput, subject_create
+from backend.corrections.workdays import CalendarUnknownError
+
+router = Router(tags=["community correction"], auth=django_auth)
+
+MONTH = re.compile(r"^(\d{4})-(\d{2})$")
+
+
+def _user(request: HttpRequest) -> User:
+    user = request.user
+    assert isinstance(user, User)
+    return user
+
+
+def _summary(subject: Subject) -> SubjectSummaryOut:
+    return SubjectSummaryOut(
+        id=subject.pk,
+        name=subject.name,
+        sentence_kind=subject.sentence_kind,
+        term_start=subject.term_start,
+        term_end=subject.term_end,
+        office_id=subject.office_id,
+        office_name=subject.office.name,
+        responsible_officer_id=subject.responsible_officer_id,
+        responsible_officer_name=subject.responsible_officer.name,
+    )
+
+
+def _contact(contact: Contact) -> ContactOut:
+    return ContactOut(
+        id=contact.pk,
+        kind=contact.kind,
+        officer_id=contact.officer_id,
+        started_at=contact.started_at,
+        ended_at=contact.ended_at,
+        place=contact.place,
+        latitude=contact.latitude,
+        longitude=contact.longitude,
+        notes=contact.notes,
+        identity_method=contact.identity_method,
+        photo_recording_id=contact.photo_id,
+        recording_ids=[r.pk for r in contact.recordings.all()],
+        crosscheck_status=contact.crosscheck_status,
+        crosscheck_findings=contact.crosscheck_findings,
+        activity_id=contact.activity_id,
+    )
+
+
+@router.get("subjects", response=list[SubjectSummaryOut], operation_id="correction_subjects_list")
+def list_subjects(request: HttpRequest, office_id: int | None = None) -> list[SubjectSummaryOut]:
+    """Subjects of the caller's office (or, for supervisors, the offices below them)."""
+    qs = subjects_visible_to(_user(request)).order_by("office_id", "name")
+    if office_id is not None:
+        qs = qs.filter(office_id=office_id)
+    return [_summary(s) for s in qs[:2000]]
+
+
+@router.post("subjects", response={201: SubjectOut}, operation_id="correction_subjects_create")
+def create_subject(request: HttpRequest, payload: SubjectIn) -> Status:
+    """Register a subject with their reporting schedule. Correction officers register in
+    their own office; supervisors in the offices below them."""
+    user = _user(request)
+    if not user_has_role(user, Role.CORRECTION_OFFICER, Role.SUPERVISOR, Role.SYSTEM_ADMIN):
+        raise PermissionDenied("only correction officers and supervisors register subjects")
+    office = offices_visible_to(user).filter(pk=payload.office_id).first()
+    if office is None:
+        raise NotFound("no such office", code="office_not_found")
+    officers = {
+        o.pk: o
+        for o in Officer.objects.filter(
+            pk__in=[payload.responsible_officer_id, *payload.team_officer_ids]
+        )
+    }
+    missing = [
+        i for i in [payload.responsible_officer_id, *payload.team_officer_ids] if i not in officers
+    ]
+    if missing:
+        raise InvalidInput(
+            "unknown officers", code="unknown_officers", details={"officers": missing}
+        )
+    subject = subject_create(
+        actor=user,
+        name=payload.name,
+        sentence_kind=payload.sentence_kind,
+        term_start=payload.term_start,
+        term_end=payload.term_end,
+        office=office,
+        responsible_officer=officers[payload.responsible_officer_id],
+        team=[officers[i] for i in payload.team_officer_ids],
+        schedules=[ScheduleInput(**s.dict()) for s in payload.schedules],
+        id_number=payload.id_number,
+        phone=payload.phone,
+        address=payload.address,
+    )
+    return Status(201, _detail(subject_get_visible(user=user, subject_id=str(subject.pk))))
+
+
+def _detail(subject: Subject | None) -> SubjectOut:
+    if subject is None:
+        raise NotFound("no such subject", code="subject_not_found")
+    return SubjectOut(
+        **_summary(subject).dict(),
+        id_number=subject.id_number,
+        phone=subject.phone,
+        address=subject.address,
+        team_officer_ids=sorted(o.pk for o in subject.team.all()),
+        schedules=[
+            ScheduleOut(
+                kind=s.kind,
+                frequency=s.frequency,
+                times=s.times,
+                grace_working_days=s.grace_working_days,
+            )
+            for s in subject.schedules.all()
+        ],
+        recent_contacts=[_contact(c) for c in contacts_of_subject(subject)],
+    )
+
+
+@router.get("subjects/{subject_id}", response=SubjectOut, operation_id="correction_subjects_get")
+def get_subject(request: HttpRequest, subject_id: str) -> SubjectOut:
+    """One subject with personal data, schedule and recent contacts (404 outside scope)."""
+    return _detail(subject_get_visible(user=_user(request), subject_id=subject_id))
+
+
+@router.get("alerts", response=list[AlertOut], operation_id="correction_alerts_list")
+def list_alerts(request: HttpRequest, open_only: bool = True, mine: bool = False) -> list[AlertOut]:
+    """Overdue check-ins, visits, talks and phone reports (逾期提醒) in the caller's scope;
+    `mine` keeps those of subjects the caller is responsible for. New alerts are also
+    pushed on the websocket as `correction.overdue` events."""
+    user = _user(request)
+    qs = alerts_visible_to(user, open_only=open_only)
+    if mine:
+        officer = getattr(user, "officer", None)
+        qs = qs.filter(officer=officer) if officer is not None else qs.none()
+    return [
+        AlertOut(
+            id=a.pk,
+            subject_id=a.subject_id,
+            subject_name=a.subject.name,
+            office_id=a.office_id,
+            officer_id=a.officer_id,
+            kind=a.kind,
+            period_start=a.period_start,
+            period_end=a.period_end,
+            due_date=a.due_date,
+            required=a.required,
+            done=a.done,
+            raised_at=a.raised_at,
+            resolved_at=a.resolved_at,
+        )
+        for a in qs[:2000]
+    ]
+
+
+@router.get("figures", response=FiguresOut, operation_id="correction_figures")
+def figures(request: HttpRequest, office_id: int, month: str) -> FiguresOut:
+    """Monthly figures of one office (`month` = YYYY-MM): share of subjects located in the
+    last 30 days (target ≥ 70 %), missed check-ins, home visits done vs due."""
+    match = MONTH.match(month)
+    if not match or not 1 <= int(match.group(2)) <= 12:
+        raise InvalidInput("month must be YYYY-MM", code="invalid_month", details={"month": month})
+    office: Unit | None = offices_visible_to(_user(request)).filter(pk=office_id).first()
+    if office is None:
+        raise NotFound("no such office", code="office_not_found")
+    try:
+        result = office_month_figures(
+            office=office, year=int(match.group(1)), month=int(match.group(2))
+        )
+    except CalendarUnknownError as exc:
+        raise InvalidInput(str(exc), code="calendar_unknown", details={"month": month}) from exc
+    return FiguresOut(**vars(result))

@@ -1,0 +1,190 @@
+"""Correction subjects, their reporting schedules, logged contacts and overdue alerts.
+
+Contacts (check-in 报到, home visit 走访, talk 谈话, phone report) are usually written by
+tablets through sync/records with client-generated ids; deletes are soft (`deleted_at`)
+so that a deleted contact still propagates as a tombstone and stays traceable.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class SentenceKind(models.TextChoices):
+    SURVEILLANCE = "surveillance", _("管制")
+    PROBATION = "probation", _("缓刑")
+    PAROLE = "parole", _("假释")
+    MEDICAL_PAROLE = "medical_parole", _("暂予监外执行")
+
+
+class ContactKind(models.TextChoices):
+    CHECK_IN = "check_in", _("报到")
+    HOME_VISIT = "home_visit", _("走访")
+    TALK = "talk", _("谈话")
+    PHONE_REPORT = "phone_report", _("电话报告")
+
+
+IN_PERSON_KINDS = (ContactKind.CHECK_IN, ContactKind.HOME_VISIT, ContactKind.TALK)
+
+
+class Frequency(models.TextChoices):
+    WEEKLY = "weekly", _("每周")
+    MONTHLY = "monthly", _("每月")
+    QUARTERLY = "quarterly", _("每季度")
+
+
+class IdentityMethod(models.TextChoices):
+    ID_CARD = "id_card", _("身份证核验")
+    FACE = "face", _("人脸识别")
+    FINGERPRINT = "fingerprint", _("指纹核验")
+    IN_PERSON = "in_person", _("工作人员当面确认")
+    VIDEO_CALL = "video_call", _("视频通话")
+
+
+class CrossCheckStatus(models.TextChoices):
+    PENDING = "pending", _("待核验")
+    CONSISTENT = "consistent", _("一致")
+    MISMATCH = "mismatch", _("不一致")
+    NO_FOOTAGE = "no_footage", _("无音像记录")
+
+
+class Subject(models.Model):
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    name = models.CharField(_("姓名"), max_length=100)
+    id_number = models.CharField(_("身份证号"), max_length=18, blank=True)
+    phone = models.CharField(_("联系电话"), max_length=30, blank=True)
+    address = models.CharField(_("居住地"), max_length=300, blank=True)
+    sentence_kind = models.CharField(_("矫正类别"), max_length=20, choices=SentenceKind.choices)
+    term_start = models.DateField(_("矫正期起"))
+    term_end = models.DateField(_("矫正期止"))
+    office = models.ForeignKey(
+        "accounts.Unit", on_delete=models.PROTECT, related_name="correction_subjects"
+    )
+    responsible_officer = models.ForeignKey(
+        "accounts.Officer", on_delete=models.PROTECT, related_name="responsible_subjects"
+    )
+    team = models.ManyToManyField(
+        "accounts.Officer", blank=True, related_name="correction_teams", verbose_name=_("矫正小组")
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("社区矫正对象")
+        verbose_name_plural = _("社区矫正对象")
+        constraints = (
+            models.CheckConstraint(
+                condition=models.Q(term_end__gte=models.F("term_start")), name="subject_term_order"
+            ),
+        )
+        indexes = (models.Index(fields=["office", "term_end"]),)
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class ReportingSchedule(models.Model):
+    subject = models.ForeignKey(Subject, on_delete=models.CASCADE, related_name="schedules")
+    kind = models.CharField(max_length=20, choices=ContactKind.choices)
+    frequency = models.CharField(max_length=10, choices=Frequency.choices)
+    times = models.PositiveSmallIntegerField(default=1)
+    grace_working_days = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        constraints = (
+            models.UniqueConstraint(fields=["subject", "kind"], name="schedule_one_per_kind"),
+            models.CheckConstraint(
+                condition=models.Q(times__gte=1), name="schedule_times_positive"
+            ),
+        )
+
+    def __str__(self) -> str:
+        return f"{self.subject_id} {self.kind} {self.times}/{self.frequency}"
+
+
+class Contact(models.Model):
+    """One logged contact with a subject. Times are clock-corrected (UTC); the device's own
+    readings are kept beside them."""
+
+    id = models.UUIDField(primary_key=True, editable=False)
+    kind = models.CharField(max_length=20, choices=ContactKind.choices)
+    subject = models.ForeignKey(Subject, on_delete=models.PROTECT, related_name="contacts")
+    office = models.ForeignKey("accounts.Unit", on_delete=models.PROTECT, related_name="+")
+    officer = models.ForeignKey("accounts.Officer", on_delete=models.PROTECT, related_name="+")
+    device = models.ForeignKey(
+        "devices.Device", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    started_at = models.DateTimeField(_("开始时间"))
+    ended_at = models.DateTimeField(_("结束时间"))
+    device_started_at = models.DateTimeField(null=True, blank=True)
+    device_ended_at = models.DateTimeField(null=True, blank=True)
+    place = models.CharField(_("地点"), max_length=300, blank=True)
+    latitude = models.FloatField(null=True, blank=True)
+    longitude = models.FloatField(null=True, blank=True)
+    notes = models.TextField(_("记录"), blank=True)
+    # Check-ins only: how identity was verified, the photo, the cross-check with footage.
+    identity_method = models.CharField(max_length=20, choices=IdentityMethod.choices, blank=True)
+    photo = models.ForeignKey(
+        "footage.Recording", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    recordings = models.ManyToManyField("footage.Recording", blank=True, related_name="+")
+    crosscheck_status = models.CharField(
+        max_length=12, choices=CrossCheckStatus.choices, default=CrossCheckStatus.PENDING
+    )
+    crosscheck_findings = models.JSONField(default=list, blank=True)
+    # The coverage activity (执法活动) whose footage is checked; linked after commit.
+    activity = models.ForeignKey(
+        "enforcement.Activity", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    deleted_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("矫正工作记录")
+        verbose_name_plural = _("矫正工作记录")
+        constraints = (
+            models.CheckConstraint(
+                condition=models.Q(ended_at__gte=models.F("started_at")),
+                name="contact_end_after_start",
+            ),
+        )
+        indexes = (
+            models.Index(fields=["subject", "kind", "started_at"]),
+            models.Index(fields=["office", "started_at"]),
+        )
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.subject_id} @ {self.started_at:%Y-%m-%d %H:%M}"
+
+
+class OverdueAlert(models.Model):
+    """A scheduled check-in/visit/talk/report not done by its due date."""
+
+    subject = models.ForeignKey(Subject, on_delete=models.CASCADE, related_name="overdue_alerts")
+    office = models.ForeignKey("accounts.Unit", on_delete=models.PROTECT, related_name="+")
+    officer = models.ForeignKey("accounts.Officer", on_delete=models.PROTECT, related_name="+")
+    kind = models.CharField(max_length=20, choices=ContactKind.choices)
+    period_start = models.DateField()
+    period_end = models.DateField()
+    due_date = models.DateField()
+    required = models.PositiveSmallIntegerField()
+    done = models.PositiveSmallIntegerField()
+    raised_at = models.DateTimeField(auto_now_add=True)
+    resolved_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("逾期提醒")
+        verbose_name_plural = _("逾期提醒")
+        constraints = (
+            models.UniqueConstraint(
+                fields=["subject", "kind", "period_start"], name="overdue_once_per_period"
+            ),
+        )
+        indexes = (models.Index(fields=["office", "resolved_at", "due_date"]),)
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.subject_id} due {self.due_date}"

@@ -1,0 +1,108 @@
+"""API messages of the corrections app."""
+
+from __future__ import annotations
+
+import datetime
+import uuid
+from typing import Any, Literal
+
+from ninja import Schema
+from pydantic import Field
+
+
+class ScheduleIn(Schema):
+    kind: Literal["check_in", "home_visit", "talk", "phone_report"]
+    frequency: Literal["weekly", "monthly", "quarterly"]
+    times: int = Field(default=1, ge=1, le=31)
+    grace_working_days: int = Field(default=0, ge=0, le=30)
+
+
+class SubjectIn(Schema):
+    name: str = Field(min_length=1, max_length=100)
+    id_number: str = Field(default="", max_length=18)
+    phone: str = Field(default="", max_length=30)
+    address: str = Field(default="", max_length=300)
+    sentence_kind: Literal["surveillance", "probation", "parole", "medical_parole"]
+    term_start: datetime.date
+    term_end: datetime.date
+    office_id: int
+    responsible_officer_id: int
+    team_officer_ids: list[int] = Field(default_factory=list, max_length=20)
+    schedules: list[ScheduleIn] = Field(default_factory=list, max_length=4)
+
+
+class ScheduleOut(Schema):
+    kind: str
+    frequency: str
+    times: int
+    grace_working_days: int
+
+
+class SubjectSummaryOut(Schema):
+    id: uuid.UUID
+    name: str
+    sentence_kind: str
+    term_start: datetime.date
+    term_end: datetime.date
+    office_id: int
+    office_name: str
+    responsible_officer_id: int
+    responsible_officer_name: str
+
+
+class ContactOut(Schema):
+    id: uuid.UUID
+    kind: str
+    officer_id: int
+    started_at: datetime.datetime
+    ended_at: datetime.datetime
+    place: str
+    latitude: float | None
+    longitude: float | None
+    notes: str
+    identity_method: str
+    photo_recording_id: uuid.UUID | None
+    recording_ids: list[uuid.UUID]
+    crosscheck_status: str
+    crosscheck_findings: list[dict[str, Any]]
+    activity_id: uuid.UUID | None
+
+
+class SubjectOut(SubjectSummaryOut):
+    id_number: str
+    phone: str
+    address: str
+    team_officer_ids: list[int]
+    schedules: list[ScheduleOut]
+    recent_contacts: list[ContactOut]
+
+
+class AlertOut(Schema):
+    id: int
+    subject_id: uuid.UUID
+    subject_name: str
+    office_id: int
+    officer_id: int
+    kind: str
+    period_start: datetime.date
+    period_end: datetime.date
+    due_date: datetime.date
+    required: int
+    done: int
+    raised_at: datetime.datetime
+    resolved_at: datetime.datetime | None
+
+
+class FiguresOut(Schema):
+    office_id: int
+    month: str
+    as_of: datetime.date
+    subjects_active: int
+    subjects_located_30d: int
+    located_share: float | None
+    located_target: float
+    located_meets_target: bool | None
+    check_ins_due: int
+    check_ins_missed: int
+    visits_due: int
+    visits_done: int

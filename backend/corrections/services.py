@@ -1,0 +1,583 @@
+"""Writes of the corrections app: subjects, contacts from devices, overdue alerts.
+
+Contacts normally arrive from tablets through sync/records (see device_records.py), which
+calls :func:`contact_write` inside the push transaction. Server-side writes publish their
+new server copy to tablets with `sync.records.services.records_commit`, always *after*
+their audit event (lock order: audit chain head → sync version counter).
+"""
+
+from __future__ import annotations
+
+import datetime
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from django.db import transaction
+from django.db.models import Count
+from django.db.models.functions import TruncDate
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from backend.accounts.models import Officer, Unit, UnitKind, User
+from backend.audit.services import Actor, audit_record
+from backend.config.errors import InvalidInput, PermissionDenied
+from backend.corrections.crosscheck import FootageFix, crosscheck_checkin
+from backend.corrections.models import (
+    Contact,
+    ContactKind,
+    CrossCheckStatus,
+    Frequency,
+    OverdueAlert,
+    ReportingSchedule,
+    SentenceKind,
+    Subject,
+)
+from backend.corrections.schedules import PeriodDue, ScheduleSpec, periods_due
+from backend.devices.models import Device
+from backend.footage.models import Recording
+from sync.events import groups_for_unit_path, publish
+from sync.records.kinds import RecordCopy
+from sync.records.services import records_commit
+
+SUBJECT_KIND = "subject"
+
+
+@dataclass(frozen=True)
+class ScheduleInput:
+    kind: str
+    frequency: str
+    times: int = 1
+    grace_working_days: int = 0
+
+
+def subject_copy(subject: Subject) -> RecordCopy:
+    """The server copy of a subject that its office's tablets pull (personal data: the
+    office's devices only)."""
+    return RecordCopy(
+        kind=SUBJECT_KIND,
+        record_id=subject.pk,
+        unit_id=subject.office_id,
+        data={
+            "name": subject.name,
+            "id_number": subject.id_number,
+            "phone": subject.phone,
+            "address": subject.address,
+            "sentence_kind": subject.sentence_kind,
+            "term_start": subject.term_start.isoformat(),
+            "term_end": subject.term_end.isoformat(),
+            "responsible_officer_id": subject.responsible_officer_id,
+            "team_officer_ids": sorted(o.pk for o in subject.team.all()),
+            "schedules": [
+                {
+                    "kind": s.kind,
+                    "frequency": s.frequency,
+                    "times": s.times,
+                    "grace_working_days": s.grace_working_days,
+                }
+                for s in sorted(subject.schedules.all(), key=lambda s: s.kind)
+            ],
+        },
+    )
+
+
+def _check_schedules(schedules: list[ScheduleInput]) -> None:
+    kinds = [s.kind for s in schedules]
+    if len(set(kinds)) != len(kinds):
+        raise InvalidInput(_("同一类工作只能有一个报告计划"), code="duplicate_schedule")
+    for s in schedules:
+        if s.kind not in ContactKind.values or s.frequency not in Frequency.values:
+            raise InvalidInput(_("报告计划无效"), code="invalid_schedule", details={"kind": s.kind})
+        if not 1 <= s.times <= 31 or not 0 <= s.grace_working_days <= 30:
+            raise InvalidInput(
+                _("报告计划次数或宽限期无效"), code="invalid_schedule", details={"kind": s.kind}
+            )
+
+
+def subject_create(
+    *,
+    actor: User,
+    name: str,
+    sentence_kind: str,
+    term_start: datetime.date,
+    term_end: datetime.date,
+    office: Unit,
+    responsible_officer: Officer,
+    team: list[Officer] | None = None,
+    schedules: list[ScheduleInput] | None = None,
+    id_number: str = "",
+    phone: str = "",
+    address: str = "",
+) -> Subject:
+    if sentence_kind not in SentenceKind.values:
+        raise InvalidInput(
+            _("矫正类别无效"),
+            code="invalid_sentence_kind",
+            details={"allowed": list(SentenceKind.values)},
+        )
+    if term_end < term_start:
+        raise InvalidInput(_("矫正期止早于矫正期起"), code="invalid_term")
+    if office.kind != UnitKind.OFFICE:
+        raise InvalidInput(_("矫正对象须归属司法所"), code="office_required")
+    members = [responsible_officer, *(team or [])]
+    if any(member.unit_id != office.pk for member in members):
+        raise InvalidInput(_("责任人和矫正小组成员须属于该司法所"), code="officer_not_in_office")
+    schedules = schedules or []
+    _check_schedules(schedules)
+    with transaction.atomic():
+        subject = Subject.objects.create(
+            name=name,
+            sentence_kind=sentence_kind,
+            term_start=term_start,
+            term_end=term_end,
+            office=office,
+            responsible_officer=responsible_officer,
+            id_number=id_number,
+            phone=phone,
+            address=address,
+        )
+        if team:
+            subject.team.set(team)
+        ReportingSchedule.objects.bulk_create(
+            [
+                ReportingSchedule(
+                    subject=subject,
+                    kind=s.kind,
+                    frequency=s.frequency,
+                    times=s.times,
+                    grace_working_days=s.grace_working_days,
+                )
+                for s in schedules
+            ]
+        )
+        audit_record(
+            actor=Actor.user(actor),
+            action="correction_subject.created",
+            object_type="correction_subject",
+            object_id=subject.pk,
+            data={
+                "office_id": office.pk,
+                "sentence_kind": sentence_kind,
+                "schedules": [vars(s) for s in schedules],
+            },
+        )
+        records_commit([subject_copy(subject)])
+    return subject
+
+
+# --- contacts (check-ins, visits, talks, phone reports) ----------------------------------
+
+
+@dataclass(frozen=True)
+class ContactInput:
+    subject_id: uuid.UUID
+    started_at: datetime.datetime  # on the server clock
+    ended_at: datetime.datetime
+    device_started_at: datetime.datetime | None
+    device_ended_at: datetime.datetime | None
+    place: str
+    latitude: float | None
+    longitude: float | None
+    notes: str
+    identity_method: str
+    photo_recording_id: uuid.UUID | None
+    recording_ids: tuple[uuid.UUID, ...]
+
+
+def _linked_recording_ids(contact: Contact) -> list[str]:
+    known: list[str] | None = getattr(contact, "linked_recording_ids", None)
+    return known if known is not None else [str(r.pk) for r in contact.recordings.all()]
+
+
+def contact_copy(contact: Contact) -> RecordCopy:
+    if contact.deleted_at is not None:
+        return RecordCopy(
+            kind=contact.kind,
+            record_id=contact.pk,
+            unit_id=contact.office_id,
+            data={"subject_id": str(contact.subject_id)},
+            deleted=True,
+        )
+
+    def iso(value: datetime.datetime | None) -> str | None:
+        return value.astimezone(datetime.UTC).isoformat() if value else None
+
+    return RecordCopy(
+        kind=contact.kind,
+        record_id=contact.pk,
+        unit_id=contact.office_id,
+        data={
+            "subject_id": str(contact.subject_id),
+            "officer_id": contact.officer_id,
+            "started_at": iso(contact.started_at),
+            "ended_at": iso(contact.ended_at),
+            "device_started_at": iso(contact.device_started_at),
+            "device_ended_at": iso(contact.device_ended_at),
+            "place": contact.place,
+            "latitude": contact.latitude,
+            "longitude": contact.longitude,
+            "notes": contact.notes,
+            "identity_method": contact.identity_method or None,
+            "photo_recording_id": str(contact.photo_id) if contact.photo_id else None,
+            "recording_ids": sorted(_linked_recording_ids(contact)),
+            "crosscheck": {
+                "status": contact.crosscheck_status,
+                "findings": contact.crosscheck_findings,
+            },
+        },
+    )
+
+
+def _recordings_for(officer: Officer, ids: list[uuid.UUID]) -> dict[uuid.UUID, Recording]:
+    """Recordings the officer's unit holds (recorded by its officers or its devices)."""
+    if not ids:
+        return {}
+    found = {
+        r.pk: r
+        for r in Recording.objects.filter(pk__in=ids).select_related("officer", "device")
+        if (r.officer is not None and r.officer.unit_id == officer.unit_id)
+        or r.device.unit_id == officer.unit_id
+    }
+    missing = sorted(str(i) for i in ids if i not in found)
+    if missing:
+        raise InvalidInput(
+            _("关联的音像记录不存在或不属于本单位"),
+            code="unknown_recording",
+            details={"recording_ids": missing},
+        )
+    return found
+
+
+def contact_crosscheck(contact: Contact) -> None:
+    """Compare a check-in's place and time with its footage and store the verdict."""
+    if contact.kind != ContactKind.CHECK_IN:
+        return
+    footage = [
+        FootageFix(str(r.pk), r.started_at, r.ended_at, r.latitude, r.longitude)
+        for r in contact.recordings.all()
+    ]
+    result = crosscheck_checkin(
+        started_at=contact.started_at,
+        ended_at=contact.ended_at,
+        latitude=contact.latitude,
+        longitude=contact.longitude,
+        footage=footage,
+    )
+    contact.crosscheck_status = result.status
+    contact.crosscheck_findings = result.findings
+    Contact.objects.filter(pk=contact.pk).update(
+        crosscheck_status=result.status, crosscheck_findings=result.findings
+    )
+
+
+# Record list rows 9 (报到), 8 (走访) and 10 (谈话) of shared/data/record_list.csv.
+ACTIVITY_STAGE = {
+    ContactKind.CHECK_IN: ("社区矫正", "报到", "报到"),
+    ContactKind.HOME_VISIT: ("社区矫正", "走访", "走访"),
+    ContactKind.TALK: ("社区矫正", "谈话", "谈话教育"),
+}
+
+
+def _activity_for_contact(contact_id: uuid.UUID) -> uuid.UUID | None:
+    """Create the coverage activity (执法活动) of a check-in, visit or talk, so the coverage
+    check judges its footage against the record list. Idempotent (external_ref); runs after
+    the contact's transaction committed (see :func:`activity_link_later`). Phone reports
+    are not on the record list and get none."""
+    from backend.enforcement.services import MomentIn, activity_create
+
+    contact = (
+        Contact.objects.select_related("office", "officer", "device").filter(pk=contact_id).first()
+    )
+    if contact is None or contact.deleted_at is not None or contact.kind not in ACTIVITY_STAGE:
+        return None
+    category, stage, item = ACTIVITY_STAGE[ContactKind(contact.kind)]
+    created = activity_create(
+        actor=Actor.device(contact.device) if contact.device else Actor.system(),
+        category=category,
+        stage=stage,
+        item=item,
+        unit=contact.office,
+        officers=[contact.officer],
+        start=MomentIn(occurred_at=contact.started_at, source="tablet"),
+        stop=MomentIn(occurred_at=contact.ended_at, source="tablet"),
+        place=contact.place,
+        latitude=contact.latitude,
+        longitude=contact.longitude,
+        external_ref=f"corrections.contact:{contact.pk}",
+        device=contact.device,
+    )
+    Contact.objects.filter(pk=contact.pk, activity__isnull=True).update(activity=created.activity)
+    return created.activity.pk
+
+
+class _ActivityLinker:
+    """One after-commit job per transaction for all contacts written in it."""
+
+    def __init__(self) -> None:
+        self.contact_ids: list[str] = []
+
+    def __call__(self) -> None:
+        from backend.corrections.tasks import link_contact_activities
+
+        link_contact_activities.enqueue(self.contact_ids)
+
+
+def activity_link_later(contact_id: uuid.UUID) -> None:
+    """Link the contact to its activity after commit, as a task: activity creation appends
+    to the global audit chain, which a tablet's push must not hold for its whole batch."""
+    connection = transaction.get_connection()
+    # Reuse this transaction's pending linker (Django drops it with a rolled-back savepoint,
+    # in which case a new one is registered).
+    for _savepoints, callback, _robust in connection.run_on_commit:
+        if isinstance(callback, _ActivityLinker):
+            callback.contact_ids.append(str(contact_id))
+            return
+    linker = _ActivityLinker()
+    linker.contact_ids.append(str(contact_id))
+    transaction.on_commit(linker)
+
+
+def _crosscheck(kind: str, values: ContactInput, footage: list[Recording]) -> tuple[str, list[Any]]:
+    if kind != ContactKind.CHECK_IN:
+        return CrossCheckStatus.PENDING, []
+    result = crosscheck_checkin(
+        started_at=values.started_at,
+        ended_at=values.ended_at,
+        latitude=values.latitude,
+        longitude=values.longitude,
+        footage=[
+            FootageFix(str(r.pk), r.started_at, r.ended_at, r.latitude, r.longitude)
+            for r in footage
+        ],
+    )
+    return result.status, result.findings
+
+
+def subjects_by_id(ids: list[uuid.UUID]) -> dict[uuid.UUID, Subject]:
+    return {s.pk: s for s in Subject.objects.filter(pk__in=ids)}
+
+
+def contact_write(
+    *,
+    kind: str,
+    record_id: uuid.UUID,
+    officer: Officer,
+    device: Device | None,
+    values: ContactInput,
+    existing: bool,
+    subjects: dict[uuid.UUID, Subject] | None = None,
+) -> Contact:
+    """Create or replace a contact logged by `officer`. The subject must belong to the
+    officer's own office; otherwise the write is refused. `subjects` is an optional
+    pre-loaded map (a push loads its batch's subjects in one query)."""
+    if kind not in ContactKind.values:
+        raise InvalidInput(_("未知的工作记录类型"), code="unknown_kind", details={"kind": kind})
+    if subjects is not None and values.subject_id in subjects:
+        subject: Subject | None = subjects[values.subject_id]
+    else:
+        subject = Subject.objects.filter(pk=values.subject_id).first()
+    if subject is None or subject.office_id != officer.unit_id:
+        raise PermissionDenied(
+            _("矫正对象不属于本司法所"),
+            code="subject_out_of_scope",
+            details={"subject_id": str(values.subject_id)},
+        )
+    if values.ended_at < values.started_at:
+        raise InvalidInput(_("结束时间早于开始时间"), code="ends_before_start")
+    if kind == ContactKind.CHECK_IN and not values.identity_method:
+        raise InvalidInput(_("报到须记录身份核验方式"), code="identity_method_required")
+    linked = list(values.recording_ids)
+    if values.photo_recording_id:
+        linked.append(values.photo_recording_id)
+    recordings = _recordings_for(officer, linked)
+    footage = [recordings[i] for i in values.recording_ids]
+    crosscheck_status, crosscheck_findings = _crosscheck(kind, values, footage)
+    fields: dict[str, Any] = {
+        "kind": kind,
+        "subject": subject,
+        "office_id": subject.office_id,
+        "officer": officer,
+        "device": device,
+        "started_at": values.started_at,
+        "ended_at": values.ended_at,
+        "device_started_at": values.device_started_at,
+        "device_ended_at": values.device_ended_at,
+        "place": values.place,
+        "latitude": values.latitude,
+        "longitude": values.longitude,
+        "notes": values.notes,
+        "identity_method": values.identity_method,
+        "photo_id": values.photo_recording_id,
+        "crosscheck_status": crosscheck_status,
+        "crosscheck_findings": crosscheck_findings,
+        "deleted_at": None,
+    }
+    if existing:
+        contact = Contact.objects.select_for_update().filter(pk=record_id).first()
+        if contact is None or contact.office_id != officer.unit_id:
+            raise PermissionDenied(_("无权修改该记录"), code="record_out_of_scope")
+        for name, value in fields.items():
+            setattr(contact, name, value)
+        contact.save()
+        contact.recordings.set(footage)
+    else:
+        contact = Contact.objects.create(id=record_id, **fields)
+        if footage:
+            contact.recordings.add(*footage)
+    contact.linked_recording_ids = [str(r.pk) for r in footage]  # type: ignore[attr-defined]
+    if contact.kind in ACTIVITY_STAGE and contact.activity_id is None:
+        activity_link_later(contact.pk)
+    return contact
+
+
+def contact_delete(*, record_id: uuid.UUID, officer: Officer) -> Contact:
+    contact = Contact.objects.select_for_update().filter(pk=record_id).first()
+    if contact is None or contact.office_id != officer.unit_id:
+        raise PermissionDenied(_("无权删除该记录"), code="record_out_of_scope")
+    contact.deleted_at = timezone.now()
+    contact.save(update_fields=["deleted_at", "updated_at"])
+    return contact
+
+
+# --- overdue alerts ----------------------------------------------------------------------
+
+OVERDUE_LOOKBACK_DAYS = 120
+
+
+def _contact_counts(
+    subject_ids: list[uuid.UUID], since: datetime.date, until: datetime.date
+) -> dict[tuple[uuid.UUID, str], list[tuple[datetime.date, int]]]:
+    """Per subject and kind, contacts per local day in [since, until] (one query)."""
+    rows = (
+        Contact.objects.filter(
+            subject_id__in=subject_ids,
+            deleted_at__isnull=True,
+            started_at__date__gte=since,
+            started_at__date__lte=until,
+        )
+        .annotate(day=TruncDate("started_at"))
+        .values("subject_id", "kind", "day")
+        .annotate(n=Count("id"))
+    )
+    counts: dict[tuple[uuid.UUID, str], list[tuple[datetime.date, int]]] = {}
+    for row in rows:
+        counts.setdefault((row["subject_id"], row["kind"]), []).append((row["day"], row["n"]))
+    return counts
+
+
+def _done_in(days: list[tuple[datetime.date, int]], due: PeriodDue) -> int:
+    return sum(n for day, n in days if due.period_start <= day <= due.period_end)
+
+
+@dataclass(frozen=True)
+class SubjectObligation:
+    subject: Subject
+    due: PeriodDue
+    done: int
+
+
+def obligations_due(
+    subjects: list[Subject], *, due_from: datetime.date, due_to: datetime.date
+) -> list[SubjectObligation]:
+    """Every scheduled obligation whose due date lies in [due_from, due_to], with how many
+    contacts were logged in its period. Subjects must have `schedules` prefetched."""
+    earliest = due_from - datetime.timedelta(days=OVERDUE_LOOKBACK_DAYS)
+    counts = _contact_counts([s.pk for s in subjects], earliest, due_to)
+    result = []
+    for subject in subjects:
+        for schedule in subject.schedules.all():
+            spec = ScheduleSpec(
+                schedule.kind, schedule.frequency, schedule.times, schedule.grace_working_days
+            )
+            for due in periods_due(
+                spec,
+                term_start=subject.term_start,
+                term_end=subject.term_end,
+                due_from=due_from,
+                due_to=due_to,
+            ):
+                days = counts.get((subject.pk, schedule.kind), [])
+                result.append(SubjectObligation(subject, due, _done_in(days, due)))
+    return result
+
+
+def overdue_scan(*, today: datetime.date | None = None) -> list[OverdueAlert]:
+    """Raise an alert for every obligation past its due date with too few contacts; resolve
+    alerts whose contacts were logged late. Safe to run repeatedly (one alert per period).
+    New alerts are pushed to the office's websocket group (and its supervisors')."""
+    today = today or timezone.localdate()
+    since = today - datetime.timedelta(days=OVERDUE_LOOKBACK_DAYS)
+    subjects = list(
+        Subject.objects.filter(term_end__gte=since, term_start__lte=today)
+        .select_related("office", "responsible_officer")
+        .prefetch_related("schedules")
+    )
+    yesterday = today - datetime.timedelta(days=1)
+    raised: list[OverdueAlert] = []
+    with transaction.atomic():
+        for ob in obligations_due(subjects, due_from=since, due_to=yesterday):
+            if ob.done >= ob.due.required:
+                OverdueAlert.objects.filter(
+                    subject=ob.subject,
+                    kind=ob.due.kind,
+                    period_start=ob.due.period_start,
+                    resolved_at__isnull=True,
+                ).update(resolved_at=timezone.now(), done=ob.done)
+                continue
+            alert, created = OverdueAlert.objects.get_or_create(
+                subject=ob.subject,
+                kind=ob.due.kind,
+                period_start=ob.due.period_start,
+                defaults={
+                    "office_id": ob.subject.office_id,
+                    "officer_id": ob.subject.responsible_officer_id,
+                    "period_end": ob.due.period_end,
+                    "due_date": ob.due.due_date,
+                    "required": ob.due.required,
+                    "done": ob.done,
+                },
+            )
+            if created:
+                raised.append(alert)
+        if raised:
+            audit_record(
+                actor=Actor.system(),
+                action="correction_overdue.raised",
+                object_type="overdue_alert",
+                object_id="",
+                data={"alert_ids": [a.pk for a in raised], "today": today.isoformat()},
+            )
+            events = [(a.subject.office.path, overdue_event(a)) for a in raised]
+            transaction.on_commit(lambda: _publish_alerts(events))
+    return raised
+
+
+def overdue_event(alert: OverdueAlert) -> dict[str, Any]:
+    officer_user_id = getattr(alert.officer, "user_id", None)
+    return {
+        "type": "correction.overdue",
+        "at": timezone.now().isoformat(),
+        "alert_id": alert.pk,
+        "subject_id": str(alert.subject_id),
+        "office_id": alert.office_id,
+        "officer_id": alert.officer_id,
+        "officer_user_id": officer_user_id,
+        "kind": alert.kind,
+        "period_start": alert.period_start.isoformat(),
+        "period_end": alert.period_end.isoformat(),
+        "due_date": alert.due_date.isoformat(),
+        "required": alert.required,
+        "done": alert.done,
+    }
+
+
+def officer_group(officer_user_id: int) -> str:
+    return f"fv.user.{officer_user_id}"
+
+
+def _publish_alerts(events: list[tuple[str, dict[str, Any]]]) -> None:
+    for path, event in events:
+        groups = groups_for_unit_path(path)
+        if event.get("officer_user_id"):
+            groups.append(officer_group(event["officer_user_id"]))
+        publish(groups, event)

@@ -1,0 +1,45 @@
+import datetime
+import sys
+import time
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandParser
+from django.utils import timezone
+
+from backend.coverage.services import coverage_recheck_range
+
+
+class Command(BaseCommand):
+    help = (
+        "Re-link and re-check every activity that started between --from and --to (inclusive days)."
+    )
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument(
+            "--from", dest="date_from", required=True, type=datetime.date.fromisoformat
+        )
+        parser.add_argument("--to", dest="date_to", required=True, type=datetime.date.fromisoformat)
+        parser.add_argument("--no-progress", action="store_true")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        zone = timezone.get_default_timezone()
+        start = datetime.datetime.combine(options["date_from"], datetime.time.min, tzinfo=zone)
+        end = datetime.datetime.combine(
+            options["date_to"] + datetime.timedelta(days=1), datetime.time.min, tzinfo=zone
+        )
+        began = time.monotonic()
+        show = not options["no_progress"]
+
+        def progress(done: int, total: int) -> None:
+            if not show or (done % 20 and done != total):
+                return
+            width = 30
+            filled = width * done // total
+            bar = "#" * filled + "-" * (width - filled)
+            sys.stderr.write(f"\r[{bar}] {done}/{total} ({time.monotonic() - began:.1f}s)")
+            if done == total:
+                sys.stderr.write("\n")
+            sys.stderr.flush()
+
+        count = coverage_recheck_range(start=start, end=end, progress=progress)
+        self.stdout.write(f"re-checked {count} activities in {time.monotonic() - began:.1f}s")

@@ -1,0 +1,78 @@
+from __future__ import annotations
+
+import datetime
+from typing import Any
+
+from ninja import Schema
+
+
+class LinkOut(Schema):
+    recording_id: str
+    officer_id: int | None
+    source: str
+    excluded: bool
+    reason: str
+    started_at: datetime.datetime
+    ended_at: datetime.datetime
+    state: str
+
+
+class ExplanationOut(Schema):
+    id: int
+    officer_id: int
+    reason: str
+    reason_label: str
+    text: str
+    gap_from: datetime.datetime | None
+    gap_to: datetime.datetime | None
+    state: str
+    submitted_at: datetime.datetime
+    decided_at: datetime.datetime | None
+    decision_note: str
+
+
+class CoverageOut(Schema):
+    activity_id: str
+    verdict: str | None
+    verdict_label_zh: str | None
+    summary_zh: str | None
+    summary_en: str | None
+    reasons_zh: list[str]
+    reasons_en: list[str]
+    covered_fraction: float | None
+    gaps: list[dict[str, Any]]
+    late_start_seconds: float | None
+    early_stop_seconds: float | None
+    officers_recorded: list[int]
+    unknown_offset_recordings: int
+    explanation_status: str
+    explanations: list[ExplanationOut]
+    links: list[LinkOut]
+    detail: dict[str, Any]
+    evaluated_at: datetime.datetime | None
+
+
+class LinkIn(Schema):
+    recording_id: str
+    reason: str
+    officer_id: int | None = None
+
+
+class UnlinkIn(Schema):
+    reason: str
+
+
+class ExplanationIn(Schema):
+    reason: str  # device_failure | battery | third_party_privacy | other
+    text: str = ""
+    gap_from: datetime.datetime | None = None
+    gap_to: datetime.datetime | None = None
+
+
+class DecisionIn(Schema):
+    accept: bool
+    note: str = ""
+
+
+class ReportOut(Schema):
+    rows: list[dict[str, Any]]

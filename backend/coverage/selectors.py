@@ -1,0 +1,332 @@
+"""Reads of coverage results and the reports, scoped to the caller (via the activities the
+caller may see: supervisors their unit subtree, field officers their own activities).
+
+Report definitions (the same as ``evaluation.aggregate_monthly``, over stored results):
+- activation rate = required activities with any recording ÷ required activities
+  (per officer: the officer's own recording);
+- compliance rate = compliant ÷ decided (decided = required − undecidable);
+- late start / early stop = activities with that blocking finding;
+- median gap = median (lower middle) length of the holes inside the coverage.
+Months are calendar months in Asia/Shanghai of the activity's start moment.
+"""
+
+from __future__ import annotations
+
+import datetime
+import statistics
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.db.models import Prefetch, QuerySet
+from django.utils import timezone
+
+from backend.accounts.models import User
+from backend.coverage.evaluation import VERDICT_LABELS_ZH, Verdict
+from backend.coverage.models import (
+    CoverageEvaluation,
+    ExplanationState,
+    GapExplanation,
+    OfficerCoverage,
+    RecordingLink,
+)
+from backend.enforcement.models import Activity, ActivityOfficer
+from backend.enforcement.selectors import activities_visible_to
+
+
+def evaluations_visible_to(user: User) -> QuerySet[CoverageEvaluation]:
+    return CoverageEvaluation.objects.filter(activity__in=activities_visible_to(user))
+
+
+def explanation_get_visible(*, user: User, explanation_id: int) -> GapExplanation | None:
+    return (
+        GapExplanation.objects.select_related("activity")
+        .filter(pk=explanation_id, activity__in=activities_visible_to(user))
+        .first()
+    )
+
+
+def links_of_activity(activity: Activity) -> QuerySet[RecordingLink]:
+    return (
+        RecordingLink.objects.filter(activity=activity)
+        .select_related("recording", "officer")
+        .order_by("recording__started_at")
+    )
+
+
+def explanation_status(explanations: Iterable[GapExplanation]) -> str:
+    """``none`` | ``pending`` (any awaiting a decision) | ``accepted`` (all decided, at
+    least one accepted) | ``rejected``."""
+    states = [e.state for e in explanations]
+    if not states:
+        return "none"
+    if ExplanationState.PENDING in states:
+        return "pending"
+    return "accepted" if ExplanationState.ACCEPTED in states else "rejected"
+
+
+# --------------------------------------------------------------------- reports
+
+
+def _month(moment: datetime.datetime) -> str:
+    return timezone.localtime(moment).strftime("%Y-%m")
+
+
+def _scoped_activities(
+    user: User,
+    *,
+    date_from: datetime.date | None,
+    date_to: datetime.date | None,
+    unit_id: int | None = None,
+) -> QuerySet[Activity]:
+    queryset = activities_visible_to(user)
+    zone = timezone.get_default_timezone()
+    if date_from:
+        start = datetime.datetime.combine(date_from, datetime.time.min, tzinfo=zone)
+        queryset = queryset.filter(started_at__gte=start)
+    if date_to:
+        end = datetime.datetime.combine(
+            date_to + datetime.timedelta(days=1), datetime.time.min, tzinfo=zone
+        )
+        queryset = queryset.filter(started_at__lt=end)
+    if unit_id is not None:
+        queryset = queryset.filter(unit_id=unit_id)
+    return queryset
+
+
+ACTIVITY_REPORT_COLUMNS: tuple[tuple[str, str], ...] = (
+    ("activity_id", "活动编号"),
+    ("started_at", "开始时刻"),
+    ("stopped_at", "结束时刻"),
+    ("unit", "单位"),
+    ("category", "执法类别"),
+    ("stage", "执法环节"),
+    ("officers", "执法人员"),
+    ("uncertified", "未持证人员"),
+    ("verdict", "结论代码"),
+    ("verdict_zh", "结论"),
+    ("covered_percent", "覆盖率(%)"),
+    ("late_start_seconds", "开始延迟(秒)"),
+    ("early_stop_seconds", "提前停止(秒)"),
+    ("gap_count", "中断次数"),
+    ("explanations", "说明"),
+    ("reasons_zh", "原因"),
+)
+
+
+def report_activities(
+    user: User,
+    *,
+    date_from: datetime.date | None = None,
+    date_to: datetime.date | None = None,
+    unit_id: int | None = None,
+    limit: int = 10_000,
+) -> list[dict[str, Any]]:
+    """One row per activity with its stored verdict."""
+    activities = (
+        _scoped_activities(user, date_from=date_from, date_to=date_to, unit_id=unit_id)
+        .select_related("coverage", "unit")
+        .prefetch_related(
+            Prefetch("participants", queryset=ActivityOfficer.objects.select_related("officer")),
+            "explanations",
+        )
+        .order_by("started_at")[:limit]
+    )
+    rows = []
+    for activity in activities:
+        evaluation: CoverageEvaluation | None = getattr(activity, "coverage", None)
+        participants = list(activity.participants.all())
+        rows.append(
+            {
+                "activity_id": str(activity.pk),
+                "started_at": timezone.localtime(activity.started_at).isoformat(),
+                "stopped_at": timezone.localtime(activity.stopped_at).isoformat()
+                if activity.stopped_at
+                else None,
+                "unit": activity.unit.name,
+                "category": activity.category,
+                "stage": activity.stage,
+                "officers": "、".join(p.officer.name for p in participants),
+                "uncertified": "、".join(
+                    p.officer.name for p in participants if not p.certificate_valid
+                ),
+                "verdict": evaluation.verdict if evaluation else None,
+                "verdict_zh": VERDICT_LABELS_ZH[Verdict(evaluation.verdict)] if evaluation else "",
+                "covered_percent": round(evaluation.covered_fraction * 100, 1)
+                if evaluation
+                else None,
+                "late_start_seconds": evaluation.late_start_seconds if evaluation else None,
+                "early_stop_seconds": evaluation.early_stop_seconds if evaluation else None,
+                "gap_count": len(evaluation.interior_gap_seconds) if evaluation else 0,
+                "explanations": explanation_status(activity.explanations.all()),
+                "reasons_zh": "；".join(evaluation.reasons_zh) if evaluation else "",
+            }
+        )
+    return rows
+
+
+@dataclass
+class _Tally:
+    activities: int = 0
+    required: int = 0
+    recorded: int = 0
+    decided: int = 0
+    compliant: int = 0
+    undecidable: int = 0
+    late_start: int = 0
+    early_stop: int = 0
+    gaps: int = 0
+    gap_lengths: list[float] = field(default_factory=list)
+
+    def add(
+        self, *, verdict: str, recorded: bool, late: bool, early: bool, holes: list[float]
+    ) -> None:
+        self.activities += 1
+        if verdict == Verdict.NOT_REQUIRED:
+            return
+        self.required += 1
+        self.recorded += int(recorded)
+        if verdict == Verdict.UNDECIDABLE:
+            self.undecidable += 1
+        else:
+            self.decided += 1
+            self.compliant += int(verdict == Verdict.COMPLIANT)
+        self.late_start += int(late)
+        self.early_stop += int(early)
+        self.gaps += int(bool(holes))
+        self.gap_lengths.extend(holes)
+
+    def figures(self) -> dict[str, Any]:
+        return {
+            "activities": self.activities,
+            "required": self.required,
+            "recorded": self.recorded,
+            "decided": self.decided,
+            "compliant": self.compliant,
+            "undecidable": self.undecidable,
+            "late_start": self.late_start,
+            "early_stop": self.early_stop,
+            "with_gaps": self.gaps,
+            "gap_count": len(self.gap_lengths),
+            "median_gap_seconds": statistics.median_low(self.gap_lengths)
+            if self.gap_lengths
+            else None,
+            "activation_rate": round(self.recorded / self.required, 4) if self.required else None,
+            "compliance_rate": round(self.compliant / self.decided, 4) if self.decided else None,
+        }
+
+
+FIGURE_COLUMNS: tuple[tuple[str, str], ...] = (
+    ("activities", "活动数"),
+    ("required", "应记录活动数"),
+    ("recorded", "有记录活动数"),
+    ("decided", "可判定活动数"),
+    ("compliant", "符合要求数"),
+    ("undecidable", "无法判定数"),
+    ("late_start", "开始过晚次数"),
+    ("early_stop", "提前停止次数"),
+    ("with_gaps", "有中断活动数"),
+    ("gap_count", "中断次数"),
+    ("median_gap_seconds", "中断时长中位数(秒)"),
+    ("activation_rate", "启用率"),
+    ("compliance_rate", "合规率"),
+)
+UNIT_REPORT_COLUMNS = (
+    ("month", "月份"),
+    ("unit_id", "单位编号"),
+    ("unit", "单位"),
+    *FIGURE_COLUMNS,
+)
+OFFICER_REPORT_COLUMNS = (
+    ("month", "月份"),
+    ("officer_id", "执法人员编号"),
+    ("officer", "执法人员"),
+    ("unit", "单位"),
+    *FIGURE_COLUMNS,
+)
+
+
+def report_units(
+    user: User,
+    *,
+    date_from: datetime.date | None = None,
+    date_to: datetime.date | None = None,
+    unit_id: int | None = None,
+) -> list[dict[str, Any]]:
+    """Per unit per month."""
+    rows = (
+        CoverageEvaluation.objects.filter(
+            activity__in=_scoped_activities(
+                user, date_from=date_from, date_to=date_to, unit_id=unit_id
+            )
+        )
+        .values_list(
+            "activity__started_at",
+            "activity__unit_id",
+            "activity__unit__name",
+            "verdict",
+            "any_recording",
+            "late_start",
+            "early_stop",
+            "interior_gap_seconds",
+        )
+        .iterator(chunk_size=2000)
+    )
+    tallies: dict[tuple[str, int], _Tally] = defaultdict(_Tally)
+    names: dict[int, str] = {}
+    for started, unit, name, verdict, recorded, late, early, holes in rows:
+        names[unit] = name
+        tallies[(_month(started), unit)].add(
+            verdict=verdict, recorded=recorded, late=late, early=early, holes=list(holes)
+        )
+    return [
+        {"month": month, "unit_id": unit, "unit": names[unit], **tally.figures()}
+        for (month, unit), tally in sorted(tallies.items())
+    ]
+
+
+def report_officers(
+    user: User,
+    *,
+    date_from: datetime.date | None = None,
+    date_to: datetime.date | None = None,
+    unit_id: int | None = None,
+) -> list[dict[str, Any]]:
+    """Per officer per month (an officer counts in every activity they took part in)."""
+    rows = (
+        OfficerCoverage.objects.filter(
+            evaluation__activity__in=_scoped_activities(
+                user, date_from=date_from, date_to=date_to, unit_id=unit_id
+            )
+        )
+        .values_list(
+            "evaluation__activity__started_at",
+            "officer_id",
+            "officer__name",
+            "officer__unit__name",
+            "evaluation__verdict",
+            "recorded",
+            "evaluation__late_start",
+            "evaluation__early_stop",
+            "interior_gap_seconds",
+        )
+        .iterator(chunk_size=2000)
+    )
+    tallies: dict[tuple[str, int], _Tally] = defaultdict(_Tally)
+    names: dict[int, tuple[str, str]] = {}
+    for started, officer, name, unit, verdict, recorded, late, early, holes in rows:
+        names[officer] = (name, unit)
+        tallies[(_month(started), officer)].add(
+            verdict=verdict, recorded=recorded, late=late, early=early, holes=list(holes)
+        )
+    return [
+        {
+            "month": month,
+            "officer_id": officer,
+            "officer": names[officer][0],
+            "unit": names[officer][1],
+            **tally.figures(),
+        }
+        for (month, officer), tally in sorted(tallies.items())
+    ]

@@ -1,0 +1,687 @@
+"""Running the coverage check against the database: linking, evaluating, explaining.
+
+What counts for an activity:
+- recordings linked to it (automatically when the recording's officer took part and the
+  recording overlaps the window ± ``FV_COVERAGE_LINK_BUFFER_SECONDS``, or by a person),
+  attributed to the link's officer;
+- only recordings in custody (state ``stored``): a clip announced but not yet stored is
+  linked, counted in ``detail.recordings_pending_storage``, and the activity is
+  re-checked when it is stored (AFTER_STORED_HOOKS);
+- times are the clock-corrected ``Recording.started_at/ended_at``. **Unknown clock
+  offset:** ``Recording.clock_offset_ms`` has no "unknown" value, so a recording's offset
+  counts as unknown when its device has never had its clock measured
+  (``Device.last_clock_offset_ms IS NULL``, i.e. no ClockReading). Such recordings are
+  passed to the check with ``offset_known=False``; the check then answers
+  ``undecidable`` unless the placeable recordings already satisfy the rule.
+
+Re-checks touch only the affected activities: the activity that closed or whose links
+changed, or the activities linked to a recording that was stored, corrected or removed.
+"""
+
+from __future__ import annotations
+
+import datetime
+import uuid
+from collections import defaultdict
+from collections.abc import Callable, Hashable, Iterable
+from typing import Any
+
+from django.conf import settings
+from django.db import connection, transaction
+from django.db.models import Q, QuerySet
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from backend.accounts.models import Officer, User
+from backend.audit.services import Actor, audit_record
+from backend.config.errors import Conflict, InvalidInput, NotFound, PermissionDenied
+from backend.coverage.evaluation import (
+    OPEN_ACTIVITY_HORIZON,
+    ActivityWindow,
+    CoverageResult,
+    CoverageRule,
+    RecordingInterval,
+    Verdict,
+    evaluate_activity,
+)
+from backend.coverage.models import (
+    CoverageEvaluation,
+    ExplanationReason,
+    ExplanationState,
+    GapExplanation,
+    LinkSource,
+    OfficerCoverage,
+    RecordingLink,
+)
+from backend.enforcement.models import Activity, ActivityOfficer, RecordRule
+from backend.enforcement.services import record_rule_for
+from backend.footage.models import Recording, RecordingState
+
+COUNTED_STATES = frozenset({RecordingState.STORED})
+NEVER_LINKED_STATES = frozenset({RecordingState.MISMATCH})
+
+
+def _activities_locked() -> QuerySet[Activity]:
+    """Activities locked (the activity rows only) with their rule and its list version."""
+    return Activity.objects.select_for_update(of=("self",)).select_related("rule__record_list")
+
+
+def link_buffer() -> datetime.timedelta:
+    return datetime.timedelta(seconds=getattr(settings, "FV_COVERAGE_LINK_BUFFER_SECONDS", 120))
+
+
+# ------------------------------------------------------------------ evaluation
+
+
+def coverage_rule_from(rule: RecordRule | None) -> CoverageRule:
+    """The pure rule for a record-list row; no row in force -> recording not required."""
+    if rule is None:
+        return CoverageRule(required=False)
+    return CoverageRule(
+        min_officers=max(1, rule.min_officers),
+        late_start_grace=rule.late_start_grace,
+        early_stop_grace=rule.early_stop_grace,
+        max_split_gap=rule.max_split_gap,
+        full_process=rule.full_process,
+        required=rule.required,
+    )
+
+
+def coverage_evaluate(
+    *, activity_id: uuid.UUID, as_of: datetime.datetime | None = None
+) -> CoverageEvaluation:
+    """Re-run the check for one activity and store the answer (locks the activity row)."""
+    with transaction.atomic():
+        activity = _activities_locked().filter(pk=activity_id).first()
+        if activity is None:
+            raise NotFound(_("没有该执法活动"), code="activity_not_found")
+        return _evaluate_locked(activity, as_of=as_of or timezone.now())
+
+
+def _evaluate_locked(activity: Activity, *, as_of: datetime.datetime) -> CoverageEvaluation:
+    # Resolved by enforcement (the version in force on the activity's day); rows written
+    # without it (older rows, direct inserts) are resolved here once and remembered.
+    rule = activity.rule
+    if rule is None:
+        rule = record_rule_for(
+            category=activity.category,
+            stage=activity.stage,
+            item=activity.item,
+            at=activity.started_at,
+        )
+        if rule is not None:
+            Activity.objects.filter(pk=activity.pk).update(rule=rule)
+            activity.rule = rule
+    participants = list(
+        ActivityOfficer.objects.filter(activity_id=activity.pk).values_list(
+            "officer_id", "officer__name"
+        )
+    )
+    officer_ids = [officer_id for officer_id, _name in participants]
+    labels: dict[Hashable, str] = {officer_id: name for officer_id, name in participants}
+    links = RecordingLink.objects.filter(activity_id=activity.pk, excluded=False).values_list(
+        "officer_id",
+        "recording_id",
+        "recording__started_at",
+        "recording__ended_at",
+        "recording__state",
+        "recording__device__last_clock_offset_ms",
+    )
+    by_officer: dict[Hashable, list[RecordingInterval]] = defaultdict(list)
+    pending = 0
+    for officer_id, recording_id, started, ended, state, device_offset in links:
+        if state not in COUNTED_STATES:
+            pending += int(state not in NEVER_LINKED_STATES)
+            continue
+        if officer_id is None or ended < started:
+            continue
+        by_officer[officer_id].append(
+            RecordingInterval(
+                start=started,
+                end=ended,
+                offset_known=device_offset is not None,
+                recording_id=str(recording_id),
+            )
+        )
+    window = ActivityWindow(
+        start=activity.started_at,
+        stop=activity.stopped_at,
+        start_label=rule.start_text if rule else "",
+        stop_label=rule.stop_text if rule else "",
+    )
+    result = evaluate_activity(
+        window=window,
+        rule=coverage_rule_from(rule),
+        required_officers=officer_ids,
+        recordings_by_officer=by_officer,
+        as_of=None if activity.stopped_at else as_of,
+        officer_labels=labels,
+        activity_id=str(activity.pk),
+    )
+    return _store(activity, rule, result, pending=pending, now=as_of)
+
+
+def _seconds(value: int | None) -> float | None:
+    return None if value is None else value / 1_000_000
+
+
+def _store(
+    activity: Activity,
+    rule: RecordRule | None,
+    result: CoverageResult,
+    *,
+    pending: int,
+    now: datetime.datetime,
+) -> CoverageEvaluation:
+    detail = result.to_dict()
+    detail["recordings_pending_storage"] = pending
+    detail["rule"] = (
+        {
+            "id": rule.pk,
+            "record_list_id": rule.record_list_id,
+            "effective_from": rule.record_list.effective_from.isoformat(),
+            "category": rule.category,
+            "stage": rule.stage,
+            "item": rule.item,
+            "start_text": rule.start_text,
+            "stop_text": rule.stop_text,
+            "full_process": rule.full_process,
+            "min_officers": rule.min_officers,
+        }
+        if rule
+        else None
+    )
+    window_start, window_end = result_window(result)
+    fields: dict[str, Any] = {
+        "rule": rule,
+        "verdict": result.verdict.value,
+        "summary_zh": result.summary_zh[:300],
+        "summary_en": result.summary_en[:300],
+        "reasons_zh": result.reasons_zh,
+        "reasons_en": result.reasons_en,
+        "window_start": window_start,
+        "window_end": window_end,
+        "window_closed": result.window_closed,
+        "required": result.verdict is not Verdict.NOT_REQUIRED,
+        "covered_fraction": result.covered_fraction,
+        "covered_seconds": result.covered_us / 1_000_000,
+        "gaps": [span.to_dict() for span in result.gaps],
+        "interior_gap_seconds": [span.length_us / 1_000_000 for span in result.interior_gaps],
+        "late_start_seconds": _seconds(result.late_start_us),
+        "early_stop_seconds": _seconds(result.early_stop_us),
+        "late_start": result.has_blocking(Verdict.LATE_START),
+        "early_stop": result.has_blocking(Verdict.EARLY_STOP),
+        "any_recording": bool(result.officers_recorded),
+        "officers_recorded": list(result.officers_recorded),
+        "unknown_offset_recordings": result.unknown_offset_recordings,
+        "detail": detail,
+        "evaluated_at": now,
+    }
+    # Two upserts (no read first): this runs for every stored recording. Verdicts are not
+    # audited one by one: they are derived from audited links, recordings and rules and
+    # can be recomputed (coverage_recheck); the row keeps when it was last evaluated.
+    [evaluation] = CoverageEvaluation.objects.bulk_create(
+        [CoverageEvaluation(activity=activity, **fields)],
+        update_conflicts=True,
+        unique_fields=["activity"],
+        update_fields=list(fields),
+    )
+    officer_fields = [
+        "recorded",
+        "covered_fraction",
+        "interior_gap_seconds",
+        "late_start_seconds",
+        "early_stop_seconds",
+    ]
+    OfficerCoverage.objects.bulk_create(
+        [
+            OfficerCoverage(
+                evaluation=evaluation,
+                officer_id=int(str(officer.officer_id)),
+                recorded=officer.recorded,
+                covered_fraction=officer.covered_fraction,
+                interior_gap_seconds=[s.length_us / 1_000_000 for s in officer.interior_gaps],
+                late_start_seconds=_seconds(officer.late_start_us),
+                early_stop_seconds=_seconds(officer.early_stop_us),
+            )
+            for officer in result.officers
+        ],
+        update_conflicts=True,
+        unique_fields=["evaluation", "officer"],
+        update_fields=officer_fields,
+    )
+    return evaluation
+
+
+def result_window(result: CoverageResult) -> tuple[datetime.datetime, datetime.datetime]:
+    epoch = datetime.datetime(1970, 1, 1, tzinfo=datetime.UTC)
+    return (
+        epoch + datetime.timedelta(microseconds=result.window_start_us),
+        epoch + datetime.timedelta(microseconds=result.window_end_us),
+    )
+
+
+# ---------------------------------------------------------------- auto-linking
+
+
+def _overlap_q(start: datetime.datetime, end: datetime.datetime | None) -> Q:
+    """Recordings overlapping ``[start, end]`` widened by the buffer (open: start + horizon)."""
+    buffer = link_buffer()
+    upper = end if end is not None else max(start + OPEN_ACTIVITY_HORIZON, timezone.now())
+    return Q(started_at__lte=upper + buffer, ended_at__gte=start - buffer)
+
+
+def _autolink_activity(activity: Activity) -> list[uuid.UUID]:
+    """Link every recording of the participants that overlaps the window ± buffer."""
+    officer_ids = list(
+        ActivityOfficer.objects.filter(activity_id=activity.pk).values_list("officer_id", flat=True)
+    )
+    if not officer_ids:
+        return []
+    candidates = list(
+        Recording.objects.filter(_overlap_q(activity.started_at, activity.stopped_at))
+        .filter(officer_id__in=officer_ids)
+        .exclude(state__in=NEVER_LINKED_STATES)
+        .exclude(activity_links__activity_id=activity.pk)
+        .values_list("pk", "officer_id")
+    )
+    links = [
+        RecordingLink(
+            activity_id=activity.pk, recording_id=pk, officer_id=officer_id, source=LinkSource.AUTO
+        )
+        for pk, officer_id in candidates
+    ]
+    created = RecordingLink.objects.bulk_create(links, ignore_conflicts=True)
+    for link in created:
+        audit_record(
+            actor=Actor.system(),
+            action="coverage.link_added",
+            object_type="activity",
+            object_id=activity.pk,
+            data={
+                "recording_id": str(link.recording_id),
+                "officer_id": link.officer_id,
+                "source": LinkSource.AUTO,
+            },
+        )
+    return [link.recording_id for link in created]
+
+
+def _activities_for_recording(recording: Recording) -> list[uuid.UUID]:
+    """Activities the recording's officer took part in whose window ± buffer it overlaps."""
+    if recording.officer_id is None:
+        return []
+    buffer = link_buffer()
+    return list(
+        ActivityOfficer.objects.filter(
+            officer_id=recording.officer_id,
+            activity__started_at__lte=recording.ended_at + buffer,
+        )
+        .filter(
+            Q(activity__stopped_at__gte=recording.started_at - buffer)
+            | Q(
+                activity__stopped_at__isnull=True,
+                activity__started_at__gte=recording.started_at - OPEN_ACTIVITY_HORIZON - buffer,
+            )
+        )
+        .values_list("activity_id", flat=True)
+    )
+
+
+def _linked_activities(recording_id: uuid.UUID) -> set[uuid.UUID]:
+    return set(
+        RecordingLink.objects.filter(recording_id=recording_id).values_list(
+            "activity_id", flat=True
+        )
+    )
+
+
+def _lock_activities(activity_ids: Iterable[uuid.UUID]) -> list[Activity]:
+    """Lock in primary-key order, before any link row is touched: every path that changes
+    links (close, store, correction, manual) takes the activity locks first, in this
+    order, so they cannot deadlock on each other's link rows."""
+    ids = set(activity_ids)
+    if not ids:
+        return []
+    return list(_activities_locked().filter(pk__in=ids).order_by("pk"))
+
+
+def _add_auto_links(recording: Recording, activity_ids: Iterable[uuid.UUID]) -> list[uuid.UUID]:
+    """Insert the automatic links that do not exist yet and audit exactly those (one
+    statement: ON CONFLICT DO NOTHING RETURNING tells which rows are new)."""
+    wanted = sorted(set(activity_ids), key=str)
+    if not wanted:
+        return []
+    table = RecordingLink._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""
+            INSERT INTO {table}
+                (activity_id, recording_id, officer_id, source, excluded, reason,
+                 changed_by_id, created_at, updated_at)
+            SELECT wanted.id, %s, %s, %s, false, '', NULL, now(), now()
+              FROM unnest(%s::uuid[]) AS wanted(id)
+            ON CONFLICT (activity_id, recording_id) DO NOTHING
+            RETURNING activity_id
+            """,  # noqa: S608 - the table name is ours, values are parameters
+            [recording.pk, recording.officer_id, LinkSource.AUTO, wanted],
+        )
+        new = [row[0] for row in cursor.fetchall()]
+    for activity_id in new:
+        audit_record(
+            actor=Actor.system(),
+            action="coverage.link_added",
+            object_type="activity",
+            object_id=activity_id,
+            data={
+                "recording_id": str(recording.pk),
+                "officer_id": recording.officer_id,
+                "source": LinkSource.AUTO,
+            },
+        )
+    return new
+
+
+def _evaluate_all(activities: Iterable[Activity]) -> list[uuid.UUID]:
+    now = timezone.now()
+    done = []
+    for activity in activities:
+        _evaluate_locked(activity, as_of=now)
+        done.append(activity.pk)
+    return done
+
+
+# ------------------------------------------------------------ re-check triggers
+
+
+def coverage_activity_refresh(activity_id: uuid.UUID) -> None:
+    """After an activity was created, closed or changed: link, then re-check it.
+
+    Runs inside the caller's transaction (ACTIVITY_CHANGED_HOOKS)."""
+    with transaction.atomic():
+        activity = _activities_locked().filter(pk=activity_id).first()
+        if activity is None:
+            return
+        _autolink_activity(activity)
+        _evaluate_locked(activity, as_of=timezone.now())
+
+
+def coverage_on_recording_stored(recording_id: uuid.UUID) -> list[uuid.UUID]:
+    """AFTER_STORED_HOOKS entry: link the new recording to the activities of its officer
+    that it overlaps, and re-check only the activities it is linked to."""
+    with transaction.atomic():
+        recording = Recording.objects.filter(pk=recording_id).first()
+        if recording is None:
+            return []
+        linked = _linked_activities(recording_id)
+        candidates = (
+            set()
+            if recording.state in NEVER_LINKED_STATES
+            else set(_activities_for_recording(recording))
+        )
+        activities = _lock_activities(linked | candidates)
+        _add_auto_links(recording, candidates)
+        return _evaluate_all(activities)
+
+
+def coverage_on_recording_time_changed(recording_id: uuid.UUID) -> list[uuid.UUID]:
+    """Call after a recording's corrected times changed (clock correction): automatic
+    links that no longer overlap are dropped (audited), new overlaps linked, and the
+    activities on either side re-checked. Manual links and exclusions are kept."""
+    with transaction.atomic():
+        recording = Recording.objects.filter(pk=recording_id).first()
+        if recording is None:
+            return []
+        linked = _linked_activities(recording_id)
+        candidates = set(_activities_for_recording(recording))
+        activities = _lock_activities(linked | candidates)
+        stale = list(
+            RecordingLink.objects.filter(
+                recording_id=recording_id, source=LinkSource.AUTO, excluded=False
+            ).exclude(activity_id__in=candidates)
+        )
+        for link in stale:
+            audit_record(
+                actor=Actor.system(),
+                action="coverage.link_removed",
+                object_type="activity",
+                object_id=link.activity_id,
+                data={"recording_id": str(recording_id), "reason": "recording time corrected"},
+            )
+        RecordingLink.objects.filter(pk__in=[link.pk for link in stale]).delete()
+        _add_auto_links(recording, candidates)
+        return _evaluate_all(activities)
+
+
+def coverage_on_recording_removed(recording_id: uuid.UUID) -> list[uuid.UUID]:
+    """Call before a recording row is deleted (or when it must stop counting): its links
+    are removed (audited) and the activities re-checked without it."""
+    with transaction.atomic():
+        activities = _lock_activities(_linked_activities(recording_id))
+        links = list(RecordingLink.objects.filter(recording_id=recording_id))
+        for link in links:
+            audit_record(
+                actor=Actor.system(),
+                action="coverage.link_removed",
+                object_type="activity",
+                object_id=link.activity_id,
+                data={"recording_id": str(recording_id), "reason": "recording removed"},
+            )
+        RecordingLink.objects.filter(recording_id=recording_id).delete()
+        return _evaluate_all(activities)
+
+
+def coverage_recheck_range(
+    *,
+    start: datetime.datetime,
+    end: datetime.datetime,
+    progress: Callable[[int, int], None] | None = None,
+) -> int:
+    """Re-link and re-check every activity that started in ``[start, end)``."""
+    ids = list(
+        Activity.objects.filter(started_at__gte=start, started_at__lt=end)
+        .order_by("started_at")
+        .values_list("pk", flat=True)
+    )
+    for done, activity_id in enumerate(ids, start=1):
+        coverage_activity_refresh(activity_id)
+        if progress is not None:
+            progress(done, len(ids))
+    return len(ids)
+
+
+# ------------------------------------------------------------ manual linking
+
+
+def recording_link_add(
+    *,
+    user: User,
+    activity: Activity,
+    recording: Recording,
+    reason: str,
+    officer: Officer | None = None,
+) -> RecordingLink:
+    """A person links a recording to an activity (for ``officer``, by default the
+    recording's). The officer must take part in the activity. Re-checks the activity."""
+    reason = reason.strip()
+    if not reason:
+        raise InvalidInput(_("人工关联必须说明原因"), code="reason_required")
+    officer_id = officer.pk if officer is not None else recording.officer_id
+    if officer_id is None:
+        raise InvalidInput(_("请指定该记录计入哪名执法人员"), code="officer_required")
+    if not ActivityOfficer.objects.filter(activity=activity, officer_id=officer_id).exists():
+        raise InvalidInput(
+            _("该执法人员未参与此执法活动"),
+            code="officer_not_participant",
+            details={"officer_id": officer_id},
+        )
+    with transaction.atomic():
+        _activities_locked().filter(pk=activity.pk).first()
+        link, created = RecordingLink.objects.select_for_update().get_or_create(
+            activity=activity,
+            recording=recording,
+            defaults={
+                "officer_id": officer_id,
+                "source": LinkSource.MANUAL,
+                "reason": reason,
+                "changed_by": user,
+            },
+        )
+        if not created:
+            if not link.excluded and link.officer_id == officer_id:
+                raise Conflict(_("该记录已关联到此执法活动"), code="already_linked")
+            link.excluded = False
+            link.officer_id = officer_id
+            link.source = LinkSource.MANUAL
+            link.reason = reason
+            link.changed_by = user
+            link.save()
+        audit_record(
+            actor=Actor.user(user),
+            action="coverage.link_added",
+            object_type="activity",
+            object_id=activity.pk,
+            data={
+                "recording_id": str(recording.pk),
+                "officer_id": officer_id,
+                "source": LinkSource.MANUAL,
+                "reason": reason,
+            },
+        )
+        _evaluate_all(_lock_activities([activity.pk]))
+    return link
+
+
+def recording_link_remove(
+    *, user: User, activity: Activity, recording: Recording, reason: str
+) -> RecordingLink:
+    """A person unlinks a recording (kept as an exclusion, so auto-linking won't re-add it)."""
+    reason = reason.strip()
+    if not reason:
+        raise InvalidInput(_("取消关联必须说明原因"), code="reason_required")
+    with transaction.atomic():
+        _activities_locked().filter(pk=activity.pk).first()
+        link = (
+            RecordingLink.objects.select_for_update()
+            .filter(activity=activity, recording=recording, excluded=False)
+            .first()
+        )
+        if link is None:
+            raise NotFound(_("该记录未关联到此执法活动"), code="link_not_found")
+        link.excluded = True
+        link.reason = reason
+        link.changed_by = user
+        link.save()
+        audit_record(
+            actor=Actor.user(user),
+            action="coverage.link_removed",
+            object_type="activity",
+            object_id=activity.pk,
+            data={"recording_id": str(recording.pk), "reason": reason},
+        )
+        _evaluate_all(_lock_activities([activity.pk]))
+    return link
+
+
+# ---------------------------------------------------------------- explanations
+
+
+def explanation_submit(
+    *,
+    user: User,
+    activity: Activity,
+    reason: str,
+    text: str = "",
+    gap_from: datetime.datetime | None = None,
+    gap_to: datetime.datetime | None = None,
+) -> GapExplanation:
+    """The officer (a participant) explains a gap or a missing recording."""
+    officer = getattr(user, "officer", None)
+    if (
+        officer is None
+        or not ActivityOfficer.objects.filter(activity=activity, officer=officer).exists()
+    ):
+        raise PermissionDenied(
+            _("只有参与该执法活动的执法人员可以提交说明"), code="not_a_participant"
+        )
+    if reason not in ExplanationReason.values:
+        raise InvalidInput(
+            _("未知的说明原因"),
+            code="unknown_explanation_reason",
+            details={"allowed": ExplanationReason.values},
+        )
+    if reason == ExplanationReason.OTHER and not text.strip():
+        raise InvalidInput(_("选择“其他”时必须填写说明"), code="explanation_text_required")
+    if gap_from is not None and gap_to is not None and gap_to < gap_from:
+        raise InvalidInput(_("中断结束时间早于开始时间"), code="gap_ends_before_start")
+    with transaction.atomic():
+        explanation = GapExplanation.objects.create(
+            activity=activity,
+            officer=officer,
+            reason=reason,
+            text=text.strip(),
+            gap_from=gap_from,
+            gap_to=gap_to,
+            submitted_by=user,
+        )
+        audit_record(
+            actor=Actor.user(user),
+            action="coverage.explanation_submitted",
+            object_type="activity",
+            object_id=activity.pk,
+            data={
+                "explanation_id": explanation.pk,
+                "reason": reason,
+                "gap_from": gap_from.isoformat() if gap_from else None,
+                "gap_to": gap_to.isoformat() if gap_to else None,
+            },
+        )
+    return explanation
+
+
+def explanation_decide(
+    *, user: User, explanation: GapExplanation, accept: bool, note: str = ""
+) -> GapExplanation:
+    """A supervisor accepts or rejects an explanation (not their own); once only."""
+    with transaction.atomic():
+        locked = GapExplanation.objects.select_for_update().get(pk=explanation.pk)
+        if locked.state != ExplanationState.PENDING:
+            raise Conflict(
+                _("该说明已审核"),
+                code="explanation_already_decided",
+                details={"state": locked.state},
+            )
+        if locked.submitted_by_id == user.pk:
+            raise PermissionDenied(_("不能审核自己提交的说明"), code="own_explanation")
+        locked.state = ExplanationState.ACCEPTED if accept else ExplanationState.REJECTED
+        locked.decided_by = user
+        locked.decided_at = timezone.now()
+        locked.decision_note = note.strip()
+        locked.save()
+        audit_record(
+            actor=Actor.user(user),
+            action="coverage.explanation_decided",
+            object_type="activity",
+            object_id=locked.activity_id,
+            data={"explanation_id": locked.pk, "state": locked.state, "note": locked.decision_note},
+        )
+    return locked
+
+
+# ---------------------------------------------------------------------- hooks
+
+_registered = False
+
+
+def register_hooks() -> None:
+    """Called from CoverageConfig.ready(): footage's after-stored hook and enforcement's
+    activity-changed hook (both idempotent to register)."""
+    global _registered
+    if _registered:
+        return
+    from backend.enforcement.services import ACTIVITY_CHANGED_HOOKS
+    from backend.footage.services import AFTER_STORED_HOOKS
+
+    AFTER_STORED_HOOKS.append(coverage_on_recording_stored)
+    ACTIVITY_CHANGED_HOOKS.append(coverage_activity_refresh)
+    _registered = True

@@ -1,0 +1,47 @@
+import json
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+from backend.accounts.models import Officer
+from backend.audit.services import Actor
+from backend.config.errors import FieldVaultError
+from backend.devices.models import DeviceKind
+from backend.devices.services import device_enroll
+
+
+class Command(BaseCommand):
+    help = "Enrol a device and print its credential (shown once; only its hash is stored)."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--kind", required=True, choices=list(DeviceKind.values))
+        parser.add_argument("--serial", required=True)
+        parser.add_argument("--officer", help="certificate number of the officer who holds it")
+        parser.add_argument("--model", default="")
+        parser.add_argument("--firmware", default="")
+        parser.add_argument("--json", action="store_true")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        officer = None
+        if options["officer"]:
+            officer = Officer.objects.filter(certificate_number=options["officer"]).first()
+            if officer is None:
+                raise CommandError(f"no officer with certificate number {options['officer']}")
+        try:
+            enrolment = device_enroll(
+                kind=options["kind"],
+                serial=options["serial"],
+                officer=officer,
+                model_name=options["model"],
+                firmware=options["firmware"],
+                actor=Actor.system(),
+            )
+        except FieldVaultError as exc:
+            raise CommandError(f"{exc.message} ({exc.code})") from exc
+        result = {"device_id": str(enrolment.device.pk), "token": enrolment.token}
+        if options["json"]:
+            self.stdout.write(json.dumps(result))
+        else:
+            self.stdout.write(
+                f"device {result['device_id']} enrolled; token (shown once): {result['token']}"
+            )

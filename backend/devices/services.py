@@ -1,0 +1,285 @@
+"""Enrolment, revocation, authentication, assignment and clock measurement of devices."""
+
+from __future__ import annotations
+
+import datetime
+import hashlib
+import secrets
+from dataclasses import dataclass
+
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from backend.accounts.models import Officer, Unit
+from backend.audit.services import Actor, audit_record
+from backend.config.errors import Conflict, InvalidInput, NotAuthenticated, NotFound
+from backend.devices.models import (
+    ClockReading,
+    Device,
+    DeviceAssignment,
+    DeviceKind,
+    DeviceState,
+    EnrolmentCode,
+)
+
+TOKEN_PREFIX = "fvd_"  # noqa: S105 - a prefix, not a secret
+
+
+def _token_digest(token: str) -> str:
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+@dataclass(frozen=True)
+class Enrolment:
+    device: Device
+    token: str  # shown once; only its hash is stored
+
+
+def device_enroll(
+    *,
+    kind: str,
+    serial: str,
+    actor: Actor,
+    model_name: str = "",
+    firmware: str = "",
+    unit: Unit | None = None,
+    officer: Officer | None = None,
+) -> Enrolment:
+    """Register a device (or re-enrol a known one) and issue a fresh credential.
+
+    Re-enrolling replaces the credential: the old token stops working at once.
+    """
+    if kind not in DeviceKind.values:
+        raise InvalidInput(
+            f"unknown device kind {kind!r}",
+            code="unknown_device_kind",
+            details={"allowed": list(DeviceKind.values)},
+        )
+    serial = serial.strip()
+    if not serial or len(serial) > 100:
+        raise InvalidInput("serial must be 1–100 characters", code="invalid_serial")
+    token = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    now = timezone.now()
+    with transaction.atomic():
+        device, created = Device.objects.select_for_update().get_or_create(
+            kind=kind,
+            serial=serial,
+            defaults={"model_name": model_name, "firmware": firmware, "unit": unit},
+        )
+        device.token_hash = _token_digest(token)
+        device.state = DeviceState.ACTIVE
+        device.enrolled_at = now
+        device.revoked_at = None
+        if model_name:
+            device.model_name = model_name
+        if firmware:
+            device.firmware = firmware
+        if unit is not None:
+            device.unit = unit
+        if officer is not None and device.unit is None:
+            device.unit = officer.unit
+        device.save()
+        audit_record(
+            actor=actor,
+            action="device.enrolled",
+            object_type="device",
+            object_id=device.pk,
+            data={"kind": kind, "serial": serial, "re_enrolment": not created},
+        )
+        if officer is not None:
+            device_assign(device=device, officer=officer, starts_at=now, actor=actor)
+    return Enrolment(device=device, token=token)
+
+
+def device_revoke(*, device: Device, actor: Actor, reason: str = "") -> Device:
+    with transaction.atomic():
+        device = Device.objects.select_for_update().get(pk=device.pk)
+        device.state = DeviceState.REVOKED
+        device.revoked_at = timezone.now()
+        device.token_hash = None
+        device.save(update_fields=["state", "revoked_at", "token_hash"])
+        audit_record(
+            actor=actor,
+            action="device.revoked",
+            object_type="device",
+            object_id=device.pk,
+            data={"reason": reason},
+        )
+    return device
+
+
+def device_authenticate(*, token: str) -> Device | None:
+    """The device owning this bearer token, or None (unknown or revoked).
+
+    Looked up on every request, so revocation takes effect on the next one.
+    """
+    if not token or not token.startswith(TOKEN_PREFIX) or len(token) > 200:
+        return None
+    device = (
+        Device.objects.select_related("unit")
+        .filter(token_hash=_token_digest(token), state=DeviceState.ACTIVE)
+        .first()
+    )
+    if device is None:
+        return None
+    now = timezone.now()
+    # Touch at most once a minute: every upload chunk request authenticates.
+    if device.last_seen_at is None or now - device.last_seen_at > datetime.timedelta(minutes=1):
+        Device.objects.filter(pk=device.pk).update(last_seen_at=now)
+        device.last_seen_at = now
+    return device
+
+
+def device_assign(
+    *, device: Device, officer: Officer, starts_at: datetime.datetime, actor: Actor
+) -> DeviceAssignment:
+    """Hand a device to an officer from `starts_at`, closing the previous holder's period."""
+    with transaction.atomic():
+        Device.objects.select_for_update().get(pk=device.pk)
+        current = DeviceAssignment.objects.filter(device=device, ends_at__isnull=True).first()
+        if current is not None:
+            if current.officer_id == officer.pk:
+                return current
+            if starts_at <= current.starts_at:
+                raise Conflict(
+                    "a new assignment must start after the current one",
+                    code="assignment_out_of_order",
+                    details={"current_starts_at": current.starts_at.isoformat()},
+                )
+            current.ends_at = starts_at
+            current.save(update_fields=["ends_at"])
+        later = DeviceAssignment.objects.filter(device=device, starts_at__gte=starts_at).exists()
+        if later:
+            raise Conflict(
+                "an assignment already starts after this time", code="assignment_overlap"
+            )
+        try:
+            assignment = DeviceAssignment.objects.create(
+                device=device, officer=officer, starts_at=starts_at
+            )
+        except IntegrityError as exc:
+            raise Conflict(
+                "the device already has an open assignment", code="assignment_overlap"
+            ) from exc
+        audit_record(
+            actor=actor,
+            action="device.assigned",
+            object_type="device",
+            object_id=device.pk,
+            data={"officer_id": officer.pk, "starts_at": starts_at.isoformat()},
+        )
+    return assignment
+
+
+def officer_holding_device_at(*, device: Device, at: datetime.datetime) -> Officer | None:
+    assignment = (
+        DeviceAssignment.objects.select_related("officer")
+        .filter(device=device, starts_at__lte=at)
+        .filter(Q(ends_at__isnull=True) | Q(ends_at__gt=at))
+        .order_by("-starts_at")
+        .first()
+    )
+    return assignment.officer if assignment else None
+
+
+def device_clock_record(
+    *, device: Device, device_time: datetime.datetime, server_time: datetime.datetime
+) -> ClockReading:
+    offset_ms = round((server_time - device_time).total_seconds() * 1000)
+    reading = ClockReading.objects.create(
+        device=device, device_time=device_time, server_time=server_time, offset_ms=offset_ms
+    )
+    Device.objects.filter(pk=device.pk).update(last_clock_offset_ms=offset_ms)
+    return reading
+
+
+def device_get(*, device_id: str) -> Device:
+    try:
+        return Device.objects.get(pk=device_id)
+    except (Device.DoesNotExist, ValueError, ValidationError) as exc:
+        raise NotFound("no such device", code="device_not_found") from exc
+
+
+ENROLMENT_CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: read aloud, typed
+
+
+def _code_digest(code: str) -> str:
+    normalised = code.replace("-", "").replace(" ", "").upper()
+    return hashlib.sha256(normalised.encode("ascii", "ignore")).hexdigest()
+
+
+def enrolment_code_issue(
+    *,
+    kind: str,
+    actor: Actor,
+    officer: Officer | None = None,
+    unit: Unit | None = None,
+    valid_for: datetime.timedelta = datetime.timedelta(hours=24),
+) -> str:
+    """Issue a single-use enrolment code (shown once, 60 random bits) for one device."""
+    if kind not in DeviceKind.values:
+        raise InvalidInput(
+            f"unknown device kind {kind!r}",
+            code="unknown_device_kind",
+            details={"allowed": list(DeviceKind.values)},
+        )
+    raw = "".join(secrets.choice(ENROLMENT_CODE_ALPHABET) for _ in range(12))
+    code = "-".join(raw[i : i + 4] for i in range(0, 12, 4))
+    with transaction.atomic():
+        issued = EnrolmentCode.objects.create(
+            code_hash=_code_digest(code),
+            kind=kind,
+            officer=officer,
+            unit=unit or (officer.unit if officer else None),
+            issued_by=actor.identifier,
+            expires_at=timezone.now() + valid_for,
+        )
+        audit_record(
+            actor=actor,
+            action="device.enrolment_code_issued",
+            object_type="enrolment_code",
+            object_id=issued.pk,
+            data={"kind": kind, "officer_id": officer.pk if officer else None},
+        )
+    return code
+
+
+def device_enrol_with_code(
+    *, code: str, serial: str, model_name: str = "", firmware: str = ""
+) -> Enrolment:
+    """A device redeems its one-time code for its own credential."""
+    now = timezone.now()
+    with transaction.atomic():
+        issued = (
+            EnrolmentCode.objects.select_for_update(of=("self",))
+            .select_related("officer", "unit")
+            .filter(code_hash=_code_digest(code))
+            .first()
+        )
+        if issued is None or issued.used_at is not None or issued.expires_at <= now:
+            # One answer for unknown, used and expired: a code cannot be probed.
+            raise NotAuthenticated(
+                "the enrolment code is unknown, used or expired", code="invalid_enrolment_code"
+            )
+        enrolment = device_enroll(
+            kind=issued.kind,
+            serial=serial,
+            model_name=model_name,
+            firmware=firmware,
+            unit=issued.unit,
+            officer=issued.officer,
+            actor=Actor.system(),
+        )
+        issued.used_at = now
+        issued.device = enrolment.device
+        issued.save(update_fields=["used_at", "device"])
+        audit_record(
+            actor=Actor.device(enrolment.device),
+            action="device.enrolment_code_redeemed",
+            object_type="enrolment_code",
+            object_id=issued.pk,
+            data={"serial": enrolment.device.serial},
+        )
+    return enrolment

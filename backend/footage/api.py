@@ -1,0 +1,122 @@
+"""Recordings for signed-in users, scoped by footage/selectors.py."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.exceptions import ObjectDoesNotExist
+from django.http import HttpRequest
+from ninja import Router
+from ninja.security import django_auth
+
+from backend.accounts.models import User
+from backend.config.errors import NotFound
+from backend.footage.models import Recording, RecordingMetadata, RecordingProcessing
+from backend.footage.schemas import (
+    DerivativeOut,
+    MetadataOut,
+    ProcessingOut,
+    RecordingDetailOut,
+    StateChangeOut,
+)
+from backend.footage.selectors import recording_derivative_links, recording_get_visible
+
+router = Router(tags=["recordings"], auth=django_auth)
+
+
+def _related(recording: Recording, name: str) -> Any:
+    try:
+        return getattr(recording, name)
+    except ObjectDoesNotExist:
+        return None
+
+
+def _processing_out(processing: RecordingProcessing | None) -> ProcessingOut | None:
+    if processing is None:
+        return None
+    return ProcessingOut(
+        state=processing.state,
+        state_label=str(processing.get_state_display()),
+        attempts=processing.attempts,
+        reason_code=processing.reason_code,
+        reason_message=str(processing.reason.get("message_zh", "")),
+        reason=processing.reason,
+        warnings=processing.warnings,
+        salvage=processing.salvage,
+        last_error=processing.last_error,
+        finished_at=processing.finished_at,
+    )
+
+
+def _metadata_out(metadata: RecordingMetadata | None) -> MetadataOut | None:
+    if metadata is None:
+        return None
+    return MetadataOut(
+        kind=metadata.kind,
+        container=metadata.container,
+        video_codec=metadata.video_codec,
+        audio_codec=metadata.audio_codec,
+        duration_seconds=metadata.duration_seconds,
+        width=metadata.width,
+        height=metadata.height,
+        fps=metadata.fps,
+        decode_errors=metadata.decode_errors,
+        file_created_at=metadata.file_created_at,
+        file_time_source=metadata.file_time_source,
+        file_time_offset_seconds=metadata.file_time_offset_seconds,
+        file_time_disagrees=metadata.file_time_disagrees,
+        gps_latitude=metadata.gps_latitude,
+        gps_longitude=metadata.gps_longitude,
+        gps_altitude_m=metadata.gps_altitude_m,
+    )
+
+
+@router.get("{recording_id}", response=RecordingDetailOut, operation_id="recordings_get")
+def get_recording(request: HttpRequest, recording_id: str) -> RecordingDetailOut:
+    """One recording with its custody states, media processing state (pending, processing,
+    ready, damaged with a reason, failed), the metadata read from the file, and short-lived
+    presigned URLs of its derivatives (proxy, poster, thumbnails; they answer Range requests
+    for seeking). Answers 404 for recordings outside the caller's scope, so ids cannot be
+    probed across units."""
+    user = request.user
+    assert isinstance(user, User)
+    recording = recording_get_visible(user=user, recording_id=recording_id)
+    if recording is None:
+        raise NotFound("no such recording", code="recording_not_found")
+    return RecordingDetailOut(
+        id=str(recording.pk),
+        device_id=str(recording.device_id),
+        clip_id=recording.clip_id,
+        file_name=recording.file_name,
+        media_kind=recording.media_kind,
+        size_bytes=recording.size_bytes,
+        sha256=recording.sha256,
+        state=recording.state,
+        officer_id=recording.officer_id,
+        device_started_at=recording.device_started_at,
+        device_ended_at=recording.device_ended_at,
+        clock_offset_ms=recording.clock_offset_ms,
+        started_at=recording.started_at,
+        ended_at=recording.ended_at,
+        latitude=recording.latitude,
+        longitude=recording.longitude,
+        stored_at=recording.stored_at,
+        state_history=[
+            StateChangeOut(from_state=c.from_state, to_state=c.to_state, occurred_at=c.occurred_at)
+            for c in recording.state_changes.all()
+        ],
+        processing=_processing_out(_related(recording, "processing")),
+        metadata=_metadata_out(_related(recording, "media_metadata")),
+        derivatives=[
+            DerivativeOut(
+                profile=link.derivative.profile,
+                content_type=link.derivative.content_type,
+                size_bytes=link.derivative.size_bytes,
+                width=link.derivative.width,
+                height=link.derivative.height,
+                url=link.url,
+                url_expires_at=link.expires_at,
+            )
+            for link in recording_derivative_links(recording=recording)
+        ],
+    )

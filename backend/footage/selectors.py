@@ -1,0 +1,77 @@
+"""Reads of recordings, scoped to what the caller may see."""
+
+from __future__ import annotations
+
+import datetime
+import uuid
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.db.models import Q, QuerySet
+from django.utils import timezone
+
+from backend.accounts.models import Role, User
+from backend.footage.models import Recording, RecordingDerivative
+from backend.footage.storage import object_store
+
+CONTENT_ROLES_BY_UNIT = {Role.SUPERVISOR, Role.LEGAL_OFFICER, Role.CORRECTION_OFFICER}
+
+
+def recordings_visible_to(user: User) -> QuerySet[Recording]:
+    """Field officers see their own recordings; unit-wide roles their unit and sub-units
+    (by the officer's unit, or the device's unit when no officer is known); the system
+    administrator everything. Other roles see no content here."""
+    base = Recording.objects.select_related("device", "officer", "officer__unit")
+    if not (user.is_authenticated and user.is_active):
+        return base.none()
+    if user.role == Role.SYSTEM_ADMIN:
+        return base
+    if user.role == Role.FIELD_OFFICER:
+        officer = getattr(user, "officer", None)
+        return base.filter(officer=officer) if officer is not None else base.none()
+    if user.role in CONTENT_ROLES_BY_UNIT and user.unit is not None:
+        path = user.unit.path
+        return base.filter(
+            Q(officer__unit__path__startswith=path)
+            | Q(officer__isnull=True, device__unit__path__startswith=path)
+        )
+    return base.none()
+
+
+def recording_get_visible(*, user: User, recording_id: str) -> Recording | None:
+    try:
+        key = uuid.UUID(recording_id)
+    except ValueError:
+        return None
+    return (
+        recordings_visible_to(user)
+        .select_related("processing", "media_metadata")
+        .prefetch_related("state_changes", "derivatives")
+        .filter(pk=key)
+        .first()
+    )
+
+
+@dataclass(frozen=True)
+class DerivativeLink:
+    derivative: RecordingDerivative
+    url: str
+    expires_at: datetime.datetime
+
+
+def recording_derivative_links(*, recording: Recording) -> list[DerivativeLink]:
+    """Short-lived presigned GET URLs for a (visible) recording's derivatives. Only call it
+    for a recording obtained through ``recording_get_visible``: the URL is the access."""
+    seconds = settings.FV_PRESIGNED_URL_SECONDS
+    expires_at = timezone.now() + datetime.timedelta(seconds=seconds)
+    store = object_store()
+    return [
+        DerivativeLink(
+            derivative=derivative,
+            url=store.presigned_get(
+                bucket=derivative.bucket, key=derivative.key, expires_seconds=seconds
+            ),
+            expires_at=expires_at,
+        )
+        for derivative in recording.derivatives.all()
+    ]

@@ -1,0 +1,93 @@
+"""Forms of the supervisors' pages (parsing only: the services decide)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.contrib.auth.forms import AuthenticationForm
+from django.core.exceptions import ValidationError
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from backend.review.models import AccessDocumentKind, RegisterAction, RequesterKind
+from backend.review.services import login_attempt_record, login_locked_until
+
+
+def client_ip(request: Any) -> str | None:
+    return request.META.get("REMOTE_ADDR") if request is not None else None
+
+
+class LockoutAuthenticationForm(AuthenticationForm):
+    """Django's sign-in form, refusing a user name after repeated failures for a while."""
+
+    error_messages = {
+        **AuthenticationForm.error_messages,
+        "locked": _("连续登录失败次数过多，账户已锁定，请于 %(until)s 后再试。"),
+    }
+
+    def clean(self) -> dict[str, Any]:
+        username = (self.cleaned_data.get("username") or "").strip()
+        if username:
+            until = login_locked_until(username=username)
+            if until is not None:
+                raise ValidationError(
+                    self.error_messages["locked"],
+                    code="locked",
+                    params={"until": timezone.localtime(until).strftime("%H:%M")},
+                )
+        try:
+            cleaned = super().clean()
+        except ValidationError:
+            if username:
+                login_attempt_record(
+                    username=username, ip_address=client_ip(self.request), succeeded=False
+                )
+            raise
+        login_attempt_record(username=username, ip_address=client_ip(self.request), succeeded=True)
+        return cleaned
+
+
+class AccessRequestForm(forms.Form):
+    requester_kind = forms.ChoiceField(label=_("申请人类别"), choices=RequesterKind.choices)
+    applicant_name = forms.CharField(label=_("申请人姓名"), required=False, max_length=100)
+    applicant_organisation = forms.CharField(label=_("申请单位"), required=False, max_length=200)
+    applicant_id_number = forms.CharField(label=_("有效证件号码"), required=False, max_length=64)
+    purpose = forms.CharField(label=_("调阅事由"), widget=forms.Textarea(attrs={"rows": 3}))
+    recording_ids = forms.CharField(
+        label=_("音像记录编号"),
+        help_text=_("每行一个编号"),
+        widget=forms.Textarea(attrs={"rows": 3}),
+    )
+    want_copy = forms.BooleanField(label=_("申请复制（导出）"), required=False)
+
+    def recording_id_list(self) -> list[str]:
+        raw = self.cleaned_data.get("recording_ids", "")
+        return [part for part in raw.replace(",", "\n").split() if part]
+
+
+class AccessDocumentForm(forms.Form):
+    kind = forms.ChoiceField(label=_("材料类型"), choices=AccessDocumentKind.choices)
+    document = forms.FileField(label=_("文件"))
+
+
+class DecisionForm(forms.Form):
+    valid_days = forms.IntegerField(label=_("有效天数"), min_value=1, max_value=90, initial=7)
+    note = forms.CharField(label=_("审批意见"), required=False, max_length=500)
+
+
+class RegisterSearchForm(forms.Form):
+    q = forms.CharField(label=_("查找"), required=False, max_length=100)
+    action = forms.ChoiceField(
+        label=_("方式"), required=False, choices=[("", "—"), *RegisterAction.choices]
+    )
+    date_from = forms.DateField(
+        label=_("自"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
+    date_to = forms.DateField(
+        label=_("至"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
+
+
+class ExportForm(forms.Form):
+    purpose = forms.CharField(label=_("导出用途"), required=False, max_length=500)

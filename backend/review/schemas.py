@@ -1,0 +1,80 @@
+from __future__ import annotations
+
+import datetime
+
+from ninja import Schema
+
+
+class AccessRequestIn(Schema):
+    requester_kind: str
+    purpose: str
+    recording_ids: list[str]
+    want_copy: bool = False
+    applicant_name: str = ""
+    applicant_organisation: str = ""
+    applicant_id_number: str = ""
+
+
+class AccessRequestOut(Schema):
+    id: str
+    requester_id: int
+    requester_kind: str
+    purpose: str
+    want_copy: bool
+    state: str
+    required_authority: str
+    recording_ids: list[str]
+    created_at: datetime.datetime
+    decided_by_id: int | None
+    decided_at: datetime.datetime | None
+    grant_id: str | None
+
+
+class DecisionIn(Schema):
+    valid_days: int = 7
+    note: str = ""
+
+
+class GrantOut(Schema):
+    id: str
+    request_id: str
+    holder_id: int
+    can_copy: bool
+    expires_at: datetime.datetime
+    recording_ids: list[str]
+
+
+class RegisterEntryOut(Schema):
+    id: int
+    occurred_at: datetime.datetime
+    user_id: int
+    user_display: str
+    action: str
+    basis: str
+    purpose: str
+    recording_id: str | None
+    grant_id: str | None
+    export_id: str | None
+
+
+class PlaybackOut(Schema):
+    recording_id: str
+    source: str
+    media_url: str | None
+    media_type: str
+    poster_url: str | None
+    thumbnails_url: str | None
+    expires_seconds: int
+    register_entry_id: int
+
+
+class ExportIn(Schema):
+    purpose: str = ""
+
+
+class ExportOut(Schema):
+    id: str
+    grant_id: str
+    download_url: str
+    with_proxies: bool
+    file_count: int

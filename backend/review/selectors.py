@@ -1,0 +1,326 @@
+"""Who may see what, for the pages and the API alike.
+
+Direct scope (no request needed) follows issue 6 and the seed's 第四条: field officers see
+their own recordings, supervisors and the unit's legal officers their unit and sub-units
+(backend.footage.selectors.recordings_visible_to). Anything else needs a grant. The
+storage administrator sees storage facts, never content; the auditor the audit log and
+the register.
+"""
+
+from __future__ import annotations
+
+import datetime
+import uuid
+from collections.abc import Collection
+from dataclasses import dataclass
+
+from django.db.models import Count, Min, Q, QuerySet
+from django.utils import timezone
+
+from backend.accounts.models import Role, Unit, User
+from backend.audit.models import AuditEvent
+from backend.config.errors import NotFound, PermissionDenied
+from backend.footage.models import Recording, RecordingState
+from backend.footage.selectors import recordings_visible_to
+from backend.review.models import (
+    AccessBasis,
+    AccessGrant,
+    AccessRegisterEntry,
+    AccessRequest,
+    AccessRequestState,
+    ApprovalAuthority,
+    Approver,
+    ExportPackage,
+)
+
+CONTENT_ROLES = {
+    Role.FIELD_OFFICER,
+    Role.CORRECTION_OFFICER,
+    Role.SUPERVISOR,
+    Role.LEGAL_OFFICER,
+    Role.SYSTEM_ADMIN,
+}
+REGISTER_ROLES = {Role.AUDITOR, Role.SYSTEM_ADMIN, Role.SUPERVISOR, Role.LEGAL_OFFICER}
+# Everyone but the storage administrator opens the register (their own entries at least).
+REGISTER_PAGE_ROLES = REGISTER_ROLES | {Role.FIELD_OFFICER, Role.CORRECTION_OFFICER}
+AUDIT_LOG_ROLES = {Role.AUDITOR, Role.SYSTEM_ADMIN}
+STORAGE_ROLES = {Role.STORAGE_ADMIN, Role.SYSTEM_ADMIN}
+DASHBOARD_LIVE_ROLES = {Role.SUPERVISOR, Role.SYSTEM_ADMIN, Role.STORAGE_ADMIN, Role.LEGAL_OFFICER}
+
+
+def _active(user: User) -> bool:
+    return bool(user.is_authenticated and user.is_active)
+
+
+def user_may(user: User, roles: Collection[str]) -> bool:
+    return _active(user) and user.role in roles
+
+
+def require_role(user: User, roles: Collection[str]) -> None:
+    if not user_may(user, roles):
+        raise PermissionDenied("your role may not open this page", code="role_not_allowed")
+
+
+def parse_uuid(value: str | None) -> uuid.UUID | None:
+    try:
+        return uuid.UUID(str(value))
+    except (TypeError, ValueError):
+        return None
+
+
+# -- recordings --------------------------------------------------------------------------
+
+
+def recordings_in_scope(user: User) -> QuerySet[Recording]:
+    """Recordings the user sees by their post, without any request."""
+    return recordings_visible_to(user)
+
+
+def grants_active_for(user: User, *, at: datetime.datetime | None = None) -> QuerySet[AccessGrant]:
+    if not _active(user):
+        return AccessGrant.objects.none()
+    return AccessGrant.objects.filter(holder=user, expires_at__gt=at or timezone.now())
+
+
+def recordings_readable_by(user: User) -> QuerySet[Recording]:
+    """Scope plus every recording named in an unexpired grant the user holds. Storage
+    administrators see storage facts only (storage_facts_visible_to), never content."""
+    if not _active(user) or user.role == Role.STORAGE_ADMIN:
+        return Recording.objects.none()
+    granted = Recording.objects.filter(access_grants__in=grants_active_for(user)).values("pk")
+    scope = recordings_in_scope(user).values("pk")
+    return (
+        Recording.objects.select_related("device", "officer", "officer__unit")
+        .filter(Q(pk__in=scope) | Q(pk__in=granted))
+        .distinct()
+    )
+
+
+@dataclass(frozen=True)
+class RecordingAccess:
+    recording: Recording
+    basis: str  # AccessBasis
+    grant: AccessGrant | None
+    purpose: str
+
+
+def recording_access_for(
+    *, user: User, recording_id: str, grant_id: str | None = None
+) -> RecordingAccess:
+    """Decide whether `user` may view a recording now, and on what basis.
+
+    Unknown ids and recordings outside scope and grants answer 404 (ids cannot be probed
+    across units). A named grant that is not the user's answers 404 too; one that has
+    expired 403 `grant_expired`; one that does not name the recording 403
+    `grant_does_not_cover`."""
+    key = parse_uuid(recording_id)
+    if key is None or not _active(user) or user.role == Role.STORAGE_ADMIN:
+        raise NotFound("no such recording", code="recording_not_found")
+    if grant_id:
+        grant = _grant_of(user=user, grant_id=grant_id)
+        if not grant.is_active():
+            raise PermissionDenied(
+                "this grant has expired",
+                code="grant_expired",
+                details={"expired_at": grant.expires_at.isoformat()},
+            )
+        recording = (
+            grant.recordings.select_related("device", "officer", "officer__unit")
+            .filter(pk=key)
+            .first()
+        )
+        if recording is None:
+            raise PermissionDenied(
+                "this grant does not cover that recording", code="grant_does_not_cover"
+            )
+        return RecordingAccess(recording, AccessBasis.GRANT, grant, grant.request.purpose)
+    recording = recordings_in_scope(user).filter(pk=key).first()
+    if recording is not None:
+        return RecordingAccess(recording, AccessBasis.SCOPE, None, "")
+    held = (
+        grants_active_for(user)
+        .filter(recordings__pk=key)
+        .select_related("request")
+        .order_by("-expires_at")
+        .first()
+    )
+    if held is not None:
+        recording = held.recordings.select_related("device", "officer", "officer__unit").get(pk=key)
+        return RecordingAccess(recording, AccessBasis.GRANT, held, held.request.purpose)
+    raise NotFound("no such recording", code="recording_not_found")
+
+
+def _grant_of(*, user: User, grant_id: str) -> AccessGrant:
+    key = parse_uuid(grant_id)
+    grant = (
+        AccessGrant.objects.select_related("request", "holder", "granted_by")
+        .filter(pk=key, holder=user)
+        .first()
+        if key
+        else None
+    )
+    if grant is None:
+        raise NotFound("no such grant", code="grant_not_found")
+    return grant
+
+
+def grant_for_holder(*, user: User, grant_id: str) -> AccessGrant:
+    return _grant_of(user=user, grant_id=grant_id)
+
+
+def recording_unit(recording: Recording) -> Unit | None:
+    if recording.officer_id is not None and recording.officer is not None:
+        return recording.officer.unit
+    return recording.device.unit
+
+
+def recording_custody_events(recording: Recording) -> QuerySet[AuditEvent]:
+    """Chain of custody: every audit event about this recording, oldest first."""
+    return AuditEvent.objects.filter(object_type="recording", object_id=str(recording.pk)).order_by(
+        "sequence"
+    )
+
+
+def storage_facts_visible_to(user: User) -> QuerySet[Recording]:
+    """Storage facts (state, size, hash, key, attempts) for storage administrators: no
+    officer, place or content."""
+    require_role(user, STORAGE_ROLES)
+    return Recording.objects.only(
+        "id",
+        "state",
+        "size_bytes",
+        "sha256",
+        "storage_key",
+        "stored_at",
+        "storage_attempts",
+        "storage_last_error",
+        "created_at",
+        "media_kind",
+        "device_id",
+    ).order_by("-created_at")
+
+
+def officer_backlog(user: User, *, now: datetime.datetime | None = None) -> list[dict[str, object]]:
+    """Per officer: clips announced more than 24 h ago that are still not stored."""
+    cutoff = (now or timezone.now()) - datetime.timedelta(hours=24)
+    rows = (
+        recordings_in_scope(user)
+        .exclude(state=RecordingState.STORED)
+        .filter(created_at__lt=cutoff)
+        .values("officer_id", "officer__name", "officer__unit__name")
+        .annotate(clips=Count("pk"), oldest=Min("created_at"))
+        .order_by("-clips", "officer__name")
+    )
+    return [dict(row) for row in rows]
+
+
+# -- requests, grants, register -----------------------------------------------------------
+
+
+def approver_offices(user: User) -> QuerySet[Approver]:
+    return Approver.objects.filter(user=user).select_related("unit")
+
+
+def user_may_approve(*, user: User, request: AccessRequest, units: list[Unit | None]) -> bool:
+    """The approver holds the required office (or the bureau head's, which covers the
+    office head's) for the unit of every recording named."""
+    if not _active(user) or user.pk == request.requester_id:
+        return False
+    wanted = {request.required_authority, ApprovalAuthority.BUREAU_HEAD}
+    paths = [office.unit.path for office in approver_offices(user) if office.authority in wanted]
+    if not paths:
+        return False
+    return all(unit is not None and any(unit.path.startswith(p) for p in paths) for unit in units)
+
+
+def access_requests_visible_to(user: User) -> QuerySet[AccessRequest]:
+    """The user's own requests, the ones they may decide (by their approving offices), and
+    every request for auditors and system administrators."""
+    base = AccessRequest.objects.select_related("requester", "decided_by").prefetch_related(
+        "recordings"
+    )
+    if not _active(user):
+        return base.none()
+    if user.role in AUDIT_LOG_ROLES:
+        return base
+    condition = Q(requester=user)
+    for office in approver_offices(user):
+        condition |= Q(recordings__officer__unit__path__startswith=office.unit.path) | Q(
+            recordings__officer__isnull=True,
+            recordings__device__unit__path__startswith=office.unit.path,
+        )
+    return base.filter(condition).distinct()
+
+
+def access_request_get(*, user: User, request_id: str) -> AccessRequest:
+    key = parse_uuid(request_id)
+    found = access_requests_visible_to(user).filter(pk=key).first() if key else None
+    if found is None:
+        raise NotFound("no such access request", code="access_request_not_found")
+    return found
+
+
+def pending_requests_for_approver(user: User) -> QuerySet[AccessRequest]:
+    return (
+        access_requests_visible_to(user)
+        .filter(state=AccessRequestState.PENDING)
+        .exclude(requester=user)
+    )
+
+
+def register_entries_visible_to(user: User) -> QuerySet[AccessRegisterEntry]:
+    """Auditors and system administrators read the whole register; supervisors and legal
+    officers the entries about their units' recordings and their own; others their own."""
+    base = AccessRegisterEntry.objects.select_related("recording", "grant", "export", "user")
+    if not _active(user):
+        return base.none()
+    if user.role in AUDIT_LOG_ROLES:
+        return base
+    if user.role in {Role.SUPERVISOR, Role.LEGAL_OFFICER} and user.unit is not None:
+        return base.filter(Q(recording_unit_path__startswith=user.unit.path) | Q(user=user))
+    return base.filter(user=user)
+
+
+def register_search(
+    user: User,
+    *,
+    text: str = "",
+    action: str = "",
+    date_from: datetime.date | None = None,
+    date_to: datetime.date | None = None,
+) -> QuerySet[AccessRegisterEntry]:
+    entries = register_entries_visible_to(user)
+    if text:
+        entries = entries.filter(
+            Q(user_display__icontains=text)
+            | Q(purpose__icontains=text)
+            | Q(recording__file_name__icontains=text)
+            | Q(recording__sha256__startswith=text.lower())
+            | Q(user_unit__icontains=text)
+        )
+    if action:
+        entries = entries.filter(action=action)
+    if date_from:
+        entries = entries.filter(occurred_at__date__gte=date_from)
+    if date_to:
+        entries = entries.filter(occurred_at__date__lte=date_to)
+    return entries
+
+
+def audit_events_visible_to(user: User) -> QuerySet[AuditEvent]:
+    require_role(user, AUDIT_LOG_ROLES)
+    return AuditEvent.objects.order_by("-sequence")
+
+
+def export_for_holder(*, user: User, export_id: str) -> ExportPackage:
+    key = parse_uuid(export_id)
+    export = (
+        ExportPackage.objects.select_related("grant", "grant__request")
+        .filter(pk=key, grant__holder=user)
+        .first()
+        if key
+        else None
+    )
+    if export is None:
+        raise NotFound("no such export", code="export_not_found")
+    return export

@@ -1,0 +1,486 @@
+"""Every write of the review app: sign-in attempts, access requests and their approval,
+the access register and exports. Each state change writes its audit event."""
+
+from __future__ import annotations
+
+import datetime
+import hashlib
+import io
+import uuid
+from collections.abc import Iterable
+from typing import IO
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from backend.accounts.models import Role, User
+from backend.audit.services import Actor, audit_record
+from backend.config.errors import Conflict, InvalidInput, NotFound, PermissionDenied
+from backend.footage.models import Recording, RecordingState
+from backend.footage.storage import object_store
+from backend.review.models import (
+    OUTSIDE_BODIES,
+    PARTIES,
+    AccessBasis,
+    AccessDocument,
+    AccessDocumentKind,
+    AccessGrant,
+    AccessRegisterEntry,
+    AccessRequest,
+    AccessRequestState,
+    ApprovalAuthority,
+    ExportPackage,
+    LoginAttempt,
+    RegisterAction,
+    RequesterKind,
+)
+from backend.review.selectors import recording_unit, user_may_approve
+
+MAX_DOCUMENT_BYTES = 20 * 1024 * 1024
+MAX_GRANT_DAYS = 90
+REGISTER_AUDIT_ACTIONS: dict[str, str] = {
+    RegisterAction.VIEW: "recording.viewed",
+    RegisterAction.DOWNLOAD: "recording.downloaded",
+    RegisterAction.EXPORT: "recording.exported",
+}
+
+
+# -- sign-in lockout -----------------------------------------------------------------------
+
+
+def login_failures_allowed() -> int:
+    return int(getattr(settings, "FV_LOGIN_MAX_FAILURES", 5))
+
+
+def login_lockout_window() -> datetime.timedelta:
+    return datetime.timedelta(minutes=int(getattr(settings, "FV_LOGIN_LOCKOUT_MINUTES", 15)))
+
+
+def login_locked_until(
+    *, username: str, now: datetime.datetime | None = None
+) -> datetime.datetime | None:
+    """When the user name is locked (N failures since the last success, within M minutes),
+    the moment the lock ends; otherwise None."""
+    now = now or timezone.now()
+    window_start = now - login_lockout_window()
+    recent = list(
+        LoginAttempt.objects.filter(username__iexact=username, occurred_at__gte=window_start)
+        .order_by("-occurred_at")
+        .values_list("succeeded", "occurred_at")[: login_failures_allowed()]
+    )
+    if len(recent) < login_failures_allowed() or any(ok for ok, _at in recent):
+        return None
+    return recent[0][1] + login_lockout_window()
+
+
+def login_attempt_record(*, username: str, ip_address: str | None, succeeded: bool) -> None:
+    with transaction.atomic():
+        LoginAttempt.objects.create(
+            username=username[:150], ip_address=ip_address, succeeded=succeeded
+        )
+        audit_record(
+            actor=Actor.system(),
+            action="login.succeeded" if succeeded else "login.failed",
+            object_type="username",
+            object_id=username[:64],
+            data={"ip": ip_address},
+        )
+
+
+# -- access requests -----------------------------------------------------------------------
+
+REQUIRED_DOCUMENTS: dict[str, set[str]] = {
+    **{
+        kind: {AccessDocumentKind.LETTER_OF_INTRODUCTION, AccessDocumentKind.IDENTITY}
+        for kind in OUTSIDE_BODIES
+    },
+    RequesterKind.PARTY: {AccessDocumentKind.IDENTITY},
+    RequesterKind.PARTY_LAWYER: {
+        AccessDocumentKind.LETTER_OF_INTRODUCTION,
+        AccessDocumentKind.IDENTITY,
+        AccessDocumentKind.POWER_OF_ATTORNEY,
+        AccessDocumentKind.LAWYER_LICENCE,
+    },
+}
+
+
+def access_request_create(
+    *,
+    requester: User,
+    requester_kind: str,
+    purpose: str,
+    recording_ids: Iterable[str],
+    want_copy: bool = False,
+    applicant_name: str = "",
+    applicant_organisation: str = "",
+    applicant_id_number: str = "",
+    activity_ref: str = "",
+) -> AccessRequest:
+    """File a request (调阅申请). The seed decides who must approve it:
+    a legal officer only asks to copy, approved by the office head (第四条); everyone else
+    is approved by the bureau head (第五至七条). Outside bodies and parties are entered by
+    staff on their behalf with their identity; a party may view, not copy (第七条)."""
+    if requester_kind not in RequesterKind.values:
+        raise InvalidInput("unknown requester kind", code="invalid_requester_kind")
+    purpose = purpose.strip()
+    if not purpose:
+        raise InvalidInput("a request states its purpose", code="purpose_required")
+    if requester_kind == RequesterKind.LEGAL_OFFICER:
+        if requester.role != Role.LEGAL_OFFICER:
+            raise InvalidInput(
+                "only legal officers file as the unit's legal officer",
+                code="requester_kind_mismatch",
+            )
+        if not want_copy:
+            raise InvalidInput(
+                "the unit's legal officer views directly; a request is only needed to copy",
+                code="legal_officer_views_directly",
+            )
+        authority = ApprovalAuthority.OFFICE_HEAD
+    else:
+        authority = ApprovalAuthority.BUREAU_HEAD
+    if requester_kind in PARTIES and want_copy:
+        raise InvalidInput(
+            "a party or its lawyer may view the footage, not copy it", code="party_may_not_copy"
+        )
+    if requester_kind in OUTSIDE_BODIES | PARTIES and not (
+        applicant_name.strip() and applicant_id_number.strip()
+    ):
+        raise InvalidInput(
+            "name and ID number of the applicant are required", code="applicant_identity_required"
+        )
+    keys: list[uuid.UUID] = []
+    for raw in recording_ids:
+        try:
+            keys.append(uuid.UUID(str(raw)))
+        except ValueError as exc:
+            raise InvalidInput(
+                "not a recording id", code="invalid_recording_id", details={"value": str(raw)[:80]}
+            ) from exc
+    if not keys:
+        raise InvalidInput("name at least one recording", code="recordings_required")
+    recordings = list(Recording.objects.filter(pk__in=keys))
+    if len(recordings) != len(set(keys)):
+        raise InvalidInput(
+            "unknown recordings named",
+            code="unknown_recordings",
+            details={"count": len(set(keys)) - len(recordings)},
+        )
+    with transaction.atomic():
+        request = AccessRequest.objects.create(
+            requester=requester,
+            requester_kind=requester_kind,
+            applicant_name=applicant_name.strip(),
+            applicant_organisation=applicant_organisation.strip(),
+            applicant_id_number=applicant_id_number.strip(),
+            purpose=purpose,
+            want_copy=want_copy,
+            activity_ref=activity_ref,
+            required_authority=authority,
+        )
+        request.recordings.set(recordings)
+        audit_record(
+            actor=Actor.user(requester),
+            action="access_request.created",
+            object_type="access_request",
+            object_id=request.pk,
+            data={
+                "kind": requester_kind,
+                "want_copy": want_copy,
+                "purpose": purpose,
+                "recordings": sorted(str(r.pk) for r in recordings),
+            },
+        )
+    return request
+
+
+def access_document_add(
+    *,
+    request: AccessRequest,
+    user: User,
+    kind: str,
+    file_name: str,
+    content_type: str,
+    body: IO[bytes],
+) -> AccessDocument:
+    """Attach a scanned document (letter of introduction, ID, power of attorney, licence)."""
+    if kind not in AccessDocumentKind.values:
+        raise InvalidInput("unknown document kind", code="invalid_document_kind")
+    if request.requester_id != user.pk:
+        raise PermissionDenied("only the requester adds documents", code="not_requester")
+    if request.state != AccessRequestState.PENDING:
+        raise Conflict("the request was already decided", code="request_decided")
+    data = body.read(MAX_DOCUMENT_BYTES + 1)
+    if len(data) > MAX_DOCUMENT_BYTES:
+        raise InvalidInput("document larger than 20 MB", code="document_too_large")
+    if not data:
+        raise InvalidInput("empty document", code="document_empty")
+    digest = hashlib.sha256(data).hexdigest()
+    key = f"access-documents/{request.pk}/{digest}"
+    object_store().put_stream(
+        bucket=settings.FV_DERIVATIVES_BUCKET,
+        key=key,
+        body=io.BytesIO(data),
+        content_type=content_type or "application/octet-stream",
+    )
+    with transaction.atomic():
+        document = AccessDocument.objects.create(
+            request=request,
+            kind=kind,
+            file_name=file_name[:255],
+            content_type=(content_type or "application/octet-stream")[:100],
+            size_bytes=len(data),
+            sha256=digest,
+            storage_key=key,
+            uploaded_by=user,
+        )
+        audit_record(
+            actor=Actor.user(user),
+            action="access_request.document_added",
+            object_type="access_request",
+            object_id=request.pk,
+            data={"kind": kind, "sha256": digest, "size": len(data), "file_name": file_name[:255]},
+        )
+    return document
+
+
+def access_request_approve(
+    *,
+    request_id: uuid.UUID,
+    approver: User,
+    valid_days: int = 7,
+    note: str = "",
+    now: datetime.datetime | None = None,
+) -> AccessGrant:
+    """Approve a pending request: a grant for its recordings, view or copy, with an expiry."""
+    if not 1 <= valid_days <= MAX_GRANT_DAYS:
+        raise InvalidInput(f"a grant lasts 1 to {MAX_GRANT_DAYS} days", code="invalid_validity")
+    now = now or timezone.now()
+    with transaction.atomic():
+        request = _locked_request(request_id)
+        _check_decider(request=request, approver=approver)
+        have = set(request.documents.values_list("kind", flat=True))
+        missing = sorted(REQUIRED_DOCUMENTS.get(request.requester_kind, set()) - have)
+        if missing:
+            raise Conflict(
+                "supporting documents are missing",
+                code="documents_missing",
+                details={"missing": missing},
+            )
+        request.state = AccessRequestState.APPROVED
+        request.decided_by = approver
+        request.decided_at = now
+        request.decision_note = note
+        request.save(update_fields=["state", "decided_by", "decided_at", "decision_note"])
+        grant = AccessGrant.objects.create(
+            request=request,
+            holder=request.requester,
+            can_copy=request.want_copy,
+            expires_at=now + datetime.timedelta(days=valid_days),
+            granted_by=approver,
+            granted_at=now,
+        )
+        recordings = list(request.recordings.all())
+        grant.recordings.set(recordings)
+        audit_record(
+            actor=Actor.user(approver),
+            action="access_request.approved",
+            object_type="access_request",
+            object_id=request.pk,
+            data={
+                "grant": str(grant.pk),
+                "can_copy": grant.can_copy,
+                "expires_at": grant.expires_at.isoformat(),
+                "note": note,
+                "recordings": sorted(str(r.pk) for r in recordings),
+            },
+        )
+    return grant
+
+
+def access_request_reject(
+    *, request_id: uuid.UUID, approver: User, note: str = ""
+) -> AccessRequest:
+    with transaction.atomic():
+        request = _locked_request(request_id)
+        _check_decider(request=request, approver=approver)
+        request.state = AccessRequestState.REJECTED
+        request.decided_by = approver
+        request.decided_at = timezone.now()
+        request.decision_note = note
+        request.save(update_fields=["state", "decided_by", "decided_at", "decision_note"])
+        audit_record(
+            actor=Actor.user(approver),
+            action="access_request.rejected",
+            object_type="access_request",
+            object_id=request.pk,
+            data={"note": note},
+        )
+    return request
+
+
+def _locked_request(request_id: uuid.UUID) -> AccessRequest:
+    request = AccessRequest.objects.select_for_update().filter(pk=request_id).first()
+    if request is None:
+        raise NotFound("no such access request", code="access_request_not_found")
+    return request
+
+
+def _check_decider(*, request: AccessRequest, approver: User) -> None:
+    if request.requester_id == approver.pk:
+        raise PermissionDenied(
+            "a requester may not decide their own request", code="approver_is_requester"
+        )
+    if request.state != AccessRequestState.PENDING:
+        raise Conflict(
+            "the request was already decided",
+            code="request_decided",
+            details={"state": request.state},
+        )
+    units = [
+        recording_unit(r)
+        for r in request.recordings.select_related("officer__unit", "device__unit")
+    ]
+    if not user_may_approve(user=approver, request=request, units=units):
+        raise PermissionDenied(
+            "approving this request needs the " + str(request.get_required_authority_display()),
+            code="approver_lacks_authority",
+            details={"required_authority": request.required_authority},
+        )
+
+
+# -- the access register ---------------------------------------------------------------------
+
+
+def register_write(
+    *,
+    user: User,
+    action: str,
+    basis: str,
+    purpose: str,
+    recording: Recording | None = None,
+    grant: AccessGrant | None = None,
+    export: ExportPackage | None = None,
+    ip_address: str | None = None,
+) -> AccessRegisterEntry:
+    """Enter one view, download or export in the register (and the audit chain)."""
+    unit = recording_unit(recording) if recording is not None else None
+    purpose = purpose.strip() or str(AccessBasis(basis).label)
+    with transaction.atomic():
+        entry = AccessRegisterEntry.objects.create(
+            user=user,
+            user_display=(user.get_full_name() or user.get_username())[:200],
+            user_role=user.role,
+            user_unit=(user.unit.name if user.unit else "")[:200],
+            action=action,
+            recording=recording,
+            recording_unit_path=unit.path if unit else "",
+            grant=grant,
+            export=export,
+            basis=basis,
+            purpose=purpose,
+            ip_address=ip_address,
+        )
+        audit_record(
+            actor=Actor.user(user),
+            action=REGISTER_AUDIT_ACTIONS[action],
+            object_type="recording" if recording is not None else "export",
+            object_id=recording.pk if recording is not None else (export.pk if export else ""),
+            data={
+                "register_entry": entry.pk,
+                "basis": basis,
+                "purpose": purpose,
+                "grant": str(grant.pk) if grant else None,
+                "export": str(export.pk) if export else None,
+            },
+        )
+    return entry
+
+
+# -- exports -----------------------------------------------------------------------------------
+
+
+def export_create(
+    *,
+    grant: AccessGrant,
+    user: User,
+    purpose: str = "",
+    ip_address: str | None = None,
+    now: datetime.datetime | None = None,
+) -> ExportPackage:
+    """Record an export under a copy grant. The package itself is streamed on download
+    (backend.review.packaging); this row fixes what goes in and the hashes it must show.
+    Recordings under legal hold are exported all the same: a hold stops destruction, not
+    viewing, and the export is registered like any other."""
+    now = now or timezone.now()
+    if grant.holder_id != user.pk:
+        raise NotFound("no such grant", code="grant_not_found")
+    if not grant.is_active(now):
+        raise PermissionDenied(
+            "this grant has expired",
+            code="grant_expired",
+            details={"expired_at": grant.expires_at.isoformat()},
+        )
+    if not grant.can_copy:
+        raise PermissionDenied("this grant allows viewing only", code="grant_view_only")
+    recordings = list(
+        grant.recordings.select_related(
+            "device", "officer", "officer__unit", "device__unit"
+        ).order_by("started_at")
+    )
+    not_stored = [str(r.pk) for r in recordings if r.state != RecordingState.STORED]
+    if not_stored:
+        raise Conflict(
+            "some recordings are not stored yet",
+            code="recordings_not_stored",
+            details={"recordings": not_stored},
+        )
+    request = grant.request
+    outside = request.requester_kind in OUTSIDE_BODIES | PARTIES
+    who = request.applicant_name or user.get_full_name() or user.get_username()
+    if request.applicant_organisation:
+        who = f"{request.applicant_organisation} {who}"
+    watermark = f"{who} {timezone.localtime(now).date().isoformat()}" if outside else ""
+    manifest = {
+        "recordings": [
+            {
+                "id": str(r.pk),
+                "file_name": r.file_name,
+                "sha256": r.sha256,
+                "size_bytes": r.size_bytes,
+                "media_kind": r.media_kind,
+                "device_serial": r.device.serial,
+                "officer": r.officer.name if r.officer else None,
+                "officer_certificate": r.officer.certificate_number if r.officer else None,
+                "started_at": r.started_at.isoformat(),
+                "ended_at": r.ended_at.isoformat(),
+                "device_started_at": r.device_started_at.isoformat(),
+                "clock_offset_ms": r.clock_offset_ms,
+                "stored_at": r.stored_at.isoformat() if r.stored_at else None,
+            }
+            for r in recordings
+        ],
+    }
+    with transaction.atomic():
+        export = ExportPackage.objects.create(
+            grant=grant,
+            created_by=user,
+            created_at=now,
+            purpose=purpose.strip() or request.purpose,
+            watermark_text=watermark,
+            with_proxies=outside,
+            manifest=manifest,
+        )
+        for recording in recordings:
+            register_write(
+                user=user,
+                action=RegisterAction.EXPORT,
+                basis=AccessBasis.GRANT,
+                purpose=export.purpose,
+                recording=recording,
+                grant=grant,
+                export=export,
+                ip_address=ip_address,
+            )
+    return export

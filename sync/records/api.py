@@ -1,0 +1,74 @@
+"""Tablet record sync: push mutations, pull changes. Device bearer authentication."""
+
+from __future__ import annotations
+
+from django.http import HttpRequest
+from ninja import Router
+
+from backend.config.errors import InvalidInput
+from sync.auth import DeviceBearer, request_device
+from sync.records.schemas import MutationResultOut, PullOut, PushIn, PushOut, RecordOut
+from sync.records.services import DEFAULT_PULL_LIMIT, Mutation, records_pull, records_push
+
+router = Router(tags=["tablet record sync"], auth=DeviceBearer())
+
+
+@router.post("push", response=PushOut, operation_id="sync_records_push")
+def push(request: HttpRequest, payload: PushIn) -> PushOut:
+    """Send a batch of changes made on the tablet (up to 500), each with its own
+    `mutation_id`. Every mutation gets its own answer, in order:
+
+    * `applied` — stored; `version` is the record's new server version (use it as
+      `base_version` for the next edit).
+    * `conflict` — the record changed on the server since `base_version` (or was deleted):
+      nothing was written; `server_copy` is the server's record. Merge, then send a *new*
+      mutation with `base_version = server_copy.version`.
+    * `rejected` — invalid or not allowed (`code`, `message`, `details`); nothing written.
+      Final: resending the same mutation answers the same.
+    * `retry` — the record this edits has not reached the server yet (batches arrived out
+      of order); send the same mutation again after the earlier batch.
+
+    Sending a batch again (same mutation ids) changes nothing and gets the same answers,
+    so after a lost response simply resend. Times in `data` are in the device clock; the
+    server corrects them with `device_time` and refuses any that lie in the future.
+    """
+    device = request_device(request)
+    answer = records_push(
+        device=device,
+        device_time=payload.device_time,
+        mutations=[
+            Mutation(
+                mutation_id=m.mutation_id,
+                op=m.op,
+                kind=m.kind,
+                record_id=m.record_id,
+                base_version=m.base_version,
+                data=m.data,
+            )
+            for m in payload.mutations
+        ],
+    )
+    return PushOut(
+        server_time=answer.server_time,
+        results=[MutationResultOut(**r) for r in answer.results],
+    )
+
+
+@router.get("pull", response=PullOut, operation_id="sync_records_pull")
+def pull(request: HttpRequest, cursor: str = "0", limit: int = DEFAULT_PULL_LIMIT) -> PullOut:
+    """Records changed since `cursor` that this tablet's officer may see — subjects of the
+    officer's justice office with their schedules, the office's check-ins, visits and talks,
+    inspections the officer was drawn for — oldest change first. Deleted records come as
+    tombstones (`deleted: true`). Start with cursor `0`; store the returned cursor after
+    applying the page; while `more` is true, pull again at once (a tablet back from a week
+    offline catches up in one session, page by page)."""
+    device = request_device(request)
+    if not cursor.isdigit() or len(cursor) > 19:
+        raise InvalidInput("invalid cursor", code="invalid_cursor", details={"cursor": cursor[:40]})
+    answer = records_pull(device=device, cursor=int(cursor), limit=limit)
+    return PullOut(
+        server_time=answer.server_time,
+        cursor=str(answer.cursor),
+        more=answer.more,
+        records=[RecordOut(**r) for r in answer.records],
+    )

@@ -1,0 +1,285 @@
+"""The manifest: a device says what it holds; the server says what it still needs."""
+
+from __future__ import annotations
+
+import datetime
+import unicodedata
+import uuid
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import PurePosixPath
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from backend.audit.services import Actor, audit_record
+from backend.config.errors import Conflict, InvalidInput, PayloadTooLarge
+from backend.devices.models import Device, DeviceAssignment
+from backend.devices.services import device_clock_record
+from backend.footage.models import Recording, RecordingState, RecordingStateChange
+from sync.models import Upload, UploadState
+from sync.schemas import ClipIn
+
+
+@dataclass(frozen=True)
+class ClipAnswer:
+    clip_id: str
+    status: str
+    recording_id: str
+    offset: int = 0
+    upload_url: str | None = None
+    detail: str | None = None
+
+
+@dataclass(frozen=True)
+class ManifestAnswer:
+    server_time: datetime.datetime
+    clock_offset_ms: int
+    clips: list[ClipAnswer]
+
+
+def display_file_name(name: str, fallback: str) -> str:
+    """A file name safe to show: no directories, no control characters. Never used as a path."""
+    cleaned = "".join(ch for ch in name if unicodedata.category(ch)[0] != "C")
+    base = PurePosixPath(cleaned.replace("\\", "/")).name.strip()
+    if base in {"", ".", ".."}:
+        base = fallback
+    return base[:255]
+
+
+class _AssignmentIndex:
+    """Which officer held this device at a given time, from one query."""
+
+    def __init__(self, device: Device):
+        self.periods = list(
+            DeviceAssignment.objects.filter(device=device)
+            .order_by("starts_at")
+            .values_list("starts_at", "ends_at", "officer_id")
+        )
+
+    def officer_at(self, at: datetime.datetime) -> int | None:
+        for starts_at, ends_at, officer_id in reversed(self.periods):
+            if starts_at <= at and (ends_at is None or at < ends_at):
+                return int(officer_id)
+        return None
+
+
+@dataclass
+class _Known:
+    """What the reconciliation needs of a recording, read without building model instances."""
+
+    pk: uuid.UUID
+    sha256: str
+    size: int
+    state: str
+
+
+def _new_upload(
+    device: Device, recording_id: uuid.UUID, known: _Known, clip: ClipIn, now: datetime.datetime
+) -> Upload:
+    return Upload(
+        device=device,
+        recording_id=recording_id,
+        length=known.size,
+        declared_sha256=known.sha256,
+        metadata={
+            "clip_id": clip.clip_id,
+            "filename": display_file_name(clip.file_name, clip.clip_id),
+        },
+        expires_at=now + datetime.timedelta(seconds=settings.FV_UPLOAD_EXPIRY_SECONDS),
+    )
+
+
+def _validate_manifest(clips: list[ClipIn]) -> None:
+    if len(clips) > settings.FV_MANIFEST_MAX_CLIPS:
+        raise PayloadTooLarge(
+            f"a manifest may list at most {settings.FV_MANIFEST_MAX_CLIPS} clips",
+            code="manifest_too_large",
+            details={"max_clips": settings.FV_MANIFEST_MAX_CLIPS},
+        )
+    duplicates = sorted(
+        clip_id for clip_id, count in Counter(clip.clip_id for clip in clips).items() if count > 1
+    )
+    if duplicates:
+        raise InvalidInput(
+            "clip ids must be unique within a manifest",
+            code="duplicate_clip_ids",
+            details={"clip_ids": duplicates[:50]},
+        )
+    too_large = [clip.clip_id for clip in clips if clip.size > settings.FV_UPLOAD_MAX_BYTES]
+    if too_large:
+        raise PayloadTooLarge(
+            "clips larger than the upload limit",
+            code="clip_too_large",
+            details={"clip_ids": too_large[:50], "max_bytes": settings.FV_UPLOAD_MAX_BYTES},
+        )
+
+
+def _announce(device: Device, clips: list[ClipIn], offset_ms: int) -> dict[str, _Known]:
+    """Create recordings for clips the server has not seen; return what it knows of all."""
+    offset = datetime.timedelta(milliseconds=offset_ms)
+    known = {
+        clip_id: _Known(pk, sha256, size, state)
+        for clip_id, pk, sha256, size, state in Recording.objects.filter(
+            device=device, clip_id__in=[clip.clip_id for clip in clips]
+        ).values_list("clip_id", "pk", "sha256", "size_bytes", "state")
+    }
+    fresh = [clip for clip in clips if clip.clip_id not in known]
+    if not fresh:
+        return known
+    assignments = _AssignmentIndex(device)
+    new_recordings = [
+        Recording(
+            device=device,
+            clip_id=clip.clip_id,
+            file_name=display_file_name(clip.file_name, clip.clip_id),
+            size_bytes=clip.size,
+            sha256=clip.sha256,
+            media_kind=clip.media_kind,
+            device_started_at=clip.recorded_start,
+            device_ended_at=clip.recorded_end,
+            clock_offset_ms=offset_ms,
+            started_at=clip.recorded_start + offset,
+            ended_at=clip.recorded_end + offset,
+            officer_id=assignments.officer_at(clip.recorded_start + offset),
+            latitude=clip.latitude,
+            longitude=clip.longitude,
+            trigger_reason=clip.trigger_reason or "",
+        )
+        for clip in fresh
+    ]
+    try:
+        with transaction.atomic():
+            Recording.objects.bulk_create(new_recordings, batch_size=2000)
+    except IntegrityError as exc:
+        raise Conflict(
+            "another manifest from this device is being processed; send it again",
+            code="concurrent_manifest",
+        ) from exc
+    RecordingStateChange.objects.bulk_create(
+        [
+            RecordingStateChange(
+                recording=r,
+                to_state=RecordingState.ANNOUNCED,
+                detail={"clock_offset_ms": offset_ms},
+            )
+            for r in new_recordings
+        ],
+        batch_size=2000,
+    )
+    for recording in new_recordings:
+        known[recording.clip_id] = _Known(
+            recording.pk, recording.sha256, recording.size_bytes, recording.state
+        )
+    return known
+
+
+def manifest_sync(
+    *, device: Device, device_time: datetime.datetime, clips: list[ClipIn]
+) -> ManifestAnswer:
+    """Reconcile a device's clip list with the server. Idempotent: the same manifest twice
+    creates nothing new and gives the same answer (unless bytes arrived in between).
+
+    Built for 10,000-clip manifests: a handful of set-based queries, no per-clip query and
+    no row locks on the read path (the unique (device, clip_id) constraint guards creation).
+    """
+    _validate_manifest(clips)
+    now = timezone.now()
+    offset_ms = round((now - device_time).total_seconds() * 1000)
+    answers: list[ClipAnswer] = []
+    with transaction.atomic():
+        device_clock_record(device=device, device_time=device_time, server_time=now)
+        known = _announce(device, clips, offset_ms)
+        open_uploads: dict[uuid.UUID, tuple[uuid.UUID, int]] = {
+            recording_id: (upload_id, offset)
+            for recording_id, upload_id, offset in Upload.objects.filter(
+                device=device, state=UploadState.RECEIVING, expires_at__gt=now
+            )
+            .order_by("created_at")
+            .values_list("recording_id", "pk", "offset")
+        }
+        to_create: list[Upload] = []
+        redeclared: list[str] = []
+        for clip in clips:
+            recording = known[clip.clip_id]
+            same_content = recording.sha256 == clip.sha256 and recording.size == clip.size
+            if not same_content and recording.state in {
+                RecordingState.VERIFIED,
+                RecordingState.STORED,
+            }:
+                answers.append(
+                    ClipAnswer(
+                        clip_id=clip.clip_id,
+                        status="mismatch",
+                        recording_id=str(recording.pk),
+                        detail="the server holds different content for this clip id; keep the clip",
+                    )
+                )
+                continue
+            if not same_content:
+                # Not yet verified: the device's newer declaration replaces the old one.
+                Upload.objects.filter(
+                    recording_id=recording.pk, state=UploadState.RECEIVING
+                ).update(state=UploadState.TERMINATED)
+                open_uploads.pop(recording.pk, None)
+                Recording.objects.filter(pk=recording.pk).update(
+                    sha256=clip.sha256, size_bytes=clip.size
+                )
+                recording.sha256, recording.size = clip.sha256, clip.size
+                redeclared.append(clip.clip_id)
+            if recording.state == RecordingState.STORED:
+                answers.append(
+                    ClipAnswer(
+                        clip_id=clip.clip_id, status="stored", recording_id=str(recording.pk)
+                    )
+                )
+                continue
+            if recording.state == RecordingState.VERIFIED:
+                answers.append(
+                    ClipAnswer(
+                        clip_id=clip.clip_id,
+                        status="storing",
+                        recording_id=str(recording.pk),
+                        offset=recording.size,
+                    )
+                )
+                continue
+            if recording.pk not in open_uploads:
+                upload = _new_upload(device, recording.pk, recording, clip, now)
+                to_create.append(upload)
+                open_uploads[recording.pk] = (upload.pk, 0)
+            upload_id, upload_offset = open_uploads[recording.pk]
+            if recording.state == RecordingState.MISMATCH:
+                status, detail = (
+                    "mismatch",
+                    "received bytes did not match the declared hash; send again",
+                )
+            elif upload_offset > 0:
+                status, detail = "partial", None
+            else:
+                status, detail = "missing", None
+            answers.append(
+                ClipAnswer(
+                    clip_id=clip.clip_id,
+                    status=status,
+                    recording_id=str(recording.pk),
+                    offset=upload_offset,
+                    upload_url=f"/api/sync/v1/uploads/{upload_id}",
+                    detail=detail,
+                )
+            )
+        Upload.objects.bulk_create(to_create, batch_size=2000)
+        audit_record(
+            actor=Actor.device(device),
+            action="device.manifest_synced",
+            object_type="device",
+            object_id=device.pk,
+            data={
+                "clips": len(clips),
+                "uploads_opened": len(to_create),
+                "redeclared": redeclared[:100],
+                "clock_offset_ms": offset_ms,
+            },
+        )
+    return ManifestAnswer(server_time=now, clock_offset_ms=offset_ms, clips=answers)

@@ -1,0 +1,165 @@
+"""Fixity sweep throughput against a real SeaweedFS, vs a plain boto3 download.
+
+    .venv/bin/python tests/bench/bench_fixity.py                    # 32 objects x 8 MiB
+    .venv/bin/python tests/bench/bench_fixity.py --count 16 --mib 4 # quicker
+
+Starts its own `weed mini` and a scratch PostgreSQL database (fv_bench_fixity), stores
+COUNT random originals under COMPLIANCE lock, creates their recordings and retention
+rows, then in the same run:
+  reference  plain boto3 get_object of every object, bytes read and discarded
+  sweep      fixity_sweep(): HEAD + GET + SHA-256 + a FixityCheck row per recording
+  reference  once more (to show the spread)
+  context    sequential download + hashlib, what one thread can do
+Prints MB/s of each and the ratio sweep / best plain download. The sweep reads and hashes
+in FV_FIXITY_WORKERS threads (default 1; 2 measured slower on this loaded 2-core box).
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import hashlib
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT))
+
+DB_NAME = "fv_bench_fixity"
+PG_URL = os.environ.get("FV_BENCH_PG", "postgres://postgres@127.0.0.1:5432")
+
+
+def admin_execute(sql: str) -> None:
+    import psycopg
+
+    with psycopg.connect(f"{PG_URL}/postgres", autocommit=True) as conn:
+        conn.execute(sql)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--count", type=int, default=32)
+    parser.add_argument("--mib", type=int, default=8)
+    args = parser.parse_args()
+
+    from ops.seaweed import SeaweedServer
+
+    weed_dir = Path(tempfile.mkdtemp(prefix="fv-bench-weed-"))
+    server = SeaweedServer(data_dir=weed_dir).start()
+    admin_execute(f'DROP DATABASE IF EXISTS "{DB_NAME}" WITH (FORCE)')
+    admin_execute(f'CREATE DATABASE "{DB_NAME}"')
+    os.environ.update(
+        {
+            "DATABASE_URL": f"{PG_URL}/{DB_NAME}",
+            "DJANGO_SETTINGS_MODULE": "backend.config.settings.base",
+            "FV_S3_ENDPOINT_URL": server.endpoint_url,
+            "FV_S3_ACCESS_KEY": server.access_key,
+            "FV_S3_SECRET_KEY": server.secret_key,
+            "FV_LOG_LEVEL": "WARNING",
+        }
+    )
+    import django
+
+    django.setup()
+    from django.conf import settings
+    from django.core.management import call_command
+    from django.db import connection
+    from django.utils import timezone
+
+    from backend.devices.models import Device
+    from backend.footage.models import Recording
+    from backend.footage.storage import object_store, storage_ensure_buckets
+    from backend.retention.fixity import fixity_sweep
+    from backend.retention.models import FixityCheck, RecordingRetention
+
+    try:
+        call_command("migrate", verbosity=0)
+        storage_ensure_buckets()
+        store = object_store()
+        device = Device.objects.create(kind="body_camera", serial="BENCH-FIXITY")
+        keys = []
+        size = args.mib * 1024 * 1024
+        retain = timezone.now() + datetime.timedelta(days=1)
+        with tempfile.TemporaryDirectory() as scratch:
+            for index in range(args.count):
+                data = os.urandom(size)
+                digest = hashlib.sha256(data).hexdigest()
+                path = Path(scratch) / "clip"
+                path.write_bytes(data)
+                stored = store.put_original(
+                    bucket=settings.FV_ORIGINALS_BUCKET,
+                    path=path,
+                    sha256_hex=digest,
+                    retain_until=retain,
+                )
+                now = timezone.now()
+                recording = Recording.objects.create(
+                    device=device,
+                    clip_id=f"c{index}",
+                    file_name=f"c{index}.mp4",
+                    size_bytes=size,
+                    sha256=digest,
+                    media_kind="video",
+                    device_started_at=now,
+                    device_ended_at=now,
+                    started_at=now,
+                    ended_at=now,
+                    state="stored",
+                    storage_key=stored.key,
+                    stored_at=now,
+                )
+                RecordingRetention.objects.create(
+                    recording=recording,
+                    anchor_at=now,
+                    policy_until=retain,
+                    retention_until=retain,
+                    reason="bench",
+                    lock_until_applied=retain,
+                )
+                keys.append(stored.key)
+        total_mb = args.count * size / 1e6
+        print(f"stored {args.count} x {args.mib} MiB = {total_mb:.0f} MB")
+
+        def reference(*, hashing: bool = False) -> float:
+            started = time.perf_counter()
+            for key in keys:
+                body = store.client.get_object(Bucket=settings.FV_ORIGINALS_BUCKET, Key=key)["Body"]
+                digest = hashlib.sha256()
+                for chunk in body.iter_chunks(1024 * 1024):
+                    if hashing:
+                        digest.update(chunk)
+                body.close()
+            return total_mb / (time.perf_counter() - started)
+
+        first = reference()
+        print(f"reference boto3 download: {first:.1f} MB/s")
+        sweeps = {}
+        for workers in (1, 2):
+            RecordingRetention.objects.update(last_fixity_at=None)
+            report = fixity_sweep(limit=args.count, workers=workers)
+            assert report.checked == args.count and report.ok == args.count, report.failed
+            sweeps[workers] = report.bytes_read / 1e6 / report.seconds
+            reading = sum(FixityCheck.objects.values_list("seconds", flat=True)[: args.count * 2])
+            FixityCheck.objects.all().delete()
+            print(
+                f"fixity sweep, {workers} thread(s): {sweeps[workers]:.1f} MB/s "
+                f"({report.checked} objects, {report.seconds:.2f} s, of which reading and "
+                f"hashing {reading:.2f} thread-s; all ok)"
+            )
+        sweep = max(sweeps.values())
+        second = reference()
+        print(f"reference boto3 download again: {second:.1f} MB/s")
+        hashed = reference(hashing=True)
+        print(f"(context) sequential download + hashlib SHA-256: {hashed:.1f} MB/s")
+        print(f"ratio sweep / best plain download: {sweep / max(first, second):.2f}")
+    finally:
+        connection.close()
+        admin_execute(f'DROP DATABASE IF EXISTS "{DB_NAME}" WITH (FORCE)')
+        server.stop()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,241 @@
+"""Benchmark: 200 concurrent tablets each push 50 mutations and pull, on PostgreSQL.
+
+    .venv/bin/python tests/bench/bench_tablet_sync.py [--tablets 200] [--mutations 50]
+        [--offices 20] [--workers 2]
+
+A real `uvicorn backend.config.asgi:application` (N worker processes) on the bench
+database `fieldvault_bench_field`; the clients are one asyncio process with httpx (on the
+same 2-core machine). Each simulated tablet sends one push of `--mutations` new records
+(check-ins, visits, talks, phone reports for subjects of its office), then pulls from
+cursor 0 until caught up. Figures: errors (any non-200, any mutation not `applied`),
+p50/p95 latency of pushes and pulls, and as the same-run reference the latency of a
+trivial authenticated GET (a pull at the head cursor, limit 1) at the same concurrency,
+with the ratios. Then a replay of every push (exactly once: nothing new may be written).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import datetime
+import random
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from tablet_bench_common import (
+    Server,
+    django_setup,
+    make_bureau,
+    percentile,
+    seed_office,
+    summary,
+)
+
+KINDS = ["check_in", "home_visit", "talk", "phone_report"]
+
+
+def mutations_for(subject_ids: list[str], count: int) -> list[dict[str, Any]]:
+    now = datetime.datetime.now(datetime.UTC)
+    batch = []
+    for _ in range(count):
+        kind = random.choice(KINDS)
+        start = now - datetime.timedelta(minutes=random.randint(30, 7 * 24 * 60))
+        batch.append({
+            "mutation_id": str(uuid.uuid4()), "op": "put", "kind": kind,
+            "record_id": str(uuid.uuid4()), "base_version": None,
+            "data": {
+                "subject_id": random.choice(subject_ids),
+                "started_at": start.isoformat(),
+                "ended_at": (start + datetime.timedelta(minutes=15)).isoformat(),
+                "place": "青山镇司法所", "latitude": 30.0, "longitude": 120.0,
+                "notes": "按时报到，思想稳定。" * 3,
+                "identity_method": "face" if kind == "check_in" else "",
+            },
+        })  # fmt: skip
+    return batch
+
+
+async def run(url: str, tablets: list[tuple[str, list[str]]], mutations: int) -> dict[str, Any]:
+    import httpx
+
+    limits = httpx.Limits(max_connections=len(tablets) + 10, max_keepalive_connections=len(tablets))
+    async with httpx.AsyncClient(base_url=url, timeout=120, limits=limits) as client:
+
+        async def reference(token: str) -> list[float]:
+            times = []
+            headers = {"Authorization": f"Bearer {token}"}
+            head = await client.get(
+                "/api/sync/v1/records/pull",
+                headers=headers,
+                params={"cursor": "9999999999", "limit": 1},
+            )
+            assert head.status_code == 200, head.text
+            for _ in range(3):
+                t0 = time.perf_counter()
+                r = await client.get(
+                    "/api/sync/v1/records/pull",
+                    headers=headers,
+                    params={"cursor": "9999999999", "limit": 1},
+                )
+                times.append(time.perf_counter() - t0)
+                if r.status_code != 200:
+                    raise RuntimeError(r.text)
+            return times
+
+        t0 = time.perf_counter()
+        ref = [
+            t for ts in await asyncio.gather(*(reference(tok) for tok, _ in tablets)) for t in ts
+        ]
+        ref_wall = time.perf_counter() - t0
+
+        errors: list[str] = []
+        push_times: list[float] = []
+        pull_times: list[float] = []
+        batches: list[tuple[str, dict[str, Any], dict[str, Any]]] = []
+
+        async def tablet(token: str, subjects: list[str]) -> None:
+            headers = {"Authorization": f"Bearer {token}"}
+            body = {
+                "device_time": datetime.datetime.now(datetime.UTC).isoformat(),
+                "mutations": mutations_for(subjects, mutations),
+            }
+            start = time.perf_counter()
+            r = await client.post("/api/sync/v1/records/push", json=body, headers=headers)
+            push_times.append(time.perf_counter() - start)
+            if r.status_code != 200:
+                errors.append(f"push {r.status_code} {r.text[:200]}")
+                return
+            answer = r.json()
+            bad = [x for x in answer["results"] if x["status"] != "applied"]
+            if bad:
+                errors.append(f"push results {bad[:2]}")
+            batches.append((token, body, answer))
+            cursor, more = "0", True
+            while more:
+                start = time.perf_counter()
+                r = await client.get(
+                    "/api/sync/v1/records/pull",
+                    headers=headers,
+                    params={"cursor": cursor, "limit": 500},
+                )
+                pull_times.append(time.perf_counter() - start)
+                if r.status_code != 200:
+                    errors.append(f"pull {r.status_code} {r.text[:200]}")
+                    return
+                page = r.json()
+                cursor, more = page["cursor"], page["more"]
+
+        t0 = time.perf_counter()
+        await asyncio.gather(*(tablet(tok, subj) for tok, subj in tablets))
+        wall = time.perf_counter() - t0
+
+    return {
+        "ref": ref,
+        "ref_wall": ref_wall,
+        "push": push_times,
+        "pull": pull_times,
+        "errors": errors,
+        "wall": wall,
+        "batches": batches,
+    }
+
+
+async def replay_all(url: str, batches: list[tuple[str, dict[str, Any], dict[str, Any]]]) -> int:
+    """Exactly once under load: replay every push at once; count answers that differ."""
+    import httpx
+
+    mismatches = 0
+    limits = httpx.Limits(max_connections=len(batches) + 10)
+    async with httpx.AsyncClient(base_url=url, timeout=120, limits=limits) as client:
+
+        async def replay(token: str, body: dict[str, Any], first: dict[str, Any]) -> None:
+            nonlocal mismatches
+            r = await client.post(
+                "/api/sync/v1/records/push", json=body, headers={"Authorization": f"Bearer {token}"}
+            )
+            if r.status_code != 200 or r.json()["results"] != first["results"]:
+                mismatches += 1
+
+        await asyncio.gather(*(replay(*b) for b in batches))
+    return mismatches
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--tablets", type=int, default=200)
+    parser.add_argument("--mutations", type=int, default=50)
+    parser.add_argument("--offices", type=int, default=20)
+    parser.add_argument("--subjects-per-office", type=int, default=25)
+    parser.add_argument("--workers", type=int, default=2)
+    args = parser.parse_args()
+    work = Path(tempfile.mkdtemp(prefix="fv-bench-tablet-", dir="/var/tmp"))
+    django_setup(work)
+    run_id = uuid.uuid4().hex[:6]
+    t0 = time.perf_counter()
+    bureau = make_bureau(f"基准司法局-{run_id}")
+    per_office = -(-args.tablets // args.offices)
+    tablets: list[tuple[str, list[str]]] = []
+    for index in range(args.offices):
+        count = min(per_office, args.tablets - len(tablets))
+        if count <= 0:
+            break
+        office = seed_office(
+            bureau=bureau,
+            name=f"基准司法所-{run_id}-{index}",
+            subjects=args.subjects_per_office,
+            tablets=count,
+        )
+        tablets.extend((token, office.subject_ids) for token in office.tokens)
+    print(
+        f"seeded {len(tablets)} tablets in {args.offices} offices, "
+        f"{args.subjects_per_office} subjects each, in {time.perf_counter() - t0:.1f} s"
+    )
+    from django.db import connection
+
+    from sync.records.models import AppliedMutation, SyncRecord
+
+    connection.close()
+    with Server(work, args.workers) as server:
+        result = asyncio.run(run(server.url, tablets, args.mutations))
+        records_after = SyncRecord.objects.count()
+        applied_after = AppliedMutation.objects.count()
+        connection.close()
+        replay_mismatch = asyncio.run(replay_all(server.url, result["batches"]))
+    print(
+        f"{len(tablets)} tablets x {args.mutations} mutations, {args.workers} uvicorn "
+        f"worker(s), wall {result['wall']:.1f} s"
+    )
+    print(
+        f"errors: {len(result['errors'])}"
+        + (f"  first: {result['errors'][0]}" if result["errors"] else "")
+    )
+    print(f"push  : {summary(result['push'])}")
+    print(f"pull  : {summary(result['pull'])}")
+    print(f"reference (trivial authenticated GET, same concurrency): {summary(result['ref'])}")
+    ref95 = percentile(result["ref"], 95)
+    print(
+        f"ratio p95 push / reference = {percentile(result['push'], 95) / ref95:.1f}x; "
+        f"pull / reference = {percentile(result['pull'], 95) / ref95:.1f}x"
+    )
+    print(
+        f"goal p95 <= 500 ms: push {'met' if percentile(result['push'], 95) <= 0.5 else 'NOT met'}"
+        f", pull {'met' if percentile(result['pull'], 95) <= 0.5 else 'NOT met'}"
+    )
+    unchanged = (SyncRecord.objects.count(), AppliedMutation.objects.count()) == (
+        records_after,
+        applied_after,
+    )
+    print(
+        f"replayed all {len(result['batches'])} batches concurrently: {replay_mismatch} "
+        f"answers differed; records/applied mutations unchanged: {unchanged}"
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,140 @@
+"""Benchmark: media.transcode.transcode_proxy vs plain ffmpeg with the same arguments.
+
+    .venv/bin/python tests/bench/bench_transcode.py [SAMPLE.mp4] [--rounds N]
+
+Without a sample, a 60 s 1080p30 H.264 + AAC file is generated once and cached in
+/tmp/fieldvault_bench/. Runs alternate (plain, pipeline, pipeline, plain, ...) in the same
+process so machine load affects both equally. Prints seconds per run, medians, realtime
+factor and the pipeline's overhead in percent (goal: <= 10 %).
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+from unittest import mock
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+
+import media.transcode
+from media.pipeline import process_original
+from media.probe import probe_inprocess
+from media.transcode import proxy_args, transcode_proxy
+
+CACHE = Path(tempfile.gettempdir()) / "fieldvault_bench"
+
+
+def make_sample(seconds: int = 60) -> Path:
+    """Generate (once) a 1080p30 H.264/AAC MP4 like a body camera's, moov at the end."""
+    CACHE.mkdir(parents=True, exist_ok=True)
+    path = CACHE / f"sample_1080p30_{seconds}s.mp4"
+    if path.exists():
+        return path
+    print(f"generating {path} ...", flush=True)
+    partial = path.with_suffix(".partial.mp4")
+    subprocess.run(
+        [
+            "ffmpeg", "-nostdin", "-v", "error", "-y",
+            "-f", "lavfi", "-i", f"testsrc2=s=1920x1080:r=30:d={seconds}",
+            "-f", "lavfi", "-i", f"sine=f=440:d={seconds}",
+            "-c:v", "libx264", "-preset", "superfast", "-b:v", "8M",
+            "-c:a", "aac", "-b:a", "128k", "-shortest", str(partial),
+        ],
+        check=True,
+    )  # fmt: skip
+    partial.replace(path)
+    return path
+
+
+def run_plain(args: list[str]) -> float:
+    started = time.perf_counter()
+    subprocess.run(args, check=True, capture_output=True)
+    return time.perf_counter() - started
+
+
+_ffmpeg_seconds: list[float] = []
+_real_subprocess_run = subprocess.run
+
+
+def _timed_subprocess_run(*args: Any, **kwargs: Any) -> Any:
+    started = time.perf_counter()
+    try:
+        return _real_subprocess_run(*args, **kwargs)
+    finally:
+        _ffmpeg_seconds.append(time.perf_counter() - started)
+
+
+def run_pipeline(src: Path, dst: Path) -> tuple[float, float]:
+    """Total seconds, and seconds spent outside the ffmpeg child (the wrapper's own cost)."""
+    _ffmpeg_seconds.clear()
+    started = time.perf_counter()
+    with mock.patch.object(media.transcode.subprocess, "run", _timed_subprocess_run):
+        transcode_proxy(src, dst)  # probes the source itself, like the worker does
+    total = time.perf_counter() - started
+    return total, total - sum(_ffmpeg_seconds)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("sample", nargs="?", type=Path)
+    parser.add_argument("--rounds", type=int, default=2, help="runs of each, alternating")
+    parser.add_argument(
+        "--full", action="store_true", help="also time one process_original() by stage"
+    )
+    options = parser.parse_args()
+    src = options.sample or make_sample()
+    source_probe = probe_inprocess(src)
+    video = source_probe.video
+    print(
+        f"sample: {src} ({src.stat().st_size / 1e6:.1f} MB, {source_probe.duration_s:.1f} s, "
+        f"{video.width if video else '?'}x{video.height if video else '?'} "
+        f"@ {video.fps if video else '?'} fps)"
+    )
+    plain: list[float] = []
+    pipeline: list[float] = []
+    wrapper: list[float] = []
+    with tempfile.TemporaryDirectory() as work:
+        out = Path(work)
+        # The plain run gets exactly the argument list the pipeline uses.
+        plain_args = proxy_args(src, out / "plain.mp4", source_probe)
+        print("plain ffmpeg:", " ".join(plain_args))
+        for round_index in range(options.rounds):
+            order = ("plain", "pipeline") if round_index % 2 == 0 else ("pipeline", "plain")
+            for which in order:
+                if which == "plain":
+                    seconds = run_plain(plain_args)
+                    plain.append(seconds)
+                else:
+                    seconds, outside_ffmpeg = run_pipeline(src, out / "pipeline.mp4")
+                    pipeline.append(seconds)
+                    wrapper.append(outside_ffmpeg)
+                print(f"  round {round_index + 1} {which:8s} {seconds:7.2f} s", flush=True)
+    plain_median = statistics.median(plain)
+    pipeline_median = statistics.median(pipeline)
+    duration = source_probe.duration_s or 0.0
+    overhead = (pipeline_median / plain_median - 1) * 100
+    for label, value in (("plain ffmpeg  ", plain_median), ("media pipeline", pipeline_median)):
+        print(f"{label} median {value:7.2f} s  ({duration / value:.2f}x realtime)")
+    print(
+        f"overhead {overhead:+.1f} %  (ratio {pipeline_median / plain_median:.3f}; goal <= +10 %)"
+    )
+    own = statistics.median(wrapper)
+    print(
+        f"pipeline time outside ffmpeg (probe, checks, rename): {own * 1000:.1f} ms "
+        f"= {own / plain_median * 100:.2f} % of the plain run (load-independent part)"
+    )
+    if options.full:
+        with tempfile.TemporaryDirectory() as work:
+            outcome = process_original(src, work)
+        stages = ", ".join(f"{name} {seconds:.2f} s" for name, seconds in outcome.timings.items())
+        print(f"process_original: {outcome.elapsed_s:.2f} s ({outcome.status.value}): {stages}")
+
+
+if __name__ == "__main__":
+    main()

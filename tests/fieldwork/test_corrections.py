@@ -1,0 +1,298 @@
+"""Subjects (scoped personal data), overdue alerts (list + websocket), figures, cross-check."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime
+import hashlib
+import uuid
+from typing import Any
+
+import pytest
+from asgiref.sync import sync_to_async
+from channels.layers import channel_layers
+from channels.testing import WebsocketCommunicator
+from django.test import Client
+
+from backend.accounts.models import Officer, Role
+from backend.corrections.models import Contact, OverdueAlert, Subject
+from backend.corrections.selectors import office_month_figures
+from backend.corrections.services import (
+    ContactInput,
+    ScheduleInput,
+    contact_write,
+    overdue_scan,
+    subject_create,
+)
+from backend.devices.models import Device
+from backend.footage.models import Recording
+from tests.factories import make_device, make_user
+from tests.fieldwork.conftest import World, checkin_data
+
+D = datetime.date
+TZ = datetime.timezone(datetime.timedelta(hours=8))
+TODAY = D(2026, 11, 23)
+
+
+def at(day: D, hour: int = 10) -> datetime.datetime:
+    return datetime.datetime(day.year, day.month, day.day, hour, tzinfo=TZ)
+
+
+def log(subject: Subject, officer: Officer, kind: str, day: D, **extra: Any) -> Contact:
+    values = ContactInput(
+        subject_id=subject.pk,
+        started_at=at(day),
+        ended_at=at(day) + datetime.timedelta(minutes=20),
+        device_started_at=None,
+        device_ended_at=None,
+        place=extra.get("place", "司法所"),
+        latitude=extra.get("latitude"),
+        longitude=extra.get("longitude"),
+        notes="",
+        identity_method="id_card" if kind == "check_in" else "",
+        photo_recording_id=None,
+        recording_ids=tuple(extra.get("recording_ids", ())),
+    )
+    return contact_write(
+        kind=kind,
+        record_id=uuid.uuid4(),
+        officer=officer,
+        device=None,
+        values=values,
+        existing=False,
+    )
+
+
+def fixed_subject(world: World, name: str, *, office: str = "north") -> Subject:
+    o = getattr(world, office)
+    return subject_create(
+        actor=world.supervisor,
+        name=name,
+        sentence_kind="parole",
+        term_start=D(2026, 3, 1),
+        term_end=D(2027, 6, 30),
+        office=o.unit,
+        responsible_officer=o.officer,
+        schedules=[
+            ScheduleInput("check_in", "monthly", 1),
+            ScheduleInput("home_visit", "quarterly", 2),
+        ],
+    )
+
+
+@pytest.mark.django_db
+def test_personal_data_visible_to_office_and_supervisors_only(world: World) -> None:
+    subject_id = str(world.north.subject.pk)
+    north_user, south_user = Client(), Client()
+    north_user.force_login(world.north.user)
+    south_user.force_login(world.south.user)
+    boss = Client()
+    boss.force_login(world.supervisor)
+    response = north_user.get(f"/api/corrections/subjects/{subject_id}")
+    assert response.status_code == 200 and response.json()["id_number"] == "110101199001011234"
+    assert boss.get(f"/api/corrections/subjects/{subject_id}").status_code == 200
+    response = south_user.get(f"/api/corrections/subjects/{subject_id}")
+    assert response.status_code == 404 and response.json()["code"] == "subject_not_found"
+    assert [s["name"] for s in south_user.get("/api/corrections/subjects").json()] == ["李四"]
+    assert len(boss.get("/api/corrections/subjects").json()) == 2
+    field = Client()
+    field.force_login(make_user(role=Role.FIELD_OFFICER, unit=world.north.unit))
+    assert field.get(f"/api/corrections/subjects/{subject_id}").status_code == 404
+    assert Client().get("/api/corrections/subjects").status_code == 401
+
+
+@pytest.mark.django_db
+def test_create_subject_checks_office_officers_and_schedule(world: World) -> None:
+    client = Client()
+    client.force_login(world.north.user)
+    body = {
+        "name": "王五",
+        "sentence_kind": "surveillance",
+        "term_start": "2026-11-01",
+        "term_end": "2027-05-01",
+        "office_id": world.north.unit.pk,
+        "responsible_officer_id": world.north.officer.pk,
+        "schedules": [{"kind": "check_in", "frequency": "weekly", "times": 1}],
+    }
+    response = client.post("/api/corrections/subjects", body, content_type="application/json")
+    assert response.status_code == 201, response.json()
+    assert response.json()["schedules"][0]["frequency"] == "weekly"
+    other = {**body, "office_id": world.south.unit.pk}
+    response = client.post("/api/corrections/subjects", other, content_type="application/json")
+    assert response.status_code == 404 and response.json()["code"] == "office_not_found"
+    foreign = {**body, "responsible_officer_id": world.south.officer.pk}
+    response = client.post("/api/corrections/subjects", foreign, content_type="application/json")
+    assert response.status_code == 400 and response.json()["code"] == "officer_not_in_office"
+    bad = {**body, "term_end": "2026-01-01"}
+    response = client.post("/api/corrections/subjects", bad, content_type="application/json")
+    assert response.json()["code"] == "invalid_term"
+    bad = {**body, "sentence_kind": "house_arrest"}
+    response = client.post("/api/corrections/subjects", bad, content_type="application/json")
+    assert response.status_code == 422
+
+
+@pytest.mark.django_db
+def test_overdue_alerts_raised_listed_and_resolved(world: World) -> None:
+    subject = fixed_subject(world, "赵六")
+    for month in range(3, 11):
+        if month != 9:
+            log(subject, world.north.officer, "check_in", D(2026, month, 15))
+    log(subject, world.north.officer, "home_visit", D(2026, 5, 10))
+    raised = overdue_scan(today=TODAY)
+    mine = {(a.kind, a.period_start) for a in raised if a.subject_id == subject.pk}
+    # check-in of September missed; visits: Q3 none. (Q1 is cut to one month, Q4 not due
+    # yet, Q2 — one of two — was due on 30 June, before the scan's 120-day look-back.)
+    assert mine == {("check_in", D(2026, 9, 1)), ("home_visit", D(2026, 7, 1))}
+    assert len(overdue_scan(today=D(2026, 7, 1))) >= 1  # run back then, Q2 was caught
+    assert OverdueAlert.objects.filter(
+        subject=subject, kind="home_visit", period_start=D(2026, 4, 1), done=1
+    ).exists()
+    alert = OverdueAlert.objects.get(subject=subject, kind="check_in")
+    assert alert.due_date == D(2026, 9, 30) and alert.officer == world.north.officer
+    assert overdue_scan(today=TODAY) == []  # idempotent
+    client = Client()
+    client.force_login(world.north.user)
+    listed = client.get("/api/corrections/alerts").json()
+    assert {(a["subject_name"], a["kind"]) for a in listed} >= {("赵六", "check_in")}
+    mine_listed = client.get("/api/corrections/alerts", {"mine": True}).json()
+    assert mine_listed and {a["officer_id"] for a in mine_listed} == {world.north.officer.pk}
+    south = Client()
+    south.force_login(world.south.user)
+    assert all(a["subject_name"] != "赵六" for a in south.get("/api/corrections/alerts").json())
+    # a late check-in in September resolves the alert at the next scan
+    log(subject, world.north.officer, "check_in", D(2026, 9, 29))
+    overdue_scan(today=TODAY)
+    alert.refresh_from_db()
+    assert alert.resolved_at is not None and alert.done == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_overdue_alert_reaches_the_supervisors_websocket(
+    committed_world: World, settings: Any
+) -> None:
+    world = committed_world
+    settings.CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+    channel_layers.backends.clear()
+    fixed_subject(world, "孙七")
+
+    def cookie() -> bytes:
+        client = Client()
+        client.force_login(world.supervisor)
+        return f"sessionid={client.cookies['sessionid'].value}".encode()
+
+    async def scenario() -> list[dict[str, Any]]:
+        from backend.config.asgi import application
+
+        ws = WebsocketCommunicator(
+            application,
+            "/ws/events/",
+            headers=[
+                (b"cookie", await sync_to_async(cookie)()),
+                (b"host", b"127.0.0.1"),
+                (b"origin", b"http://127.0.0.1"),
+            ],
+        )
+        connected, code = await ws.connect()
+        assert connected, code
+        assert (await ws.receive_json_from())["type"] == "hello"
+        await sync_to_async(overdue_scan)(today=TODAY)
+        events = []
+        while not await ws.receive_nothing(timeout=0.5):
+            events.append(await ws.receive_json_from())
+        await ws.disconnect()
+        return events
+
+    events = asyncio.run(scenario())
+    overdue = [e for e in events if e["type"] == "correction.overdue"]
+    assert overdue and {e["kind"] for e in overdue} >= {"check_in", "home_visit"}
+    sunqi = str(Subject.objects.get(name="孙七").pk)
+    assert {e["office_id"] for e in overdue if e["subject_id"] == sunqi} == {world.north.unit.pk}
+    assert all(e["officer_user_id"] in {world.north.user.pk, world.south.user.pk} for e in overdue)
+    channel_layers.backends.clear()
+
+
+@pytest.mark.django_db
+def test_monthly_figures(world: World) -> None:
+    a, b, c = (fixed_subject(world, n) for n in ("甲", "乙", "丙"))
+    officer = world.north.officer
+    log(a, officer, "check_in", D(2026, 10, 20))
+    log(b, officer, "home_visit", D(2026, 10, 5))
+    log(c, officer, "phone_report", D(2026, 10, 28))  # a phone report does not locate
+    log(a, officer, "home_visit", D(2026, 8, 1))
+    log(a, officer, "home_visit", D(2026, 9, 1))
+    figures = office_month_figures(office=world.north.unit, year=2026, month=10, today=TODAY)
+    # the fixture's subject (term from 200 days ago) is active too: 4 subjects
+    assert figures.subjects_active == 4
+    assert figures.subjects_located_30d == 2 and figures.located_share == 0.5
+    assert figures.located_meets_target is False
+    assert (figures.check_ins_due, figures.check_ins_missed) == (4, 3)
+    september = office_month_figures(office=world.north.unit, year=2026, month=9, today=TODAY)
+    # Q3: two visits owed by each of 甲乙丙, one by the fixture subject
+    assert (september.visits_due, september.visits_done) == (7, 2)
+    client = Client()
+    client.force_login(world.supervisor)
+    response = client.get(
+        "/api/corrections/figures", {"office_id": world.north.unit.pk, "month": "2026-10"}
+    )
+    assert response.status_code == 200 and response.json()["located_target"] == 0.7
+    assert (
+        client.get(
+            "/api/corrections/figures", {"office_id": world.north.unit.pk, "month": "2026-13"}
+        ).json()["code"]
+        == "invalid_month"
+    )
+    south = Client()
+    south.force_login(world.south.user)
+    assert (
+        south.get(
+            "/api/corrections/figures", {"office_id": world.north.unit.pk, "month": "2026-10"}
+        ).status_code
+        == 404
+    )
+
+
+def _recording(
+    device: Device, officer: Officer, start: datetime.datetime, lat: float, lon: float
+) -> Recording:
+    return Recording.objects.create(
+        device=device,
+        clip_id=uuid.uuid4().hex,
+        file_name="x.mp4",
+        size_bytes=10,
+        sha256=hashlib.sha256(uuid.uuid4().bytes).hexdigest(),
+        media_kind="video",
+        device_started_at=start,
+        device_ended_at=start + datetime.timedelta(minutes=15),
+        started_at=start,
+        ended_at=start + datetime.timedelta(minutes=15),
+        officer=officer,
+        latitude=lat,
+        longitude=lon,
+    )
+
+
+@pytest.mark.django_db
+def test_checkin_crosschecked_against_linked_footage(world: World) -> None:
+    north = world.north
+    start = datetime.datetime.now(datetime.UTC) - datetime.timedelta(minutes=30)
+    camera, _ = make_device(officer=north.officer)
+    here = _recording(camera, north.officer, start - datetime.timedelta(minutes=2), 30.0003, 120.0)
+    away = _recording(camera, north.officer, start, 30.4, 120.3)  # a video call from elsewhere
+    ok = north.tablet.put("check_in", checkin_data(north.subject, recording_ids=[str(here.pk)]))
+    spoof = north.tablet.put("check_in", checkin_data(north.subject, recording_ids=[str(away.pk)]))
+    bare = north.tablet.put("check_in", checkin_data(north.subject))
+    results = north.tablet.push()[1]["results"]
+    assert [r["status"] for r in results] == ["applied"] * 3
+    status = {str(c.pk): c.crosscheck_status for c in Contact.objects.all()}
+    assert status[ok["record_id"]] == "consistent"
+    assert status[spoof["record_id"]] == "mismatch"
+    assert status[bare["record_id"]] == "no_footage"
+    north.tablet.pull_all()
+    pulled = north.tablet.records[spoof["record_id"]]["data"]["crosscheck"]
+    assert pulled["findings"][0]["code"] == "place_mismatch"
+    # footage of another unit cannot be linked
+    stranger, _ = make_device(officer=world.south.officer)
+    theirs = _recording(stranger, world.south.officer, start, 30.0, 120.0)
+    north.tablet.put("check_in", checkin_data(north.subject, recording_ids=[str(theirs.pk)]))
+    result = north.tablet.push()[1]["results"][0]
+    assert result["code"] == "unknown_recording"

@@ -1,0 +1,67 @@
+"""Proxy arguments and real transcodes."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from media.isobmff import moov_before_mdat, top_level_boxes
+from media.probe import probe, probe_ffprobe
+from media.transcode import TranscodeFailed, proxy_args, proxy_dimensions, transcode_proxy
+
+
+@pytest.mark.parametrize(
+    ("source", "proxy"),
+    [
+        ((1920, 1080), (1280, 720)),
+        ((1280, 720), (1280, 720)),
+        ((320, 240), (320, 240)),
+        ((321, 241), (320, 240)),
+        ((1080, 1440), (540, 720)),
+        ((3840, 2160), (1280, 720)),
+    ],
+)
+def test_proxy_dimensions(source: tuple[int, int], proxy: tuple[int, int]) -> None:
+    assert proxy_dimensions(*source) == proxy
+
+
+def test_video_args(corpus: dict[str, Path], tmp_path: Path) -> None:
+    args = proxy_args(corpus["good_mp4"], tmp_path / "o.mp4", probe(corpus["good_mp4"]))
+    assert args[0] == "ffmpeg" and args[-1] == str(tmp_path / "o.mp4")
+    joined = " ".join(args)
+    for expected in ("-c:v libx264", "-preset veryfast", "-crf 28", "-c:a aac", "+faststart"):
+        assert expected in joined
+    assert "min(720" in joined and "format=yuv420p" in joined
+
+
+def test_audio_only_args(corpus: dict[str, Path], tmp_path: Path) -> None:
+    args = proxy_args(corpus["wav"], tmp_path / "o.m4a", probe(corpus["wav"]))
+    assert "-vn" in args and "libx264" not in args and "-c:a" in args
+
+
+def test_transcode_result(corpus: dict[str, Path], tmp_path: Path) -> None:
+    result = transcode_proxy(corpus["full_hd_mp4"], tmp_path / "proxy.mp4")
+    assert (result.width, result.height) == (1280, 720)
+    assert result.error_count == 0 and result.output_path.exists()
+    assert not any(p.name.endswith(".partial") for p in tmp_path.iterdir())
+    assert moov_before_mdat(result.output_path)
+    types = [box.type for box in top_level_boxes(result.output_path)]
+    assert types.index("moov") < types.index("mdat")
+    assert result.duration_s == pytest.approx(1.0, abs=0.1)
+
+
+def test_corrupt_source_still_transcodes_with_errors(
+    corpus: dict[str, Path], tmp_path: Path
+) -> None:
+    result = transcode_proxy(corpus["corrupt_middle"], tmp_path / "proxy.mp4")
+    assert result.error_count > 0
+    assert probe_ffprobe(result.output_path).video is not None
+
+
+def test_unreadable_source_fails_cleanly(corpus: dict[str, Path], tmp_path: Path) -> None:
+    good_probe = probe(corpus["good_mp4"])
+    with pytest.raises(TranscodeFailed) as caught:
+        transcode_proxy(corpus["text_mp4"], tmp_path / "proxy.mp4", good_probe)
+    assert caught.value.exit_code != 0 and caught.value.tool_output
+    assert list(tmp_path.iterdir()) == []

@@ -1,0 +1,293 @@
+"""Legal holds and destruction: refusals, the brake, the queue, the permanent register."""
+
+from __future__ import annotations
+
+import io
+import time
+from collections.abc import Callable
+
+import pytest
+from django.conf import settings
+from django.db import DatabaseError, transaction
+from openpyxl import load_workbook
+
+from backend.accounts.models import User
+from backend.audit.models import AuditEvent
+from backend.audit.services import audit_verify
+from backend.config.errors import Conflict, PermissionDenied
+from backend.footage.storage import object_store
+from backend.retention.destruction import (
+    destruction_batch_approve,
+    destruction_batch_prepare,
+    destruction_execute_due,
+    destruction_item_recover,
+)
+from backend.retention.models import (
+    BatchState,
+    DestructionRegisterEntry,
+    ItemState,
+    RetentionPolicy,
+)
+from backend.retention.register_export import register_print_html, register_xlsx
+from backend.retention.services import (
+    evidence_mark_add,
+    legal_hold_place,
+    legal_hold_release,
+    retention_recompute_groups,
+)
+from tests.retention.conftest import StoreRecording, retention_of
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def short_retention(settings) -> None:  # type: ignore[no-untyped-def]
+    """Unlinked footage kept 1 day; destruction waits 0 days in the queue; brake at 90 %."""
+    RetentionPolicy.objects.filter(category="default").update(period_days=1)
+    retention_recompute_groups()
+    settings.FV_DESTRUCTION_QUEUE_DAYS = 0
+    settings.FV_DESTRUCTION_BRAKE_SHARE = 0.9
+
+
+def due_recording(store_recording: StoreRecording, **kwargs: object) -> object:
+    """A recording that ended 30 days ago, locked for 2 seconds only (lock date = due date)."""
+    return store_recording(ended_days_ago=30, lock_seconds=2, **kwargs)
+
+
+def wait_for_locks() -> None:
+    time.sleep(3)  # SeaweedFS refuses deletion until the COMPLIANCE date has passed
+
+
+def test_hold_release_needs_a_second_person_and_sets_s3_legal_hold(
+    store_recording: StoreRecording, legal_officer: User, make_approver: Callable[[], User]
+) -> None:
+    recording = store_recording()
+    hold = legal_hold_place(
+        actor=legal_officer, target_kind="recording", recording_id=recording.pk, reason="行政复议中"
+    )
+    assert retention_of(recording).held
+    client = object_store().client
+    status = client.get_object_legal_hold(
+        Bucket=settings.FV_ORIGINALS_BUCKET, Key=recording.storage_key
+    )["LegalHold"]["Status"]
+    assert status == "ON"
+    with pytest.raises(PermissionDenied) as refused:
+        legal_hold_release(actor=legal_officer, hold_id=hold.pk, reason="结案")
+    assert refused.value.code == "hold_release_needs_second_person"
+    legal_hold_release(actor=make_approver(), hold_id=hold.pk, reason="复议结束")
+    assert not retention_of(recording).held
+    status = client.get_object_legal_hold(
+        Bucket=settings.FV_ORIGINALS_BUCKET, Key=recording.storage_key
+    )["LegalHold"]["Status"]
+    assert status == "OFF"
+
+
+def test_held_and_evidence_recordings_are_refused(
+    store_recording: StoreRecording,
+    short_retention: None,
+    storage_admin: User,
+    legal_officer: User,
+) -> None:
+    held = due_recording(store_recording)
+    evidence = due_recording(store_recording)
+    by_case = due_recording(store_recording)
+    fine = due_recording(store_recording)
+    legal_hold_place(
+        actor=legal_officer, target_kind="recording", recording_id=held.pk, reason="诉讼保全"
+    )
+    evidence_mark_add(actor=legal_officer, recording_id=evidence.pk, kind="evidence")
+    # A hold on a case covers the recordings linked to that case.
+    evidence_mark_add(
+        actor=legal_officer, recording_id=by_case.pk, kind="link", case_ref="(2026)司罚字第7号"
+    )
+    legal_hold_place(
+        actor=legal_officer, target_kind="case", reference="(2026)司罚字第7号", reason="案件复查"
+    )
+    wait_for_locks()
+    with pytest.raises(Conflict) as refused:
+        destruction_batch_prepare(
+            actor=storage_admin, recording_ids=[held.pk, evidence.pk, by_case.pk, fine.pk]
+        )
+    assert refused.value.code == "destruction_refused"
+    reasons = {r["recording_id"]: r["code"] for r in refused.value.details["refusals"]}
+    assert reasons == {
+        str(held.pk): "recording_held",
+        str(evidence.pk): "recording_is_evidence",
+        str(by_case.pk): "recording_held",
+    }
+    # Picking the due recordings automatically leaves them out.
+    batch = destruction_batch_prepare(actor=storage_admin)
+    assert [str(i.recording_id) for i in batch.items.all()] == [str(fine.pk)]
+
+
+def test_preparer_cannot_approve_and_only_designated_leaders_can(
+    store_recording: StoreRecording,
+    short_retention: None,
+    storage_admin: User,
+    make_approver: Callable[[], User],
+    legal_officer: User,
+) -> None:
+    due_recording(store_recording)
+    wait_for_locks()
+    batch = destruction_batch_prepare(actor=storage_admin)
+    with pytest.raises(PermissionDenied) as refused:
+        destruction_batch_approve(actor=storage_admin, batch_id=batch.pk)
+    assert refused.value.code == "approver_is_preparer"
+    # A designated leader who prepared the batch is refused too.
+    leader = make_approver()
+    from backend.accounts.models import Role
+
+    leader.role = Role.STORAGE_ADMIN
+    leader.save()
+    late = due_recording(store_recording)
+    wait_for_locks()
+    own = destruction_batch_prepare(actor=leader, recording_ids=[late.pk])
+    with pytest.raises(PermissionDenied) as refused:
+        destruction_batch_approve(actor=leader, batch_id=own.pk)
+    assert refused.value.code == "approver_is_preparer"
+    with pytest.raises(PermissionDenied) as refused:
+        destruction_batch_approve(actor=legal_officer, batch_id=batch.pk)
+    assert refused.value.code == "not_retention_approver"
+
+
+def test_batch_above_the_brake_needs_a_second_approver(
+    store_recording: StoreRecording,
+    short_retention: None,
+    storage_admin: User,
+    make_approver: Callable[[], User],
+    settings,  # type: ignore[no-untyped-def]
+) -> None:
+    settings.FV_DESTRUCTION_BRAKE_SHARE = 0.25
+    for _ in range(3):
+        due_recording(store_recording)
+    store_recording()  # not due: part of the holdings
+    wait_for_locks()
+    batch = destruction_batch_prepare(actor=storage_admin)
+    assert batch.item_count == 3 and batch.share == pytest.approx(0.75)
+    assert batch.approvals_required == 2
+    first, second = make_approver(), make_approver()
+    destruction_batch_approve(actor=first, batch_id=batch.pk)
+    batch.refresh_from_db()
+    assert batch.state == BatchState.PREPARED  # one approval is not enough above the brake
+    with pytest.raises(Conflict) as again:
+        destruction_batch_approve(actor=first, batch_id=batch.pk)
+    assert again.value.code == "already_approved"
+    destruction_batch_approve(actor=second, batch_id=batch.pk)
+    batch.refresh_from_db()
+    assert batch.state == BatchState.QUEUED and batch.executes_after is not None
+
+    # Below the brake one approval queues it.
+    settings.FV_DESTRUCTION_BRAKE_SHARE = 0.9
+    late = due_recording(store_recording)
+    wait_for_locks()
+    small = destruction_batch_prepare(actor=storage_admin, recording_ids=[late.pk])
+    assert small.approvals_required == 1
+
+
+def test_queue_destroys_all_versions_and_derivatives_and_registers_permanently(
+    store_recording: StoreRecording,
+    short_retention: None,
+    storage_admin: User,
+    make_approver: Callable[[], User],
+    legal_officer: User,
+    settings,  # type: ignore[no-untyped-def]
+) -> None:
+    settings.FV_DESTRUCTION_QUEUE_DAYS = 7
+    settings.FV_DESTRUCTION_BRAKE_SHARE = 1.0
+    gone = due_recording(store_recording)
+    recovered = due_recording(store_recording)
+    held_later = due_recording(store_recording)
+    client = object_store().client
+    derivative = f"derivatives/{gone.sha256[:2]}/{gone.sha256}/proxy-720p-v1.mp4"
+    client.put_object(Bucket=settings.FV_DERIVATIVES_BUCKET, Key=derivative, Body=b"proxy")
+    wait_for_locks()
+    batch = destruction_batch_prepare(
+        actor=storage_admin, recording_ids=[gone.pk, recovered.pk, held_later.pk]
+    )
+    item = batch.items.get(recording_id=gone.pk)
+    assert item.size_bytes == gone.size_bytes and "已届满" in item.reason_due
+    approver = make_approver()
+    destruction_batch_approve(actor=approver, batch_id=batch.pk)
+    batch.refresh_from_db()
+    assert batch.state == BatchState.QUEUED
+    # Within the 7-day queue nothing happens, and an item can be taken back.
+    assert destruction_execute_due() == []
+    destruction_item_recover(
+        actor=storage_admin,
+        item_id=batch.items.get(recording_id=recovered.pk).pk,
+        reason="发现关联投诉",
+    )
+    legal_hold_place(
+        actor=legal_officer,
+        target_kind="recording",
+        recording_id=held_later.pk,
+        reason="排队期间提起诉讼",
+    )
+    settings.FV_DESTRUCTION_QUEUE_DAYS = 0
+    from django.utils import timezone
+
+    batch.refresh_from_db()
+    assert destruction_execute_due(now=batch.executes_after + timezone.timedelta(days=1)) == [
+        batch.pk
+    ]
+    states = dict(batch.items.values_list("recording_id", "state"))
+    assert states == {
+        gone.pk: ItemState.DESTROYED,
+        recovered.pk: ItemState.RECOVERED,
+        held_later.pk: ItemState.SKIPPED,
+    }
+    batch.refresh_from_db()
+    assert batch.state == BatchState.EXECUTED
+    versions = client.list_object_versions(
+        Bucket=settings.FV_ORIGINALS_BUCKET, Prefix=gone.storage_key
+    )
+    assert not versions.get("Versions") and not versions.get("DeleteMarkers")
+    assert (
+        client.list_objects_v2(
+            Bucket=settings.FV_DERIVATIVES_BUCKET, Prefix=f"derivatives/{gone.sha256[:2]}/"
+        ).get("KeyCount")
+        == 0
+    )
+    assert object_store().head(settings.FV_ORIGINALS_BUCKET, recovered.storage_key) is not None
+    assert object_store().head(settings.FV_ORIGINALS_BUCKET, held_later.storage_key) is not None
+
+    entry = DestructionRegisterEntry.objects.get()
+    assert entry.recording_id == gone.pk and entry.sha256 == gone.sha256
+    assert entry.size_bytes == gone.size_bytes
+    assert storage_admin.username in entry.prepared_by and approver.username in entry.approved_by
+    assert entry.object_versions and entry.derivatives == [derivative]
+    event = AuditEvent.objects.get(sequence=entry.audit_sequence)
+    assert event.action == "destruction.item_destroyed" and event.data["sha256"] == gone.sha256
+    assert audit_verify().intact
+    assert retention_of(gone).destroyed_at is not None
+
+    # Exports: XLSX and a printable page.
+    sheet = load_workbook(io.BytesIO(register_xlsx([entry]))).active
+    assert sheet["A1"].value == "序号" and sheet["G2"].value == gone.sha256
+    assert gone.sha256 in register_print_html([entry])
+    # Kept permanently: the database refuses to change or delete a register row.
+    with pytest.raises(DatabaseError), transaction.atomic():
+        DestructionRegisterEntry.objects.filter(pk=entry.pk).delete()
+    with pytest.raises(DatabaseError), transaction.atomic():
+        DestructionRegisterEntry.objects.filter(pk=entry.pk).update(sha256="0" * 64)
+    assert DestructionRegisterEntry.objects.get().sha256 == gone.sha256
+
+
+def test_shared_content_keeps_the_object_until_the_last_recording_goes(
+    store_recording: StoreRecording,
+    short_retention: None,
+    storage_admin: User,
+    make_approver: Callable[[], User],
+) -> None:
+    import os
+
+    data = os.urandom(4096)
+    first = due_recording(store_recording, data=data)
+    store_recording(data=data)  # same bytes, not due
+    wait_for_locks()
+    batch = destruction_batch_prepare(actor=storage_admin, recording_ids=[first.pk])
+    destruction_batch_approve(actor=make_approver(), batch_id=batch.pk)
+    destruction_execute_due()
+    entry = DestructionRegisterEntry.objects.get()
+    assert entry.object_shared and entry.object_versions == []
+    assert object_store().head(settings.FV_ORIGINALS_BUCKET, first.storage_key) is not None

@@ -1,0 +1,513 @@
+"""The authorization matrix: every page and API operation × every role, a device token and
+anonymous × an object of the caller's own unit and of another unit.
+
+The endpoints come from the project itself (Django's URL resolver and the ninja API's
+OpenAPI schema); an endpoint missing from MATRIX fails the test, so none is forgotten.
+
+Endpoints of the review app and the core (footage, devices, sync) are asserted cell by
+cell. For the other apps' operations (ENDPOINTS_AUTH_ONLY) the matrix asserts the
+authentication layer exactly (anonymous 401, a device token refused on user operations
+and a user session on device operations, public operations open) and that no signed-in
+role gets a server error; their owners refine the role cells.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+from django.db import transaction
+from django.test import Client
+from django.urls import URLPattern, URLResolver, get_resolver
+from django.utils import timezone
+
+from backend.accounts.models import Role, User
+from backend.config.api import api
+from backend.review import services
+from tests.review.conftest import World, make_activity
+
+pytestmark = pytest.mark.django_db
+
+ROLES = list(Role.values)
+ANON = "anonymous"
+DEVICE = "device"
+PRINCIPALS = [*ROLES, DEVICE, ANON]
+SIDES = ("own", "other")
+
+FO, CO, SUP, LEGAL, STORE, AUD, SYS = (
+    Role.FIELD_OFFICER,
+    Role.CORRECTION_OFFICER,
+    Role.SUPERVISOR,
+    Role.LEGAL_OFFICER,
+    Role.STORAGE_ADMIN,
+    Role.AUDITOR,
+    Role.SYSTEM_ADMIN,
+)
+CONTENT = {FO, CO, SUP, LEGAL, SYS}  # see their own unit's recordings by their post
+
+
+@dataclass
+class Ctx:
+    world: World
+    side: str
+    principal: str
+    user: User | None
+    objects: dict[str, Any] = field(default_factory=dict)
+
+
+Expect = Callable[[str, str], int | set[int]]
+
+
+@dataclass
+class Cell:
+    method: str
+    path: Callable[[Ctx], str]
+    expect: Expect
+    body: Callable[[Ctx], Any] | None = None
+    form: bool = False
+    sided: bool = True
+
+
+def roles(
+    own: dict[str, int],
+    other: dict[str, int] | None = None,
+    *,
+    default: int,
+    other_default: int | None = None,
+    anon: int,
+    device: int,
+) -> Expect:
+    def expect(principal: str, side: str) -> int:
+        if principal == ANON:
+            return anon
+        if principal == DEVICE:
+            return device
+        if side == "other" and (other is not None or other_default is not None):
+            table = other or {}
+            return table.get(principal, default if other_default is None else other_default)
+        return own.get(principal, default)
+
+    return expect
+
+
+def same(status: int, *, anon: int, device: int, **overrides: int) -> Expect:
+    return roles({k: v for k, v in overrides.items()}, default=status, anon=anon, device=device)
+
+
+# -- objects each cell needs (created inside the cell's savepoint) ---------------------------
+
+
+def recording(ctx: Ctx) -> str:
+    return str(ctx.world.recordings[ctx.side].pk)
+
+
+def activity(ctx: Ctx) -> str:
+    return str(ctx.world.extra["activity" if ctx.side == "own" else "other_activity"].pk)
+
+
+def access_request(ctx: Ctx) -> str:
+    """Own side: a request the principal filed; other side: one someone else filed."""
+    requester = ctx.user if ctx.side == "own" and ctx.user else ctx.world.other_users[FO]
+    request = services.access_request_create(
+        requester=requester,
+        requester_kind="staff",
+        purpose="矩阵",
+        recording_ids=[str(ctx.world.recordings["own"].pk)],
+        want_copy=True,
+    )
+    return str(request.pk)
+
+
+def grant(ctx: Ctx) -> str:
+    holder = ctx.user if ctx.side == "own" and ctx.user else ctx.world.other_users[FO]
+    request = services.access_request_create(
+        requester=holder,
+        requester_kind="staff",
+        purpose="矩阵",
+        recording_ids=[str(ctx.world.recordings["own"].pk)],
+        want_copy=True,
+    )
+    approver = ctx.world.bureau_head if holder != ctx.world.bureau_head else ctx.world.office_head
+    return str(services.access_request_approve(request_id=request.pk, approver=approver).pk)
+
+
+def export(ctx: Ctx) -> str:
+    from backend.review.models import AccessGrant
+
+    granted = AccessGrant.objects.get(pk=grant(ctx))
+    return str(services.export_create(grant=granted, user=granted.holder).pk)
+
+
+def own_device(ctx: Ctx) -> str:
+    return str((ctx.world.device if ctx.side == "own" else ctx.world.other_device).pk)
+
+
+def manifest_body(ctx: Ctx) -> dict[str, Any]:
+    return {"device_time": timezone.now().isoformat(), "clips": []}
+
+
+# -- the matrix --------------------------------------------------------------------------------
+
+PAGE = {"anon": 302, "device": 302}
+API = {"anon": 401, "device": 401}
+RECORDING_SCOPE = roles(
+    {r: 200 for r in CONTENT}, {SYS: 200}, default=404, other_default=404, **PAGE
+)
+
+MATRIX: dict[str, Cell] = {
+    # Pages (backend/review/urls.py and i18n).
+    "GET /": Cell("GET", lambda c: "/", same(200, **PAGE), sided=False),
+    "GET /accounts/login/": Cell(
+        "GET", lambda c: "/accounts/login/", same(302, anon=200, device=200), sided=False
+    ),
+    "POST /accounts/logout/": Cell(
+        "POST", lambda c: "/accounts/logout/", same(302, anon=302, device=302), sided=False
+    ),
+    "POST /i18n/setlang/": Cell(
+        "POST",
+        lambda c: "/i18n/setlang/",
+        same(302, anon=302, device=302),
+        body=lambda c: {"language": "en", "next": "/"},
+        form=True,
+        sided=False,
+    ),
+    "GET /recordings/": Cell(
+        "GET", lambda c: "/recordings/", same(200, **PAGE, storage_admin=302), sided=False
+    ),
+    "GET /recordings/<str:recording_id>/": Cell(
+        "GET", lambda c: f"/recordings/{recording(c)}/", RECORDING_SCOPE
+    ),
+    "POST /recordings/<str:recording_id>/download/": Cell(
+        "POST",
+        lambda c: f"/recordings/{recording(c)}/download/",
+        roles({r: 403 for r in CONTENT}, {SYS: 403}, default=404, other_default=404, **PAGE),
+        body=lambda c: {},
+        form=True,
+    ),
+    "GET /activities/": Cell("GET", lambda c: "/activities/", same(200, **PAGE), sided=False),
+    "GET /activities/<str:activity_id>/": Cell(
+        "GET",
+        lambda c: f"/activities/{activity(c)}/",
+        roles({r: 200 for r in CONTENT}, {SYS: 200}, default=404, other_default=404, **PAGE),
+    ),
+    "GET /access/": Cell("GET", lambda c: "/access/", same(200, **PAGE), sided=False),
+    "POST /access/": Cell(
+        "POST",
+        lambda c: "/access/",
+        same(302, **PAGE),
+        form=True,
+        body=lambda c: {
+            "requester_kind": "staff",
+            "purpose": "矩阵",
+            "recording_ids": recording(c),
+        },
+    ),
+    "GET /access/<str:request_id>/": Cell(
+        "GET",
+        lambda c: f"/access/{access_request(c)}/",
+        roles({}, {AUD: 200, SYS: 200}, default=200, other_default=404, **PAGE),
+    ),
+    "POST /access/<str:request_id>/documents/": Cell(
+        "POST",
+        lambda c: f"/access/{access_request(c)}/documents/",
+        roles({}, {AUD: 403, SYS: 403}, default=302, other_default=404, **PAGE),
+        form=True,
+        body=lambda c: {"kind": "identity", "document": _upload()},
+    ),
+    "POST /access/<str:request_id>/approve/": Cell(
+        "POST",
+        lambda c: f"/access/{access_request(c)}/approve/",
+        roles({}, {AUD: 403, SYS: 403}, default=403, other_default=404, **PAGE),
+        form=True,
+        body=lambda c: {"valid_days": 3},
+    ),
+    "POST /access/<str:request_id>/reject/": Cell(
+        "POST",
+        lambda c: f"/access/{access_request(c)}/reject/",
+        roles({}, {AUD: 403, SYS: 403}, default=403, other_default=404, **PAGE),
+        form=True,
+        body=lambda c: {"valid_days": 3},
+    ),
+    "POST /grants/<str:grant_id>/export/": Cell(
+        "POST",
+        lambda c: f"/grants/{grant(c)}/export/",
+        roles({}, default=302, other_default=404, **PAGE),
+        form=True,
+        body=lambda c: {},
+    ),
+    "GET /exports/<str:export_id>/": Cell(
+        "GET", lambda c: f"/exports/{export(c)}/", roles({}, default=200, other_default=404, **PAGE)
+    ),
+    "GET /exports/<str:export_id>/download/": Cell(
+        "GET",
+        lambda c: f"/exports/{export(c)}/download/",
+        roles({}, default=200, other_default=404, **PAGE),
+    ),
+    "GET /register/": Cell(
+        "GET", lambda c: "/register/", same(200, **PAGE, storage_admin=403), sided=False
+    ),
+    "GET /register.xlsx": Cell(
+        "GET", lambda c: "/register.xlsx", same(200, **PAGE, storage_admin=403), sided=False
+    ),
+    "GET /audit/": Cell(
+        "GET", lambda c: "/audit/", same(403, **PAGE, auditor=200, system_admin=200), sided=False
+    ),
+    "GET /storage/": Cell(
+        "GET",
+        lambda c: "/storage/",
+        same(403, **PAGE, storage_admin=200, system_admin=200),
+        sided=False,
+    ),
+    "GET /admin/": Cell("GET", lambda c: "/admin/", same(302, anon=302, device=302), sided=False),
+    # Review API.
+    "GET /api/review/access-requests": Cell(
+        "GET", lambda c: "/api/review/access-requests", same(200, **API), sided=False
+    ),
+    "POST /api/review/access-requests": Cell(
+        "POST",
+        lambda c: "/api/review/access-requests",
+        same(201, **API),
+        body=lambda c: {
+            "requester_kind": "staff",
+            "purpose": "矩阵",
+            "recording_ids": [recording(c)],
+        },
+    ),
+    "POST /api/review/access-requests/{request_id}/approve": Cell(
+        "POST",
+        lambda c: f"/api/review/access-requests/{access_request(c)}/approve",
+        roles({}, {AUD: 403, SYS: 403}, default=403, other_default=404, **API),
+        body=lambda c: {"valid_days": 3},
+    ),
+    "POST /api/review/access-requests/{request_id}/reject": Cell(
+        "POST",
+        lambda c: f"/api/review/access-requests/{access_request(c)}/reject",
+        roles({}, {AUD: 403, SYS: 403}, default=403, other_default=404, **API),
+        body=lambda c: {},
+    ),
+    "GET /api/review/register": Cell(
+        "GET", lambda c: "/api/review/register", same(200, **API, storage_admin=403), sided=False
+    ),
+    "GET /api/review/recordings/{recording_id}/playback": Cell(
+        "GET",
+        lambda c: f"/api/review/recordings/{recording(c)}/playback",
+        roles({r: 200 for r in CONTENT}, {SYS: 200}, default=404, other_default=404, **API),
+    ),
+    "POST /api/review/grants/{grant_id}/exports": Cell(
+        "POST",
+        lambda c: f"/api/review/grants/{grant(c)}/exports",
+        roles({}, default=201, other_default=404, **API),
+        body=lambda c: {},
+    ),
+    # Core API.
+    "GET /api/recordings/{recording_id}": Cell(
+        "GET",
+        lambda c: f"/api/recordings/{recording(c)}",
+        roles({r: 200 for r in CONTENT}, {SYS: 200}, default=404, other_default=404, **API),
+    ),
+    "GET /api/devices/": Cell(
+        "GET", lambda c: "/api/devices/", same(403, **API, system_admin=200), sided=False
+    ),
+    "POST /api/devices/": Cell(
+        "POST",
+        lambda c: "/api/devices/",
+        same(403, **API, system_admin=201),
+        sided=False,
+        body=lambda c: {"kind": "body_camera", "serial": f"SN-{uuid.uuid4().hex[:8]}"},
+    ),
+    "POST /api/devices/enrolment-codes": Cell(
+        "POST",
+        lambda c: "/api/devices/enrolment-codes",
+        same(403, **API, system_admin=201),
+        sided=False,
+        body=lambda c: {"kind": "body_camera"},
+    ),
+    # Public: a device redeems a one-time code; a wrong code is 401 for every caller.
+    "POST /api/sync/v1/enrol": Cell(
+        "POST",
+        lambda c: "/api/sync/v1/enrol",
+        same(401, anon=401, device=401),
+        sided=False,
+        body=lambda c: {"code": "WRONG-CODE", "serial": "SN-MATRIX"},
+    ),
+    "POST /api/devices/{device_id}/revoke": Cell(
+        "POST",
+        lambda c: f"/api/devices/{own_device(c)}/revoke",
+        roles({SYS: 200}, {SYS: 200}, default=403, other_default=403, **API),
+        body=lambda c: {"reason": "矩阵"},
+    ),
+    "POST /api/sync/v1/manifest": Cell(
+        "POST",
+        lambda c: "/api/sync/v1/manifest",
+        same(401, anon=401, device=200),
+        body=manifest_body,
+        sided=False,
+    ),
+}
+
+# Other apps' operations: authentication layer asserted exactly, role cells by their owners.
+ENDPOINTS_AUTH_ONLY_PREFIXES = (
+    "/api/retention/",
+    "/api/enforcement/",
+    "/api/coverage/",
+    "/api/corrections/",
+    "/api/inspections/",
+    "/api/sync/v1/records/",
+)
+
+
+def _upload() -> Any:
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    return SimpleUploadedFile("id.pdf", b"%PDF-1.4 matrix", content_type="application/pdf")
+
+
+def django_routes() -> set[str]:
+    """Every page route (admin counted once, the API by its OpenAPI schema)."""
+    found: set[str] = set()
+
+    def walk(patterns: list[Any], prefix: str) -> None:
+        for pattern in patterns:
+            route = prefix + str(pattern.pattern)
+            if isinstance(pattern, URLResolver):
+                if route.startswith("admin/"):
+                    found.add("/admin/")
+                elif not route.startswith("api/"):
+                    walk(pattern.url_patterns, route)
+            elif isinstance(pattern, URLPattern):
+                found.add("/" + route)
+
+    walk(get_resolver().url_patterns, "")
+    return found
+
+
+def api_operations() -> list[tuple[str, str, list[str]]]:
+    schema = api.get_openapi_schema()
+    operations = []
+    for path, methods in schema["paths"].items():
+        for method, operation in methods.items():
+            schemes = sorted({name for entry in operation.get("security", []) for name in entry})
+            operations.append((method.upper(), path, schemes))
+    return operations
+
+
+def test_every_endpoint_is_in_the_matrix() -> None:
+    listed = {key.split(" ", 1)[1] for key in MATRIX}
+    missing_pages = sorted(route for route in django_routes() if route not in listed)
+    assert not missing_pages, f"pages missing from the authorization matrix: {missing_pages}"
+    missing_api = sorted(
+        f"{method} {path}"
+        for method, path, _schemes in api_operations()
+        if f"{method} {path}" not in MATRIX and not path.startswith(ENDPOINTS_AUTH_ONLY_PREFIXES)
+    )
+    assert not missing_api, f"API operations missing from the authorization matrix: {missing_api}"
+
+
+def _client(world: World, principal: str) -> tuple[Client, User | None]:
+    if principal == ANON:
+        return Client(), None
+    if principal == DEVICE:
+        return Client(headers={"Authorization": f"Bearer {world.device_token}"}), None
+    user = world.users[principal]
+    client = Client()
+    client.force_login(user)
+    return client, user
+
+
+def _call(client: Client, cell: Cell, ctx: Ctx) -> int:
+    path = cell.path(ctx)
+    body = cell.body(ctx) if cell.body else None
+    if cell.method == "GET":
+        return client.get(path).status_code
+    if cell.form:
+        return client.post(path, body or {}).status_code
+    return client.generic(
+        cell.method, path, data=json.dumps(body or {}), content_type="application/json"
+    ).status_code
+
+
+@pytest.fixture
+def matrix_world(world: World) -> World:
+    world.extra["activity"] = make_activity(world)
+    from backend.enforcement.models import Activity
+
+    world.extra["other_activity"] = Activity.objects.create(
+        category="行政检查",
+        stage="现场检查",
+        unit=world.other_bureau,
+        started_at=timezone.now(),
+        state="open",
+    )
+    return world
+
+
+def test_authorization_matrix(matrix_world: World) -> None:
+    world = matrix_world
+    failures: list[str] = []
+    checked = 0
+    for key, cell in MATRIX.items():
+        for principal in PRINCIPALS:
+            for side in SIDES if cell.sided else ("own",):
+                client, user = _client(world, principal)
+                ctx = Ctx(world, side, principal, user)
+                expected = cell.expect(principal, side)
+                with transaction.atomic():
+                    point = transaction.savepoint()
+                    status = _call(client, cell, ctx)
+                    transaction.savepoint_rollback(point)
+                checked += 1
+                ok = status in expected if isinstance(expected, set) else status == expected
+                if not ok:
+                    failures.append(f"{key} as {principal} ({side}): {status}, expected {expected}")
+    assert not failures, "\n".join(failures)
+    assert checked == sum(len(PRINCIPALS) * (2 if c.sided else 1) for c in MATRIX.values())
+
+
+def _fill(path: str) -> str:
+    return re.sub(
+        r"\{[^}]+\}",
+        lambda m: (
+            "1"
+            if m.group(0)
+            in ("{mark_id}", "{hold_id}", "{explanation_id}", "{item_id}", "{list_id}")
+            else str(uuid.uuid4())
+        ),
+        path,
+    )
+
+
+def test_authentication_layer_of_other_apps(matrix_world: World) -> None:
+    world = matrix_world
+    failures: list[str] = []
+    for method, path, schemes in api_operations():
+        if not path.startswith(ENDPOINTS_AUTH_ONLY_PREFIXES):
+            continue
+        url = _fill(path)
+        for principal in PRINCIPALS:
+            client, _user = _client(world, principal)
+            with transaction.atomic():
+                point = transaction.savepoint()
+                if method == "GET":
+                    status = client.get(url).status_code
+                else:
+                    status = client.generic(
+                        method, url, data="{}", content_type="application/json"
+                    ).status_code
+                transaction.savepoint_rollback(point)
+            user_ok = "SessionAuth" in schemes
+            device_ok = "DeviceBearer" in schemes
+            public = not schemes
+            if principal == ANON:
+                good = status != 401 if public else status == 401
+            elif principal == DEVICE:
+                good = status != 401 if (device_ok or public) else status == 401
+            else:
+                good = (status != 401 if (user_ok or public) else status == 401) and status < 500
+            if not good:
+                failures.append(f"{method} {path} as {principal}: {status}")
+    assert not failures, "\n".join(failures)
