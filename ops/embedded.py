@@ -86,9 +86,7 @@ def main() -> None:
     env["FV_S3_ENDPOINT_URL"] = weed.endpoint_url
     manage("migrate", "--noinput", "-v", "0", env=env)
     manage("storage_init", env=env)
-    roster = ROOT.parent / "shared" / "data" / "officers.csv"
-    if not roster.exists():
-        roster = ROOT / "mobile_contract" / "examples" / "officers.csv"
+    roster = ROOT / "mobile_contract" / "examples" / "officers.csv"
     demo = json.loads(
         manage(
             "demo_load",

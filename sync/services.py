@@ -10,7 +10,9 @@ from dataclasses import dataclass
 from pathlib import PurePosixPath
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
+from django.db.models import BooleanField, Q
+from django.db.models.expressions import RawSQL
 from django.utils import timezone
 
 from backend.audit.services import Actor, audit_record
@@ -119,11 +121,17 @@ def _validate_manifest(clips: list[ClipIn]) -> None:
 def _announce(device: Device, clips: list[ClipIn], offset_ms: int) -> dict[str, _Known]:
     """Create recordings for clips the server has not seen; return what it knows of all."""
     offset = datetime.timedelta(milliseconds=offset_ms)
+    clip_ids = [clip.clip_id for clip in clips]
+    if connection.vendor == "postgresql":
+        # One array parameter instead of 10,000 placeholders for the driver to expand.
+        of_these_clips = Q(RawSQL("clip_id = ANY(%s)", (clip_ids,), output_field=BooleanField()))
+    else:
+        of_these_clips = Q(clip_id__in=clip_ids)
     known = {
-        clip_id: _Known(pk, sha256, size, state)
-        for clip_id, pk, sha256, size, state in Recording.objects.filter(
-            device=device, clip_id__in=[clip.clip_id for clip in clips]
-        ).values_list("clip_id", "pk", "sha256", "size_bytes", "state")
+        row[0]: _Known(*row[1:])
+        for row in Recording.objects.filter(of_these_clips, device=device).values_list(
+            "clip_id", "pk", "sha256", "size_bytes", "state"
+        )
     }
     fresh = [clip for clip in clips if clip.clip_id not in known]
     if not fresh:

@@ -57,7 +57,7 @@ from backend.enforcement.models import (  # noqa: E402
 from backend.enforcement.services import record_list_import  # noqa: E402
 from backend.footage.models import Recording, RecordingState  # noqa: E402
 
-SHARED = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "record_list.csv"
+SHARED = Path(__file__).resolve().parents[1] / "data" / "official" / "record_list.csv"
 START = datetime.datetime(2026, 1, 1, tzinfo=datetime.UTC)
 STAGES = (("行政处罚", "调查取证", 2), ("行政检查", "现场检查", 1), ("行政处罚", "送达", 1))
 SECOND = datetime.timedelta(seconds=1)

@@ -34,6 +34,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--clips", type=int, default=10_000)
     parser.add_argument("--runs", type=int, default=20)
+    parser.add_argument("--profile", action="store_true", help="cProfile one repeat sync")
     args = parser.parse_args()
 
     import django
@@ -87,6 +88,13 @@ def main() -> None:
             return elapsed
 
         first = send()
+        if args.profile:
+            import cProfile
+            import pstats
+
+            profiler = cProfile.Profile()
+            profiler.runcall(send)
+            pstats.Stats(profiler).sort_stats("cumulative").print_stats(40)
         repeats = [send() for _ in range(args.runs)]
         json_times = []
         select_times = []

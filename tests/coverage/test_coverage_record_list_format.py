@@ -10,7 +10,7 @@ from openpyxl import Workbook
 
 from backend.enforcement.record_list_format import parse_record_list
 
-SAMPLE = Path("/work/shared/data/record_list.csv")
+SAMPLE = Path(__file__).resolve().parents[1] / "data" / "official" / "record_list.csv"
 HEADER = "序号,执法类别,执法环节,记录事项,记录场合,记录部门,开始记录时间,结束记录时间,备注"
 ROW_1 = "1,行政处罚,调查取证,调查取证,被调查人所在地,承办机构,进入调查取证场所,离开调查取证场所,"
 ROW_2 = (
