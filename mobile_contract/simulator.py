@@ -5,6 +5,7 @@
     python -m mobile_contract.simulator sync --server http://127.0.0.1:8000 \
         --token fvd_… --folder ./clips [--delete-stored]
     python -m mobile_contract.simulator generate --folder ./clips --count 3
+    python -m mobile_contract.simulator tablet {log,sync,show} …  (see tablet_simulator.py)
 
 `sync` builds a manifest of the folder, uploads what the server lacks with tus 1.0.0
 (HEAD for the offset, PATCH with a per-request SHA-256 checksum, resuming after any cut),
@@ -333,7 +334,14 @@ def main(argv: list[str] | None = None) -> int:
     gen = sub.add_parser("generate", help="make small camera-like clips with ffmpeg")
     gen.add_argument("--folder", type=Path, required=True)
     gen.add_argument("--count", type=int, default=3)
+    from mobile_contract import tablet_simulator
+
+    tablet_simulator.add_arguments(
+        sub.add_parser("tablet", help="tablet record sync: log offline, push, pull")
+    )
     args = parser.parse_args(argv)
+    if args.command == "tablet":
+        return tablet_simulator.run(args)
     if args.command == "enrol":
         result = enrol(
             args.server,

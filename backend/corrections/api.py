@@ -12,7 +12,7 @@ from django.http import HttpRequest
 from ninja import Router, Status
 from ninja.security import django_auth
 
-from backend.accounts.models import Officer, Role, Unit, User
+from backend.accounts.models import Officer, Role, Unit, UnitKind, User
 from backend.accounts.selectors import user_has_role
 from backend.config.errors import InvalidInput, NotFound, PermissionDenied
 from backend.corrections.models import Contact, Subject
@@ -21,6 +21,7 @@ from backend.corrections.schemas import (
     ContactOut,
     FiguresOut,
     ScheduleOut,
+    SubjectChangeIn,
     SubjectIn,
     SubjectOut,
     SubjectSummaryOut,
@@ -33,7 +34,7 @@ from backend.corrections.selectors import (
     subject_get_visible,
     subjects_visible_to,
 )
-from backend.corrections.services import ScheduleInput, subject_create
+from backend.corrections.services import ScheduleInput, subject_create, subject_update
 from backend.corrections.workdays import CalendarUnknownError
 
 router = Router(tags=["community correction"], auth=django_auth)
@@ -158,11 +159,56 @@ def get_subject(request: HttpRequest, subject_id: str) -> SubjectOut:
     return _detail(subject_get_visible(user=_user(request), subject_id=subject_id))
 
 
+@router.patch(
+    "subjects/{subject_id}", response=SubjectOut, operation_id="correction_subjects_update"
+)
+def update_subject(request: HttpRequest, subject_id: str, payload: SubjectChangeIn) -> SubjectOut:
+    """Change a subject's responsible officer, team, reporting schedule, end of term or
+    contact data (fields omitted stay). Correction officers of the office and supervisors
+    above it; 404 outside scope. The office's tablets get the new copy on their next pull."""
+    user = _user(request)
+    if not user_has_role(user, Role.CORRECTION_OFFICER, Role.SUPERVISOR, Role.SYSTEM_ADMIN):
+        raise PermissionDenied("only correction officers and supervisors change subjects")
+    subject = subject_get_visible(user=user, subject_id=subject_id)
+    if subject is None:
+        raise NotFound("no such subject", code="subject_not_found")
+    wanted = [
+        i
+        for i in [payload.responsible_officer_id, *(payload.team_officer_ids or [])]
+        if i is not None
+    ]
+    officers = {o.pk: o for o in Officer.objects.filter(pk__in=wanted)}
+    missing = [i for i in wanted if i not in officers]
+    if missing:
+        raise InvalidInput(
+            "unknown officers", code="unknown_officers", details={"officers": missing}
+        )
+    subject_update(
+        actor=user,
+        subject=subject,
+        responsible_officer=officers[payload.responsible_officer_id]
+        if payload.responsible_officer_id is not None
+        else None,
+        team=[officers[i] for i in payload.team_officer_ids]
+        if payload.team_officer_ids is not None
+        else None,
+        schedules=[ScheduleInput(**s.dict()) for s in payload.schedules]
+        if payload.schedules is not None
+        else None,
+        term_end=payload.term_end,
+        phone=payload.phone,
+        address=payload.address,
+    )
+    return _detail(subject_get_visible(user=user, subject_id=subject_id))
+
+
 @router.get("alerts", response=list[AlertOut], operation_id="correction_alerts_list")
 def list_alerts(request: HttpRequest, open_only: bool = True, mine: bool = False) -> list[AlertOut]:
     """Overdue check-ins, visits, talks and phone reports (逾期提醒) in the caller's scope;
     `mine` keeps those of subjects the caller is responsible for. New alerts are also
-    pushed on the websocket as `correction.overdue` events."""
+    pushed as `correction.overdue` events on the websocket `/ws/corrections/` (correction
+    officers of the office and its supervisors; with the subject's name) and on the
+    supervisors' `/ws/events/` (without it)."""
     user = _user(request)
     qs = alerts_visible_to(user, open_only=open_only)
     if mine:
@@ -188,20 +234,38 @@ def list_alerts(request: HttpRequest, open_only: bool = True, mine: bool = False
     ]
 
 
+def _month(month: str) -> tuple[int, int]:
+    match = MONTH.match(month)
+    if not match or not 1 <= int(match.group(2)) <= 12:
+        raise InvalidInput("month must be YYYY-MM", code="invalid_month", details={"month": month})
+    return int(match.group(1)), int(match.group(2))
+
+
+def _figures(office: Unit, year: int, month: int) -> FiguresOut:
+    try:
+        result = office_month_figures(office=office, year=year, month=month)
+    except CalendarUnknownError as exc:
+        raise InvalidInput(
+            str(exc), code="calendar_unknown", details={"month": f"{year:04d}-{month:02d}"}
+        ) from exc
+    return FiguresOut(**vars(result), office_name=office.name)
+
+
 @router.get("figures", response=FiguresOut, operation_id="correction_figures")
 def figures(request: HttpRequest, office_id: int, month: str) -> FiguresOut:
     """Monthly figures of one office (`month` = YYYY-MM): share of subjects located in the
     last 30 days (target ≥ 70 %), missed check-ins, home visits done vs due."""
-    match = MONTH.match(month)
-    if not match or not 1 <= int(match.group(2)) <= 12:
-        raise InvalidInput("month must be YYYY-MM", code="invalid_month", details={"month": month})
+    year, number = _month(month)
     office: Unit | None = offices_visible_to(_user(request)).filter(pk=office_id).first()
     if office is None:
         raise NotFound("no such office", code="office_not_found")
-    try:
-        result = office_month_figures(
-            office=office, year=int(match.group(1)), month=int(match.group(2))
-        )
-    except CalendarUnknownError as exc:
-        raise InvalidInput(str(exc), code="calendar_unknown", details={"month": month}) from exc
-    return FiguresOut(**vars(result))
+    return _figures(office, year, number)
+
+
+@router.get("figures/offices", response=list[FiguresOut], operation_id="correction_figures_offices")
+def figures_per_office(request: HttpRequest, month: str) -> list[FiguresOut]:
+    """The same monthly figures for every justice office in the caller's scope (a
+    supervisor's overview: one row per office)."""
+    year, number = _month(month)
+    offices = offices_visible_to(_user(request)).filter(kind=UnitKind.OFFICE).order_by("path")[:500]
+    return [_figures(office, year, number) for office in offices]

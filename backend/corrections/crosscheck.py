@@ -4,7 +4,10 @@ A check-in says "the subject was here, at this time". The recordings linked to i
 their own GPS fix and clock-corrected span. A known spoof is a subject "checking in" by
 video call while away: the footage then shows another place or another time. The
 check-in is flagged when no linked footage overlaps its time (with slack for clock drift),
-or when footage with GPS lies farther from the reported place than `max_distance_m`.
+when footage with GPS lies farther from the reported place than `max_distance_m`, or when
+identity was verified by video call (报到 is in person at the justice office: a video call
+is exactly how the spoof is done). Footage without any GPS fix cannot prove the place; that
+is noted (`footage_without_gps`) but is not by itself a mismatch.
 """
 
 from __future__ import annotations
@@ -17,6 +20,9 @@ from typing import Any
 CONSISTENT = "consistent"
 MISMATCH = "mismatch"
 NO_FOOTAGE = "no_footage"
+
+VIDEO_CALL = "video_call"
+BLOCKING = frozenset({"time_mismatch", "place_mismatch", "identity_by_video_call"})
 
 DEFAULT_MAX_DISTANCE_M = 300.0
 DEFAULT_TIME_SLACK = datetime.timedelta(minutes=10)
@@ -54,12 +60,20 @@ def crosscheck_checkin(
     latitude: float | None,
     longitude: float | None,
     footage: list[FootageFix],
+    identity_method: str = "",
     max_distance_m: float = DEFAULT_MAX_DISTANCE_M,
     time_slack: datetime.timedelta = DEFAULT_TIME_SLACK,
 ) -> CrossCheckResult:
-    if not footage:
-        return CrossCheckResult(NO_FOOTAGE, [{"code": "no_footage", "message": "未关联音像记录"}])
     findings: list[dict[str, Any]] = []
+    if identity_method == VIDEO_CALL:
+        findings.append(
+            {"code": "identity_by_video_call", "message": "以视频通话核验身份，报到须本人到场"}
+        )
+    if not footage:
+        findings.append({"code": "no_footage", "message": "未关联音像记录"})
+        return CrossCheckResult(
+            MISMATCH if findings[0]["code"] in BLOCKING else NO_FOOTAGE, findings
+        )
     overlapping = [
         fix
         for fix in footage
@@ -76,6 +90,10 @@ def crosscheck_checkin(
     if latitude is None or longitude is None:
         findings.append({"code": "reported_place_without_gps", "message": "报到未记录定位"})
     else:
+        if all(fix.latitude is None or fix.longitude is None for fix in footage):
+            findings.append(
+                {"code": "footage_without_gps", "message": "关联音像记录无定位，无法核对地点"}
+            )
         for fix in footage:
             if fix.latitude is None or fix.longitude is None:
                 continue
@@ -89,6 +107,5 @@ def crosscheck_checkin(
                         "distance_m": round(meters),
                     }
                 )
-    blocking = {"time_mismatch", "place_mismatch"}
-    status = MISMATCH if any(f["code"] in blocking for f in findings) else CONSISTENT
+    status = MISMATCH if any(f["code"] in BLOCKING for f in findings) else CONSISTENT
     return CrossCheckResult(status, findings)

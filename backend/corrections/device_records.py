@@ -20,10 +20,12 @@ from backend.corrections.services import (
     ContactInput,
     contact_copy,
     contact_delete,
+    contact_times,
     contact_write,
+    contacts_insert_pending,
     subjects_by_id,
 )
-from sync.records.kinds import DeviceContext, RecordCopy
+from sync.records.kinds import DEFER_INSERTS, DeviceContext, RecordCopy
 
 
 class ContactData(BaseModel):
@@ -59,6 +61,9 @@ def parse_data(model: type[BaseModel], data: dict[str, Any]) -> Any:
         ) from exc
 
 
+PENDING = "pending_contacts"
+
+
 class ContactKindHandler:
     writable = True
     deletable = True
@@ -78,12 +83,19 @@ class ContactKindHandler:
                 code="invalid_identity_method",
                 details={"allowed": list(IdentityMethod.values)},
             )
+        stored = contact_times(record_id) if existing else None
+        started_at, device_started_at = ctx.corrected_unless_stored(
+            parsed.started_at, stored=stored[0] if stored else None, field_name="started_at"
+        )
+        ended_at, device_ended_at = ctx.corrected_unless_stored(
+            parsed.ended_at, stored=stored[1] if stored else None, field_name="ended_at"
+        )
         values = ContactInput(
             subject_id=parsed.subject_id,
-            started_at=ctx.corrected(parsed.started_at, field_name="started_at"),
-            ended_at=ctx.corrected(parsed.ended_at, field_name="ended_at"),
-            device_started_at=parsed.started_at,
-            device_ended_at=parsed.ended_at,
+            started_at=started_at,
+            ended_at=ended_at,
+            device_started_at=device_started_at,
+            device_ended_at=device_ended_at,
             place=parsed.place,
             latitude=parsed.latitude,
             longitude=parsed.longitude,
@@ -100,8 +112,13 @@ class ContactKindHandler:
             values=values,
             existing=existing,
             subjects=ctx.cache.setdefault("subjects", {}),
+            pending=ctx.cache.setdefault(PENDING, []) if ctx.cache.get(DEFER_INSERTS) else None,
         )
         return contact_copy(contact)
+
+    def flush(self, *, ctx: DeviceContext) -> None:
+        """Insert the batch's new contacts (all kinds share one list) at once."""
+        contacts_insert_pending(ctx.cache.get(PENDING, []))
 
     def prepare(self, *, ctx: DeviceContext, data: list[dict[str, Any]]) -> None:
         """Load the batch's subjects in one query."""

@@ -31,6 +31,17 @@ class SubjectIn(Schema):
     schedules: list[ScheduleIn] = Field(default_factory=list, max_length=4)
 
 
+class SubjectChangeIn(Schema):
+    """Only the fields sent change. The office cannot change (no transfers here)."""
+
+    responsible_officer_id: int | None = None
+    team_officer_ids: list[int] | None = Field(default=None, max_length=20)
+    schedules: list[ScheduleIn] | None = Field(default=None, max_length=4)
+    term_end: datetime.date | None = None
+    phone: str | None = Field(default=None, max_length=30)
+    address: str | None = Field(default=None, max_length=300)
+
+
 class ScheduleOut(Schema):
     kind: str
     frequency: str
@@ -95,6 +106,7 @@ class AlertOut(Schema):
 
 class FiguresOut(Schema):
     office_id: int
+    office_name: str
     month: str
     as_of: datetime.date
     subjects_active: int
@@ -104,5 +116,6 @@ class FiguresOut(Schema):
     located_meets_target: bool | None
     check_ins_due: int
     check_ins_missed: int
+    check_ins_flagged: int
     visits_due: int
     visits_done: int

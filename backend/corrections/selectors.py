@@ -17,6 +17,7 @@ from backend.corrections.models import (
     IN_PERSON_KINDS,
     Contact,
     ContactKind,
+    CrossCheckStatus,
     OverdueAlert,
     Subject,
 )
@@ -87,6 +88,7 @@ class OfficeMonthFigures:
     located_meets_target: bool | None
     check_ins_due: int
     check_ins_missed: int
+    check_ins_flagged: int  # check-ins of the month whose cross-check found a mismatch
     visits_due: int
     visits_done: int
 
@@ -97,7 +99,8 @@ def office_month_figures(
     """Figures of one office for one month (to date for the current month).
 
     located: subjects under supervision on the as-of day with an in-person contact
-    (check-in, visit or talk) in the 30 days up to it; missed check-ins and visits due
+    (check-in, visit or talk; not a check-in flagged by the cross-check) in the 30 days up
+    to it; missed check-ins and visits due
     count the scheduled obligations of periods ending in the month whose due date passed.
     """
     today = today or timezone.localdate()
@@ -111,6 +114,7 @@ def office_month_figures(
     )
     active = [s for s in subjects if s.term_start <= as_of <= s.term_end]
     window_start = as_of - datetime.timedelta(days=LOCATED_WINDOW_DAYS - 1)
+    # A check-in whose footage contradicts it (the video-call spoof) locates nobody.
     located = set(
         Contact.objects.filter(
             subject_id__in=[s.pk for s in active],
@@ -118,8 +122,18 @@ def office_month_figures(
             deleted_at__isnull=True,
             started_at__date__gte=window_start,
             started_at__date__lte=as_of,
-        ).values_list("subject_id", flat=True)
+        )
+        .exclude(crosscheck_status=CrossCheckStatus.MISMATCH)
+        .values_list("subject_id", flat=True)
     )
+    flagged = Contact.objects.filter(
+        office=office,
+        kind=ContactKind.CHECK_IN,
+        deleted_at__isnull=True,
+        crosscheck_status=CrossCheckStatus.MISMATCH,
+        started_at__date__gte=first,
+        started_at__date__lte=last,
+    ).count()
     # Obligations of periods ending in the month whose deadline has passed (a deadline
     # can fall into the next month: holidays, grace days).
     due_to = min(last + datetime.timedelta(days=60), today - datetime.timedelta(days=1))
@@ -139,6 +153,7 @@ def office_month_figures(
         located_meets_target=share >= LOCATED_TARGET if share is not None else None,
         check_ins_due=sum(o.due.required for o in check_ins),
         check_ins_missed=sum(max(0, o.due.required - o.done) for o in check_ins),
+        check_ins_flagged=flagged,
         visits_due=sum(o.due.required for o in visits),
         visits_done=sum(min(o.done, o.due.required) for o in visits),
     )

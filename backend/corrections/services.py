@@ -23,6 +23,7 @@ from backend.accounts.models import Officer, Unit, UnitKind, User
 from backend.audit.services import Actor, audit_record
 from backend.config.errors import InvalidInput, PermissionDenied
 from backend.corrections.crosscheck import FootageFix, crosscheck_checkin
+from backend.corrections.events import publish_overdue
 from backend.corrections.models import (
     Contact,
     ContactKind,
@@ -36,9 +37,8 @@ from backend.corrections.models import (
 from backend.corrections.schedules import PeriodDue, ScheduleSpec, periods_due
 from backend.devices.models import Device
 from backend.footage.models import Recording
-from sync.events import groups_for_unit_path, publish
-from sync.records.kinds import RecordCopy
-from sync.records.services import records_commit
+from sync.records.kinds import RecordCopy, StoredTime
+from sync.records.services import records_commit, records_lock
 
 SUBJECT_KIND = "subject"
 
@@ -165,6 +165,76 @@ def subject_create(
     return subject
 
 
+def subject_update(
+    *,
+    actor: User,
+    subject: Subject,
+    responsible_officer: Officer | None = None,
+    team: list[Officer] | None = None,
+    schedules: list[ScheduleInput] | None = None,
+    term_end: datetime.date | None = None,
+    phone: str | None = None,
+    address: str | None = None,
+) -> Subject:
+    """Change a subject within their office: responsible officer, team, reporting schedule,
+    end of term, contact data (None: unchanged). The office cannot change here — a transfer
+    must also take the subject off the old office's tablets, which this does not do. The new
+    server copy reaches the office's tablets with the next pull (subjects are read-only on
+    tablets, so this never races a tablet's edit)."""
+    members = [m for m in [responsible_officer, *(team or [])] if m is not None]
+    if any(member.unit_id != subject.office_id for member in members):
+        raise InvalidInput(_("责任人和矫正小组成员须属于该司法所"), code="officer_not_in_office")
+    if schedules is not None:
+        _check_schedules(schedules)
+    if term_end is not None and term_end < subject.term_start:
+        raise InvalidInput(_("矫正期止早于矫正期起"), code="invalid_term")
+    with transaction.atomic():
+        records_lock([subject.pk])
+        subject = Subject.objects.select_for_update().get(pk=subject.pk)
+        changed: dict[str, Any] = {}
+        for name, value in (
+            ("responsible_officer_id", responsible_officer.pk if responsible_officer else None),
+            ("term_end", term_end),
+            ("phone", phone),
+            ("address", address),
+        ):
+            if value is not None and getattr(subject, name) != value:
+                changed[name] = str(value) if name == "term_end" else value
+                setattr(subject, name, value)
+        subject.save()
+        if team is not None:
+            subject.team.set(team)
+            changed["team_officer_ids"] = sorted(o.pk for o in team)
+        if schedules is not None:
+            ReportingSchedule.objects.filter(subject=subject).delete()
+            ReportingSchedule.objects.bulk_create(
+                [
+                    ReportingSchedule(
+                        subject=subject,
+                        kind=s.kind,
+                        frequency=s.frequency,
+                        times=s.times,
+                        grace_working_days=s.grace_working_days,
+                    )
+                    for s in schedules
+                ]
+            )
+            changed["schedules"] = [vars(s) for s in schedules]
+        # Personal data is not copied into the audit log: which fields changed is enough.
+        audit_record(
+            actor=Actor.user(actor),
+            action="correction_subject.updated",
+            object_type="correction_subject",
+            object_id=subject.pk,
+            data={
+                "fields": sorted(changed),
+                **{k: v for k, v in changed.items() if k not in {"phone", "address"}},
+            },
+        )
+        records_commit([subject_copy(subject)])
+    return subject
+
+
 # --- contacts (check-ins, visits, talks, phone reports) ----------------------------------
 
 
@@ -248,26 +318,104 @@ def _recordings_for(officer: Officer, ids: list[uuid.UUID]) -> dict[uuid.UUID, R
     return found
 
 
-def contact_crosscheck(contact: Contact) -> None:
-    """Compare a check-in's place and time with its footage and store the verdict."""
-    if contact.kind != ContactKind.CHECK_IN:
-        return
-    footage = [
-        FootageFix(str(r.pk), r.started_at, r.ended_at, r.latitude, r.longitude)
-        for r in contact.recordings.all()
-    ]
+def footage_fix(recording: Recording) -> FootageFix:
+    """A recording's span and GPS fix: the one the device announced, else the one found in
+    the file by processing (a photo's EXIF)."""
+    latitude, longitude = recording.latitude, recording.longitude
+    if latitude is None or longitude is None:
+        metadata = getattr(recording, "media_metadata", None)
+        if metadata is not None:
+            latitude, longitude = metadata.gps_latitude, metadata.gps_longitude
+    return FootageFix(
+        str(recording.pk), recording.started_at, recording.ended_at, latitude, longitude
+    )
+
+
+def _with_metadata(recordings: list[Recording]) -> list[Recording]:
+    """The same recordings with their processing metadata loaded (one query)."""
+    from backend.footage.models import RecordingMetadata
+
+    found = {m.recording_id: m for m in RecordingMetadata.objects.filter(recording__in=recordings)}
+    for recording in recordings:
+        if recording.pk in found:
+            recording.media_metadata = found[recording.pk]
+    return recordings
+
+
+def checkin_crosscheck(
+    *,
+    started_at: datetime.datetime,
+    ended_at: datetime.datetime,
+    latitude: float | None,
+    longitude: float | None,
+    identity_method: str,
+    footage: list[Recording],
+    photo: Recording | None,
+) -> tuple[str, list[Any]]:
+    """The verdict on a check-in: its footage and its photo (both prove time and place)."""
+    evidence = _with_metadata([*footage, *([photo] if photo is not None else [])])
     result = crosscheck_checkin(
+        started_at=started_at,
+        ended_at=ended_at,
+        latitude=latitude,
+        longitude=longitude,
+        identity_method=identity_method,
+        footage=[footage_fix(r) for r in evidence],
+    )
+    return result.status, result.findings
+
+
+def _verdict(contact: Contact) -> tuple[str, list[Any]]:
+    return checkin_crosscheck(
         started_at=contact.started_at,
         ended_at=contact.ended_at,
         latitude=contact.latitude,
         longitude=contact.longitude,
-        footage=footage,
+        identity_method=contact.identity_method,
+        footage=list(contact.recordings.all()),
+        photo=contact.photo,
     )
-    contact.crosscheck_status = result.status
-    contact.crosscheck_findings = result.findings
-    Contact.objects.filter(pk=contact.pk).update(
-        crosscheck_status=result.status, crosscheck_findings=result.findings
+
+
+def checkins_recheck(*, since: datetime.datetime) -> int:
+    """Re-run the cross-check of check-ins since `since` (footage processed after the
+    check-in was pushed may have brought a photo's GPS). Changed verdicts are stored and
+    sent to the office's tablets; returns how many changed. Idempotent.
+
+    Verdicts are computed without locks; only the check-ins whose verdict changed are then
+    locked (sync row first, as a push does), computed again and written."""
+    wanted = (
+        Contact.objects.filter(
+            kind=ContactKind.CHECK_IN, deleted_at__isnull=True, started_at__gte=since
+        )
+        .select_related("photo")
+        .prefetch_related("recordings")
+        .order_by("pk")
     )
+    stale = [c.pk for c in wanted if _verdict(c) != (c.crosscheck_status, c.crosscheck_findings)]
+    if not stale:
+        return 0
+    changed: list[Contact] = []
+    with transaction.atomic():
+        records_lock(stale)
+        for contact in wanted.filter(pk__in=stale).select_for_update(of=("self",)):
+            status, findings = _verdict(contact)
+            if (status, findings) != (contact.crosscheck_status, contact.crosscheck_findings):
+                contact.crosscheck_status, contact.crosscheck_findings = status, findings
+                contact.save(
+                    update_fields=["crosscheck_status", "crosscheck_findings", "updated_at"]
+                )
+                changed.append(contact)
+        if changed:
+            audit_record(
+                actor=Actor.system(),
+                action="correction_checkin.rechecked",
+                object_type="correction_contact",
+                object_id="",
+                data={"contacts": {str(c.pk): c.crosscheck_status for c in changed}},
+            )
+            records_commit([contact_copy(c) for c in changed])
+    return len(changed)
 
 
 # Record list rows 9 (报到), 8 (走访) and 10 (谈话) of shared/data/record_list.csv.
@@ -310,6 +458,23 @@ def _activity_for_contact(contact_id: uuid.UUID) -> uuid.UUID | None:
     return created.activity.pk
 
 
+def contacts_link_redrive(*, since: datetime.datetime) -> int:
+    """Create the missing coverage activities of check-ins, visits and talks logged since
+    `since` (the after-commit job was lost, or its worker queue was not running). Safe to
+    repeat: activity creation is idempotent by external reference."""
+    linked = 0
+    pending = Contact.objects.filter(
+        kind__in=list(ACTIVITY_STAGE),
+        activity__isnull=True,
+        deleted_at__isnull=True,
+        created_at__gte=since,
+    ).values_list("pk", flat=True)
+    for contact_id in pending:
+        if _activity_for_contact(contact_id) is not None:
+            linked += 1
+    return linked
+
+
 class _ActivityLinker:
     """One after-commit job per transaction for all contacts written in it."""
 
@@ -337,24 +502,20 @@ def activity_link_later(contact_id: uuid.UUID) -> None:
     transaction.on_commit(linker)
 
 
-def _crosscheck(kind: str, values: ContactInput, footage: list[Recording]) -> tuple[str, list[Any]]:
-    if kind != ContactKind.CHECK_IN:
-        return CrossCheckStatus.PENDING, []
-    result = crosscheck_checkin(
-        started_at=values.started_at,
-        ended_at=values.ended_at,
-        latitude=values.latitude,
-        longitude=values.longitude,
-        footage=[
-            FootageFix(str(r.pk), r.started_at, r.ended_at, r.latitude, r.longitude)
-            for r in footage
-        ],
-    )
-    return result.status, result.findings
-
-
 def subjects_by_id(ids: list[uuid.UUID]) -> dict[uuid.UUID, Subject]:
     return {s.pk: s for s in Subject.objects.filter(pk__in=ids)}
+
+
+def contact_times(record_id: uuid.UUID) -> tuple[StoredTime, StoredTime] | None:
+    """The stored start and end of a contact (server clock and device reading), or None."""
+    row = (
+        Contact.objects.filter(pk=record_id)
+        .values_list("started_at", "device_started_at", "ended_at", "device_ended_at")
+        .first()
+    )
+    if row is None:
+        return None
+    return StoredTime(row[0], row[1]), StoredTime(row[2], row[3])
 
 
 def contact_write(
@@ -366,10 +527,15 @@ def contact_write(
     values: ContactInput,
     existing: bool,
     subjects: dict[uuid.UUID, Subject] | None = None,
+    pending: list[Contact] | None = None,
 ) -> Contact:
     """Create or replace a contact logged by `officer`. The subject must belong to the
     officer's own office; otherwise the write is refused. `subjects` is an optional
-    pre-loaded map (a push loads its batch's subjects in one query)."""
+    pre-loaded map (a push loads its batch's subjects in one query).
+
+    An edit by a colleague keeps who logged the contact and on which device (the officer
+    who did the visit does not change because someone corrected its notes); the editor is
+    in the push's audit event."""
     if kind not in ContactKind.values:
         raise InvalidInput(_("未知的工作记录类型"), code="unknown_kind", details={"kind": kind})
     if subjects is not None and values.subject_id in subjects:
@@ -391,7 +557,18 @@ def contact_write(
         linked.append(values.photo_recording_id)
     recordings = _recordings_for(officer, linked)
     footage = [recordings[i] for i in values.recording_ids]
-    crosscheck_status, crosscheck_findings = _crosscheck(kind, values, footage)
+    crosscheck_status: str = CrossCheckStatus.PENDING
+    crosscheck_findings: list[Any] = []
+    if kind == ContactKind.CHECK_IN:
+        crosscheck_status, crosscheck_findings = checkin_crosscheck(
+            started_at=values.started_at,
+            ended_at=values.ended_at,
+            latitude=values.latitude,
+            longitude=values.longitude,
+            identity_method=values.identity_method,
+            footage=footage,
+            photo=recordings[values.photo_recording_id] if values.photo_recording_id else None,
+        )
     fields: dict[str, Any] = {
         "kind": kind,
         "subject": subject,
@@ -417,9 +594,15 @@ def contact_write(
         if contact is None or contact.office_id != officer.unit_id:
             raise PermissionDenied(_("无权修改该记录"), code="record_out_of_scope")
         for name, value in fields.items():
-            setattr(contact, name, value)
+            if name not in {"officer", "device"}:
+                setattr(contact, name, value)
         contact.save()
         contact.recordings.set(footage)
+    elif pending is not None:
+        # Inserted with the rest of the batch by contacts_insert_pending (one statement).
+        contact = Contact(id=record_id, **fields)
+        contact.pending_footage = footage  # type: ignore[attr-defined]
+        pending.append(contact)
     else:
         contact = Contact.objects.create(id=record_id, **fields)
         if footage:
@@ -428,6 +611,24 @@ def contact_write(
     if contact.kind in ACTIVITY_STAGE and contact.activity_id is None:
         activity_link_later(contact.pk)
     return contact
+
+
+def contacts_insert_pending(pending: list[Contact]) -> None:
+    """Insert the contacts that contact_write collected (with `pending`) and their footage
+    links, in two statements. An id already taken raises IntegrityError (the caller redoes
+    the batch one by one)."""
+    if not pending:
+        return
+    Contact.objects.bulk_create(pending)
+    through = Contact.recordings.through
+    links = [
+        through(contact_id=contact.pk, recording_id=recording.pk)
+        for contact in pending
+        for recording in getattr(contact, "pending_footage", [])
+    ]
+    if links:
+        through.objects.bulk_create(links)
+    pending.clear()
 
 
 def contact_delete(*, record_id: uuid.UUID, officer: Officer) -> Contact:
@@ -547,8 +748,8 @@ def overdue_scan(*, today: datetime.date | None = None) -> list[OverdueAlert]:
                 object_id="",
                 data={"alert_ids": [a.pk for a in raised], "today": today.isoformat()},
             )
-            events = [(a.subject.office.path, overdue_event(a)) for a in raised]
-            transaction.on_commit(lambda: _publish_alerts(events))
+            events = [(a.subject.office.path, overdue_event(a), a.subject.name) for a in raised]
+            transaction.on_commit(lambda: publish_overdue(events))
     return raised
 
 
@@ -569,15 +770,3 @@ def overdue_event(alert: OverdueAlert) -> dict[str, Any]:
         "required": alert.required,
         "done": alert.done,
     }
-
-
-def officer_group(officer_user_id: int) -> str:
-    return f"fv.user.{officer_user_id}"
-
-
-def _publish_alerts(events: list[tuple[str, dict[str, Any]]]) -> None:
-    for path, event in events:
-        groups = groups_for_unit_path(path)
-        if event.get("officer_user_id"):
-            groups.append(officer_group(event["officer_user_id"]))
-        publish(groups, event)

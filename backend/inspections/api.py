@@ -18,20 +18,25 @@ from ninja.security import django_auth
 from backend.accounts.models import Officer, Unit, User
 from backend.audit.services import Actor
 from backend.config.errors import InvalidInput, NotFound, PermissionDenied
+from backend.corrections.workdays import CalendarUnknownError, working_days_between
 from backend.inspections.models import Inspection, InspectionTarget, RandomDraw
 from backend.inspections.schemas import (
     ConflictIn,
     DrawIn,
     DrawnInspectionOut,
     DrawOut,
+    DrawSummaryOut,
     DrawVerificationOut,
     ImportReportOut,
     InspectorOut,
     ItemOut,
+    PendingPublicationOut,
     PublishedInspectionOut,
 )
 from backend.inspections.selectors import (
     draw_get,
+    draws_published,
+    inspections_pending_publication,
     inspections_published,
     inspections_visible_to,
     items_visible_to,
@@ -168,6 +173,29 @@ def create_draw(request: HttpRequest, payload: DrawIn) -> Status:
     return Status(201, _draw_out(draw))
 
 
+@router.get("draws", response=list[DrawSummaryOut], auth=None, operation_id="random_draws_list")
+def list_draws(
+    request: HttpRequest, item_id: int | None = None, period: str | None = None, limit: int = 200
+) -> list[DrawSummaryOut]:
+    """Every draw as published (一公开), newest first: item, period, seed and the SHA-256 of
+    the result. Fetch one for its full inputs and result and re-run it. Public."""
+    return [
+        DrawSummaryOut(
+            id=d.pk,
+            item_id=d.item_id,
+            item_name=d.item.name,
+            inspecting_body=d.item.inspecting_body,
+            period=d.period,
+            drawn_on=d.drawn_on,
+            algorithm=d.algorithm,
+            seed=d.seed,
+            result_sha256=d.result_sha256,
+            targets_drawn=len(d.result),
+        )
+        for d in draws_published(item_id=item_id, period=period)[: max(1, min(limit, 1000))]
+    ]
+
+
 @router.get("draws/{draw_id}", response=DrawOut, auth=None, operation_id="random_draws_get")
 def get_draw(request: HttpRequest, draw_id: str) -> DrawOut:
     """A draw as published: algorithm, seed, inputs (sorted candidate ids, certificates,
@@ -228,9 +256,48 @@ def _published_out(i: Inspection) -> PublishedInspectionOut:
         rectification_deadline=i.rectification_deadline,
         publish_by=i.publish_by,
         published_at=i.published_at,
-        published_within_deadline=i.publish_by is not None
-        and timezone.localtime(i.published_at).date() <= i.publish_by,
+        # None while the deadline is unknown (its year's official calendar not published).
+        published_within_deadline=None
+        if i.publish_by is None
+        else timezone.localtime(i.published_at).date() <= i.publish_by,
     )
+
+
+@router.get(
+    "pending-publication",
+    response=list[PendingPublicationOut],
+    operation_id="inspections_pending_publication",
+)
+def pending_publication(request: HttpRequest) -> list[PendingPublicationOut]:
+    """Concluded inspections not yet published, with their deadline (20 working days after
+    the visit, official calendar) and the working days left; `overdue` once it passed.
+    Deadline null: its year's official holiday calendar is not published yet."""
+    user = _manager(request)
+    today = timezone.localdate()
+    rows = []
+    for i in inspections_pending_publication(user)[:1000]:
+        left: int | None = None
+        if i.publish_by is not None:
+            try:
+                left = (
+                    working_days_between(today, i.publish_by)
+                    if i.publish_by >= today
+                    else -working_days_between(i.publish_by, today)
+                )
+            except CalendarUnknownError:
+                left = None
+        rows.append(
+            PendingPublicationOut(
+                id=i.pk,
+                item_name=i.item.name,
+                target_name=i.target.name,
+                departed_at=i.departed_at,
+                publish_by=i.publish_by,
+                working_days_left=left,
+                overdue=None if i.publish_by is None else today > i.publish_by,
+            )
+        )
+    return rows
 
 
 @router.get(

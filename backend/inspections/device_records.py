@@ -21,7 +21,7 @@ from backend.inspections.services import (
     inspection_copy,
     inspection_record_result,
 )
-from sync.records.kinds import DeviceContext, RecordCopy
+from sync.records.kinds import DeviceContext, RecordCopy, StoredTime
 
 
 class InspectionData(BaseModel):
@@ -46,14 +46,32 @@ class InspectionKindHandler:
         if not existing:
             raise InvalidInput("检查由随机抽取产生，设备不能新建", code="inspection_not_found")
         parsed: InspectionData = parse_data(InspectionData, data)
-        arrived = (
-            ctx.corrected(parsed.arrived_at, field_name="arrived_at") if parsed.arrived_at else None
+        row = (
+            Inspection.objects.filter(pk=record_id)
+            .values_list("arrived_at", "device_arrived_at", "departed_at", "device_departed_at")
+            .first()
         )
-        departed = (
-            ctx.corrected(parsed.departed_at, field_name="departed_at")
-            if parsed.departed_at
-            else None
+        stored: dict[str, datetime.datetime | None] = (
+            dict(
+                zip(
+                    ("arrived_at", "device_arrived_at", "departed_at", "device_departed_at"),
+                    row,
+                    strict=True,
+                )
+            )
+            if row
+            else {}
         )
+
+        def moment(name: str, value: datetime.datetime | None) -> tuple[Any, Any]:
+            if value is None:
+                return None, None
+            server = stored.get(f"{name}_at")
+            known = StoredTime(server, stored.get(f"device_{name}_at")) if server else None
+            return ctx.corrected_unless_stored(value, stored=known, field_name=f"{name}_at")
+
+        arrived, device_arrived = moment("arrived", parsed.arrived_at)
+        departed, device_departed = moment("departed", parsed.departed_at)
         inspection = inspection_record_result(
             record_id=record_id,
             officer=ctx.officer,
@@ -61,8 +79,8 @@ class InspectionKindHandler:
             values=InspectionResultInput(
                 arrived_at=arrived,
                 departed_at=departed,
-                device_arrived_at=parsed.arrived_at,
-                device_departed_at=parsed.departed_at,
+                device_arrived_at=device_arrived,
+                device_departed_at=device_departed,
                 findings=parsed.findings,
                 rectification_required=parsed.rectification_required,
                 rectification_deadline=parsed.rectification_deadline,

@@ -62,6 +62,19 @@ class DrawOut(Schema):
     inspections: list[DrawnInspectionOut]
 
 
+class DrawSummaryOut(Schema):
+    id: uuid.UUID
+    item_id: int
+    item_name: str
+    inspecting_body: str
+    period: str
+    drawn_on: datetime.date
+    algorithm: str
+    seed: str
+    result_sha256: str
+    targets_drawn: int
+
+
 class DrawVerificationOut(Schema):
     matches: bool
     algorithm: str
@@ -91,4 +104,14 @@ class PublishedInspectionOut(Schema):
     rectification_deadline: datetime.date | None
     publish_by: datetime.date | None
     published_at: datetime.datetime
-    published_within_deadline: bool
+    published_within_deadline: bool | None
+
+
+class PendingPublicationOut(Schema):
+    id: uuid.UUID
+    item_name: str
+    target_name: str
+    departed_at: datetime.datetime | None
+    publish_by: datetime.date | None
+    working_days_left: int | None
+    overdue: bool | None

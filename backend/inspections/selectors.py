@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import uuid
 
-from django.db.models import QuerySet
+from django.db.models import F, QuerySet
 
 from backend.accounts.models import Role, User
 from backend.accounts.selectors import unit_scope_q
-from backend.inspections.models import Inspection, InspectionItem, RandomDraw
+from backend.inspections.models import Inspection, InspectionItem, InspectionStatus, RandomDraw
 
 INSPECTION_MANAGER_ROLES = {Role.SUPERVISOR, Role.LEGAL_OFFICER, Role.SYSTEM_ADMIN}
 
@@ -51,4 +51,26 @@ def inspections_published() -> QuerySet[Inspection]:
         .select_related("item", "target", "draw")
         .prefetch_related("inspectors__officer")
         .order_by("-published_at", "pk")
+    )
+
+
+def draws_published(
+    *, item_id: int | None = None, period: str | None = None
+) -> QuerySet[RandomDraw]:
+    """All draws, newest first (public: 双随机、一公开)."""
+    qs = RandomDraw.objects.select_related("item").order_by("-created_at", "pk")
+    if item_id is not None:
+        qs = qs.filter(item_id=item_id)
+    if period:
+        qs = qs.filter(period=period.strip())
+    return qs
+
+
+def inspections_pending_publication(user: User) -> QuerySet[Inspection]:
+    """Concluded, unpublished inspections in the caller's scope, nearest deadline first
+    (unknown deadlines last)."""
+    return (
+        inspections_visible_to(user)
+        .filter(status=InspectionStatus.CONCLUDED, published_at__isnull=True)
+        .order_by(F("publish_by").asc(nulls_last=True), "pk")
     )

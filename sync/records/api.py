@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-from django.http import HttpRequest
+import json
+
+from django.core.serializers.json import DjangoJSONEncoder
+from django.http import HttpRequest, HttpResponse
 from ninja import Router
 
 from backend.config.errors import InvalidInput
 from sync.auth import DeviceBearer, request_device
-from sync.records.schemas import MutationResultOut, PullOut, PushIn, PushOut, RecordOut
+from sync.records.schemas import MutationResultOut, PullOut, PushIn, PushOut
 from sync.records.services import DEFAULT_PULL_LIMIT, Mutation, records_pull, records_push
 
 router = Router(tags=["tablet record sync"], auth=DeviceBearer())
@@ -55,20 +58,29 @@ def push(request: HttpRequest, payload: PushIn) -> PushOut:
 
 
 @router.get("pull", response=PullOut, operation_id="sync_records_pull")
-def pull(request: HttpRequest, cursor: str = "0", limit: int = DEFAULT_PULL_LIMIT) -> PullOut:
+def pull(request: HttpRequest, cursor: str = "0", limit: int = DEFAULT_PULL_LIMIT) -> HttpResponse:
     """Records changed since `cursor` that this tablet's officer may see — subjects of the
     officer's justice office with their schedules, the office's check-ins, visits and talks,
     inspections the officer was drawn for — oldest change first. Deleted records come as
     tombstones (`deleted: true`). Start with cursor `0`; store the returned cursor after
     applying the page; while `more` is true, pull again at once (a tablet back from a week
-    offline catches up in one session, page by page)."""
+    offline catches up in one session, page by page). Keep `scope` with the cursor: when a
+    pull answers another scope (the tablet now acts for another officer or office), delete
+    every local record and pull again from cursor `0`."""
     device = request_device(request)
     if not cursor.isdigit() or len(cursor) > 19:
         raise InvalidInput("invalid cursor", code="invalid_cursor", details={"cursor": cursor[:40]})
     answer = records_pull(device=device, cursor=int(cursor), limit=limit)
-    return PullOut(
-        server_time=answer.server_time,
-        cursor=str(answer.cursor),
-        more=answer.more,
-        records=[RecordOut(**r) for r in answer.records],
+    # The records are server-built dicts of the documented shape (PullOut); encoding them
+    # directly skips validating up to 1,000 records per page again (half a pull's time).
+    body = {
+        "server_time": answer.server_time,
+        "scope": answer.scope,
+        "cursor": str(answer.cursor),
+        "more": answer.more,
+        "records": answer.records,
+    }
+    return HttpResponse(
+        json.dumps(body, cls=DjangoJSONEncoder, ensure_ascii=False, separators=(",", ":")),
+        content_type="application/json",
     )

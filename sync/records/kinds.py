@@ -53,6 +53,36 @@ class DeviceContext:
             )
         return corrected
 
+    def corrected_unless_stored(
+        self,
+        value: datetime.datetime,
+        *,
+        stored: StoredTime | None,
+        field_name: str,
+    ) -> tuple[datetime.datetime, datetime.datetime | None]:
+        """(server time, device reading) of a time in an edit.
+
+        An edit usually sends back times it did not change: either as pulled (already on
+        the server clock) or as its own first reading. Those are kept as stored — correcting
+        them again with *this* push's clock offset (another tablet, or the same one after
+        drift) would move a colleague's check-in by hours. Any other value is a new reading
+        on this device's clock and is corrected."""
+        if value.tzinfo is None:
+            raise InvalidInput(
+                _("时间必须带时区偏移"), code="naive_timestamp", details={"field": field_name}
+            )
+        if stored is not None and value in (stored.server, stored.device):
+            return stored.server, stored.device
+        return self.corrected(value, field_name=field_name), value
+
+
+@dataclass(frozen=True)
+class StoredTime:
+    """A time of a record as the server holds it: corrected, and as the device reported."""
+
+    server: datetime.datetime
+    device: datetime.datetime | None
+
 
 @dataclass(frozen=True)
 class RecordCopy:
@@ -85,6 +115,20 @@ def handler_prepare(
     prepare = getattr(handler, "prepare", None)
     if prepare is not None:
         prepare(ctx=ctx, data=data)
+
+
+# Set in `DeviceContext.cache` during a push's fast pass (no savepoint per mutation): a
+# handler may then collect its new rows and insert them all in `flush(ctx=…)`, called once
+# per kind at the end of the pass. A failing bulk insert makes the whole pass roll back and
+# the batch is redone mutation by mutation, without the flag (so writes are immediate).
+DEFER_INSERTS = "defer_inserts"
+
+
+def handler_flush(handler: KindHandler, *, ctx: DeviceContext) -> None:
+    """Let a handler write what it deferred in this pass (optional `flush` method)."""
+    flush = getattr(handler, "flush", None)
+    if flush is not None:
+        flush(ctx=ctx)
 
 
 # Explicit on purpose: the list of what a tablet may write is read in one place.

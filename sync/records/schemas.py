@@ -65,6 +65,10 @@ class RecordOut(Schema):
 
 class PullOut(Schema):
     server_time: datetime.datetime
+    scope: str = Field(
+        description="Whose records these are (officer and unit). Changed since the last "
+        "pull: wipe local records and pull from cursor 0."
+    )
     cursor: str = Field(description="Send it back as `cursor` on the next pull.")
     more: bool = Field(description="True: pull again at once with the new cursor.")
     records: list[RecordOut]

@@ -27,7 +27,14 @@ from backend.accounts.models import Officer
 from backend.audit.services import Actor, audit_record
 from backend.config.errors import Conflict, FieldVaultError, InvalidInput, PermissionDenied
 from backend.devices.models import Device, DeviceAssignment, DeviceKind
-from sync.records.kinds import DeviceContext, RecordCopy, handler_prepare, kind_handler
+from sync.records.kinds import (
+    DEFER_INSERTS,
+    DeviceContext,
+    RecordCopy,
+    handler_flush,
+    handler_prepare,
+    kind_handler,
+)
 from sync.records.models import AppliedMutation, SyncRecord, SyncRecordAudience, VersionCounter
 
 logger = logging.getLogger(__name__)
@@ -81,6 +88,7 @@ class PullAnswer:
     cursor: int
     more: bool
     records: list[dict[str, Any]]
+    scope: str
 
 
 def record_as_message(record: SyncRecord) -> dict[str, Any]:
@@ -118,6 +126,20 @@ def _versions_allocate(count: int) -> int:
         VersionCounter.objects.filter(pk=1).update(version=F("version") + count)
     last = VersionCounter.objects.values_list("version", flat=True).get(pk=1)
     return last - count + 1
+
+
+def records_lock(record_ids: list[uuid.UUID]) -> None:
+    """Lock the sync rows of records a server-side write is about to change, *before* it
+    locks their domain rows — the order a push uses (sync row, then domain row). Without
+    it, a push editing record X and a server write of X each hold the lock the other wants
+    and PostgreSQL aborts one of them."""
+    assert transaction.get_connection().in_atomic_block, "records_lock needs a transaction"
+    list(
+        SyncRecord.objects.select_for_update()
+        .filter(id__in=sorted(set(record_ids)))
+        .order_by("id")
+        .values_list("id", flat=True)
+    )
 
 
 def records_commit(copies: list[RecordCopy]) -> dict[uuid.UUID, int]:
@@ -236,7 +258,9 @@ def records_push(
             # Fast pass: no savepoint per mutation (handlers validate before they write).
             # A database error breaks the transaction: roll back this pass and redo the
             # batch with one savepoint per mutation, so only the failing one is refused.
+            # Handlers may defer their inserts to one bulk write per batch (`flush`).
             with transaction.atomic():
+                ctx.cache[DEFER_INSERTS] = True
                 results, copies, answered_here = _apply_batch(
                     mutations,
                     ctx=ctx,
@@ -246,6 +270,10 @@ def records_push(
                     audience=audience,
                     savepoints=False,
                 )
+                for kind in by_kind:
+                    handler = kind_handler(kind)
+                    if handler is not None and handler.writable:
+                        handler_flush(handler, ctx=ctx)
         except DatabaseError:
             logger.warning(
                 "push of device %s: database error, retrying with savepoints",
@@ -432,6 +460,14 @@ def _apply_one(
     return _result(m, APPLIED, _copy=copy)
 
 
+def pull_scope(officer: Officer) -> str:
+    """Whose records a cursor is valid for: the officer holding the device and their unit.
+    When it changes (the tablet was handed to someone else, the officer moved office), the
+    tablet must wipe what it holds — another office's subjects' personal data — and pull
+    from cursor 0."""
+    return f"officer:{officer.pk}/unit:{officer.unit_id}"
+
+
 def records_pull(*, device: Device, cursor: int, limit: int = DEFAULT_PULL_LIMIT) -> PullAnswer:
     """Server copies (and tombstones) changed after `cursor` that this device may see,
     oldest first; `more` says another page is waiting at the returned cursor."""
@@ -441,16 +477,22 @@ def records_pull(*, device: Device, cursor: int, limit: int = DEFAULT_PULL_LIMIT
     officer = device_officer(device)
     server_now = timezone.now()
     audience = SyncRecordAudience.objects.filter(officer=officer).values("record_id")
+    # Plain rows, not model instances: a page is up to 1,000 records.
     rows = list(
         SyncRecord.objects.filter(version__gt=cursor)
         .filter(Q(unit_id=officer.unit_id) | Q(id__in=audience))
-        .order_by("version")[: limit + 1]
+        .order_by("version")
+        .values_list("kind", "id", "version", "deleted", "data")[: limit + 1]
     )
     more = len(rows) > limit
     rows = rows[:limit]
     return PullAnswer(
         server_time=server_now,
-        cursor=rows[-1].version if rows else cursor,
+        scope=pull_scope(officer),
+        cursor=rows[-1][2] if rows else cursor,
         more=more,
-        records=[record_as_message(r) for r in rows],
+        records=[
+            {"kind": kind, "id": str(pk), "version": version, "deleted": deleted, "data": data}
+            for kind, pk, version, deleted, data in rows
+        ],
     )

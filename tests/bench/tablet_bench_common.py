@@ -149,7 +149,10 @@ class Server:
             [sys.executable, "-m", "uvicorn", "backend.config.asgi:application",
              "--host", "127.0.0.1", "--port", str(self.port), "--no-access-log",
              "--lifespan", "off", "--workers", str(self.workers),
-             "--timeout-graceful-shutdown", "2"],
+             "--timeout-graceful-shutdown", "2",
+             # httpx keeps connections; uvicorn's default 5 s keep-alive closes idle ones
+             # and a request racing that close fails with ReadError (a bench artefact).
+             "--timeout-keep-alive", "120"],
             cwd=ROOT, env={**os.environ, **server_env(self.work)}, stdout=log,
             stderr=subprocess.STDOUT,
         )  # fmt: skip

@@ -14,8 +14,8 @@ from backend.accounts.models import Officer, Role, Unit, UnitKind, User
 from backend.corrections.models import Subject
 from backend.corrections.services import ScheduleInput, subject_create
 from backend.devices.models import Device
+from mobile_contract.tablet_simulator import Tablet
 from tests.factories import make_device, make_officer, make_unit, make_user
-from tests.fieldwork.tablet_client import Tablet
 
 
 def django_transport(client: Client, token: str) -> tuple[Any, Any]:

@@ -35,3 +35,17 @@ def test_push_response_and_pull_examples_match_the_schemas() -> None:
     pull = PullOut.model_validate(_load("tablet_pull_response.json"))
     versions = [r.version for r in pull.records]
     assert versions == sorted(versions) and pull.cursor == str(versions[-1])
+
+
+def test_a_real_pull_answer_matches_the_documented_schema(db: object) -> None:
+    """The pull endpoint encodes its answer itself (no response validation at run time):
+    what it sends must still be a valid PullOut."""
+    from tests.fieldwork.conftest import build_world
+
+    world = build_world()
+    status, body = world.north.tablet.get("/api/sync/v1/records/pull", {"cursor": "0"})
+    assert status == 200
+    answer = PullOut.model_validate(body)
+    assert answer.records and answer.cursor == str(answer.records[-1].version)
+    assert set(body) == set(PullOut.model_fields)
+    assert set(body["records"][0]) == {"kind", "id", "version", "deleted", "data"}

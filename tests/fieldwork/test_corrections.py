@@ -13,6 +13,7 @@ from asgiref.sync import sync_to_async
 from channels.layers import channel_layers
 from channels.testing import WebsocketCommunicator
 from django.test import Client
+from django.utils import timezone
 
 from backend.accounts.models import Officer, Role
 from backend.corrections.models import Contact, OverdueAlert, Subject
@@ -296,3 +297,201 @@ def test_checkin_crosschecked_against_linked_footage(world: World) -> None:
     north.tablet.put("check_in", checkin_data(north.subject, recording_ids=[str(theirs.pk)]))
     result = north.tablet.push()[1]["results"][0]
     assert result["code"] == "unknown_recording"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_overdue_alert_reaches_the_responsible_officer_not_other_offices(
+    committed_world: World, settings: Any
+) -> None:
+    """`/ws/corrections/`: the responsible correction officer hears of their subject's
+    missed check-in (with the name); an officer of another office hears nothing of it; a
+    field officer may not open the stream."""
+    world = committed_world
+    settings.CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+    channel_layers.backends.clear()
+    fixed_subject(world, "周八")
+    field_user = make_user(role=Role.FIELD_OFFICER, unit=world.north.unit)
+
+    def cookie(user: Any) -> bytes:
+        client = Client()
+        client.force_login(user)
+        return f"sessionid={client.cookies['sessionid'].value}".encode()
+
+    def communicator(cookie_value: bytes) -> WebsocketCommunicator:
+        from backend.config.asgi import application
+
+        return WebsocketCommunicator(
+            application,
+            "/ws/corrections/",
+            headers=[
+                (b"cookie", cookie_value),
+                (b"host", b"127.0.0.1"),
+                (b"origin", b"http://127.0.0.1"),
+            ],
+        )
+
+    async def drain(ws: WebsocketCommunicator) -> list[dict[str, Any]]:
+        events = []
+        while not await ws.receive_nothing(timeout=0.5):
+            events.append(await ws.receive_json_from())
+        return events
+
+    async def scenario() -> tuple[list[dict[str, Any]], list[dict[str, Any]], bool]:
+        north = communicator(await sync_to_async(cookie)(world.north.user))
+        south = communicator(await sync_to_async(cookie)(world.south.user))
+        field = communicator(await sync_to_async(cookie)(field_user))
+        assert (await north.connect())[0] and (await south.connect())[0]
+        field_connected, _code = await field.connect()
+        for ws in (north, south):
+            assert (await ws.receive_json_from())["type"] == "hello"
+        await sync_to_async(overdue_scan)(today=TODAY)
+        north_events, south_events = await drain(north), await drain(south)
+        await north.disconnect()
+        await south.disconnect()
+        return north_events, south_events, field_connected
+
+    north_events, south_events, field_connected = asyncio.run(scenario())
+    assert not field_connected
+    zhouba = str(Subject.objects.get(name="周八").pk)
+    mine = [e for e in north_events if e["subject_id"] == zhouba]
+    assert {e["kind"] for e in mine} >= {"check_in", "home_visit"}
+    assert all(e["type"] == "correction.overdue" and e["subject_name"] == "周八" for e in mine)
+    assert all(e["officer_id"] == world.north.officer.pk for e in mine)
+    assert all(e["officer_user_id"] == world.north.user.pk for e in mine)
+    alert_ids = OverdueAlert.objects.filter(subject__name="周八").values_list("pk", flat=True)
+    assert sorted(e["alert_id"] for e in mine) == sorted(alert_ids)  # each once
+    assert zhouba not in {e["subject_id"] for e in south_events}
+    assert {e["office_id"] for e in south_events} <= {world.south.unit.pk}
+    channel_layers.backends.clear()
+
+
+@pytest.mark.django_db
+def test_video_call_checkin_and_photo_gps_are_crosschecked(world: World) -> None:
+    """A 'check-in' verified by video call is flagged even with matching footage; a photo's
+    GPS found later by processing (EXIF) is used by the re-check, which updates the
+    verdict and sends the new copy to the office's tablets."""
+    from backend.corrections.services import checkins_recheck
+    from backend.footage.models import RecordingMetadata
+
+    north = world.north
+    start = datetime.datetime.now(datetime.UTC) - datetime.timedelta(minutes=30)
+    camera, _ = make_device(officer=north.officer)
+    here = _recording(camera, north.officer, start - datetime.timedelta(minutes=2), 30.0, 120.0)
+    call = north.tablet.put(
+        "check_in",
+        checkin_data(north.subject, identity_method="video_call", recording_ids=[str(here.pk)]),
+    )
+    photo = _recording(camera, north.officer, start, 30.0, 120.0)
+    Recording.objects.filter(pk=photo.pk).update(latitude=None, longitude=None, media_kind="photo")
+    pictured = north.tablet.put(
+        "check_in", checkin_data(north.subject, photo_recording_id=str(photo.pk))
+    )
+    assert [r["status"] for r in north.tablet.push()[1]["results"]] == ["applied", "applied"]
+    flagged = Contact.objects.get(pk=call["record_id"])
+    assert flagged.crosscheck_status == "mismatch"
+    assert [f["code"] for f in flagged.crosscheck_findings] == ["identity_by_video_call"]
+    with_photo = Contact.objects.get(pk=pictured["record_id"])
+    assert with_photo.crosscheck_status == "consistent"
+    assert [f["code"] for f in with_photo.crosscheck_findings] == ["footage_without_gps"]
+    north.tablet.pull_all()
+    cursor = north.tablet.cursor
+    # processing finds the photo's EXIF GPS: 40 km away from the reported place
+    RecordingMetadata.objects.create(
+        recording=photo, kind="photo", gps_latitude=30.36, gps_longitude=120.0
+    )
+    assert checkins_recheck(since=start - datetime.timedelta(days=1)) == 1
+    assert checkins_recheck(since=start - datetime.timedelta(days=1)) == 0  # idempotent
+    with_photo.refresh_from_db()
+    assert with_photo.crosscheck_status == "mismatch"
+    assert with_photo.crosscheck_findings[0]["code"] == "place_mismatch"
+    north.tablet.cursor = cursor
+    _pages, count = north.tablet.pull_all()
+    assert count == 1
+    assert north.tablet.records[pictured["record_id"]]["data"]["crosscheck"]["status"] == "mismatch"
+    # flagged check-ins locate nobody, and are counted in the month's figures
+    local = timezone.localdate()
+    figures = office_month_figures(office=north.unit, year=local.year, month=local.month)
+    assert figures.check_ins_flagged == 2 and figures.subjects_located_30d == 0
+
+
+@pytest.mark.django_db
+def test_figures_for_every_office_in_scope(world: World) -> None:
+    boss = Client()
+    boss.force_login(world.supervisor)
+    rows = boss.get("/api/corrections/figures/offices", {"month": "2026-10"}).json()
+    assert sorted(r["office_name"] for r in rows) == sorted(["青山镇司法所", "柳河乡司法所"])
+    assert all(r["subjects_active"] == 1 for r in rows)
+    officer = Client()
+    officer.force_login(world.south.user)
+    rows = officer.get("/api/corrections/figures/offices", {"month": "2026-10"}).json()
+    assert [r["office_id"] for r in rows] == [world.south.unit.pk]
+    bad = officer.get("/api/corrections/figures/offices", {"month": "10/2026"})
+    assert bad.status_code == 400 and bad.json()["code"] == "invalid_month"
+    field = Client()
+    field.force_login(make_user(role=Role.FIELD_OFFICER, unit=world.north.unit))
+    assert field.get("/api/corrections/figures/offices", {"month": "2026-10"}).json() == []
+
+
+@pytest.mark.django_db
+def test_periodic_pass_links_contacts_whose_job_was_lost(world: World) -> None:
+    """The after-commit job that creates a contact's coverage activity can be lost (worker
+    down, queue not served): the periodic pass creates it, once."""
+    from backend.corrections.management.commands.fieldwork_periodic import fieldwork_periodic
+
+    contact = log(world.north.subject, world.north.officer, "home_visit", TODAY)
+    assert Contact.objects.get(pk=contact.pk).activity_id is None  # on-commit never ran
+    report = fieldwork_periodic(today=TODAY)
+    assert report["contacts_linked"] == 1
+    contact.refresh_from_db()
+    assert contact.activity is not None and contact.activity.stage == "走访"
+    assert fieldwork_periodic(today=TODAY)["contacts_linked"] == 0
+
+
+@pytest.mark.django_db
+def test_subject_changed_within_the_office_reaches_its_tablets(world: World) -> None:
+    from backend.audit.models import AuditEvent
+    from tests.factories import make_officer
+
+    north = world.north
+    north.tablet.pull_all()
+    cursor = north.tablet.cursor
+    mate = make_officer(north.unit, name="新责任人")
+    url = f"/api/corrections/subjects/{north.subject.pk}"
+    client = Client()
+    client.force_login(north.user)
+    body = {
+        "responsible_officer_id": mate.pk,
+        "schedules": [{"kind": "check_in", "frequency": "weekly", "times": 1}],
+        "phone": "13800000000",
+    }
+    response = client.patch(url, body, content_type="application/json")
+    assert response.status_code == 200, response.json()
+    changed = response.json()
+    assert changed["responsible_officer_id"] == mate.pk and changed["phone"] == "13800000000"
+    assert [s["frequency"] for s in changed["schedules"]] == ["weekly"]
+    assert changed["id_number"] == "110101199001011234"  # not sent: unchanged
+    # the office's tablet gets exactly the new copy of the subject
+    _pages, count = north.tablet.pull_all()
+    assert count == 1 and int(north.tablet.cursor) > int(cursor)
+    copy = north.tablet.records[str(north.subject.pk)]["data"]
+    assert copy["responsible_officer_id"] == mate.pk
+    assert copy["schedules"] == [
+        {"kind": "check_in", "frequency": "weekly", "times": 1, "grace_working_days": 0}
+    ]
+    event = AuditEvent.objects.filter(action="correction_subject.updated").get()
+    assert "13800000000" not in str(event.data) and "phone" in event.data["fields"]
+    # refused: an officer of another office as responsible; another office's user; a field officer
+    foreign = {"responsible_officer_id": world.south.officer.pk}
+    response = client.patch(url, foreign, content_type="application/json")
+    assert response.status_code == 400 and response.json()["code"] == "officer_not_in_office"
+    south = Client()
+    south.force_login(world.south.user)
+    response = south.patch(url, {"phone": "1"}, content_type="application/json")
+    assert response.status_code == 404 and response.json()["code"] == "subject_not_found"
+    field = Client()
+    field.force_login(make_user(role=Role.FIELD_OFFICER, unit=north.unit))
+    assert field.patch(url, {"phone": "1"}, content_type="application/json").status_code == 403
+    bad = client.patch(url, {"term_end": "2000-01-01"}, content_type="application/json")
+    assert bad.status_code == 400 and bad.json()["code"] == "invalid_term"
+    world.south.tablet.pull_all()
+    assert str(north.subject.pk) not in world.south.tablet.records

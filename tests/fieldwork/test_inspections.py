@@ -24,9 +24,9 @@ from backend.inspections.models import (
     RandomDraw,
 )
 from backend.inspections.services import draw_create, inspection_items_import
+from mobile_contract.tablet_simulator import Tablet
 from tests.factories import make_device, make_officer, make_unit, make_user
 from tests.fieldwork.conftest import django_transport
-from tests.fieldwork.tablet_client import Tablet
 from tests.paths import SHARED_DATA
 
 pytestmark = pytest.mark.django_db
@@ -276,9 +276,15 @@ def test_inspection_on_tablet_then_published_within_deadline(
     assert mine.push([new])[1]["results"][0]["code"] == "inspection_not_found"
     mine.outbox.clear()
     client = bureau_setup["client"]
+    pending = client.get("/api/inspections/pending-publication").json()
+    assert [(p["id"], p["overdue"]) for p in pending] == [(str(inspection.pk), False)]
+    assert pending[0]["publish_by"] == inspection.publish_by.isoformat()
+    assert 19 <= pending[0]["working_days_left"] <= 20
+    assert Client().get("/api/inspections/pending-publication").status_code == 401
     response = client.post(f"/api/inspections/{inspection.pk}/publish")
     assert response.status_code == 200, response.json()
     assert response.json()["published_within_deadline"] is True
+    assert client.get("/api/inspections/pending-publication").json() == []
     listing = Client().get("/api/inspections/published").json()
     assert [x["id"] for x in listing] == [str(inspection.pk)]
     assert listing[0]["findings"] == "执业档案不全" and len(listing[0]["inspectors"]) == 2
@@ -291,3 +297,68 @@ def test_inspection_on_tablet_then_published_within_deadline(
     assert mine.records[str(inspection.pk)]["data"]["published_at"] is not None
     mine.put("inspection", {**data, "findings": "改"}, record_id=str(inspection.pk))
     assert mine.push()[1]["results"][0]["code"] == "already_published"
+
+
+def test_deadline_in_a_year_without_official_calendar_is_pending_not_an_error(
+    bureau_setup: dict[str, Any],
+) -> None:
+    """Visited late in December: 20 working days run into a year whose holidays the State
+    Council (and so `chinesecalendar`) has not published. The result is stored with the
+    deadline pending — never a 500 for the tablet's whole batch, never a guessed date."""
+    from backend.corrections.workdays import CalendarUnknownError, is_working_day
+    from backend.inspections.services import (
+        InspectionResultInput,
+        inspection_record_result,
+        publication_deadlines_fill,
+    )
+
+    try:
+        is_working_day(datetime.date(2027, 1, 4))
+    except CalendarUnknownError:
+        pass
+    else:
+        pytest.skip("this chinesecalendar already knows 2027: pick a later year")
+    item = InspectionItem.objects.get(sequence=1)
+    draw = draw_create(item=item, period="2026", actor=bureau_setup["manager"])
+    inspection = Inspection.objects.filter(draw=draw).first()
+    assert inspection is not None
+    inspector = inspection.inspectors.first()
+    assert inspector is not None
+    tz = datetime.timezone(datetime.timedelta(hours=8))
+    arrived = datetime.datetime(2026, 12, 21, 9, tzinfo=tz)
+    with transaction.atomic():
+        inspection_record_result(
+            record_id=inspection.pk,
+            officer=inspector.officer,
+            device=None,
+            values=InspectionResultInput(
+                arrived_at=arrived,
+                departed_at=arrived + datetime.timedelta(hours=1),
+                device_arrived_at=None,
+                device_departed_at=None,
+                findings="",
+                rectification_required=False,
+                rectification_deadline=None,
+                photo_recording_ids=(),
+            ),
+        )
+    inspection.refresh_from_db()
+    assert inspection.status == "concluded" and inspection.publish_by is None
+    assert publication_deadlines_fill() == 0  # still unknown: left pending
+    pending = bureau_setup["client"].get("/api/inspections/pending-publication").json()
+    assert [(p["publish_by"], p["overdue"], p["working_days_left"]) for p in pending] == [
+        (None, None, None)
+    ]
+    response = bureau_setup["client"].post(f"/api/inspections/{inspection.pk}/publish")
+    assert response.status_code == 200 and response.json()["published_within_deadline"] is None
+
+
+def test_draws_are_listed_publicly(bureau_setup: dict[str, Any]) -> None:
+    item = InspectionItem.objects.get(sequence=1)
+    draw = draw_create(item=item, period="2026", actor=bureau_setup["manager"])
+    listing = Client().get("/api/inspections/draws").json()
+    assert [(d["id"], d["seed"], d["result_sha256"]) for d in listing] == [
+        (str(draw.pk), draw.seed, draw.result_sha256)
+    ]
+    assert listing[0]["targets_drawn"] == 6
+    assert Client().get("/api/inspections/draws", {"period": "2025"}).json() == []

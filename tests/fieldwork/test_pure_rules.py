@@ -178,6 +178,38 @@ def test_crosscheck_flags_footage_at_another_time_and_missing_footage() -> None:
     )
 
 
+def test_crosscheck_flags_identity_by_video_call_and_notes_footage_without_gps() -> None:
+    by_call = crosscheck_checkin(
+        started_at=T0,
+        ended_at=T0 + datetime.timedelta(minutes=5),
+        latitude=OFFICE[0],
+        longitude=OFFICE[1],
+        identity_method="video_call",
+        footage=[fix(0, OFFICE[0], OFFICE[1])],
+    )
+    assert by_call.status == "mismatch"
+    assert [f["code"] for f in by_call.findings] == ["identity_by_video_call"]
+    no_footage_call = crosscheck_checkin(
+        started_at=T0,
+        ended_at=T0,
+        latitude=None,
+        longitude=None,
+        identity_method="video_call",
+        footage=[],
+    )
+    assert no_footage_call.status == "mismatch"
+    blind = crosscheck_checkin(
+        started_at=T0,
+        ended_at=T0 + datetime.timedelta(minutes=5),
+        latitude=OFFICE[0],
+        longitude=OFFICE[1],
+        identity_method="face",
+        footage=[fix(0, None, None)],
+    )
+    assert blind.status == "consistent"
+    assert [f["code"] for f in blind.findings] == ["footage_without_gps"]
+
+
 def test_haversine() -> None:
     assert round(distance_m(30.0, 120.0, 31.0, 120.0)) == 111_195
 

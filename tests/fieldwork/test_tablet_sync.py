@@ -14,10 +14,10 @@ from backend.audit.models import AuditEvent
 from backend.audit.services import Actor
 from backend.corrections.models import Contact
 from backend.devices.services import device_revoke
+from mobile_contract.tablet_simulator import PULL, PUSH, Tablet, now_iso
 from sync.records.models import AppliedMutation, SyncRecord
 from tests.factories import make_device, make_officer
 from tests.fieldwork.conftest import World, checkin_data, django_transport
-from tests.fieldwork.tablet_client import PULL, PUSH, Tablet
 
 pytestmark = pytest.mark.django_db
 
@@ -367,3 +367,214 @@ def test_database_error_in_one_mutation_refuses_only_that_one(world: World) -> N
         uuid.UUID(b["record_id"]),
     }
     assert clash["record_id"] == str(taken)
+
+
+def test_colleague_edit_keeps_times_and_who_logged_it(world: World) -> None:
+    """A colleague whose tablet clock runs 2 h ahead edits the notes of a pulled check-in:
+    the times, sent back as pulled, are not corrected again; the officer and device that
+    logged it stay; only a time the colleague actually changed is corrected."""
+    north = world.north
+    m = north.tablet.put("check_in", checkin_data(north.subject, notes="原始"))
+    assert _statuses(north.tablet.push()[1]) == ["applied"]
+    before = Contact.objects.get(pk=m["record_id"])
+    colleague = make_officer(north.unit, name="同事")
+    _device, token = make_device(officer=colleague, kind="tablet")
+    post, get = django_transport(Client(), token)
+    mate = Tablet(post=post, get=get)
+    mate.pull_all()
+    pulled = mate.records[m["record_id"]]["data"]
+    writable = {k: pulled[k] for k in m["data"]}
+    ahead = datetime.timedelta(hours=2)
+    device_now = (datetime.datetime.now(datetime.UTC) + ahead).isoformat()
+    edit = mate.put("check_in", {**writable, "notes": "同事补充"}, record_id=m["record_id"])
+    _status, body = mate.post(PUSH, {"device_time": device_now, "mutations": [edit]})
+    assert _statuses(body) == ["applied"]
+    after = Contact.objects.get(pk=m["record_id"])
+    assert after.notes == "同事补充"
+    assert (after.started_at, after.ended_at) == (before.started_at, before.ended_at)
+    assert (after.device_started_at, after.device_ended_at) == (
+        before.device_started_at,
+        before.device_ended_at,
+    )
+    assert (after.officer_id, after.device_id) == (north.officer.pk, north.device.pk)
+    # the original tablet re-sends its own first reading: kept as stored, too
+    north.tablet.pull_all()
+    again = north.tablet.put("check_in", {**m["data"], "notes": "再改"}, record_id=m["record_id"])
+    later = (datetime.datetime.now(datetime.UTC) - datetime.timedelta(minutes=7)).isoformat()
+    _status, body = north.tablet.post(PUSH, {"device_time": later, "mutations": [again]})
+    assert _statuses(body) == ["applied"]
+    assert Contact.objects.get(pk=m["record_id"]).started_at == before.started_at
+    # a changed end time is a new reading on the colleague's clock: corrected by 2 h
+    mate.pull_all()
+    new_end = datetime.datetime.now(datetime.UTC) - datetime.timedelta(minutes=5) + ahead
+    fix = mate.put(
+        "check_in",
+        {**writable, "notes": "同事补充", "ended_at": new_end.isoformat()},
+        record_id=m["record_id"],
+    )
+    _status, body = mate.post(PUSH, {"device_time": device_now, "mutations": [fix]})
+    assert _statuses(body) == ["applied"]
+    corrected = Contact.objects.get(pk=m["record_id"]).ended_at
+    assert abs((corrected - (new_end - ahead)).total_seconds()) < 5
+
+
+def test_simulator_tablet_session_and_state_file(world: World, tmp_path: Any) -> None:
+    """The simulator's tablet mode: log offline into the state file, then one sync session
+    pushes (retrying out-of-order edits), keeps conflicts for a person, and pulls."""
+    from mobile_contract import tablet_simulator
+
+    north = world.north
+    state = tmp_path / "tablet.json"
+    code = tablet_simulator.main(
+        ["log", "--state", str(state), "--kind", "check_in", "--subject", str(north.subject.pk),
+         "--place", "青山镇司法所", "--identity-method", "id_card", "--latitude", "30.0",
+         "--longitude", "120.0", "--notes", "离线登记"]
+    )  # fmt: skip
+    assert code == 0
+    saved = __import__("json").loads(state.read_text("utf-8"))
+    assert len(saved["outbox"]) == 1 and saved["cursor"] == "0"
+    tablet = tablet_simulator.Tablet.from_state(saved, post=north.tablet.post, get=north.tablet.get)
+    report = tablet.sync()
+    assert report["outbox_left"] == 0 and report["conflicts"] == 0 and report["rejected"] == 0
+    record_id = saved["outbox"][0]["record_id"]
+    assert Contact.objects.get(pk=record_id).notes == "离线登记"
+    assert tablet.records[record_id]["version"] >= 1 and int(tablet.cursor) >= 1
+    # a colleague changes it first; our edit comes back as a conflict, kept for merging
+    colleague = make_officer(north.unit, name="同事")
+    _device, token = make_device(officer=colleague, kind="tablet")
+    post, get = django_transport(Client(), token)
+    mate = Tablet(post=post, get=get)
+    mate.pull_all()
+    data = saved["outbox"][0]["data"]
+    mate.put("check_in", {**data, "notes": "同事先改"}, record_id=record_id)
+    mate.sync()
+    tablet.put("check_in", {**data, "notes": "我后改"}, record_id=record_id)
+    report = tablet.sync()
+    assert report["conflicts"] == 1 and report["outbox_left"] == 0
+    assert tablet.conflicts[0]["answer"]["server_copy"]["data"]["notes"] == "同事先改"
+    assert Contact.objects.get(pk=record_id).notes == "同事先改"
+    assert tablet.records[record_id]["data"]["notes"] == "同事先改"  # pulled after
+
+
+@pytest.mark.django_db(transaction=True)
+def test_same_batch_sent_twice_at_once_applies_once(committed_world: World) -> None:
+    """A tablet that timed out resends its batch while the first request is still being
+    processed: the two requests race on PostgreSQL; the batch is applied once and both
+    requests get the same answers."""
+    import threading
+
+    from django.db import connection
+
+    north = committed_world.north
+    for _ in range(20):
+        north.tablet.put("talk", checkin_data(north.subject, identity_method=""))
+    batch = copy.deepcopy(north.tablet.outbox)
+    answers: list[Any] = []
+    barrier = threading.Barrier(3)
+
+    def send() -> None:
+        try:
+            post, _get = django_transport(Client(), north.token)
+            barrier.wait()
+            answers.append(post(PUSH, {"device_time": now_iso(), "mutations": batch}))
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=send) for _ in range(3)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert [status for status, _body in answers] == [200, 200, 200]
+    results = [body["results"] for _status, body in answers]
+    assert results[0] == results[1] == results[2]
+    assert {r["status"] for r in results[0]} == {"applied"}
+    assert Contact.objects.count() == 20
+    assert AppliedMutation.objects.count() == 20
+    assert SyncRecord.objects.filter(kind="talk").count() == 20
+
+
+def test_checkin_photo_goes_through_the_footage_upload(world: World, staging_dir: Any) -> None:
+    """Item 9: the tablet's photo is announced in a manifest and uploaded with tus (the
+    footage path, driven in-process), then the check-in refers to the `recording_id` the
+    manifest answered; its GPS (taken 40 km from the reported place) flags the check-in."""
+    import base64 as _b64
+    import hashlib
+    import os
+
+    from asgiref.sync import async_to_sync
+
+    from backend.footage.models import Recording, RecordingState
+    from sync.tus.app import build_upload_app
+    from sync.tus.testing import asgi_request
+
+    north = world.north
+    photo = os.urandom(50_000)
+    taken = datetime.datetime.now(datetime.UTC) - datetime.timedelta(minutes=25)
+    clip = {
+        "clip_id": "IMG_0001",
+        "file_name": "IMG_0001.jpg",
+        "size": len(photo),
+        "sha256": hashlib.sha256(photo).hexdigest(),
+        "recorded_start": taken.isoformat(),
+        "recorded_end": taken.isoformat(),
+        "media_kind": "photo",
+        "latitude": 30.36,
+        "longitude": 120.0,
+    }
+    status, manifest = north.tablet.post(
+        "/api/sync/v1/manifest", {"device_time": now_iso(), "clips": [clip]}
+    )
+    assert status == 200, manifest
+    answer = manifest["clips"][0]
+    assert answer["status"] == "missing"
+    response = async_to_sync(asgi_request)(
+        build_upload_app(),
+        "PATCH",
+        answer["upload_url"],
+        headers={
+            "Tus-Resumable": "1.0.0",
+            "Authorization": f"Bearer {north.token}",
+            "Upload-Offset": "0",
+            "Content-Type": "application/offset+octet-stream",
+            "Upload-Checksum": "sha256 " + _b64.b64encode(hashlib.sha256(photo).digest()).decode(),
+        },
+        chunks=[photo],
+    )
+    assert response is not None and response.status == 204, response
+    recording = Recording.objects.get(pk=answer["recording_id"])
+    assert recording.state == RecordingState.VERIFIED and recording.device == north.device
+    m = north.tablet.put(
+        "check_in", checkin_data(north.subject, photo_recording_id=answer["recording_id"])
+    )
+    result = north.tablet.push()[1]["results"][0]
+    assert result["status"] == "applied", result
+    contact = Contact.objects.get(pk=m["record_id"])
+    assert contact.photo_id == recording.pk
+    assert contact.crosscheck_status == "mismatch"
+    assert contact.crosscheck_findings[0]["code"] == "place_mismatch"
+
+
+def test_tablet_handed_to_another_office_drops_the_old_offices_records(world: World) -> None:
+    """Personal data stays with the office: the pull's `scope` changes when the tablet is
+    handed to an officer of another office; the reference tablet wipes what it held and
+    pulls the new office from cursor 0."""
+    from django.utils import timezone
+
+    from backend.devices.services import device_assign
+
+    north = world.north
+    north.tablet.pull_all()
+    first_scope = north.tablet.scope
+    assert first_scope == f"officer:{north.officer.pk}/unit:{north.unit.pk}"
+    assert str(north.subject.pk) in north.tablet.records
+    device_assign(
+        device=north.device,
+        officer=world.south.officer,
+        starts_at=timezone.now(),
+        actor=Actor.system(),
+    )
+    north.tablet.pull_all()
+    assert north.tablet.scope != first_scope
+    assert str(north.subject.pk) not in north.tablet.records
+    assert str(world.south.subject.pk) in north.tablet.records
