@@ -7,18 +7,19 @@ import uuid
 from typing import Any
 
 from django.http import HttpRequest, HttpResponse
-from django.template.loader import render_to_string
+from django.shortcuts import render
 from ninja import Router
 from ninja.security import django_auth
 
 from backend.accounts.models import Role, User
-from backend.config.errors import NotFound, PermissionDenied
+from backend.config.errors import FieldVaultError, NotFound, PermissionDenied
 from backend.footage.selectors import recording_get_visible
 from backend.retention import destruction, fixity, services
 from backend.retention.facts import categories_from_key
 from backend.retention.models import (
     DestructionBatch,
     FixityAlert,
+    FixityCheck,
     LegalHold,
     RecordingRetention,
     RetentionPolicy,
@@ -30,6 +31,7 @@ from backend.retention.schemas import (
     BatchOut,
     CapacityOut,
     DateChangeOut,
+    FixityCheckOut,
     FixityRunIn,
     FixityRunOut,
     HoldIn,
@@ -151,7 +153,7 @@ def recording_retention(request: HttpRequest, recording_id: str) -> RetentionOut
     if row is None:
         raise NotFound("没有该记录的保存期限", code="retention_not_found")
     reason = row.reason
-    if row.lock_floor_until and row.retention_until > row.policy_until:
+    if row.retention_until > row.policy_until:
         reason += "；对象锁定已至更晚日期，不可缩短"
     return RetentionOut(
         recording_id=str(row.recording_id),
@@ -402,16 +404,51 @@ def fixity_alerts(request: HttpRequest, open_only: bool = True) -> list[AlertOut
     alerts = FixityAlert.objects.order_by("-raised_at")
     if open_only:
         alerts = alerts.filter(acknowledged_at__isnull=True)
+    return [_alert_out(a) for a in alerts[:1000]]
+
+
+def _alert_out(alert: FixityAlert) -> AlertOut:
+    return AlertOut(
+        id=alert.pk,
+        recording_id=str(alert.recording_id),
+        outcome=alert.outcome,
+        message=alert.message,
+        raised_at=alert.raised_at,
+        acknowledged_at=alert.acknowledged_at,
+    )
+
+
+@router.post(
+    "fixity/alerts/{alert_id}/acknowledge",
+    response=AlertOut,
+    operation_id="retention_fixity_alert_acknowledge",
+)
+def acknowledge_alert(request: HttpRequest, alert_id: int) -> AlertOut:
+    """A storage admin has seen the alert (and is handling it). 409 when already done."""
+    alert = fixity.fixity_alert_acknowledge(actor=_storage_admin(request), alert_id=alert_id)
+    return _alert_out(alert)
+
+
+@router.get(
+    "recordings/{recording_id}/fixity",
+    response=list[FixityCheckOut],
+    operation_id="retention_recording_fixity",
+)
+def recording_fixity(request: HttpRequest, recording_id: uuid.UUID) -> list[FixityCheckOut]:
+    """Every fixity check of one recording, newest first (storage facts only)."""
+    _storage_admin(request)
+    checks = FixityCheck.objects.filter(recording_id=recording_id).order_by("-checked_at", "-pk")
     return [
-        AlertOut(
-            id=a.pk,
-            recording_id=str(a.recording_id),
-            outcome=a.outcome,
-            message=a.message,
-            raised_at=a.raised_at,
-            acknowledged_at=a.acknowledged_at,
+        FixityCheckOut(
+            id=c.pk,
+            checked_at=c.checked_at,
+            outcome=c.outcome,
+            expected_sha256=c.expected_sha256,
+            actual_sha256=c.actual_sha256,
+            bytes_read=c.bytes_read,
+            detail=c.detail,
         )
-        for a in alerts[:1000]
+        for c in checks[:1000]
     ]
 
 
@@ -429,30 +466,39 @@ def human_bytes(value: float) -> str:
     return f"{value:.1f} TB"
 
 
+def _with_bars(rows: list[dict[str, Any]], *, width: int = 240) -> list[dict[str, Any]]:
+    top = max((int(r["bytes"]) for r in rows), default=0) or 1
+    return [
+        {**r, "human": human_bytes(r["bytes"]), "pct": int(width * int(r["bytes"]) / top)}
+        for r in rows
+    ]
+
+
 @router.get("capacity/page", operation_id="retention_capacity_page")
 def capacity_page(request: HttpRequest) -> HttpResponse:
-    """The storage admins' capacity charts (HTML, inline SVG, no scripts)."""
+    """The storage admins' capacity charts in the web UI (HTML, inline SVG, no scripts):
+    cumulative bytes over the last 12 months and the projection of the next 12, and bytes
+    by unit, retention category and month."""
     _storage_admin(request)
     report = capacity_report()
     values: list[tuple[str, float, str]] = [
-        (g["month"], g["total_bytes"], "bar") for g in report.growth
-    ]
-    values.append(("+12", float(report.projected_12_months_bytes), "proj"))
+        (g["month"], float(g["total_bytes"]), "bar") for g in report.growth
+    ] + [(p["month"], float(p["total_bytes"]), "proj") for p in report.projection]
     top = max((v for _m, v, _c in values), default=1.0) or 1.0
-    width, height, bar_w = 60 * len(values), 220, 40
+    step, bar_w = 34, 26
     bars: list[dict[str, Any]] = []
     for index, (label, value, cls) in enumerate(values):
         h = int(180 * value / top)
         bars.append(
             {
-                "x": index * 60 + 10,
+                "x": index * step + 10,
                 "y": 190 - h,
                 "w": bar_w,
                 "h": h,
                 "cls": cls,
                 "label": label,
                 "value": human_bytes(value),
-                "short": label[-5:],
+                "short": label[2:],
             }
         )
     context = {
@@ -460,12 +506,206 @@ def capacity_page(request: HttpRequest) -> HttpResponse:
         "total_human": human_bytes(report.total_bytes),
         "per_month_human": human_bytes(report.bytes_per_month),
         "projected_human": human_bytes(report.projected_12_months_bytes),
-        "chart": {"width": width, "height": height, "bars": bars, "label_y": 210},
-        "by_unit": [{**r, "human": human_bytes(r["bytes"])} for r in report.by_unit],
-        "by_category": [{**r, "human": human_bytes(r["bytes"])} for r in report.by_category],
-        "by_month": [{**r, "human": human_bytes(r["bytes"])} for r in report.by_month],
+        "chart": {"width": step * len(values) + 20, "height": 215, "bars": bars, "label_y": 205},
+        "by_unit": _with_bars(report.by_unit),
+        "by_category": _with_bars(report.by_category),
+        "by_month": _with_bars(report.by_month),
     }
-    return HttpResponse(
-        render_to_string("retention/capacity.html", context),
-        content_type="text/html; charset=utf-8",
+    return render(request, "retention/capacity.html", context)
+
+
+# -- web UI: policies and the preview of a change ------------------------------------------
+def _policy_form(data: Any) -> tuple[dict[str, Any], str | None]:
+    """Parse the page's form (GET for a preview, POST to apply): values and an error text."""
+    category = str(data.get("category", "")).strip()
+    name = str(data.get("name", "")).strip()
+    permanent = str(data.get("permanent", "")) in {"1", "on", "true"}
+    raw_days = str(data.get("period_days", "")).strip()
+    values: dict[str, Any] = {
+        "category": category,
+        "name": name,
+        "permanent": permanent,
+        "period_days": raw_days,
+    }
+    if not category:
+        return values, "类别不能为空 / category is required"
+    if len(category) > 120 or len(name) > 200:
+        return values, "类别或名称过长 / category or name too long"
+    if permanent:
+        if raw_days:
+            return values, "永久保存的策略不能同时指定天数 / permanent takes no days"
+        values["days"] = None
+        return values, None
+    if not raw_days.isdigit() or not 0 < int(raw_days) <= 36500:
+        return values, "保存天数必须为 1–36500 的整数 / days must be 1–36500"
+    values["days"] = int(raw_days)
+    return values, None
+
+
+def _policies_page(
+    request: HttpRequest,
+    *,
+    form: dict[str, Any],
+    error: str | None = None,
+    preview: services.PolicyPreview | None = None,
+    applied: bool = False,
+    status: int = 200,
+) -> HttpResponse:
+    return render(
+        request,
+        "retention/policies.html",
+        {
+            "policies": RetentionPolicy.objects.order_by("category"),
+            "form": form,
+            "error": error,
+            "preview": preview,
+            "applied": applied,
+        },
+        status=status,
     )
+
+
+@router.get("policies-page", operation_id="retention_policies_page")
+def policies_page(request: HttpRequest) -> HttpResponse:
+    """Storage admins' page: the policies, and (with ?category=…&period_days=… or
+    &permanent=1) exactly which recordings' dates a change would move, before applying."""
+    _storage_admin(request)
+    if "category" not in request.GET:
+        return _policies_page(request, form={})
+    form, error = _policy_form(request.GET)
+    if error:
+        return _policies_page(request, form=form, error=error, status=400)
+    preview = services.retention_policy_preview(
+        category=form["category"],
+        period_days=form["days"],
+        permanent=form["permanent"],
+        name=form["name"],
+        limit=500,
+    )
+    return _policies_page(request, form=form, preview=preview)
+
+
+@router.post("policies-page", operation_id="retention_policies_page_apply")
+def policies_page_apply(request: HttpRequest) -> HttpResponse:
+    """Apply the previewed change from the page (form post). A change that would shorten
+    any date is refused (409) and the page shows why."""
+    user = _storage_admin(request)
+    form, error = _policy_form(request.POST)
+    if error:
+        return _policies_page(request, form=form, error=error, status=400)
+    try:
+        preview = services.retention_policy_set(
+            actor=user,
+            category=form["category"],
+            name=form["name"] or form["category"],
+            period_days=form["days"],
+            permanent=form["permanent"],
+        )
+    except FieldVaultError as exc:
+        return _policies_page(request, form=form, error=exc.message, status=exc.status)
+    return _policies_page(request, form=form, preview=preview, applied=True)
+
+
+# -- web UI: destruction batches for storage admins and the leader in charge ---------------
+def _destruction_list_page(
+    request: HttpRequest, *, error: str | None = None, status: int = 200
+) -> HttpResponse:
+    user = _user(request)
+    return render(
+        request,
+        "retention/destruction_list.html",
+        {
+            "batches": DestructionBatch.objects.select_related("prepared_by").order_by("-pk")[:100],
+            "due_count": len(destruction.destruction_candidates(limit=10000))
+            if services.user_is_storage_admin(user)
+            else None,
+            "error": error,
+        },
+        status=status,
+    )
+
+
+def _batch_page(
+    request: HttpRequest, batch: DestructionBatch, *, error: str | None = None, status: int = 200
+) -> HttpResponse:
+    user = _user(request)
+    approvals = list(batch.approvals.select_related("approver").order_by("approved_at"))
+    return render(
+        request,
+        "retention/destruction_batch.html",
+        {
+            "batch": batch,
+            "items": [
+                {"item": i, "categories": categories_from_key(i.categories)}
+                for i in batch.items.order_by("pk")
+            ],
+            "approvals": approvals,
+            "total_human": human_bytes(batch.total_bytes),
+            "share_percent": f"{batch.share * 100:.2f}",
+            "can_approve": batch.state == "prepared"
+            and services.user_is_retention_approver(user)
+            and batch.prepared_by_id != user.pk
+            and all(a.approver_id != user.pk for a in approvals),
+            "error": error,
+        },
+        status=status,
+    )
+
+
+@router.get("destruction-page", operation_id="retention_destruction_page")
+def destruction_page(request: HttpRequest) -> HttpResponse:
+    """Destruction batches (web UI): storage admins prepare, the leader in charge approves."""
+    _admin_or_approver(request)
+    return _destruction_list_page(request)
+
+
+@router.post("destruction-page", operation_id="retention_destruction_page_prepare")
+def destruction_page_prepare(request: HttpRequest) -> HttpResponse:
+    """Prepare a batch of every due recording (form post); then show its preview."""
+    user = _storage_admin(request)
+    note = str(request.POST.get("note", ""))[:500]
+    try:
+        batch = destruction.destruction_batch_prepare(actor=user, note=note)
+    except FieldVaultError as exc:
+        return _destruction_list_page(request, error=exc.message, status=exc.status)
+    return _batch_page(request, batch, status=201)
+
+
+def _batch_or_404(batch_id: int) -> DestructionBatch:
+    batch = DestructionBatch.objects.select_related("prepared_by").filter(pk=batch_id).first()
+    if batch is None:
+        raise NotFound("没有该销毁批次", code="batch_not_found")
+    return batch
+
+
+@router.get("destruction-page/{batch_id}", operation_id="retention_destruction_batch_page")
+def destruction_batch_page(request: HttpRequest, batch_id: int) -> HttpResponse:
+    """The preview the leader in charge approves: every item, its size, categories, links and
+    why it is due; the brake (share of holdings, approvals needed) and the queue date."""
+    _admin_or_approver(request)
+    return _batch_page(request, _batch_or_404(batch_id))
+
+
+@router.post(
+    "destruction-page/{batch_id}/{action}", operation_id="retention_destruction_batch_page_act"
+)
+def destruction_batch_page_act(request: HttpRequest, batch_id: int, action: str) -> HttpResponse:
+    """Approve or cancel a batch from its page (form post). Refusals (the preparer approving,
+    a second approval by the same leader, a closed batch) show on the page with their status."""
+    user = _admin_or_approver(request)
+    batch = _batch_or_404(batch_id)
+    try:
+        if action == "approve":
+            batch = destruction.destruction_batch_approve(actor=user, batch_id=batch.pk)
+        elif action == "cancel":
+            reason = str(request.POST.get("reason", "")).strip()
+            if not reason:
+                return _batch_page(request, batch, error="必须填写撤销原因", status=400)
+            batch = destruction.destruction_batch_cancel(
+                actor=user, batch_id=batch.pk, reason=reason[:500]
+            )
+        else:
+            raise NotFound("没有该操作", code="action_not_found")
+    except FieldVaultError as exc:
+        return _batch_page(request, _batch_or_404(batch_id), error=exc.message, status=exc.status)
+    return _batch_page(request, _batch_or_404(batch.pk))

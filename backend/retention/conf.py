@@ -40,3 +40,13 @@ def lock_sync_inline_limit() -> int:
 def fixity_workers() -> int:
     """Threads reading and hashing originals at once during a sweep."""
     return max(1, int(_value("FV_FIXITY_WORKERS", 1)))
+
+
+def lock_sync_seconds() -> float:
+    """How long one periodic pass may spend extending object locks (in batches)."""
+    return _value("FV_LOCK_SYNC_SECONDS", 300)
+
+
+def lock_sync_workers() -> int:
+    """Threads making S3 lock calls at once (latency-bound, not CPU-bound)."""
+    return max(1, int(_value("FV_LOCK_SYNC_WORKERS", 4)))

@@ -21,7 +21,7 @@ from django.utils.translation import gettext as _
 from backend.accounts.models import User
 from backend.audit.services import Actor, audit_record
 from backend.config.errors import Conflict, InvalidInput, NotFound, PermissionDenied
-from backend.footage.models import Recording
+from backend.footage.models import Recording, RecordingDerivative
 from backend.footage.storage import object_store
 from backend.retention import conf
 from backend.retention.facts import retention_facts_bulk
@@ -434,6 +434,11 @@ def _destroy_item(*, item_id: int, now: datetime.datetime) -> bool:
         row = RecordingRetention.objects.select_for_update().get(recording_id=recording.pk)
         row.destroyed_at = now
         row.save(update_fields=["destroyed_at"])
+        # The derivative rows point at objects that are gone (or, for shared content, belong
+        # to the recording that remains): playback must not offer them any more.
+        derivative_rows = RecordingDerivative.objects.filter(recording_id=recording.pk)
+        derivative_rows_removed = list(derivative_rows.values_list("key", flat=True))
+        derivative_rows.delete()
         DestructionItem.objects.filter(pk=item.pk).update(state=ItemState.DESTROYED)
         officer = recording.officer
         unit = officer.unit if officer else recording.device.unit
@@ -446,6 +451,7 @@ def _destroy_item(*, item_id: int, now: datetime.datetime) -> bool:
             "versions": versions,
             "derivatives": derivatives,
             "object_shared": shared,
+            "derivative_rows_removed": derivative_rows_removed,
             "prepared_by": item.batch.prepared_by.get_username(),
             "approved_by": [a.approver.get_username() for a in approvals],
         }

@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime
 import hashlib
 import logging
+import math
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
@@ -23,7 +24,9 @@ from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from backend.accounts.models import User
 from backend.audit.services import Actor, audit_record
+from backend.config.errors import Conflict, NotFound
 from backend.footage.models import Recording
 from backend.footage.storage import object_store
 from backend.retention import conf
@@ -48,6 +51,20 @@ class FixityRunReport:
         return self.bytes_read / 1e6 / self.seconds if self.seconds else 0.0
 
 
+def fixity_quota(*, interval_seconds: float) -> int:
+    """How many originals one run checks when runs come every `interval_seconds`, so that
+    every live original is re-read within FV_FIXITY_PERIOD_DAYS (10 % headroom); never fewer
+    than FV_FIXITY_RUN_LIMIT."""
+    live = (
+        RecordingRetention.objects.filter(destroyed_at__isnull=True)
+        .exclude(recording__storage_key="")
+        .count()
+    )
+    period_seconds = conf.fixity_period_days() * 86400
+    runs = max(period_seconds / max(interval_seconds, 1.0), 1.0)
+    return max(conf.fixity_run_limit(), math.ceil(live / runs * 1.1))
+
+
 def fixity_due_queryset(*, now: datetime.datetime | None = None):  # type: ignore[no-untyped-def]
     now = now or timezone.now()
     cutoff = now - datetime.timedelta(days=conf.fixity_period_days())
@@ -68,6 +85,33 @@ class _Reading:
     detail: str
 
 
+def _missing_detail(key: str) -> str:
+    """Why the key reads as missing: gone entirely, or hidden by a delete marker (a plain
+    DELETE on a versioned bucket, allowed even under COMPLIANCE) over versions that remain
+    and can be brought back by deleting the marker."""
+    try:
+        listing = object_store().client.list_object_versions(
+            Bucket=settings.FV_ORIGINALS_BUCKET, Prefix=key
+        )
+    except Exception:  # the listing is a hint only
+        return str(_("存储中找不到该对象"))
+    versions = [v for v in listing.get("Versions", []) if v.get("Key") == key]
+    markers = [m for m in listing.get("DeleteMarkers", []) if m.get("Key") == key]
+    if versions and markers:
+        return (
+            _(
+                "对象被删除标记遮盖（%(markers)s 个删除标记），原版本仍在（%(versions)s 个，"
+                "最早版本 %(version)s）：删除该删除标记即可恢复"
+            )
+            % {
+                "markers": len(markers),
+                "versions": len(versions),
+                "version": versions[-1].get("VersionId"),
+            }
+        )[:500]
+    return str(_("存储中找不到该对象，也没有任何版本"))
+
+
 def _read_and_hash(key: str, expected: str) -> _Reading:
     """Stream one original from S3 and hash it. No database access: runs in worker threads."""
     store = object_store()
@@ -85,7 +129,7 @@ def _read_and_hash(key: str, expected: str) -> _Reading:
                     "",
                     0,
                     time.perf_counter() - started,
-                    str(_("存储中找不到该对象")),
+                    _missing_detail(key),
                 )
             raise
         try:
@@ -210,3 +254,24 @@ def fixity_sweep(*, limit: int | None = None, workers: int | None = None) -> Fix
     report.seconds = time.perf_counter() - started
     report.overdue_remaining = fixity_due_queryset().count()
     return report
+
+
+def fixity_alert_acknowledge(*, actor: User, alert_id: int) -> FixityAlert:
+    """Mark an alert as seen by a storage admin; the check and the alert stay on record."""
+    with transaction.atomic():
+        alert = FixityAlert.objects.select_for_update().filter(pk=alert_id).first()
+        if alert is None:
+            raise NotFound(_("没有该告警"), code="alert_not_found")
+        if alert.acknowledged_at is not None:
+            raise Conflict(_("该告警已确认"), code="alert_already_acknowledged")
+        alert.acknowledged_by = actor
+        alert.acknowledged_at = timezone.now()
+        alert.save(update_fields=["acknowledged_by", "acknowledged_at"])
+        audit_record(
+            actor=Actor.user(actor),
+            action="fixity.alert_acknowledged",
+            object_type="recording",
+            object_id=alert.recording_id,
+            data={"alert_id": alert.pk, "outcome": alert.outcome},
+        )
+    return alert

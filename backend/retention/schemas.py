@@ -167,6 +167,16 @@ class AlertOut(Schema):
     acknowledged_at: datetime.datetime | None
 
 
+class FixityCheckOut(Schema):
+    id: int
+    checked_at: datetime.datetime
+    outcome: str
+    expected_sha256: str
+    actual_sha256: str
+    bytes_read: int
+    detail: str
+
+
 class CapacityOut(Schema):
     total_bytes: int
     total_count: int
@@ -176,3 +186,4 @@ class CapacityOut(Schema):
     growth: list[dict[str, object]]
     bytes_per_month: float
     projected_12_months_bytes: int
+    projection: list[dict[str, object]]

@@ -31,6 +31,7 @@ class CapacityReport:
     growth: list[dict[str, Any]] = field(default_factory=list)
     bytes_per_month: float = 0.0
     projected_12_months_bytes: int = 0
+    projection: list[dict[str, Any]] = field(default_factory=list)
 
 
 def _month_start(day: datetime.date) -> datetime.date:
@@ -123,7 +124,15 @@ def capacity_report(*, today: datetime.date | None = None) -> CapacityReport:
         points.append((float(offset), float(cumulative)))
     slope, intercept = linear_fit(points)
     report.bytes_per_month = max(slope, 0.0)
-    report.projected_12_months_bytes = int(max(intercept + slope * 23, cumulative))
+    # Holdings never shrink in the projection below today's (destruction is not planned).
+    for ahead in range(1, 13):
+        report.projection.append(
+            {
+                "month": _add_months(this_month, ahead).strftime("%Y-%m"),
+                "total_bytes": int(max(intercept + slope * (11 + ahead), cumulative)),
+            }
+        )
+    report.projected_12_months_bytes = report.projection[-1]["total_bytes"]
     return report
 
 

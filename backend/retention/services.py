@@ -5,14 +5,26 @@ from __future__ import annotations
 
 import datetime
 import logging
+import time
 import uuid
 from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import DateTimeField, ExpressionWrapper, F, Max, Q, QuerySet, Value
+from django.db.models import (
+    Count,
+    DateTimeField,
+    ExpressionWrapper,
+    F,
+    Max,
+    Min,
+    Q,
+    QuerySet,
+    Value,
+)
 from django.db.models.functions import Coalesce, Greatest
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -215,8 +227,11 @@ def retention_refresh(*, recording_ids: Iterable[uuid.UUID]) -> list[RecordingRe
             row.permanent = rule.permanent
             row.policy_id = rule.policy_id
             row.reason = rule.describe()[:300]
-            floor = row.lock_floor_until
-            row.retention_until = max(row.policy_until, floor) if floor else row.policy_until
+            # Never below a lock the object already has (COMPLIANCE cannot be shortened):
+            # the initial lock, or a later one applied when the facts said more.
+            dates: list[datetime.datetime] = [row.policy_until]
+            dates += [d for d in (row.lock_floor_until, row.lock_until_applied) if d]
+            row.retention_until = max(dates)
             row.held = recording.pk in held_ids
             row.save()
             result.append(row)
@@ -276,9 +291,23 @@ def _until_expression(rule: PolicyRule) -> Any:
     )
 
 
-def _effective_expression(rule: PolicyRule) -> Any:
+def _floored_expression(rule: PolicyRule) -> Any:
+    """The policy date, never below the object's initial lock: what a policy change would
+    make of a row. The preview compares it with the current date to find shortenings."""
     until = _until_expression(rule)
     return Greatest(until, Coalesce(F("lock_floor_until"), until), output_field=DateTimeField())
+
+
+def _effective_expression(rule: PolicyRule) -> Any:
+    """What a row is set to: as above and, as a last guard, never below the lock already
+    applied to its object (Coalesce: SQLite's MAX() is NULL when any argument is)."""
+    until = _until_expression(rule)
+    return Greatest(
+        until,
+        Coalesce(F("lock_floor_until"), until),
+        Coalesce(F("lock_until_applied"), until),
+        output_field=DateTimeField(),
+    )
 
 
 def _live() -> QuerySet[RecordingRetention]:
@@ -335,7 +364,7 @@ def retention_policy_preview(
         rows = (
             _live()
             .filter(categories=key)
-            .annotate(new_until=_effective_expression(after))
+            .annotate(new_until=_floored_expression(after))
             .exclude(new_until=F("retention_until"))
         )
         earlier = rows.filter(new_until__lt=F("retention_until"))
@@ -475,6 +504,7 @@ class LockSyncReport:
     missing: list[str] = field(default_factory=list)
     failed: list[str] = field(default_factory=list)
     holds_changed: list[str] = field(default_factory=list)
+    checked: int = 0
 
 
 def _key_target(key: str) -> tuple[datetime.datetime | None, bool]:
@@ -486,12 +516,104 @@ def _key_target(key: str) -> tuple[datetime.datetime | None, bool]:
     return agg["until"], rows.filter(held=True).exists()
 
 
+@dataclass
+class _ObjectState:
+    """What the database wants of one object, and what it last applied."""
+
+    until: datetime.datetime
+    held: bool
+    applied_until: datetime.datetime | None
+    applied_held: bool
+
+
+@dataclass
+class _ObjectResult:
+    outcome: str  # "ok" | "missing" | "failed"
+    extended_from: datetime.datetime | None = None
+    extended: bool = False
+    applied_until: datetime.datetime | None = None
+    hold_set: bool = False
+    error: str = ""
+
+
+def _object_states(keys: list[str]) -> dict[str, _ObjectState]:
+    rows = (
+        _live()
+        .filter(recording__storage_key__in=keys)
+        .values("recording__storage_key")
+        .annotate(
+            until=Max("retention_until"),
+            held_count=Count("pk", filter=Q(held=True)),
+            applied_until=Min("lock_until_applied"),
+            unapplied=Count("pk", filter=Q(lock_until_applied__isnull=True)),
+            applied_held_count=Count("pk", filter=Q(legal_hold_applied=True)),
+        )
+    )
+    return {
+        row["recording__storage_key"]: _ObjectState(
+            until=row["until"],
+            held=row["held_count"] > 0,
+            applied_until=None if row["unapplied"] else row["applied_until"],
+            applied_held=row["applied_held_count"] > 0,
+        )
+        for row in rows
+    }
+
+
+def _client_error_code(exc: Exception) -> str:
+    response = getattr(exc, "response", None) or {}
+    return str(response.get("Error", {}).get("Code", ""))
+
+
+def _sync_object(key: str, state: _ObjectState) -> _ObjectResult:
+    """The S3 side for one object (no database access: runs in worker threads). Extends the
+    COMPLIANCE lock of the current version when the database's date is later than what it
+    last applied; only when S3 refuses (already later, missing) is the object read back."""
+    store = object_store()
+    bucket = settings.FV_ORIGINALS_BUCKET
+    result = _ObjectResult(outcome="ok", applied_until=state.applied_until)
+    try:
+        if state.applied_until is None or _seconds(state.applied_until) < state.until:
+            try:
+                store.client.put_object_retention(
+                    Bucket=bucket,
+                    Key=key,
+                    Retention={"Mode": "COMPLIANCE", "RetainUntilDate": state.until},
+                )
+                result.extended, result.extended_from = True, state.applied_until
+                result.applied_until = state.until
+            except Exception as exc:
+                # Refused: the lock may already be later (the database was behind), or the
+                # object is gone. Read it back to tell.
+                head = store.head(bucket, key)
+                if head is None:
+                    return _ObjectResult(outcome="missing", error=_client_error_code(exc))
+                current = head.get("ObjectLockRetainUntilDate")
+                if current is None or _seconds(current) < state.until:
+                    raise
+                result.applied_until = _seconds(current)
+        if state.held != state.applied_held:
+            store.client.put_object_legal_hold(
+                Bucket=bucket, Key=key, LegalHold={"Status": "ON" if state.held else "OFF"}
+            )
+            result.hold_set = True
+    except Exception as exc:  # S3 down or refusing: the next pass retries
+        return _ObjectResult(outcome="failed", error=str(exc)[:300])
+    return result
+
+
 def retention_sync_locks(
-    *, limit: int = 500, recording_ids: Iterable[uuid.UUID] | None = None
+    *,
+    limit: int = 500,
+    recording_ids: Iterable[uuid.UUID] | None = None,
+    checked_before: datetime.datetime | None = None,
 ) -> LockSyncReport:
     """Make each object's COMPLIANCE lock and legal hold follow the database: extend the
     lock when a retention date moved later (S3 refuses a shorter date, so we never ask),
-    and set the legal hold ON/OFF to match the holds."""
+    and set the legal hold ON/OFF to match the holds. Least recently tried first;
+    `checked_before` skips objects already tried since then (one pass of a loop). S3 calls
+    run in FV_LOCK_SYNC_WORKERS threads; the batch's audit events and row updates are
+    written in one transaction."""
     report = LockSyncReport()
     pending = (
         _live()
@@ -503,34 +625,43 @@ def retention_sync_locks(
         )
     )
     if recording_ids is not None:
-        pending = _live().filter(recording_id__in=list(recording_ids))
-    keys = list(pending.values_list("recording__storage_key", flat=True).distinct()[:limit])
-    store = object_store()
-    bucket = settings.FV_ORIGINALS_BUCKET
-    for key in keys:
-        if not key:
-            continue
-        target, held = _key_target(key)
-        if target is None:
-            continue
-        try:
-            head = store.head(bucket, key)
-            if head is None:
-                report.missing.append(key)
+        # Only those of these recordings whose object is behind (no S3 call for the rest).
+        pending = pending.filter(recording_id__in=list(recording_ids))
+    if checked_before is not None:
+        pending = pending.filter(
+            Q(lock_checked_at__isnull=True) | Q(lock_checked_at__lt=checked_before)
+        )
+    keys = [
+        k
+        for k in dict.fromkeys(
+            pending.order_by(F("lock_checked_at").asc(nulls_first=True)).values_list(
+                "recording__storage_key", flat=True
+            )[:limit]
+        )
+        if k
+    ]
+    if not keys:
+        return report
+    states = _object_states(keys)
+    keys = [k for k in keys if k in states]
+    report.checked = len(keys)
+    workers = min(conf.lock_sync_workers(), len(keys))
+    if workers > 1:
+        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="locks") as pool:
+            results = list(pool.map(lambda k: _sync_object(k, states[k]), keys))
+    else:
+        results = [_sync_object(k, states[k]) for k in keys]
+    now = timezone.now()
+    with transaction.atomic():
+        for key, result in zip(keys, results, strict=True):
+            state = states[key]
+            rows = _live().filter(recording__storage_key=key)
+            if result.outcome != "ok":
+                (report.missing if result.outcome == "missing" else report.failed).append(key)
+                logger.warning("lock sync for %s: %s %s", key, result.outcome, result.error)
+                rows.update(lock_checked_at=now)
                 continue
-            version = head.get("VersionId")
-            current = head.get("ObjectLockRetainUntilDate")
-            applied = current
-            if current is None or _seconds(current) < target:
-                kwargs: dict[str, Any] = {
-                    "Bucket": bucket,
-                    "Key": key,
-                    "Retention": {"Mode": "COMPLIANCE", "RetainUntilDate": target},
-                }
-                if version:
-                    kwargs["VersionId"] = version
-                store.client.put_object_retention(**kwargs)
-                applied = target
+            if result.extended:
                 report.extended.append(key)
                 audit_record(
                     actor=Actor.system(),
@@ -539,38 +670,24 @@ def retention_sync_locks(
                     object_id=key[-64:],
                     data={
                         "key": key,
-                        "version_id": version,
-                        "from": current.isoformat() if current else None,
-                        "to": target.isoformat(),
+                        "from": result.extended_from.isoformat() if result.extended_from else None,
+                        "to": state.until.isoformat(),
                     },
                 )
-            hold_on = head.get("ObjectLockLegalHoldStatus") == "ON"
-            if hold_on != held:
-                hold_kwargs: dict[str, Any] = {
-                    "Bucket": bucket,
-                    "Key": key,
-                    "LegalHold": {"Status": "ON" if held else "OFF"},
-                }
-                if version:
-                    hold_kwargs["VersionId"] = version
-                store.client.put_object_legal_hold(**hold_kwargs)
+            if result.hold_set:
                 report.holds_changed.append(key)
                 audit_record(
                     actor=Actor.system(),
                     action="retention.legal_hold_object",
                     object_type="object",
                     object_id=key[-64:],
-                    data={"key": key, "status": "ON" if held else "OFF"},
+                    data={"key": key, "status": "ON" if state.held else "OFF"},
                 )
-        except Exception as exc:  # S3 down or refusing: keep going, the next pass retries
-            logger.warning("lock sync for %s failed: %s", key, exc)
-            report.failed.append(key)
-            continue
-        _live().filter(recording__storage_key=key).update(
-            lock_until_applied=_seconds(applied) if applied else None,
-            legal_hold_applied=held,
-            lock_checked_at=timezone.now(),
-        )
+            rows.update(
+                lock_until_applied=_seconds(result.applied_until) if result.applied_until else None,
+                legal_hold_applied=state.held,
+                lock_checked_at=now,
+            )
     return report
 
 
@@ -832,3 +949,20 @@ def evidence_mark_withdraw(*, actor: User, mark_id: int) -> EvidenceMark:
             data={"mark_id": mark.pk, "kind": mark.kind},
         )
     return mark
+
+
+def retention_sync_locks_for(*, seconds: float, batch: int = 500) -> LockSyncReport:
+    """Extend locks / set legal holds in batches until none is behind or `seconds` have
+    passed (the periodic pass: after a policy change hundreds of thousands may be behind).
+    Each object is tried at most once per call."""
+    started = timezone.now()
+    deadline = time.monotonic() + seconds
+    total = LockSyncReport()
+    while time.monotonic() < deadline:
+        report = retention_sync_locks(limit=batch, checked_before=started)
+        for name in ("extended", "missing", "failed", "holds_changed"):
+            getattr(total, name).extend(getattr(report, name))
+        total.checked += report.checked
+        if report.checked == 0:  # nothing behind any more (or all tried once)
+            break
+    return total

@@ -106,7 +106,9 @@ def test_capacity_figures_command_page_and_register_exports(
     client = client_for(storage_admin)
     assert client.get("/api/retention/capacity").json()["total_bytes"] == 4000
     page = client.get("/api/retention/capacity/page")
-    assert page.status_code == 200 and "<svg" in page.content.decode()
+    html = page.content.decode()
+    assert page.status_code == 200 and "<svg" in html and 'class="proj"' in html
+    assert "存储容量" in html and "按单位" in html
     xlsx = client.get("/api/retention/register.xlsx")
     assert xlsx.status_code == 200
     assert load_workbook(io.BytesIO(xlsx.content)).active["A1"].value == "序号"
@@ -121,3 +123,73 @@ def test_linear_projection() -> None:
     slope, intercept = linear_fit([(0, 10), (1, 20), (2, 30)])
     assert slope == pytest.approx(10) and intercept == pytest.approx(10)
     assert linear_fit([(0, 5)]) == (0.0, 5)
+
+
+def test_policy_page_previews_then_applies_and_refuses_shortening(
+    store_recording: StoreRecording, storage_admin: User
+) -> None:
+    from django.test import Client as CsrfClient
+
+    from backend.retention.models import RetentionPolicy
+    from tests.retention.conftest import object_lock_until, retention_of
+
+    recording = store_recording()
+    client = client_for(storage_admin)
+    page = client.get("/api/retention/policies-page")
+    assert page.status_code == 200 and "保存期限策略" in page.content.decode()
+    preview = client.get(
+        "/api/retention/policies-page", {"category": "default", "name": "默认", "period_days": 400}
+    )
+    html = preview.content.decode()
+    assert preview.status_code == 200 and "预览（尚未生效）" in html and str(recording.pk) in html
+    assert RetentionPolicy.objects.get(category="default").period_days == 184  # not yet
+    bad = client.get("/api/retention/policies-page", {"category": "default", "period_days": "x"})
+    assert bad.status_code == 400 and "保存天数" in bad.content.decode()
+    both = client.get(
+        "/api/retention/policies-page",
+        {"category": "default", "period_days": "5", "permanent": "1"},
+    )
+    assert both.status_code == 400
+
+    # The apply form needs the CSRF token like every browser post.
+    browser = CsrfClient(enforce_csrf_checks=True)
+    browser.force_login(storage_admin)
+    no_token = browser.post(
+        "/api/retention/policies-page", {"category": "default", "period_days": "400"}
+    )
+    assert no_token.status_code == 403
+    applied = client.post(
+        "/api/retention/policies-page", {"category": "default", "name": "默认", "period_days": 400}
+    )
+    assert applied.status_code == 200 and "已生效" in applied.content.decode()
+    row = retention_of(recording)
+    assert row.retention_until == row.anchor_at + __import__("datetime").timedelta(days=400)
+    assert object_lock_until(recording) == row.retention_until
+    shorter = client.post(
+        "/api/retention/policies-page", {"category": "default", "name": "默认", "period_days": 30}
+    )
+    assert shorter.status_code == 409 and "不能缩短" in shorter.content.decode()
+    officer = client_for(make_user(role=Role.FIELD_OFFICER))
+    assert officer.get("/api/retention/policies-page").status_code == 403
+
+
+def test_fixity_history_and_alert_acknowledgement(
+    store_recording: StoreRecording, storage_admin: User
+) -> None:
+    from backend.retention.fixity import fixity_sweep
+
+    lost = store_recording(put=False)
+    fixity_sweep(limit=5)
+    client = client_for(storage_admin)
+    history = client.get(f"/api/retention/recordings/{lost.pk}/fixity").json()
+    assert [h["outcome"] for h in history] == ["missing"]
+    assert client.get("/api/retention/recordings/not-a-uuid/fixity").status_code == 422
+    alert = client.get("/api/retention/fixity/alerts").json()[0]
+    done = client.post(f"/api/retention/fixity/alerts/{alert['id']}/acknowledge")
+    assert done.status_code == 200 and done.json()["acknowledged_at"]
+    again = client.post(f"/api/retention/fixity/alerts/{alert['id']}/acknowledge")
+    assert again.status_code == 409 and again.json()["code"] == "alert_already_acknowledged"
+    assert client.post("/api/retention/fixity/alerts/999999/acknowledge").status_code == 404
+    assert client.get("/api/retention/fixity/alerts").json() == []  # open ones only
+    officer = client_for(make_user(role=Role.FIELD_OFFICER))
+    assert officer.get(f"/api/retention/recordings/{lost.pk}/fixity").status_code == 403

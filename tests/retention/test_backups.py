@@ -107,6 +107,7 @@ def test_sqlite_backup_and_restore_drill(tmp_path: Path) -> None:
         )
 
     assert manage("migrate", "-v", "0").returncode == 0
+    _sqlite_register_is_append_only(tmp_path / "fv.sqlite3")
     out = tmp_path / "backups"
     done = manage("backup_database", "--out", str(out))
     assert done.returncode == 0, done.stderr
@@ -118,3 +119,38 @@ def test_sqlite_backup_and_restore_drill(tmp_path: Path) -> None:
     dump.write_bytes(dump.read_bytes()[:-100])
     drill = manage("restore_drill", str(manifest))
     assert drill.returncode == 1 and "corrupted" in drill.stdout
+
+
+def _sqlite_register_is_append_only(path: Path) -> None:
+    """The destruction register is permanent on SQLite too: triggers refuse UPDATE/DELETE."""
+    import sqlite3
+
+    columns = (
+        "recording_id, file_name, clip_id, media_kind, device_serial, officer_name, unit_name, "
+        "sha256, size_bytes, recorded_started_at, recorded_ended_at, retention_until, "
+        "categories, reason_due, batch_id_ref, prepared_by, prepared_at, approved_by, "
+        "approved_at, destroyed_at, object_versions, derivatives, object_shared"
+    )
+    moment = "2026-01-01 00:00:00"
+    values = (
+        ["0" * 32, "a.mp4", "c1", "video", "S1", "", "", "f" * 64, 1]
+        + [moment] * 3
+        + [",default,", "due", 1, "admin", moment, "leader", moment, moment, "[]", "[]", 0]
+    )
+    with sqlite3.connect(str(path)) as db:
+        db.execute(
+            f"INSERT INTO retention_destructionregisterentry ({columns}) "
+            f"VALUES ({', '.join('?' * len(values))})",
+            values,
+        )
+    db = sqlite3.connect(str(path))
+    try:
+        with pytest.raises(sqlite3.DatabaseError, match="append-only"):
+            db.execute("UPDATE retention_destructionregisterentry SET sha256 = 'x'")
+        with pytest.raises(sqlite3.DatabaseError, match="append-only"):
+            db.execute("DELETE FROM retention_destructionregisterentry")
+        assert db.execute("SELECT sha256 FROM retention_destructionregisterentry").fetchone() == (
+            "f" * 64,
+        )
+    finally:
+        db.close()

@@ -291,3 +291,128 @@ def test_shared_content_keeps_the_object_until_the_last_recording_goes(
     entry = DestructionRegisterEntry.objects.get()
     assert entry.object_shared and entry.object_versions == []
     assert object_store().head(settings.FV_ORIGINALS_BUCKET, first.storage_key) is not None
+
+
+def test_an_object_still_locked_in_s3_is_never_destroyed_and_stays_queued(
+    store_recording: StoreRecording,
+    short_retention: None,
+    storage_admin: User,
+    make_approver: Callable[[], User],
+    settings,  # type: ignore[no-untyped-def]
+) -> None:
+    """The database says due, but the object's COMPLIANCE lock was extended behind the
+    database's back: SeaweedFS refuses the deletion, the item stays queued (retried next
+    run), nothing enters the register, and the check command reports the disagreement."""
+    import datetime
+
+    from backend.retention.services import retention_check_locks
+
+    settings.FV_DESTRUCTION_BRAKE_SHARE = 1.0
+    recording = due_recording(store_recording)
+    wait_for_locks()
+    batch = destruction_batch_prepare(actor=storage_admin, recording_ids=[recording.pk])
+    destruction_batch_approve(actor=make_approver(), batch_id=batch.pk)
+    client = object_store().client
+    bucket, key = settings.FV_ORIGINALS_BUCKET, recording.storage_key
+    version = client.head_object(Bucket=bucket, Key=key)["VersionId"]
+    from django.utils import timezone
+
+    client.put_object_retention(
+        Bucket=bucket,
+        Key=key,
+        VersionId=version,
+        Retention={
+            "Mode": "COMPLIANCE",
+            "RetainUntilDate": timezone.now().replace(microsecond=0) + datetime.timedelta(hours=1),
+        },
+    )
+    assert destruction_execute_due() == [batch.pk]
+    item = batch.items.get()
+    assert item.state == ItemState.QUEUED and item.state_reason
+    batch.refresh_from_db()
+    assert batch.state == BatchState.QUEUED
+    assert not DestructionRegisterEntry.objects.exists()
+    assert retention_of(recording).destroyed_at is None
+    assert client.head_object(Bucket=bucket, Key=key, VersionId=version)["ContentLength"] > 0
+    problems = retention_check_locks()
+    assert [p.recording_ids for p in problems] == [[str(recording.pk)]]
+    assert "晚于" in problems[0].problem
+
+
+def test_destruction_removes_the_derivative_rows(
+    store_recording: StoreRecording,
+    short_retention: None,
+    storage_admin: User,
+    make_approver: Callable[[], User],
+    settings,  # type: ignore[no-untyped-def]
+) -> None:
+    from backend.footage.models import RecordingDerivative
+
+    settings.FV_DESTRUCTION_BRAKE_SHARE = 1.0
+
+    recording = due_recording(store_recording)
+    key = f"derivatives/{recording.sha256[:2]}/{recording.sha256}/poster-v1.jpg"
+    object_store().client.put_object(Bucket=settings.FV_DERIVATIVES_BUCKET, Key=key, Body=b"jpg")
+    RecordingDerivative.objects.create(
+        recording=recording,
+        profile="poster",
+        profile_version=1,
+        bucket=settings.FV_DERIVATIVES_BUCKET,
+        key=key,
+        content_type="image/jpeg",
+        size_bytes=3,
+        sha256="0" * 64,
+    )
+    wait_for_locks()
+    batch = destruction_batch_prepare(actor=storage_admin, recording_ids=[recording.pk])
+    destruction_batch_approve(actor=make_approver(), batch_id=batch.pk)
+    destruction_execute_due()
+    assert not RecordingDerivative.objects.filter(recording=recording).exists()
+    entry = DestructionRegisterEntry.objects.get()
+    assert entry.derivatives == [key]
+    event = AuditEvent.objects.get(sequence=entry.audit_sequence)
+    assert event.data["derivative_rows_removed"] == [key]
+
+
+def test_destruction_pages_prepare_preview_approve_and_refuse_the_preparer(
+    store_recording: StoreRecording,
+    short_retention: None,
+    storage_admin: User,
+    make_approver: Callable[[], User],
+    settings,  # type: ignore[no-untyped-def]
+) -> None:
+    from django.test import Client
+
+    settings.FV_DESTRUCTION_BRAKE_SHARE = 1.0
+    recording = due_recording(store_recording)
+    wait_for_locks()
+    admin = Client()
+    admin.force_login(storage_admin)
+    listing = admin.get("/api/retention/destruction-page")
+    assert listing.status_code == 200 and "到期可销毁" in listing.content.decode()
+    prepared = admin.post("/api/retention/destruction-page", {"note": "2026 年第一批"})
+    html = prepared.content.decode()
+    assert prepared.status_code == 201 and str(recording.pk) in html and "已届满" in html
+    from backend.retention.models import DestructionBatch
+
+    batch = DestructionBatch.objects.get()
+    # The preparer's approval is refused on the page with the service's reason and status.
+    own = admin.post(f"/api/retention/destruction-page/{batch.pk}/approve")
+    assert own.status_code == 403 and "提请人不能审批" in own.content.decode()
+    leader = Client()
+    leader.force_login(make_approver())
+    preview = leader.get(f"/api/retention/destruction-page/{batch.pk}")
+    assert preview.status_code == 200 and "批准销毁" in preview.content.decode()
+    approved = leader.post(f"/api/retention/destruction-page/{batch.pk}/approve")
+    assert approved.status_code == 200
+    batch.refresh_from_db()
+    assert batch.state == BatchState.QUEUED
+    again = leader.post(f"/api/retention/destruction-page/{batch.pk}/approve")
+    assert again.status_code == 409
+    no_reason = leader.post(f"/api/retention/destruction-page/{batch.pk}/cancel", {"reason": ""})
+    assert no_reason.status_code == 400
+    assert leader.post(f"/api/retention/destruction-page/{batch.pk}/explode").status_code == 404
+    assert leader.get("/api/retention/destruction-page/999999").status_code == 404
+    # Nothing due any more: preparing again is refused with the reason.
+    nothing = admin.post("/api/retention/destruction-page", {})
+    assert nothing.status_code == 400 and "没有到期" in nothing.content.decode()

@@ -77,3 +77,50 @@ def test_periodic_pass_runs_fixity(store_recording: StoreRecording) -> None:
     store_recording()
     summary = retention_periodic()
     assert summary["fixity_checked"] == 1 and summary["fixity_failed"] == 0
+
+
+def test_plain_delete_behind_our_back_is_found_with_how_to_recover(
+    store_recording: StoreRecording,
+) -> None:
+    """Someone with S3 credentials deletes a locked original around the system. S3 accepts a
+    plain DELETE (it writes a delete marker); the sweep finds the key missing, alerts, and
+    says the locked version is still there."""
+    recording = store_recording(lock_seconds=3600)
+    client = object_store().client
+    version = client.head_object(Bucket=settings.FV_ORIGINALS_BUCKET, Key=recording.storage_key)[
+        "VersionId"
+    ]
+    client.delete_object(Bucket=settings.FV_ORIGINALS_BUCKET, Key=recording.storage_key)
+    report = fixity_sweep(limit=10)
+    assert report.failed == [f"{recording.pk}:missing"]
+    check = FixityCheck.objects.get(recording_id=recording.pk)
+    assert check.outcome == "missing" and "删除标记" in check.detail and version in check.detail
+    assert FixityAlert.objects.filter(recording_id=recording.pk, outcome="missing").exists()
+    assert AuditEvent.objects.filter(action="fixity.alert", object_id=str(recording.pk)).exists()
+
+
+def test_sweep_is_paced_to_finish_within_the_period(
+    store_recording: StoreRecording,
+    settings,  # type: ignore[no-untyped-def]
+) -> None:
+    from backend.retention.fixity import fixity_quota
+
+    for _ in range(3):
+        store_recording(size=64)
+    settings.FV_FIXITY_RUN_LIMIT = 1
+    settings.FV_FIXITY_PERIOD_DAYS = 1
+    # Runs every 12 h over a 1-day period: 2 runs must cover 3 originals (+10 %).
+    assert fixity_quota(interval_seconds=12 * 3600) == 2
+    assert fixity_quota(interval_seconds=60) == 1  # never below the run limit
+    summary = retention_periodic(interval_seconds=12 * 3600)
+    assert summary["fixity_checked"] == 2 and summary["fixity_still_due"] == 1
+    assert retention_periodic(interval_seconds=12 * 3600)["fixity_checked"] == 1
+
+
+def test_periodic_command_runs_once_with_its_interval(store_recording: StoreRecording) -> None:
+    import io
+
+    store_recording()
+    out = io.StringIO()
+    call_command("retention_periodic", "--interval", "900", stdout=out)
+    assert "'fixity_checked': 1" in out.getvalue() and "'refreshed': 0" in out.getvalue()

@@ -193,3 +193,82 @@ def test_storing_a_recording_gives_it_retention_and_its_lock(
     assert row.retention_until == max(row.policy_until, row.lock_floor_until)
     assert object_lock_until(recording) == row.retention_until
     assert retention_check_locks() == []
+
+
+@pytest.mark.django_db
+def test_seaweedfs_really_enforces_compliance_retention(store_recording: StoreRecording) -> None:
+    """Evidence that the lock is real in SeaweedFS, not just a date in our database: the
+    locked version cannot be deleted, shortened or downgraded; extension is accepted and
+    read back; a plain DELETE only hides the version behind a delete marker."""
+    from botocore.exceptions import ClientError
+
+    recording = store_recording(lock_seconds=3600)
+    client = object_store().client
+    bucket, key = settings.FV_ORIGINALS_BUCKET, recording.storage_key
+    head = client.head_object(Bucket=bucket, Key=key)
+    version = head["VersionId"]
+    assert head["ObjectLockMode"] == "COMPLIANCE"
+    until = head["ObjectLockRetainUntilDate"]
+
+    with pytest.raises(ClientError) as deleting:
+        client.delete_object(Bucket=bucket, Key=key, VersionId=version)
+    assert deleting.value.response["Error"]["Code"] == "AccessDenied"
+    with pytest.raises(ClientError):  # "bypass" is for GOVERNANCE only
+        client.delete_object(
+            Bucket=bucket, Key=key, VersionId=version, BypassGovernanceRetention=True
+        )
+    with pytest.raises(ClientError):
+        client.put_object_retention(
+            Bucket=bucket,
+            Key=key,
+            VersionId=version,
+            Retention={"Mode": "GOVERNANCE", "RetainUntilDate": until},
+        )
+    with pytest.raises(ClientError):
+        client.put_object_retention(
+            Bucket=bucket,
+            Key=key,
+            VersionId=version,
+            Retention={"Mode": "COMPLIANCE", "RetainUntilDate": until - datetime.timedelta(1)},
+        )
+    later = until + datetime.timedelta(days=30)
+    client.put_object_retention(
+        Bucket=bucket,
+        Key=key,
+        VersionId=version,
+        Retention={"Mode": "COMPLIANCE", "RetainUntilDate": later},
+    )
+    assert object_lock_until(recording) == later
+
+    # A plain DELETE is accepted (delete marker) but the locked version survives it.
+    client.delete_object(Bucket=bucket, Key=key)
+    assert object_store().head(bucket, key) is None
+    versions = client.list_object_versions(Bucket=bucket, Prefix=key)
+    assert [v["VersionId"] for v in versions["Versions"] if v["Key"] == key] == [version]
+    assert client.head_object(Bucket=bucket, Key=key, VersionId=version)["ContentLength"] == (
+        recording.size_bytes
+    )
+    # The check command sees the hidden object as a disagreement.
+    problems = retention_check_locks()
+    assert [p.key for p in problems] == [key] and problems[0].object_until is None
+
+
+@pytest.mark.django_db
+def test_periodic_lock_sync_works_through_every_behind_object_in_batches(
+    store_recording: StoreRecording,
+) -> None:
+    """After a policy change many objects are behind: the periodic pass extends them batch
+    after batch within its time budget; a missing object is tried once and does not stall
+    the others."""
+    from backend.retention.services import retention_sync_locks_for
+
+    recordings = [store_recording() for _ in range(3)]
+    lost = store_recording(put=False)
+    report = retention_sync_locks_for(seconds=60, batch=1)
+    assert sorted(report.extended) == sorted(r.storage_key for r in recordings)
+    assert report.missing == [lost.storage_key] and report.checked == 4
+    for r in recordings:
+        assert object_lock_until(r) == retention_of(r).retention_until
+    # Nothing behind any more but the lost one, which was tried in this pass already.
+    again = retention_sync_locks_for(seconds=60, batch=1)
+    assert again.extended == [] and again.missing == [lost.storage_key]

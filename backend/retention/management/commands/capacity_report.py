@@ -39,6 +39,9 @@ class Command(BaseCommand):
         out("\n近 12 个月增长:")
         for row in report.growth:
             out(f"  {row['month']}  +{_gb(row['added_bytes'])}  累计 {_gb(row['total_bytes'])}")
+        out("\n预测（线性趋势）:")
+        for row in report.projection:
+            out(f"  {row['month']}  预计累计 {_gb(row['total_bytes'])}")
         out(
             f"\n平均每月增长 {_gb(report.bytes_per_month)}；"
             f"12 个月后预计 {_gb(report.projected_12_months_bytes)}"
