@@ -122,6 +122,7 @@ def main() -> None:
     processes.append(
         subprocess.Popen([PY, str(ROOT / "manage.py"), worker_command], env=env, cwd=ROOT)
     )
+    processes.append(subprocess.Popen([PY, "-m", "ops.scheduler"], env=env, cwd=ROOT))
     wait_http(f"http://{HOST}:{PORT}/api/openapi.json")
 
     print("\nFieldVault is running (embedded stack):", flush=True)

@@ -71,6 +71,7 @@ def main() -> None:
         subprocess.Popen([*manage, "fieldvault_worker"], env=env, cwd=ROOT)
         for _ in range(args.workers)
     ]
+    processes.append(subprocess.Popen([sys.executable, "-m", "ops.scheduler"], env=env, cwd=ROOT))
 
     def stop(*_: object) -> None:
         for process in processes:
@@ -84,7 +85,7 @@ def main() -> None:
     signal.signal(signal.SIGTERM, stop)
     print(
         f"{args.web} web on ports {args.first_port}..{args.first_port + args.web - 1}, "
-        f"{args.workers} workers, S3 {weed.endpoint_url}",
+        f"{args.workers} workers, 1 scheduler, S3 {weed.endpoint_url}",
         flush=True,
     )
     while True:

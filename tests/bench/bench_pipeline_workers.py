@@ -10,6 +10,14 @@ derivatives to a fresh bucket so no run profits from the previous one's uploads.
 Runs alternate (1, 2, 1, 2 … ``--rounds``) and the best of each is reported, because
 other processes on a shared machine disturb single runs. Prints both throughputs and their
 ratio (goal: 2 workers >= 1.6x one worker).
+
+Also printed: the CPU seconds the workers and their ffmpeg children used per run (getrusage
+of waited-for children, including each worker's start-up), and that divided by the batch's
+wall time (cores our workers obtained). Equal CPU seconds per batch mean a second worker
+adds no work of its own; the ratio then only says how much more of the machine two workers
+obtain. On an idle 2-core machine x264 alone keeps ~1.2-1.8 cores busy, which bounds the
+ratio there; on a machine shared with other loads, more processes simply win a larger
+share of the CPU, so read the ratio together with the load average printed beside it.
 """
 
 from __future__ import annotations
@@ -18,7 +26,9 @@ import argparse
 import datetime
 import hashlib
 import os
+import resource
 import signal
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -154,7 +164,15 @@ def main() -> None:
                 )
             )
 
+        def children_cpu() -> float:
+            usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+            return usage.ru_utime + usage.ru_stime
+
+        cores_used: dict[int, list[float]] = {1: [], 2: []}
+        cpu_used: dict[int, list[float]] = {1: [], 2: []}
+
         def run(worker_count: int) -> float:
+            cpu_before = children_cpu()
             bucket = f"fv-bench-derivatives-{worker_count}w-{int(time.time())}"
             store.ensure_bucket(bucket, object_lock=False)
             started: list[subprocess.Popen[bytes]] = []
@@ -212,6 +230,8 @@ def main() -> None:
                 process.send_signal(signal.SIGTERM)
             for process in started:
                 process.wait(timeout=60)
+            cpu_used[worker_count].append(children_cpu() - cpu_before)
+            cores_used[worker_count].append(cpu_used[worker_count][-1] / elapsed)
             return elapsed
 
         # Alternate the two set-ups so that load from other processes hits both alike;
@@ -220,7 +240,13 @@ def main() -> None:
         for _ in range(args.rounds):
             for worker_count in (1, 2):
                 times[worker_count].append(run(worker_count))
-                print(f"  run with {worker_count} worker(s): {times[worker_count][-1]:.1f} s")
+                print(
+                    f"  run with {worker_count} worker(s): {times[worker_count][-1]:.1f} s,"
+                    f" {cpu_used[worker_count][-1]:.1f} CPU s,"
+                    f" {cores_used[worker_count][-1]:.2f} cores obtained,"
+                    f" load {os.getloadavg()[0]:.1f}",
+                    flush=True,
+                )
         one, two = min(times[1]), min(times[2])
         count = len(recordings)
         load_end = os.getloadavg()[0]
@@ -231,6 +257,12 @@ def main() -> None:
         print(f"1 worker : {one:6.1f} s best  -> {count / one:.3f} clips/s (reference)")
         print(f"2 workers: {two:6.1f} s best  -> {count / two:.3f} clips/s")
         print(f"throughput ratio 2 workers / 1 worker: {one / two:.2f}x (goal >= 1.6x)")
+        print(
+            f"CPU seconds per batch (median): 1 worker {statistics.median(cpu_used[1]):.1f} s,"
+            f" 2 workers {statistics.median(cpu_used[2]):.1f} s;"
+            f" cores obtained (median): {statistics.median(cores_used[1]):.2f}"
+            f" vs {statistics.median(cores_used[2]):.2f} of {os.cpu_count()}"
+        )
     finally:
         for process in workers:
             if process.poll() is None:

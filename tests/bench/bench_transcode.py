@@ -6,11 +6,18 @@ Without a sample, a 60 s 1080p30 H.264 + AAC file is generated once and cached i
 /tmp/fieldvault_bench/. Runs alternate (plain, pipeline, pipeline, plain, ...) in the same
 process so machine load affects both equally. Prints seconds per run, medians, realtime
 factor and the pipeline's overhead in percent (goal: <= 10 %).
+
+Wall-clock time on a shared 2-core machine swings by tens of percent between runs, so the
+CPU seconds (user + system) of each run are printed too: the ffmpeg child's (getrusage of
+children) plus, for the pipeline, this process's own (probing, checks). Their ratio is the
+load-robust form of the same overhead.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -52,10 +59,17 @@ def make_sample(seconds: int = 60) -> Path:
     return path
 
 
-def run_plain(args: list[str]) -> float:
+def cpu_seconds(who: int) -> float:
+    usage = resource.getrusage(who)
+    return usage.ru_utime + usage.ru_stime
+
+
+def run_plain(args: list[str]) -> tuple[float, float]:
+    """Wall seconds and CPU seconds of one plain ffmpeg run."""
+    children = cpu_seconds(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
     subprocess.run(args, check=True, capture_output=True)
-    return time.perf_counter() - started
+    return time.perf_counter() - started, cpu_seconds(resource.RUSAGE_CHILDREN) - children
 
 
 _ffmpeg_seconds: list[float] = []
@@ -70,14 +84,20 @@ def _timed_subprocess_run(*args: Any, **kwargs: Any) -> Any:
         _ffmpeg_seconds.append(time.perf_counter() - started)
 
 
-def run_pipeline(src: Path, dst: Path) -> tuple[float, float]:
-    """Total seconds, and seconds spent outside the ffmpeg child (the wrapper's own cost)."""
+def run_pipeline(src: Path, dst: Path) -> tuple[float, float, float]:
+    """Total wall seconds, wall seconds outside the ffmpeg child (the wrapper's own cost),
+    and CPU seconds (ffmpeg child + this process)."""
     _ffmpeg_seconds.clear()
+    children = cpu_seconds(resource.RUSAGE_CHILDREN)
+    own = cpu_seconds(resource.RUSAGE_SELF)
     started = time.perf_counter()
     with mock.patch.object(media.transcode.subprocess, "run", _timed_subprocess_run):
         transcode_proxy(src, dst)  # probes the source itself, like the worker does
     total = time.perf_counter() - started
-    return total, total - sum(_ffmpeg_seconds)
+    cpu = (cpu_seconds(resource.RUSAGE_CHILDREN) - children) + (
+        cpu_seconds(resource.RUSAGE_SELF) - own
+    )
+    return total, total - sum(_ffmpeg_seconds), cpu
 
 
 def main() -> None:
@@ -99,6 +119,8 @@ def main() -> None:
     plain: list[float] = []
     pipeline: list[float] = []
     wrapper: list[float] = []
+    plain_cpu: list[float] = []
+    pipeline_cpu: list[float] = []
     with tempfile.TemporaryDirectory() as work:
         out = Path(work)
         # The plain run gets exactly the argument list the pipeline uses.
@@ -108,13 +130,19 @@ def main() -> None:
             order = ("plain", "pipeline") if round_index % 2 == 0 else ("pipeline", "plain")
             for which in order:
                 if which == "plain":
-                    seconds = run_plain(plain_args)
+                    seconds, cpu = run_plain(plain_args)
                     plain.append(seconds)
+                    plain_cpu.append(cpu)
                 else:
-                    seconds, outside_ffmpeg = run_pipeline(src, out / "pipeline.mp4")
+                    seconds, outside_ffmpeg, cpu = run_pipeline(src, out / "pipeline.mp4")
                     pipeline.append(seconds)
                     wrapper.append(outside_ffmpeg)
-                print(f"  round {round_index + 1} {which:8s} {seconds:7.2f} s", flush=True)
+                    pipeline_cpu.append(cpu)
+                print(
+                    f"  round {round_index + 1} {which:8s} {seconds:7.2f} s wall"
+                    f"  {cpu:7.2f} s CPU  load {os.getloadavg()[0]:.1f}",
+                    flush=True,
+                )
     plain_median = statistics.median(plain)
     pipeline_median = statistics.median(pipeline)
     duration = source_probe.duration_s or 0.0
@@ -123,6 +151,13 @@ def main() -> None:
         print(f"{label} median {value:7.2f} s  ({duration / value:.2f}x realtime)")
     print(
         f"overhead {overhead:+.1f} %  (ratio {pipeline_median / plain_median:.3f}; goal <= +10 %)"
+    )
+    plain_cpu_median = statistics.median(plain_cpu)
+    pipeline_cpu_median = statistics.median(pipeline_cpu)
+    print(
+        f"CPU seconds median: plain {plain_cpu_median:.2f} s, pipeline {pipeline_cpu_median:.2f} s"
+        f" -> CPU overhead {(pipeline_cpu_median / plain_cpu_median - 1) * 100:+.1f} %"
+        f" (ratio {pipeline_cpu_median / plain_cpu_median:.3f}; goal <= +10 %)"
     )
     own = statistics.median(wrapper)
     print(

@@ -56,6 +56,7 @@ EXPECTED: dict[str, tuple[str, str | None, set[str], MediaKind, set[str]]] = {
     ),
     "empty_mp4": ("damaged", "empty_file", set(), MediaKind.UNKNOWN, set()),
     "text_mp4": ("damaged", "not_media", set(), MediaKind.UNKNOWN, set()),
+    "random_bytes": ("damaged", "not_media", set(), MediaKind.UNKNOWN, set()),
     "huge_video": ("damaged", "dimensions_too_large", set(), MediaKind.VIDEO, set()),
     "huge_jpeg": ("damaged", "dimensions_too_large", set(), MediaKind.PHOTO, set()),
     "avi_mjpeg_pcm": (

@@ -311,3 +311,40 @@ def test_a_recording_that_kills_every_worker_fails_at_the_cap(
     assert processing.state == ProcessingState.FAILED
     assert "gone:1" in processing.last_error and "lease expired" in processing.last_error
     assert recording_process(recording_id=recording.pk) == "not_claimed"
+
+
+def test_detail_api_is_never_public_and_scoped(
+    s3: Any, clips: dict[str, Path], stored_recording: Make
+) -> None:
+    unit = make_unit()
+    officer = make_officer(unit=unit)
+    device, _ = make_device(officer=officer)
+    recording = stored_recording(clips["text"], device=device)
+    Recording.objects.filter(pk=recording.pk).update(officer=officer)
+    queue_and_run(recording)
+    path = f"/api/recordings/{recording.pk}"
+
+    anonymous = Client().get(path)
+    assert anonymous.status_code == 401
+    assert set(anonymous.json()) == {"code", "message", "details"}
+    assert "derivatives" not in anonymous.json()
+
+    sub_unit_supervisor = Client()
+    sub_unit_supervisor.force_login(make_user(role=Role.SUPERVISOR, unit=make_unit(parent=unit)))
+    assert sub_unit_supervisor.get(path).status_code == 404  # sub-units do not see parents
+
+    own = Client()
+    own.force_login(make_user(role=Role.SUPERVISOR, unit=unit))
+    for bad_id in ("not-a-uuid", "00000000-0000-0000-0000-000000000000"):
+        response = own.get(f"/api/recordings/{bad_id}")
+        assert response.status_code == 404
+        assert response.json() == {
+            "code": "recording_not_found",
+            "message": "no such recording",
+            "details": {},
+        }
+    body = own.get(path).json()
+    assert body["processing"]["state"] == "damaged"
+    assert body["processing"]["reason_code"] == "not_media"
+    assert body["processing"]["reason_message"]  # zh-hans text a person understands
+    assert body["derivatives"] == []

@@ -55,7 +55,7 @@ class Redriver(threading.Thread):
 
 
 class Command(DatabaseWorkerCommand):
-    help = "Run a FieldVault worker: storage and media jobs, plus the periodic re-drive."
+    help = "Run a FieldVault worker: default, storage and media jobs, plus the periodic re-drive."
 
     def add_arguments(self, parser: ArgumentParser) -> None:
         super().add_arguments(parser)
@@ -66,7 +66,7 @@ class Command(DatabaseWorkerCommand):
             help="Seconds between re-drive passes; 0 disables the re-drive (default: %(default)s)",
         )
         parser.set_defaults(
-            queue_name="storage,media",
+            queue_name="default,storage,media",
             reload=False,
             worker_id=f"{socket.gethostname()}-{os.getpid()}"[:64],
         )
