@@ -13,7 +13,7 @@ from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext as _
 
-from backend.accounts.models import User
+from backend.accounts.models import Unit, User
 from backend.coverage.evaluation import VERDICT_LABELS_EN, VERDICT_LABELS_ZH, Verdict
 from backend.coverage.models import CoverageEvaluation, GapExplanation, RecordingLink
 from backend.enforcement.models import Activity, ActivityOfficer
@@ -60,7 +60,11 @@ class ActivityFilters:
 def activity_search(user: User, filters: ActivityFilters) -> QuerySet[Activity]:
     activities = _with_details(activities_visible_to(user))
     if filters.unit is not None:
-        activities = activities.filter(unit_id=filters.unit)
+        # A unit means the unit and its sub-units (a bureau includes its justice offices).
+        chosen = Unit.objects.filter(pk=filters.unit).values_list("path", flat=True).first()
+        activities = (
+            activities.filter(unit__path__startswith=chosen) if chosen else activities.none()
+        )
     if filters.officer:
         activities = activities.filter(participants__officer__name__icontains=filters.officer)
     if filters.category:
@@ -187,8 +191,8 @@ def activity_timeline(
 WIDTH = 960
 LEFT = 150
 RIGHT = 30
-ROW_HEIGHT = 46
-TOP = 58
+ROW_HEIGHT = 64
+TOP = 62
 
 
 def _draw(
@@ -252,7 +256,7 @@ def _draw(
             f'y2="{height - 30}" stroke="#1a73e8" stroke-width="2" />'
         )
         parts.append(
-            f'<text x="{mx}" y="{TOP - 26}" text-anchor="{anchor}" font-size="12" '
+            f'<text x="{mx}" y="{TOP - 26}" text-anchor="{anchor}" font-size="14" '
             f'fill="#1a73e8">{escape(label)} '
             f"{escape(timezone.localtime(moment).strftime('%H:%M:%S'))}</text>"
         )
@@ -260,7 +264,7 @@ def _draw(
         y = TOP + index * ROW_HEIGHT
         name = row.name + (" ⚠" if row.certificate_problem else "")
         parts.append(
-            f'<text x="{LEFT - 8}" y="{y + 22}" text-anchor="end" font-size="13">'
+            f'<text x="{LEFT - 8}" y="{y + 24}" text-anchor="end" font-size="16">'
             f"{escape(name)}</text>"
         )
         parts.append(
@@ -270,14 +274,25 @@ def _draw(
         for gap_start, gap_end in row.gaps:
             parts.append(
                 f'<rect class="gap" x="{x(gap_start)}" y="{y + 6}" '
-                f'width="{max(x(gap_end) - x(gap_start), 1.5)}" height="26" '
+                f'width="{max(x(gap_end) - x(gap_start), 1.5)}" height="28" '
                 f'fill="url(#gap-hatch)" stroke="#d93025"><title>'
                 f"{escape(_('未覆盖'))} {escape(_fmt_span(gap_start, gap_end))}</title></rect>"
+            )
+        for explanation in row.explanations:
+            if explanation.gap_from is None or explanation.gap_to is None:
+                continue
+            # An explained span: an amber bracket under the bars, the text as its tooltip.
+            parts.append(
+                f'<rect class="explained" x="{x(explanation.gap_from)}" y="{y + 36}" '
+                f'width="{max(x(explanation.gap_to) - x(explanation.gap_from), 2)}" height="4" '
+                f'fill="#f9ab00"><title>{escape(_("说明"))}: '
+                f"{escape(str(explanation.get_reason_display()))} {escape(explanation.text)} "
+                f"{escape(_fmt_span(explanation.gap_from, explanation.gap_to))}</title></rect>"
             )
         for bar_start, bar_end, recording_id, file_name in row.bars:
             bar = (
                 f'<rect class="recording" x="{x(bar_start)}" y="{y + 10}" '
-                f'width="{max(x(bar_end) - x(bar_start), 2)}" height="18" rx="3" '
+                f'width="{max(x(bar_end) - x(bar_start), 2)}" height="20" rx="3" '
                 f'fill="#188038"><title>{escape(file_name)} '
                 f"{escape(_fmt_span(bar_start, bar_end))}</title></rect>"
             )
@@ -295,7 +310,7 @@ def _draw(
             marks.append(_("有说明 %(n)d 条") % {"n": len(row.explanations)})
         if marks:
             parts.append(
-                f'<text class="marks" x="{LEFT}" y="{y + ROW_HEIGHT - 8}" font-size="11" '
+                f'<text class="marks" x="{LEFT}" y="{y + ROW_HEIGHT - 12}" font-size="14" '
                 f'fill="#d93025">{escape("；".join(marks))}</text>'
             )
     axis_y = height - 18
@@ -303,7 +318,7 @@ def _draw(
     for step in range(steps + 1):
         moment = lo + datetime.timedelta(seconds=total * step / steps)
         parts.append(
-            f'<text x="{x(moment)}" y="{axis_y}" text-anchor="middle" font-size="11" '
+            f'<text x="{x(moment)}" y="{axis_y}" text-anchor="middle" font-size="13" '
             f'fill="#555">{timezone.localtime(moment).strftime("%H:%M")}</text>'
         )
     parts.append("</svg>")

@@ -45,6 +45,7 @@ def _request_out(item: AccessRequest) -> AccessRequestOut:
         state=item.state,
         required_authority=item.required_authority,
         recording_ids=sorted(str(r.pk) for r in item.recordings.all()),
+        activity_id=item.activity_ref or None,
         created_at=item.created_at,
         decided_by_id=item.decided_by_id,
         decided_at=item.decided_at,
@@ -74,7 +75,8 @@ def list_requests(request: HttpRequest) -> list[AccessRequestOut]:
     "access-requests", response={201: AccessRequestOut}, operation_id="review_requests_create"
 )
 def create_request(request: HttpRequest, payload: AccessRequestIn) -> Status:
-    """File an access request (调阅申请) naming its purpose and recordings."""
+    """File an access request (调阅申请) naming its purpose and the recordings, an activity
+    (all its linked recordings), or both."""
     created = services.access_request_create(requester=_user(request), **payload.dict())
     return Status(201, _request_out(created))
 
@@ -85,11 +87,17 @@ def create_request(request: HttpRequest, payload: AccessRequestIn) -> Status:
     operation_id="review_requests_approve",
 )
 def approve(request: HttpRequest, request_id: str, payload: DecisionIn) -> GrantOut:
-    """Approve a pending request (never one's own): returns the grant."""
+    """Approve a pending request (never one's own): returns the grant. `recording_ids`
+    narrows the grant to some of the requested recordings; `view_only` withholds copying."""
     user = _user(request)
     item = selectors.access_request_get(user=user, request_id=request_id)
     grant = services.access_request_approve(
-        request_id=item.pk, approver=user, valid_days=payload.valid_days, note=payload.note
+        request_id=item.pk,
+        approver=user,
+        valid_days=payload.valid_days,
+        note=payload.note,
+        view_only=payload.view_only,
+        recording_ids=payload.recording_ids,
     )
     return _grant_out(grant)
 
@@ -170,7 +178,9 @@ def playback(
     "grants/{grant_id}/exports", response={201: ExportOut}, operation_id="review_exports_create"
 )
 def create_export(request: HttpRequest, grant_id: str, payload: ExportIn) -> Status:
-    """Make an export under a copy grant; download the ZIP from `download_url`."""
+    """Make an export under a copy grant; download the ZIP from `download_url`. For outside
+    bodies and parties the watermarked viewing copies are made first by a background job:
+    until `proxies_state` is `ready` the download answers 409 `export_not_ready`."""
     user = _user(request)
     grant = selectors.grant_for_holder(user=user, grant_id=grant_id)
     export = services.export_create(
@@ -183,6 +193,7 @@ def create_export(request: HttpRequest, grant_id: str, payload: ExportIn) -> Sta
             grant_id=str(grant.pk),
             download_url=reverse("review:export_download", args=[export.pk]),
             with_proxies=export.with_proxies,
+            proxies_state=export.proxies_state,
             file_count=len(export.manifest.get("recordings", [])),
         ),
     )

@@ -57,7 +57,14 @@ class AccessRequestForm(forms.Form):
     recording_ids = forms.CharField(
         label=_("音像记录编号"),
         help_text=_("每行一个编号"),
+        required=False,
         widget=forms.Textarea(attrs={"rows": 3}),
+    )
+    activity_id = forms.CharField(
+        label=_("执法活动编号"),
+        help_text=_("填写后申请该活动关联的全部音像记录"),
+        required=False,
+        max_length=64,
     )
     want_copy = forms.BooleanField(label=_("申请复制（导出）"), required=False)
 
@@ -74,6 +81,7 @@ class AccessDocumentForm(forms.Form):
 class DecisionForm(forms.Form):
     valid_days = forms.IntegerField(label=_("有效天数"), min_value=1, max_value=90, initial=7)
     note = forms.CharField(label=_("审批意见"), required=False, max_length=500)
+    view_only = forms.BooleanField(label=_("仅允许查看（不允许复制）"), required=False)
 
 
 class RegisterSearchForm(forms.Form):

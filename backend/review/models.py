@@ -218,8 +218,20 @@ class AccessBasis(models.TextChoices):
     GRANT = "grant", _("经批准调阅")
 
 
+class ProxiesState(models.TextChoices):
+    NONE = "none", _("无需副本")  # staff exports: originals only
+    PENDING = "pending", _("待生成")
+    WORKING = "working", _("生成中")
+    READY = "ready", _("已生成")
+    FAILED = "failed", _("生成失败")
+
+
 class ExportPackage(models.Model):
-    """One export made under a copy grant: what went in and with which hashes."""
+    """One export made under a copy grant: what went in and with which hashes.
+
+    Exports for outside bodies and parties also carry watermarked viewing copies; those are
+    transcoded by a background job (export_proxies_prepare) into the derivatives bucket
+    before the package can be downloaded, so a download never waits on ffmpeg."""
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     grant = models.ForeignKey(AccessGrant, on_delete=models.PROTECT, related_name="exports")
@@ -229,6 +241,13 @@ class ExportPackage(models.Model):
     watermark_text = models.CharField(max_length=300, blank=True)
     with_proxies = models.BooleanField(default=False)
     manifest = models.JSONField(default=dict)
+    proxies_state = models.CharField(
+        max_length=10, choices=ProxiesState.choices, default=ProxiesState.NONE
+    )
+    # [{"recording_id", "path", "bucket", "key", "sha256", "size_bytes"}] once ready.
+    proxies = models.JSONField(default=list)
+    proxies_claimed_at = models.DateTimeField(null=True, blank=True)
+    proxies_error = models.TextField(blank=True)
 
     class Meta:
         ordering = ("-created_at",)

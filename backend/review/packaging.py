@@ -3,7 +3,8 @@
 Inside: the originals exactly as stored (bytes copied from S3, never re-encoded), a
 `SHA256SUMS` file that `sha256sum -c` checks with nothing else installed, a manifest with
 each file's SHA-256 and metadata, the audit extract, a README in Chinese and English, and
-for outside parties watermarked proxy copies (requester, date) burned in by ffmpeg.
+for outside parties watermarked proxy copies (requester, date), burned in by ffmpeg in a
+background job before the download (backend.review.services.export_proxies_prepare).
 """
 
 from __future__ import annotations
@@ -11,9 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-import shutil
 import subprocess
-import tempfile
 import unicodedata
 import zipfile
 from collections.abc import Iterator
@@ -252,8 +251,8 @@ def export_stream(export: ExportPackage) -> Iterator[bytes]:
             # The recorded hash, not the one just computed: a mismatch then shows in sha256sum.
             sums.append((recording.sha256, name))
         yield sink.drain()
-        if export.with_proxies and export.watermark_text:
-            yield from _proxies(export, recordings, archive, sink, sums)
+        if export.proxies:
+            yield from _proxies(export, archive, sink, sums, problems)
         manifest = {
             "export_id": str(export.pk),
             "grant_id": str(export.grant_id),
@@ -283,8 +282,8 @@ def export_stream(export: ExportPackage) -> Iterator[bytes]:
             created_at=timezone.localtime(export.created_at).isoformat(),
             purpose=export.purpose,
             grant_id=export.grant_id,
-            proxy_note_zh=PROXY_NOTE_ZH if export.with_proxies else "",
-            proxy_note_en=PROXY_NOTE_EN if export.with_proxies else "",
+            proxy_note_zh=PROXY_NOTE_ZH if export.proxies else "",
+            proxy_note_en=PROXY_NOTE_EN if export.proxies else "",
         )
         archive.writestr(_entry("README.txt"), readme.replace("\n", "\r\n").encode("utf-8"))
     yield sink.drain()
@@ -292,42 +291,24 @@ def export_stream(export: ExportPackage) -> Iterator[bytes]:
 
 def _proxies(
     export: ExportPackage,
-    recordings: list[Recording],
     archive: zipfile.ZipFile,
     sink: _Sink,
     sums: list[tuple[str, str]],
+    problems: list[str],
 ) -> Iterator[bytes]:
+    """The watermarked viewing copies made by export_proxies_prepare, streamed from the
+    derivatives bucket; their recorded SHA-256 goes into SHA256SUMS."""
     store = object_store()
-    work = Path(tempfile.mkdtemp(prefix="fv-export-"))
-    try:
-        for recording in recordings:
-            if recording.media_kind not in (MediaKind.VIDEO, MediaKind.PHOTO):
-                continue  # audio carries no visible watermark
-            suffix = ".jpg" if recording.media_kind == MediaKind.PHOTO else ".mp4"
-            target = work / f"proxy{suffix}"
-            source = store.presigned_get(
-                bucket=settings.FV_ORIGINALS_BUCKET,
-                key=recording.storage_key,
-                expires_seconds=3600,
+    for proxy in export.proxies:
+        name = str(proxy["path"])
+        digest = hashlib.sha256()
+        with archive.open(_entry(name), mode="w", force_zip64=True) as member:
+            for chunk in store.iter_object(str(proxy["bucket"]), str(proxy["key"])):
+                digest.update(chunk)
+                member.write(chunk)
+                yield sink.drain()
+        if digest.hexdigest() != proxy["sha256"]:
+            problems.append(
+                f"{name}: stored bytes hash {digest.hexdigest()}, expected {proxy['sha256']}"
             )
-            watermark_media(
-                source=source,
-                target=target,
-                text=export.watermark_text,
-                media_kind=recording.media_kind,
-                work_dir=work,
-            )
-            name = f"proxies/{Path(package_file_name(recording)).stem}-watermarked{suffix}"
-            digest = hashlib.sha256()
-            with (
-                archive.open(_entry(name), mode="w", force_zip64=True) as member,
-                target.open("rb") as handle,
-            ):
-                while chunk := handle.read(1024 * 1024):
-                    digest.update(chunk)
-                    member.write(chunk)
-                    yield sink.drain()
-            sums.append((digest.hexdigest(), name))
-            target.unlink()
-    finally:
-        shutil.rmtree(work, ignore_errors=True)
+        sums.append((str(proxy["sha256"]), name))

@@ -8,7 +8,8 @@ from ninja import Schema
 class AccessRequestIn(Schema):
     requester_kind: str
     purpose: str
-    recording_ids: list[str]
+    recording_ids: list[str] = []
+    activity_id: str = ""
     want_copy: bool = False
     applicant_name: str = ""
     applicant_organisation: str = ""
@@ -24,6 +25,7 @@ class AccessRequestOut(Schema):
     state: str
     required_authority: str
     recording_ids: list[str]
+    activity_id: str | None
     created_at: datetime.datetime
     decided_by_id: int | None
     decided_at: datetime.datetime | None
@@ -33,6 +35,9 @@ class AccessRequestOut(Schema):
 class DecisionIn(Schema):
     valid_days: int = 7
     note: str = ""
+    view_only: bool = False
+    # The grant's scope: a subset of the request's recordings (all of them when omitted).
+    recording_ids: list[str] | None = None
 
 
 class GrantOut(Schema):
@@ -77,4 +82,7 @@ class ExportOut(Schema):
     grant_id: str
     download_url: str
     with_proxies: bool
+    # none (originals only), pending / working (watermarked copies being made: the
+    # download answers 409 export_not_ready), ready, failed.
+    proxies_state: str
     file_count: int

@@ -14,7 +14,8 @@ import uuid
 from collections.abc import Collection
 from dataclasses import dataclass
 
-from django.db.models import Count, Min, Q, QuerySet
+from django.db.models import Count, Exists, Min, OuterRef, Q, QuerySet, Value
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from backend.accounts.models import Role, Unit, User
@@ -22,6 +23,7 @@ from backend.audit.models import AuditEvent
 from backend.config.errors import NotFound, PermissionDenied
 from backend.footage.models import Recording, RecordingState
 from backend.footage.selectors import recordings_visible_to
+from backend.retention.models import FixityCheck
 from backend.review.models import (
     AccessBasis,
     AccessGrant,
@@ -31,6 +33,7 @@ from backend.review.models import (
     ApprovalAuthority,
     Approver,
     ExportPackage,
+    RegisterAction,
 )
 
 CONTENT_ROLES = {
@@ -175,10 +178,26 @@ def recording_unit(recording: Recording) -> Unit | None:
 
 
 def recording_custody_events(recording: Recording) -> QuerySet[AuditEvent]:
-    """Chain of custody: every audit event about this recording, oldest first."""
-    return AuditEvent.objects.filter(object_type="recording", object_id=str(recording.pk)).order_by(
-        "sequence"
+    """Chain of custody: every audit event about this recording, oldest first.
+
+    Besides the events filed under the recording itself, other apps name it in their
+    event data: uploads and activity links (`recording_id`), legal holds and access
+    requests (`recordings`), and Object Lock changes of its stored object (`key`).
+    Containment (`@>`) is used so that a GIN index on the data can serve it."""
+    key = str(recording.pk)
+    about = (
+        Q(object_type="recording", object_id=key)
+        | Q(data__contains={"recording_id": key})
+        | Q(data__contains={"recordings": [key]})
     )
+    if recording.storage_key:
+        about |= Q(object_type="object", data__contains={"key": recording.storage_key})
+    return AuditEvent.objects.filter(about).order_by("sequence")
+
+
+def recording_fixity_last(recording: Recording) -> FixityCheck | None:
+    """The newest fixity re-check of the stored original (retention app), if any."""
+    return FixityCheck.objects.filter(recording=recording).order_by("-checked_at").first()
 
 
 def storage_facts_visible_to(user: User) -> QuerySet[Recording]:
@@ -212,6 +231,32 @@ def officer_backlog(user: User, *, now: datetime.datetime | None = None) -> list
         .order_by("-clips", "officer__name")
     )
     return [dict(row) for row in rows]
+
+
+LOOKING_ROLES = (Role.SUPERVISOR, Role.LEGAL_OFFICER, Role.SYSTEM_ADMIN)
+DAMAGED_STATES = ("damaged", "failed")  # footage.ProcessingState finals needing a person
+
+
+def damaged_awaiting_look(user: User) -> QuerySet[Recording]:
+    """Recordings in scope whose processing found them damaged (or gave up), that no
+    supervisor, legal officer or system administrator has opened since: opening the
+    recording page is the look, and the register proves it."""
+    looked = AccessRegisterEntry.objects.filter(
+        recording=OuterRef("pk"),
+        action=RegisterAction.VIEW,
+        user_role__in=LOOKING_ROLES,
+        occurred_at__gte=Coalesce(
+            OuterRef("processing__finished_at"),
+            Value(datetime.datetime(1970, 1, 1, tzinfo=datetime.UTC)),
+        ),
+    )
+    return (
+        recordings_in_scope(user)
+        .filter(processing__state__in=DAMAGED_STATES)
+        .exclude(Exists(looked))
+        .select_related("processing")
+        .order_by("-started_at")
+    )
 
 
 # -- requests, grants, register -----------------------------------------------------------
@@ -290,14 +335,19 @@ def register_search(
     date_to: datetime.date | None = None,
 ) -> QuerySet[AccessRegisterEntry]:
     entries = register_entries_visible_to(user)
+    text = text.strip()
     if text:
-        entries = entries.filter(
+        condition = (
             Q(user_display__icontains=text)
             | Q(purpose__icontains=text)
             | Q(recording__file_name__icontains=text)
             | Q(recording__sha256__startswith=text.lower())
             | Q(user_unit__icontains=text)
         )
+        key = parse_uuid(text)
+        if key is not None:  # a recording, grant or export number finds its entries
+            condition |= Q(recording_id=key) | Q(grant_id=key) | Q(export_id=key)
+        entries = entries.filter(condition)
     if action:
         entries = entries.filter(action=action)
     if date_from:

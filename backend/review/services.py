@@ -6,18 +6,22 @@ from __future__ import annotations
 import datetime
 import hashlib
 import io
+import shutil
+import tempfile
 import uuid
 from collections.abc import Iterable
+from pathlib import Path
 from typing import IO
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from backend.accounts.models import Role, User
 from backend.audit.services import Actor, audit_record
 from backend.config.errors import Conflict, InvalidInput, NotFound, PermissionDenied
-from backend.footage.models import Recording, RecordingState
+from backend.footage.models import MediaKind, Recording, RecordingState
 from backend.footage.storage import object_store
 from backend.review.models import (
     OUTSIDE_BODIES,
@@ -32,6 +36,7 @@ from backend.review.models import (
     ApprovalAuthority,
     ExportPackage,
     LoginAttempt,
+    ProxiesState,
     RegisterAction,
     RequesterKind,
 )
@@ -115,12 +120,14 @@ def access_request_create(
     applicant_name: str = "",
     applicant_organisation: str = "",
     applicant_id_number: str = "",
-    activity_ref: str = "",
+    activity_id: str = "",
 ) -> AccessRequest:
-    """File a request (调阅申请). The seed decides who must approve it:
-    a legal officer only asks to copy, approved by the office head (第四条); everyone else
-    is approved by the bureau head (第五至七条). Outside bodies and parties are entered by
-    staff on their behalf with their identity; a party may view, not copy (第七条)."""
+    """File a request (调阅申请) naming its purpose and recordings, an activity, or both:
+    naming an activity asks for every recording linked to it. The seed decides who must
+    approve it: a legal officer only asks to copy, approved by the office head (第四条);
+    everyone else is approved by the bureau head (第五至七条). Outside bodies and parties
+    are entered by staff on their behalf with their identity; a party may view, not copy
+    (第七条)."""
     if requester_kind not in RequesterKind.values:
         raise InvalidInput("unknown requester kind", code="invalid_requester_kind")
     purpose = purpose.strip()
@@ -158,14 +165,22 @@ def access_request_create(
             raise InvalidInput(
                 "not a recording id", code="invalid_recording_id", details={"value": str(raw)[:80]}
             ) from exc
-    if not keys:
-        raise InvalidInput("name at least one recording", code="recordings_required")
     recordings = list(Recording.objects.filter(pk__in=keys))
     if len(recordings) != len(set(keys)):
         raise InvalidInput(
             "unknown recordings named",
             code="unknown_recordings",
             details={"count": len(set(keys)) - len(recordings)},
+        )
+    activity_ref = ""
+    if activity_id.strip():
+        activity_ref, linked = _activity_recordings(activity_id.strip())
+        known = {r.pk for r in recordings}
+        recordings.extend(r for r in linked if r.pk not in known)
+    if not recordings:
+        raise InvalidInput(
+            "name at least one recording, or an activity with linked recordings",
+            code="recordings_required",
         )
     with transaction.atomic():
         request = AccessRequest.objects.create(
@@ -190,9 +205,30 @@ def access_request_create(
                 "want_copy": want_copy,
                 "purpose": purpose,
                 "recordings": sorted(str(r.pk) for r in recordings),
+                "activity": activity_ref or None,
             },
         )
     return request
+
+
+def _activity_recordings(activity_id: str) -> tuple[str, list[Recording]]:
+    """The activity's id and its linked recordings (links a person removed excluded).
+    Any activity may be named: asking is how one reaches what one's post does not show."""
+    from backend.coverage.models import RecordingLink
+    from backend.enforcement.models import Activity
+
+    try:
+        key = uuid.UUID(activity_id)
+    except ValueError as exc:
+        raise InvalidInput(
+            "not an activity id", code="invalid_activity_id", details={"value": activity_id[:80]}
+        ) from exc
+    if not Activity.objects.filter(pk=key).exists():
+        raise InvalidInput("unknown activity named", code="unknown_activity")
+    linked = Recording.objects.filter(
+        pk__in=RecordingLink.objects.filter(activity_id=key, excluded=False).values("recording_id")
+    ).order_by("started_at")
+    return str(key), list(linked)
 
 
 def access_document_add(
@@ -251,11 +287,20 @@ def access_request_approve(
     approver: User,
     valid_days: int = 7,
     note: str = "",
+    view_only: bool = False,
+    recording_ids: Iterable[str] | None = None,
     now: datetime.datetime | None = None,
 ) -> AccessGrant:
-    """Approve a pending request: a grant for its recordings, view or copy, with an expiry."""
+    """Approve a pending request: a grant with a scope (the request's recordings, or the
+    subset `recording_ids` the approver allows), view or copy (copy only when asked for;
+    `view_only` withholds it), and an expiry."""
     if not 1 <= valid_days <= MAX_GRANT_DAYS:
         raise InvalidInput(f"a grant lasts 1 to {MAX_GRANT_DAYS} days", code="invalid_validity")
+    scope: set[str] | None = None
+    if recording_ids is not None:
+        scope = {str(r).strip() for r in recording_ids if str(r).strip()}
+        if not scope:
+            raise InvalidInput("a grant names at least one recording", code="grant_scope_empty")
     now = now or timezone.now()
     with transaction.atomic():
         request = _locked_request(request_id)
@@ -268,6 +313,16 @@ def access_request_approve(
                 code="documents_missing",
                 details={"missing": missing},
             )
+        recordings = list(request.recordings.all())
+        if scope is not None:
+            outside = sorted(scope - {str(r.pk) for r in recordings})
+            if outside:
+                raise InvalidInput(
+                    "a grant covers only recordings the request names",
+                    code="grant_scope_outside_request",
+                    details={"recordings": [value[:80] for value in outside[:20]]},
+                )
+            recordings = [r for r in recordings if str(r.pk) in scope]
         request.state = AccessRequestState.APPROVED
         request.decided_by = approver
         request.decided_at = now
@@ -276,12 +331,11 @@ def access_request_approve(
         grant = AccessGrant.objects.create(
             request=request,
             holder=request.requester,
-            can_copy=request.want_copy,
+            can_copy=request.want_copy and not view_only,
             expires_at=now + datetime.timedelta(days=valid_days),
             granted_by=approver,
             granted_at=now,
         )
-        recordings = list(request.recordings.all())
         grant.recordings.set(recordings)
         audit_record(
             actor=Actor.user(approver),
@@ -398,6 +452,20 @@ def register_write(
     return entry
 
 
+def register_export_record(*, user: User, filters: dict[str, object], rows: int) -> None:
+    """Who took a copy of the register itself (XLSX), with which search, how many rows."""
+    audit_record(
+        actor=Actor.user(user),
+        action="access_register.exported",
+        object_type="access_register",
+        object_id="xlsx",
+        data={
+            "filters": {key: str(value) for key, value in filters.items() if value},
+            "rows": rows,
+        },
+    )
+
+
 # -- exports -----------------------------------------------------------------------------------
 
 
@@ -462,6 +530,7 @@ def export_create(
             for r in recordings
         ],
     }
+    needs_proxies = outside and any(r.media_kind in VISUAL_KINDS for r in recordings)
     with transaction.atomic():
         export = ExportPackage.objects.create(
             grant=grant,
@@ -471,7 +540,11 @@ def export_create(
             watermark_text=watermark,
             with_proxies=outside,
             manifest=manifest,
+            proxies_state=ProxiesState.PENDING if needs_proxies else ProxiesState.NONE,
         )
+        if needs_proxies:
+            export_id = str(export.pk)
+            transaction.on_commit(lambda: _enqueue_proxies(export_id))
         for recording in recordings:
             register_write(
                 user=user,
@@ -484,3 +557,102 @@ def export_create(
                 ip_address=ip_address,
             )
     return export
+
+
+VISUAL_KINDS = frozenset({MediaKind.VIDEO, MediaKind.PHOTO})  # audio carries no visible mark
+PROXIES_CLAIM_STALE = datetime.timedelta(hours=2)  # a worker killed mid-job is retried
+
+
+def _enqueue_proxies(export_id: str) -> None:
+    from backend.review.tasks import prepare_export_proxies
+
+    prepare_export_proxies.enqueue(export_id)
+
+
+def export_proxies_prepare(*, export_id: uuid.UUID, now: datetime.datetime | None = None) -> str:
+    """Burn the watermark (requester, date) into viewing copies of the export's video and
+    photos and keep them in the derivatives bucket, so that downloading the package streams
+    stored bytes only. Idempotent: one job claims the export; a duplicate, late or repeated
+    job finds it claimed or ready and does nothing. The originals are only read."""
+    from backend.review.packaging import package_file_name, watermark_media
+
+    now = now or timezone.now()
+    claimed = ExportPackage.objects.filter(
+        Q(proxies_state=ProxiesState.PENDING)
+        | Q(proxies_state=ProxiesState.WORKING, proxies_claimed_at__lt=now - PROXIES_CLAIM_STALE),
+        pk=export_id,
+    ).update(proxies_state=ProxiesState.WORKING, proxies_claimed_at=now)
+    if not claimed:
+        return "not due"
+    export = ExportPackage.objects.select_related("grant").get(pk=export_id)
+    store = object_store()
+    made: list[dict[str, object]] = []
+    work = Path(tempfile.mkdtemp(prefix="fv-export-"))
+    try:
+        recordings = export.grant.recordings.filter(media_kind__in=VISUAL_KINDS).order_by(
+            "started_at"
+        )
+        for recording in recordings:
+            suffix = ".jpg" if recording.media_kind == MediaKind.PHOTO else ".mp4"
+            target = work / f"proxy{suffix}"
+            watermark_media(
+                source=store.presigned_get(
+                    bucket=settings.FV_ORIGINALS_BUCKET,
+                    key=recording.storage_key,
+                    expires_seconds=3600,
+                ),
+                target=target,
+                text=export.watermark_text,
+                media_kind=recording.media_kind,
+                work_dir=work,
+            )
+            digest = hashlib.sha256()
+            with target.open("rb") as handle:
+                while chunk := handle.read(1024 * 1024):
+                    digest.update(chunk)
+            name = f"{Path(package_file_name(recording)).stem}-watermarked{suffix}"
+            key = f"exports/{export.pk}/{name}"
+            store.put_file(
+                bucket=settings.FV_DERIVATIVES_BUCKET,
+                key=key,
+                path=target,
+                content_type="image/jpeg" if suffix == ".jpg" else "video/mp4",
+            )
+            made.append(
+                {
+                    "recording_id": str(recording.pk),
+                    "path": f"proxies/{name}",
+                    "bucket": settings.FV_DERIVATIVES_BUCKET,
+                    "key": key,
+                    "sha256": digest.hexdigest(),
+                    "size_bytes": target.stat().st_size,
+                }
+            )
+            target.unlink()
+    except Exception as error:  # ffmpeg or S3 refused: the export says so; a new export retries
+        with transaction.atomic():
+            ExportPackage.objects.filter(pk=export.pk).update(
+                proxies_state=ProxiesState.FAILED, proxies_error=str(error)[:2000]
+            )
+            audit_record(
+                actor=Actor.system(),
+                action="export.proxies_failed",
+                object_type="export",
+                object_id=export.pk,
+                data={"error": str(error)[:500]},
+            )
+        return "failed"
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    with transaction.atomic():
+        ExportPackage.objects.filter(pk=export.pk).update(
+            proxies_state=ProxiesState.READY, proxies=made, proxies_error=""
+        )
+        audit_record(
+            actor=Actor.system(),
+            action="export.proxies_ready",
+            object_type="export",
+            object_id=export.pk,
+            data={"proxies": [{"path": p["path"], "sha256": p["sha256"]} for p in made]},
+        )
+    return "ready"

@@ -29,7 +29,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from backend.accounts.models import Role, User
-from backend.config.errors import FieldVaultError, NotFound, PermissionDenied
+from backend.config.errors import Conflict, FieldVaultError, NotFound, PermissionDenied
 from backend.footage.models import RecordingState
 from backend.review import selectors, services
 from backend.review.forms import (
@@ -44,6 +44,7 @@ from backend.review.forms import (
 from backend.review.models import (
     AccessBasis,
     AccessRequestState,
+    ProxiesState,
     RegisterAction,
 )
 from backend.review.packaging import export_stream
@@ -51,6 +52,7 @@ from backend.review.playback import original_download_url, processing_state, rec
 from backend.review.register_xlsx import register_workbook
 
 PAGE_SIZE = 25
+REGISTER_XLSX_ROWS = 100_000
 View = Callable[..., HttpResponseBase]
 
 
@@ -114,13 +116,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
 
 
 def _damaged(user: User) -> list[Any]:
-    """Recordings whose processing found them damaged or failed, awaiting a look."""
-    return list(
-        selectors.recordings_in_scope(user)
-        .filter(processing__state__in=["damaged", "failed"])
-        .select_related("processing")
-        .order_by("-started_at")[:20]
-    )
+    return list(selectors.damaged_awaiting_look(user)[:20])
 
 
 def _today_activities(user: User) -> list[Any]:
@@ -193,6 +189,7 @@ def recording_detail(request: HttpRequest, recording_id: str) -> HttpResponse:
             "processing_label": state_label,
             "metadata": metadata,
             "custody": selectors.recording_custody_events(recording),
+            "fixity": selectors.recording_fixity_last(recording),
             "verified": recording.state in (RecordingState.VERIFIED, RecordingState.STORED),
             "can_download": bool(
                 access.grant and access.grant.can_copy and access.grant.is_active()
@@ -232,7 +229,10 @@ def recording_download(request: HttpRequest, recording_id: str) -> HttpResponse:
 @page
 def access_request_list(request: HttpRequest) -> HttpResponse:
     user = _user(request)
-    initial = {"recording_ids": request.GET.get("recording", "")}
+    initial = {
+        "recording_ids": request.GET.get("recording", ""),
+        "activity_id": request.GET.get("activity", ""),
+    }
     form = AccessRequestForm(request.POST or None, initial=initial)
     if request.method == "POST" and form.is_valid():
         created = services.access_request_create(
@@ -244,6 +244,7 @@ def access_request_list(request: HttpRequest) -> HttpResponse:
             applicant_name=form.cleaned_data["applicant_name"],
             applicant_organisation=form.cleaned_data["applicant_organisation"],
             applicant_id_number=form.cleaned_data["applicant_id_number"],
+            activity_id=form.cleaned_data["activity_id"],
         )
         messages.success(request, _("调阅申请已提交，等待审批。"))
         return HttpResponseRedirect(reverse("review:access_request", args=[created.pk]))
@@ -330,6 +331,9 @@ def access_request_decide(request: HttpRequest, request_id: str, decision: str) 
             approver=user,
             valid_days=form.cleaned_data["valid_days"],
             note=form.cleaned_data["note"],
+            view_only=form.cleaned_data["view_only"],
+            # The approval form lists the requested recordings as checkboxes (scope_given).
+            recording_ids=request.POST.getlist("scope") if "scope_given" in request.POST else None,
         )
         messages.success(request, _("已批准。"))
     else:
@@ -374,6 +378,12 @@ def export_download(request: HttpRequest, export_id: str) -> HttpResponseBase:
     export = selectors.export_for_holder(user=user, export_id=export_id)
     if not export.grant.is_active():
         raise PermissionDenied(_("授权已过期"), code="grant_expired")
+    if export.proxies_state not in (ProxiesState.NONE, ProxiesState.READY):
+        raise Conflict(
+            _("带水印的副本尚未生成，请稍后再下载"),
+            code="export_not_ready",
+            details={"proxies_state": export.proxies_state},
+        )
     services.register_write(
         user=user,
         action=RegisterAction.DOWNLOAD,
@@ -391,9 +401,8 @@ def export_download(request: HttpRequest, export_id: str) -> HttpResponseBase:
 # -- register, audit, storage ------------------------------------------------------------------
 
 
-def _register_entries(request: HttpRequest) -> Any:
-    user = _user(request)
-    selectors.require_role(user, selectors.REGISTER_PAGE_ROLES)
+def _register_filters(request: HttpRequest) -> tuple[RegisterSearchForm, dict[str, Any]]:
+    selectors.require_role(_user(request), selectors.REGISTER_PAGE_ROLES)
     form = RegisterSearchForm(request.GET or None)
     filters: dict[str, Any] = {}
     if form.is_valid():
@@ -403,7 +412,12 @@ def _register_entries(request: HttpRequest) -> Any:
             "date_from": form.cleaned_data["date_from"],
             "date_to": form.cleaned_data["date_to"],
         }
-    return form, selectors.register_search(user, **filters)
+    return form, filters
+
+
+def _register_entries(request: HttpRequest) -> Any:
+    form, filters = _register_filters(request)
+    return form, selectors.register_search(_user(request), **filters)
 
 
 @require_GET
@@ -425,10 +439,14 @@ def register(request: HttpRequest) -> HttpResponse:
 @require_GET
 @page
 def register_xlsx(request: HttpRequest) -> HttpResponseBase:
-    _form, entries = _register_entries(request)
+    """The register as searched, as a workbook (at most REGISTER_XLSX_ROWS rows, newest
+    first); taking the copy is itself an audit event."""
+    _form, filters = _register_filters(request)
+    entries = list(selectors.register_search(_user(request), **filters)[:REGISTER_XLSX_ROWS])
     buffer = io.BytesIO()
-    register_workbook(entries[:100_000]).save(buffer)
+    register_workbook(entries).save(buffer)
     buffer.seek(0)
+    services.register_export_record(user=_user(request), filters=filters, rows=len(entries))
     stamp = timezone.localtime().strftime("%Y%m%d-%H%M")
     return FileResponse(buffer, as_attachment=True, filename=f"access-register-{stamp}.xlsx")
 
@@ -512,6 +530,8 @@ def activity_detail(request: HttpRequest, activity_id: str) -> HttpResponse:
         .filter(activity_links__activity=activity)
         .values_list("pk", flat=True)
     )
+    readable_ids = {str(pk) for pk in readable}
+    linked = [(row.name, bar) for row in timeline.rows for bar in row.bars]
     return render(
         request,
         "review/activity_detail.html",
@@ -520,6 +540,8 @@ def activity_detail(request: HttpRequest, activity_id: str) -> HttpResponse:
             "evaluation": evaluation,
             "verdict_label": activities.verdict_label(evaluation.verdict if evaluation else None),
             "timeline": timeline,
-            "readable": {str(pk) for pk in readable},
+            "readable": readable_ids,
+            "linked": linked,
+            "unreadable": any(bar[2] not in readable_ids for _name, bar in linked),
         },
     )

@@ -138,12 +138,30 @@ def _sign_in(browser: Any, base: str, username: str) -> Any:
     return page
 
 
-def _wait_canplay(page: Any) -> None:
-    page.wait_for_selector("video#player")
+def _wait_canplay(page: Any, selector: str = "video#player") -> None:
+    page.wait_for_selector(selector, state="attached")
     page.wait_for_function(
-        "() => { const v = document.querySelector('video#player'); "
+        "(s) => { const v = document.querySelector(s); "
         "return v && v.readyState >= 3 && !v.error; }",
+        arg=selector,
         timeout=20_000,
+    )
+
+
+def _seek(page: Any, selector: str, seconds: float) -> float:
+    """Seek the player and wait for `seeked`: the browser fetches the new position with a
+    Range request to the presigned URL; returns where the player landed."""
+    return float(
+        page.evaluate(
+            """([s, t]) => new Promise((resolve, reject) => {
+                const v = document.querySelector(s);
+                const timer = setTimeout(() => reject(new Error("no seeked event")), 15000);
+                v.addEventListener("seeked", () => { clearTimeout(timer); resolve(v.currentTime); },
+                                   { once: true });
+                v.currentTime = t;
+            })""",
+            [selector, seconds],
+        )
     )
 
 
@@ -166,12 +184,18 @@ def test_sign_in_timeline_playback_access_request_and_register(
     page.wait_for_selector("svg.timeline rect.recording")
     assert page.locator("svg.timeline rect.gap").count() >= 2
     assert "电量耗尽" in page.locator("aside.explanations").inner_text()
+    # The activity page plays its linked recordings in place, and seeking works.
+    page.click(f"button.play-inline[data-recording='{recording.pk}']")
+    _wait_canplay(page, "video#activity-player")
+    assert abs(_seek(page, "video#activity-player", 2.0) - 2.0) < 0.5
     page.screenshot(path=str(ARTIFACTS / "02-activity-timeline.png"), full_page=True)
 
-    # Play a linked recording: the video element reaches canplay.
+    # The recording page: the video element reaches canplay and seeks.
     page.click(f"a.play[href='/recordings/{recording.pk}/']")
     _wait_canplay(page)
+    assert abs(_seek(page, "video#player", 1.5) - 1.5) < 0.5
     assert recording.sha256 in page.content()
+    assert "recording.stored" in page.locator("table.custody").inner_text()
     page.screenshot(path=str(ARTIFACTS / "03-recording.png"), full_page=True)
 
     # A supervisor of another bureau asks to see a recording of this one …
@@ -215,3 +239,49 @@ def test_sign_in_timeline_playback_access_request_and_register(
     monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
     entry = AccessRegisterEntry.objects.get(purpose="跨县联合执法复查")
     assert entry.user == outsider and entry.recording == recording and entry.grant is not None
+    # The supervisor's in-place play on the activity page was registered as a view too.
+    supervisor = world.users[Role.SUPERVISOR]
+    assert (
+        AccessRegisterEntry.objects.filter(
+            user=supervisor, recording=recording, action="view"
+        ).count()
+        == 2
+    )
+
+
+def test_pages_fit_a_tablet(server: str, browser: Any, e2e_world: World) -> None:
+    """Portrait tablet (820×1180, touch): no page scrolls sideways; screenshots saved."""
+    world = e2e_world
+    activity = world.extra["activity"]
+    recording = world.extra["activity_recording"]
+    context = browser.new_context(
+        locale="zh-CN", viewport={"width": 820, "height": 1180}, has_touch=True, is_mobile=True
+    )
+    page = context.new_page()
+    page.goto(server + "/accounts/login/")
+    page.fill("input[name=username]", world.users[Role.SUPERVISOR].username)
+    page.fill("input[name=password]", PASSWORD)
+    page.click("button[type=submit].primary")
+    page.wait_for_url(server + "/")
+    for name, path in (
+        ("tablet-dashboard", "/"),
+        ("tablet-activities", "/activities/"),
+        ("tablet-activity", f"/activities/{activity.pk}/"),
+        ("tablet-recording", f"/recordings/{recording.pk}/"),
+        ("tablet-access", "/access/"),
+        ("tablet-register", "/register/"),
+    ):
+        page.goto(server + path)
+        page.wait_for_load_state("networkidle")
+        overflow = page.evaluate(
+            "() => document.documentElement.scrollWidth - document.documentElement.clientWidth"
+        )
+        assert overflow <= 1, f"{path} scrolls sideways by {overflow}px on a tablet"
+        page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+    # Touch targets of the main navigation are at least 40 px high.
+    heights = page.evaluate(
+        "() => [...document.querySelectorAll('.main-nav a')]"
+        ".map(a => a.getBoundingClientRect().height)"
+    )
+    assert heights and min(heights) >= 40, heights
+    context.close()

@@ -220,7 +220,14 @@ def make_activity(world: World, *, sample: Path | None = None) -> Any:
             "full_process": True,
         },
     )
-    # The device's clock was measured at its last sync (offset known).
+    # The device's clock was measured at its last sync, before the recording was announced
+    # (offset known): the coverage check places only recordings of measured clocks.
+    from backend.devices.models import ClockReading
+
+    measured_at = timezone.now() - datetime.timedelta(hours=3)
+    ClockReading.objects.create(
+        device=world.device, device_time=measured_at, server_time=measured_at, offset_ms=0
+    )
     Device.objects.filter(pk=world.device.pk).update(last_clock_offset_ms=0)
     start = timezone.now().replace(microsecond=0) - datetime.timedelta(hours=2)
     stop = start + datetime.timedelta(minutes=30)

@@ -260,6 +260,24 @@ def test_export_of_a_recording_now_under_legal_hold_is_allowed_and_registered(
     assert AccessRegisterEntry.objects.filter(action="download", export__isnull=False).count() == 1
 
 
+def test_expired_copy_grant_neither_exports_nor_downloads(world: World) -> None:
+    outsider = world.other_users[Role.SUPERVISOR]
+    request = request_for(world, requester=outsider, copy=True)
+    grant = services.access_request_approve(request_id=request.pk, approver=world.bureau_head)
+    export = services.export_create(grant=grant, user=outsider)
+    AccessGrant.objects.filter(pk=grant.pk).update(
+        expires_at=timezone.now() - datetime.timedelta(seconds=1)
+    )
+    client = client_for(outsider)
+    created = client.post(
+        f"/api/review/grants/{grant.pk}/exports", {}, content_type="application/json"
+    )
+    assert created.status_code == 403 and created.json()["code"] == "grant_expired"
+    download = client.get(f"/exports/{export.pk}/download/")
+    assert download.status_code == 403 and b"grant_expired" in download.content
+    assert not AccessRegisterEntry.objects.filter(action="download").exists()
+
+
 def test_view_only_grant_cannot_export(world: World) -> None:
     outsider = world.other_users[Role.SUPERVISOR]
     request = request_for(world, requester=outsider, copy=False)
@@ -298,6 +316,10 @@ def test_register_search_and_xlsx(world: World) -> None:
     page = client.get("/register/?q=HYPERLINK")
     assert page.status_code == 200 and "HYPERLINK" in page.content.decode()
     assert "没有登记记录" in client.get("/register/?q=nothing-like-this").content.decode()
+    by_id = client.get(f"/register/?q={world.recordings['own'].pk}").content.decode()
+    assert by_id.count('class="entry"') == 1
+    by_other_id = client.get(f"/register/?q={world.recordings['other'].pk}").content.decode()
+    assert by_other_id.count('class="entry"') == 0
     # The auditor reads it too; a field officer of the other bureau does not see it.
     assert "HYPERLINK" in client_for(world.users[Role.AUDITOR]).get("/register/").content.decode()
     other = client_for(world.other_users[Role.FIELD_OFFICER]).get("/register/")
@@ -308,6 +330,11 @@ def test_register_search_and_xlsx(world: World) -> None:
     rows = list(sheet.iter_rows(values_only=True))
     assert rows[0][0] == "序号" and len(rows) == 2
     assert rows[1][7].startswith("'=")  # a formula typed as purpose stays text
+    # Taking a copy of the register is itself audited, with the search used.
+    client.get("/register.xlsx?q=HYPERLINK")
+    exported = AuditEvent.objects.filter(action="access_register.exported").order_by("sequence")
+    assert exported.count() == 2
+    assert exported.last().data == {"filters": {"text": "HYPERLINK"}, "rows": 1}  # type: ignore[union-attr]
 
 
 # -- sign-in ---------------------------------------------------------------------------------
@@ -373,3 +400,99 @@ def test_recording_page_shows_chain_of_custody_in_order(world: World) -> None:
     assert verified < stored < viewed
     assert "接收时校验一致" in page and 'src="http' in page
     assert AccessRegisterEntry.objects.filter(recording=own).count() == 2
+
+
+# -- requests naming an activity; grants narrowed by the approver -----------------------------
+
+
+def test_request_naming_an_activity_asks_for_its_linked_recordings(world: World) -> None:
+    from tests.review.conftest import make_activity
+
+    activity = make_activity(world)
+    linked = world.extra["activity_recording"]
+    outsider = world.other_users[Role.SUPERVISOR]
+    client = client_for(outsider)
+    # The activity page is not theirs; the request form names the activity instead.
+    assert client.get(f"/activities/{activity.pk}/").status_code == 404
+    form = client.get(f"/access/?activity={activity.pk}").content.decode()
+    assert f'value="{activity.pk}"' in form
+    response = client.post(
+        "/access/",
+        {"requester_kind": "staff", "purpose": "跨县复查", "activity_id": str(activity.pk)},
+    )
+    assert response.status_code == 302, response.content[:500]
+    request = AccessRequest.objects.get(requester=outsider)
+    assert request.activity_ref == str(activity.pk)
+    assert list(request.recordings.all()) == [linked]
+    # The API takes an activity too; bad and unknown ids are precise 400s.
+    api = client.post(
+        "/api/review/access-requests",
+        {"requester_kind": "staff", "purpose": "x", "activity_id": str(activity.pk)},
+        content_type="application/json",
+    )
+    assert api.status_code == 201 and api.json()["recording_ids"] == [str(linked.pk)]
+    assert api.json()["activity_id"] == str(activity.pk)
+    for value, code in (
+        ("nope", "invalid_activity_id"),
+        (str(world.office.pk), "invalid_activity_id"),
+    ):
+        bad = client.post(
+            "/api/review/access-requests",
+            {"requester_kind": "staff", "purpose": "x", "activity_id": value},
+            content_type="application/json",
+        )
+        assert bad.status_code == 400 and bad.json()["code"] == code
+    unknown = client.post(
+        "/api/review/access-requests",
+        {"requester_kind": "staff", "purpose": "x", "activity_id": str(outsider_uuid())},
+        content_type="application/json",
+    )
+    assert unknown.status_code == 400 and unknown.json()["code"] == "unknown_activity"
+    empty = client.post(
+        "/api/review/access-requests",
+        {"requester_kind": "staff", "purpose": "x"},
+        content_type="application/json",
+    )
+    assert empty.status_code == 400 and empty.json()["code"] == "recordings_required"
+
+
+def outsider_uuid() -> str:
+    import uuid
+
+    return str(uuid.uuid4())
+
+
+def test_approver_narrows_the_scope_and_withholds_copy(world: World) -> None:
+    outsider = world.other_users[Role.SUPERVISOR]
+    own = world.recordings["own"]
+    second = store_recording(device=world.device, officer=world.officer)
+    request = request_for(world, requester=outsider, copy=True, recordings=[own, second])
+    head = client_for(world.bureau_head)
+    page = head.get(f"/access/{request.pk}/").content.decode()
+    assert 'name="view_only"' in page and page.count('name="scope"') == 2
+    # A scope naming a recording the request did not name is refused.
+    stray = world.recordings["other"]
+    api = head.post(
+        f"/api/review/access-requests/{request.pk}/approve",
+        {"valid_days": 3, "recording_ids": [str(own.pk), str(stray.pk)]},
+        content_type="application/json",
+    )
+    assert api.status_code == 400 and api.json()["code"] == "grant_scope_outside_request"
+    empty = head.post(f"/access/{request.pk}/approve/", {"valid_days": 3, "scope_given": "1"})
+    assert empty.status_code == 400 and b"grant_scope_empty" in empty.content
+    assert AccessRequest.objects.get(pk=request.pk).state == "pending"
+    approved = head.post(
+        f"/access/{request.pk}/approve/",
+        {"valid_days": 3, "scope_given": "1", "scope": [str(own.pk)], "view_only": "on"},
+    )
+    assert approved.status_code == 302
+    grant = AccessGrant.objects.get(request=request)
+    assert list(grant.recordings.all()) == [own] and not grant.can_copy
+    client = client_for(outsider)
+    assert client.get(f"/recordings/{own.pk}/?grant={grant.pk}").status_code == 200
+    left_out = client.get(f"/recordings/{second.pk}/?grant={grant.pk}")
+    assert left_out.status_code == 403 and b"grant_does_not_cover" in left_out.content
+    export = client.post(
+        f"/api/review/grants/{grant.pk}/exports", {}, content_type="application/json"
+    )
+    assert export.status_code == 403 and export.json()["code"] == "grant_view_only"

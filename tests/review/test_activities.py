@@ -27,6 +27,8 @@ def test_activity_page_draws_window_bars_gaps_and_explanations(world: World) -> 
     assert len(re.findall(r'class="gap"', svg)) >= 2  # officer 1: start and end; officer 2: all
     assert "开始过晚" in svg and "提前停止" in svg and "无记录" in svg
     assert "进入检查场所时" in svg
+    explained = re.findall(r'<rect class="explained"[^>]*><title>([^<]*)</title>', svg)
+    assert len(explained) == 1 and "电量耗尽，更换电池" in explained[0]
     recording = world.extra["activity_recording"]
     assert f'href="/recordings/{recording.pk}/"' in svg
     assert "电量耗尽，更换电池" in page  # the explanation beside the picture
@@ -42,6 +44,11 @@ def test_activity_list_filters_and_scopes(world: World) -> None:
         str(activity.pk) in client.get("/activities/?category=行政检查&officer=王").content.decode()
     )
     assert str(activity.pk) not in client.get("/activities/?category=行政处罚").content.decode()
+    # The bureau includes its office's activities; another unit's filter excludes them.
+    assert str(activity.pk) in client.get(f"/activities/?unit={world.bureau.pk}").content.decode()
+    assert str(activity.pk) not in (
+        client.get(f"/activities/?unit={world.other_bureau.pk}").content.decode()
+    )
     verdict = activity.coverage.verdict
     assert str(activity.pk) in client.get(f"/activities/?verdict={verdict}").content.decode()
     htmx = client.get("/activities/?stage=现场检查", headers={"HX-Request": "true"})

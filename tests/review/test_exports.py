@@ -14,7 +14,7 @@ from PIL import Image
 
 from backend.accounts.models import Role
 from backend.review import services
-from backend.review.models import AccessRegisterEntry
+from backend.review.models import AccessRegisterEntry, ExportPackage
 from backend.review.packaging import (
     cjk_font_path,
     watermark_clean_text,
@@ -28,7 +28,9 @@ pytestmark = pytest.mark.django_db
 MARKUP = "<script>alert('x')</script>: \"%{pts}\" \\ ;,[x] 法院"
 
 
-def _export_zip(world: World, *, sample_mp4: Path, kind: str, name: str) -> tuple[bytes, Any]:
+def _export_zip(
+    world: World, *, sample_mp4: Path, kind: str, name: str, capture: Any
+) -> tuple[bytes, Any]:
     clerk = world.users[Role.LEGAL_OFFICER]
     recording = store_recording(
         device=world.device,
@@ -58,21 +60,31 @@ def _export_zip(world: World, *, sample_mp4: Path, kind: str, name: str) -> tupl
     grant = services.access_request_approve(request_id=request.pk, approver=world.bureau_head)
     client = Client()
     client.force_login(clerk)
-    created = client.post(
-        f"/api/review/grants/{grant.pk}/exports",
-        {"purpose": "移送法院"},
-        content_type="application/json",
-    )
+    # The watermarked copies are made by a job queued on commit (immediate in tests).
+    with capture(execute=True):
+        created = client.post(
+            f"/api/review/grants/{grant.pk}/exports",
+            {"purpose": "移送法院"},
+            content_type="application/json",
+        )
     assert created.status_code == 201, created.content
+    assert created.json()["proxies_state"] == "pending"
+    assert ExportPackage.objects.get(pk=created.json()["id"]).proxies_state == "ready"
     response = client.get(created.json()["download_url"])
     assert response.status_code == 200 and response["Content-Type"] == "application/zip"
     return b"".join(response.streaming_content), recording  # type: ignore[attr-defined]
 
 
 def test_package_verifies_with_sha256sum_alone(
-    world: World, sample_mp4: Path, tmp_path: Path
+    world: World, sample_mp4: Path, tmp_path: Path, django_capture_on_commit_callbacks: Any
 ) -> None:
-    data, recording = _export_zip(world, sample_mp4=sample_mp4, kind="court", name=MARKUP)
+    data, recording = _export_zip(
+        world,
+        sample_mp4=sample_mp4,
+        kind="court",
+        name=MARKUP,
+        capture=django_capture_on_commit_callbacks,
+    )
     with zipfile.ZipFile(io.BytesIO(data)) as archive:
         names = archive.namelist()
         archive.extractall(tmp_path)
@@ -185,3 +197,76 @@ def test_cjk_font_is_installed() -> None:
     assert font is not None and ("wqy" in font or "Noto" in font), (
         "install a CJK font for watermarks: apt-get install fonts-wqy-zenhei"
     )
+
+
+def _outside_grant(world: World, recording: Any) -> Any:
+    clerk = world.users[Role.LEGAL_OFFICER]
+    request = services.access_request_create(
+        requester=clerk,
+        requester_kind="procuratorate",
+        purpose="审查起诉",
+        recording_ids=[str(recording.pk)],
+        want_copy=True,
+        applicant_name="孙检察官",
+        applicant_organisation="甲县人民检察院",
+        applicant_id_number="B2",
+    )
+    for doc in ("letter_of_introduction", "identity"):
+        services.access_document_add(
+            request=request,
+            user=clerk,
+            kind=doc,
+            file_name="a.pdf",
+            content_type="application/pdf",
+            body=io.BytesIO(b"%PDF"),
+        )
+    return services.access_request_approve(request_id=request.pk, approver=world.bureau_head)
+
+
+def test_download_waits_for_the_watermarked_copies_and_the_job_is_idempotent(
+    world: World, sample_mp4: Path
+) -> None:
+    recording = store_recording(device=world.device, officer=world.officer, data_path=sample_mp4)
+    grant = _outside_grant(world, recording)
+    clerk = grant.holder
+    export = services.export_create(grant=grant, user=clerk)  # its job waits for the commit
+    assert export.proxies_state == "pending"
+    client = Client()
+    client.force_login(clerk)
+    early = client.get(f"/exports/{export.pk}/download/")
+    assert early.status_code == 409 and b"export_not_ready" in early.content
+    assert "export-download" not in client.get(f"/exports/{export.pk}/").content.decode()
+    assert not AccessRegisterEntry.objects.filter(action="download").exists()
+    assert services.export_proxies_prepare(export_id=export.pk) == "ready"
+    assert services.export_proxies_prepare(export_id=export.pk) == "not due"  # a duplicate job
+    export.refresh_from_db()
+    (proxy,) = export.proxies
+    assert proxy["recording_id"] == str(recording.pk) and proxy["path"].startswith("proxies/")
+    ready = client.get(f"/exports/{export.pk}/download/")
+    assert ready.status_code == 200
+    with zipfile.ZipFile(io.BytesIO(b"".join(ready.streaming_content))) as archive:  # type: ignore[attr-defined]
+        assert archive.read(proxy["path"]) != sample_mp4.read_bytes()
+        assert f"{proxy['sha256']}  {proxy['path']}" in archive.read("SHA256SUMS").decode()
+        original = next(n for n in archive.namelist() if n.startswith("originals/"))
+        assert archive.read(original) == sample_mp4.read_bytes()  # never altered
+
+
+def test_a_copy_that_cannot_be_made_marks_the_export_failed(world: World) -> None:
+    # A "photo" whose bytes are no image: ffmpeg refuses it; the original stays as stored.
+    broken = store_recording(
+        device=world.device,
+        officer=world.officer,
+        data=b"not an image at all" * 64,
+        file_name="IMG_0001.jpg",
+        media_kind="photo",
+    )
+    grant = _outside_grant(world, broken)
+    export = services.export_create(grant=grant, user=grant.holder)
+    assert services.export_proxies_prepare(export_id=export.pk) == "failed"
+    export.refresh_from_db()
+    assert export.proxies_state == "failed" and "ffmpeg" in export.proxies_error
+    client = Client()
+    client.force_login(grant.holder)
+    refused = client.get(f"/exports/{export.pk}/download/")
+    assert refused.status_code == 409 and b"export_not_ready" in refused.content
+    assert "生成失败" in client.get(f"/exports/{export.pk}/").content.decode()

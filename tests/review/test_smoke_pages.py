@@ -60,3 +60,11 @@ def test_dashboard_lists_backlog_and_damaged_recordings(world: World) -> None:
     assert f"/recordings/{world.recordings['own'].pk}/" in damaged
     other = signed_in(world.other_users["supervisor"]).get("/").content.decode()
     assert "王执法" not in other
+    # A field officer opening it is no look; the supervisor opening it is, and it leaves.
+    own = world.recordings["own"]
+    signed_in(world.users["field_officer"]).get(f"/recordings/{own.pk}/")
+    page = signed_in(world.users["supervisor"]).get("/").content.decode()
+    assert f"/recordings/{own.pk}/" in page[page.index('id="damaged"') :]
+    signed_in(world.users["supervisor"]).get(f"/recordings/{own.pk}/")
+    page = signed_in(world.users["supervisor"]).get("/").content.decode()
+    assert f"/recordings/{own.pk}/" not in page[page.index('id="damaged"') :]

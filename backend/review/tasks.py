@@ -1,0 +1,15 @@
+"""Jobs of the review app (django.tasks API): thin and idempotent."""
+
+from __future__ import annotations
+
+import uuid
+
+from django_tasks import task
+
+from backend.review.services import export_proxies_prepare
+
+
+@task(queue_name="media")
+def prepare_export_proxies(export_id: str) -> str:
+    """Make the watermarked viewing copies of one export if they are still due."""
+    return export_proxies_prepare(export_id=uuid.UUID(export_id))
