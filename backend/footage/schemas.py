@@ -3,7 +3,7 @@ from __future__ import annotations
 import datetime
 from typing import Any
 
-from ninja import Schema
+from ninja import Field, Schema
 
 
 class StateChangeOut(Schema):
@@ -71,8 +71,10 @@ class DerivativeOut(Schema):
     size_bytes: int
     width: int | None
     height: int | None
-    url: str
-    url_expires_at: datetime.datetime
+    url: str | None = Field(
+        description="Short-lived presigned URL; null for callers who may not view content."
+    )
+    url_expires_at: datetime.datetime | None
 
 
 class RecordingDetailOut(RecordingOut):

@@ -33,6 +33,7 @@ from backend.accounts.models import Role, User
 from backend.audit.services import Actor, audit_record
 from backend.config.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from backend.footage.models import Recording, RecordingState
+from backend.footage.selectors import recordings_visible_to
 from backend.footage.storage import object_store
 from backend.retention import conf
 from backend.retention.facts import (
@@ -802,7 +803,11 @@ def legal_hold_place(
         raise InvalidInput(_("必须填写保全原因"), code="hold_reason_required")
     with transaction.atomic():
         if target_kind == HoldTarget.RECORDING:
-            if recording_id is None or not Recording.objects.filter(pk=recording_id).exists():
+            # Scoped like every read: a recording outside the caller's units is not found.
+            if (
+                recording_id is None
+                or not recordings_visible_to(actor).filter(pk=recording_id).exists()
+            ):
                 raise NotFound(_("没有该音像记录"), code="recording_not_found")
             hold = LegalHold.objects.create(
                 target_kind=target_kind,
@@ -896,7 +901,7 @@ def evidence_mark_add(
     if kind not in MarkKind.values:
         raise InvalidInput(_("标记类型无效"), code="mark_kind_invalid")
     with transaction.atomic():
-        if not Recording.objects.filter(pk=recording_id).exists():
+        if not recordings_visible_to(actor).filter(pk=recording_id).exists():
             raise NotFound(_("没有该音像记录"), code="recording_not_found")
         mark = EvidenceMark.objects.create(
             recording_id=recording_id,

@@ -15,7 +15,7 @@ import pytest
 from django.conf import settings
 from django.utils import timezone
 
-from backend.accounts.models import Role, User
+from backend.accounts.models import Role, Unit, User
 from backend.audit.services import Actor, audit_record
 from backend.footage.models import MediaKind, Recording, RecordingState
 from backend.footage.storage import object_store
@@ -27,10 +27,16 @@ StoreRecording = Callable[..., Recording]
 
 
 @pytest.fixture
-def store_recording(s3: Any) -> StoreRecording:
+def unit() -> Unit:
+    """The unit whose officers made the recordings; unit-scoped users (legal officer,
+    approving supervisor) belong to it, since holds and marks are scoped like reads."""
+    return make_unit()
+
+
+@pytest.fixture
+def store_recording(s3: Any, unit: Unit) -> StoreRecording:
     """Create a stored recording: bytes put under COMPLIANCE lock until now + lock_seconds,
     the audit event footage writes, and its retention row."""
-    unit = make_unit()
     officer = make_officer(unit)
     device, _token = make_device(officer=officer)
 
@@ -112,8 +118,8 @@ def storage_admin() -> User:
 
 
 @pytest.fixture
-def legal_officer() -> User:
-    return make_user(role=Role.LEGAL_OFFICER)
+def legal_officer(unit: Unit) -> User:
+    return make_user(role=Role.LEGAL_OFFICER, unit=unit)
 
 
 @pytest.fixture
@@ -122,11 +128,11 @@ def system_admin() -> User:
 
 
 @pytest.fixture
-def make_approver(system_admin: User) -> Callable[[], User]:
+def make_approver(system_admin: User, unit: Unit) -> Callable[[], User]:
     from backend.retention.services import retention_approver_designate
 
     def build() -> User:
-        user = make_user(role=Role.SUPERVISOR)
+        user = make_user(role=Role.SUPERVISOR, unit=unit)
         retention_approver_designate(actor=system_admin, user=user, title="分管副局长")
         return user
 

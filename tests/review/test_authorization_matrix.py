@@ -604,11 +604,6 @@ def test_authentication_layer_of_other_apps(matrix_world: World) -> None:
     assert not failures, "\n".join(failures)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="retention (not review): POST /api/retention/holds and /marks accept another "
-    "unit's recording id (201) instead of 404; reported in notes/issue-6-review.md",
-)
 def test_retention_writes_do_not_reach_another_units_recordings(world: World) -> None:
     """Guessing a recording id of another unit must answer 404 on every endpoint, writes
     included. When retention scopes these, this test passes and its xfail mark must go."""

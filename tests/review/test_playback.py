@@ -80,11 +80,6 @@ def test_without_a_proxy_the_original_plays_by_range(world: World, sample_mp4: P
     assert part.headers["Content-Type"] == "video/mp4"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="footage (not review): GET /api/recordings/{id} returns presigned derivative URLs "
-    "(content) without an access-register entry; reported in notes/issue-6-review.md",
-)
 def test_every_api_path_that_hands_out_content_registers_the_view(
     world: World, sample_mp4: Path
 ) -> None:
