@@ -71,7 +71,11 @@ def _explanation_out(e: GapExplanation) -> ExplanationOut:
 
 def _coverage_out(activity: Activity) -> CoverageOut:
     evaluation = CoverageEvaluation.objects.filter(activity=activity).first()
-    explanations = list(activity.explanations.all())
+    explanations = list(activity.explanations.select_related("officer").order_by("submitted_at"))
+    status = selectors.explanation_status(explanations)
+    explained_zh, explained_en = selectors.verdict_with_explanations(
+        evaluation, explanations, {e.officer_id: e.officer.name for e in explanations}
+    )
     links = [
         LinkOut(
             recording_id=str(link.recording_id),
@@ -94,12 +98,15 @@ def _coverage_out(activity: Activity) -> CoverageOut:
         reasons_zh=evaluation.reasons_zh if evaluation else [],
         reasons_en=evaluation.reasons_en if evaluation else [],
         covered_fraction=evaluation.covered_fraction if evaluation else None,
-        gaps=evaluation.gaps if evaluation else [],
+        gaps=selectors.gaps_with_explanations(evaluation.gaps, explanations) if evaluation else [],
         late_start_seconds=evaluation.late_start_seconds if evaluation else None,
         early_stop_seconds=evaluation.early_stop_seconds if evaluation else None,
         officers_recorded=evaluation.officers_recorded if evaluation else [],
         unknown_offset_recordings=evaluation.unknown_offset_recordings if evaluation else 0,
-        explanation_status=selectors.explanation_status(explanations),
+        explanation_status=status,
+        explanation_status_zh=selectors.EXPLANATION_STATUS_ZH[status],
+        verdict_explained_zh=explained_zh,
+        verdict_explained_en=explained_en,
         explanations=[_explanation_out(e) for e in explanations],
         links=links,
         detail=evaluation.detail if evaluation else {},
@@ -110,7 +117,10 @@ def _coverage_out(activity: Activity) -> CoverageOut:
 @router.get("activities/{activity_id}", response=CoverageOut, operation_id="coverage_get")
 def get_coverage(request: HttpRequest, activity_id: str) -> CoverageOut:
     """The stored verdict of an activity with its gaps, reasons (zh/en), linked recordings
-    and explanations (with their decisions). 404 outside the caller's scope."""
+    and explanations (with their decisions). `verdict_explained_zh` is the line a
+    supervisor reads: the verdict as the footage shows it, then each explanation and
+    whether it was accepted; every gap lists the explanations that concern it.
+    404 outside the caller's scope."""
     return _coverage_out(_activity(_user(request), activity_id))
 
 

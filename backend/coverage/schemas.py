@@ -40,12 +40,17 @@ class CoverageOut(Schema):
     reasons_zh: list[str]
     reasons_en: list[str]
     covered_fraction: float | None
+    # Every uncovered piece {from, to, seconds, explanation_ids, explanation_status}.
     gaps: list[dict[str, Any]]
     late_start_seconds: float | None
     early_stop_seconds: float | None
     officers_recorded: list[int]
     unknown_offset_recordings: int
     explanation_status: str
+    explanation_status_zh: str
+    # The verdict (what the footage shows) followed by every explanation and its decision.
+    verdict_explained_zh: str
+    verdict_explained_en: str
     explanations: list[ExplanationOut]
     links: list[LinkOut]
     detail: dict[str, Any]

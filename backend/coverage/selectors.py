@@ -6,7 +6,11 @@ Report definitions (the same as ``evaluation.aggregate_monthly``, over stored re
   (per officer: the officer's own recording);
 - compliance rate = compliant ÷ decided (decided = required − undecidable);
 - late start / early stop = activities with that blocking finding;
-- median gap = median (lower middle) length of the holes inside the coverage.
+- median gap = median (lower middle) length of the holes inside the coverage;
+- explained = decided, not compliant, with at least one accepted explanation (per
+  officer: accepted from that officer); ``compliance_rate_explained`` =
+  (compliant + explained) ÷ decided. The verdict itself never changes: it says what
+  the footage shows, and the accepted explanation is shown beside it.
 Months are calendar months in Asia/Shanghai of the activity's start moment.
 """
 
@@ -15,7 +19,7 @@ from __future__ import annotations
 import datetime
 import statistics
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -26,6 +30,7 @@ from backend.accounts.models import User
 from backend.coverage.evaluation import VERDICT_LABELS_ZH, Verdict
 from backend.coverage.models import (
     CoverageEvaluation,
+    ExplanationReason,
     ExplanationState,
     GapExplanation,
     OfficerCoverage,
@@ -55,6 +60,14 @@ def links_of_activity(activity: Activity) -> QuerySet[RecordingLink]:
     )
 
 
+EXPLANATION_STATUS_ZH = {
+    "none": "无说明",
+    "pending": "说明待审核",
+    "accepted": "说明已采纳",
+    "rejected": "说明未采纳",
+}
+
+
 def explanation_status(explanations: Iterable[GapExplanation]) -> str:
     """``none`` | ``pending`` (any awaiting a decision) | ``accepted`` (all decided, at
     least one accepted) | ``rejected``."""
@@ -64,6 +77,63 @@ def explanation_status(explanations: Iterable[GapExplanation]) -> str:
     if ExplanationState.PENDING in states:
         return "pending"
     return "accepted" if ExplanationState.ACCEPTED in states else "rejected"
+
+
+def _explanation_line_zh(explanation: GapExplanation, officer_name: str) -> str:
+    state = str(ExplanationState(explanation.state).label)
+    text = f"：{explanation.text}" if explanation.text else ""
+    note = f"，审核意见：{explanation.decision_note}" if explanation.decision_note else ""
+    who = f"{officer_name} " if officer_name else ""
+    return f"{who}说明「{ExplanationReason(explanation.reason).label}{text}」（{state}{note}）"
+
+
+def _explanation_line_en(explanation: GapExplanation, officer_name: str) -> str:
+    text = f": {explanation.text}" if explanation.text else ""
+    note = f"; note: {explanation.decision_note}" if explanation.decision_note else ""
+    who = f"{officer_name} " if officer_name else ""
+    reason = explanation.reason.replace("_", " ")
+    return f'{who}explained "{reason}{text}" ({explanation.state}{note})'
+
+
+def verdict_with_explanations(
+    evaluation: CoverageEvaluation | None,
+    explanations: Sequence[GapExplanation],
+    officer_names: Mapping[int, str] | None = None,
+) -> tuple[str, str]:
+    """The verdict line a supervisor reads, with every explanation and its decision:
+    ``记录中断（覆盖率 83.3%）；李明 说明「电量耗尽：…」（已采纳，审核意见：已核实）``."""
+    names = officer_names or {}
+    zh = evaluation.summary_zh if evaluation else "尚未检查"
+    en = evaluation.summary_en if evaluation else "not checked yet"
+    if not explanations:
+        return zh, en
+    zh_parts = [_explanation_line_zh(e, names.get(e.officer_id, "")) for e in explanations]
+    en_parts = [_explanation_line_en(e, names.get(e.officer_id, "")) for e in explanations]
+    return f"{zh}；{'；'.join(zh_parts)}", f"{en}; {'; '.join(en_parts)}"
+
+
+def gaps_with_explanations(
+    gaps: Sequence[dict[str, Any]], explanations: Sequence[GapExplanation]
+) -> list[dict[str, Any]]:
+    """Each stored gap with the explanations that concern it: those whose ``gap_from`` –
+    ``gap_to`` overlaps it, and those given for the activity as a whole (no times)."""
+    out = []
+    for gap in gaps:
+        start = datetime.datetime.fromisoformat(gap["from"])
+        end = datetime.datetime.fromisoformat(gap["to"])
+        matching = [
+            e
+            for e in explanations
+            if (e.gap_from is None or e.gap_from <= end) and (e.gap_to is None or e.gap_to >= start)
+        ]
+        out.append(
+            {
+                **gap,
+                "explanation_ids": [e.pk for e in matching],
+                "explanation_status": explanation_status(matching),
+            }
+        )
+    return out
 
 
 # --------------------------------------------------------------------- reports
@@ -109,9 +179,14 @@ ACTIVITY_REPORT_COLUMNS: tuple[tuple[str, str], ...] = (
     ("covered_percent", "覆盖率(%)"),
     ("late_start_seconds", "开始延迟(秒)"),
     ("early_stop_seconds", "提前停止(秒)"),
+    ("recorded", "有记录"),
     ("gap_count", "中断次数"),
-    ("explanations", "说明"),
+    ("median_gap_seconds", "中断时长中位数(秒)"),
+    ("longest_gap_seconds", "最长中断(秒)"),
+    ("explanations", "说明状态代码"),
+    ("explanations_zh", "说明状态"),
     ("reasons_zh", "原因"),
+    ("verdict_explained_zh", "结论及说明"),
 )
 
 
@@ -137,6 +212,10 @@ def report_activities(
     for activity in activities:
         evaluation: CoverageEvaluation | None = getattr(activity, "coverage", None)
         participants = list(activity.participants.all())
+        explanations = list(activity.explanations.all())
+        holes = list(evaluation.interior_gap_seconds) if evaluation else []
+        status = explanation_status(explanations)
+        names = {p.officer_id: p.officer.name for p in participants}
         rows.append(
             {
                 "activity_id": str(activity.pk),
@@ -158,9 +237,16 @@ def report_activities(
                 else None,
                 "late_start_seconds": evaluation.late_start_seconds if evaluation else None,
                 "early_stop_seconds": evaluation.early_stop_seconds if evaluation else None,
-                "gap_count": len(evaluation.interior_gap_seconds) if evaluation else 0,
-                "explanations": explanation_status(activity.explanations.all()),
+                "recorded": ("是" if evaluation.any_recording else "否") if evaluation else None,
+                "gap_count": len(holes),
+                "median_gap_seconds": statistics.median_low(holes) if holes else None,
+                "longest_gap_seconds": max(holes) if holes else None,
+                "explanations": status,
+                "explanations_zh": EXPLANATION_STATUS_ZH[status],
                 "reasons_zh": "；".join(evaluation.reasons_zh) if evaluation else "",
+                "verdict_explained_zh": verdict_with_explanations(evaluation, explanations, names)[
+                    0
+                ],
             }
         )
     return rows
@@ -177,10 +263,18 @@ class _Tally:
     late_start: int = 0
     early_stop: int = 0
     gaps: int = 0
+    explained: int = 0
     gap_lengths: list[float] = field(default_factory=list)
 
     def add(
-        self, *, verdict: str, recorded: bool, late: bool, early: bool, holes: list[float]
+        self,
+        *,
+        verdict: str,
+        recorded: bool,
+        late: bool,
+        early: bool,
+        holes: list[float],
+        explained: bool = False,
     ) -> None:
         self.activities += 1
         if verdict == Verdict.NOT_REQUIRED:
@@ -192,6 +286,7 @@ class _Tally:
         else:
             self.decided += 1
             self.compliant += int(verdict == Verdict.COMPLIANT)
+            self.explained += int(explained and verdict != Verdict.COMPLIANT)
         self.late_start += int(late)
         self.early_stop += int(early)
         self.gaps += int(bool(holes))
@@ -214,6 +309,10 @@ class _Tally:
             else None,
             "activation_rate": round(self.recorded / self.required, 4) if self.required else None,
             "compliance_rate": round(self.compliant / self.decided, 4) if self.decided else None,
+            "explained": self.explained,
+            "compliance_rate_explained": round((self.compliant + self.explained) / self.decided, 4)
+            if self.decided
+            else None,
         }
 
 
@@ -231,6 +330,8 @@ FIGURE_COLUMNS: tuple[tuple[str, str], ...] = (
     ("median_gap_seconds", "中断时长中位数(秒)"),
     ("activation_rate", "启用率"),
     ("compliance_rate", "合规率"),
+    ("explained", "说明已采纳数"),
+    ("compliance_rate_explained", "计入已采纳说明的合规率"),
 )
 UNIT_REPORT_COLUMNS = (
     ("month", "月份"),
@@ -255,13 +356,16 @@ def report_units(
     unit_id: int | None = None,
 ) -> list[dict[str, Any]]:
     """Per unit per month."""
+    scoped = _scoped_activities(user, date_from=date_from, date_to=date_to, unit_id=unit_id)
+    explained = set(
+        GapExplanation.objects.filter(
+            activity__in=scoped, state=ExplanationState.ACCEPTED
+        ).values_list("activity_id", flat=True)
+    )
     rows = (
-        CoverageEvaluation.objects.filter(
-            activity__in=_scoped_activities(
-                user, date_from=date_from, date_to=date_to, unit_id=unit_id
-            )
-        )
+        CoverageEvaluation.objects.filter(activity__in=scoped)
         .values_list(
+            "activity_id",
             "activity__started_at",
             "activity__unit_id",
             "activity__unit__name",
@@ -275,10 +379,15 @@ def report_units(
     )
     tallies: dict[tuple[str, int], _Tally] = defaultdict(_Tally)
     names: dict[int, str] = {}
-    for started, unit, name, verdict, recorded, late, early, holes in rows:
+    for activity_id, started, unit, name, verdict, recorded, late, early, holes in rows:
         names[unit] = name
         tallies[(_month(started), unit)].add(
-            verdict=verdict, recorded=recorded, late=late, early=early, holes=list(holes)
+            verdict=verdict,
+            recorded=recorded,
+            late=late,
+            early=early,
+            holes=list(holes),
+            explained=activity_id in explained,
         )
     return [
         {"month": month, "unit_id": unit, "unit": names[unit], **tally.figures()}
@@ -294,13 +403,16 @@ def report_officers(
     unit_id: int | None = None,
 ) -> list[dict[str, Any]]:
     """Per officer per month (an officer counts in every activity they took part in)."""
+    scoped = _scoped_activities(user, date_from=date_from, date_to=date_to, unit_id=unit_id)
+    explained = set(
+        GapExplanation.objects.filter(
+            activity__in=scoped, state=ExplanationState.ACCEPTED
+        ).values_list("activity_id", "officer_id")
+    )
     rows = (
-        OfficerCoverage.objects.filter(
-            evaluation__activity__in=_scoped_activities(
-                user, date_from=date_from, date_to=date_to, unit_id=unit_id
-            )
-        )
+        OfficerCoverage.objects.filter(evaluation__activity__in=scoped)
         .values_list(
+            "evaluation__activity_id",
             "evaluation__activity__started_at",
             "officer_id",
             "officer__name",
@@ -315,10 +427,15 @@ def report_officers(
     )
     tallies: dict[tuple[str, int], _Tally] = defaultdict(_Tally)
     names: dict[int, tuple[str, str]] = {}
-    for started, officer, name, unit, verdict, recorded, late, early, holes in rows:
+    for activity_id, started, officer, name, unit, verdict, recorded, late, early, holes in rows:
         names[officer] = (name, unit)
         tallies[(_month(started), officer)].add(
-            verdict=verdict, recorded=recorded, late=late, early=early, holes=list(holes)
+            verdict=verdict,
+            recorded=recorded,
+            late=late,
+            early=early,
+            holes=list(holes),
+            explained=(activity_id, officer) in explained,
         )
     return [
         {

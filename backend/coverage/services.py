@@ -9,10 +9,15 @@ What counts for an activity:
   re-checked when it is stored (AFTER_STORED_HOOKS);
 - times are the clock-corrected ``Recording.started_at/ended_at``. **Unknown clock
   offset:** ``Recording.clock_offset_ms`` has no "unknown" value, so a recording's offset
-  counts as unknown when its device has never had its clock measured
-  (``Device.last_clock_offset_ms IS NULL``, i.e. no ClockReading). Such recordings are
-  passed to the check with ``offset_known=False``; the check then answers
-  ``undecidable`` unless the placeable recordings already satisfy the rule.
+  counts as unknown when its device had no clock measurement (ClockReading) at or
+  before the moment the recording row was written: its corrected times were then
+  computed without a measured offset. (Sync measures the clock in the same transaction
+  before it announces clips, so its recordings always count as placed.) A measurement
+  taken later does not make such a recording placeable — its stored times were not
+  corrected by it; a corrected time must come through
+  :func:`coverage_on_recording_time_changed`. Such recordings are passed to the check
+  with ``offset_known=False``; the check then answers ``undecidable`` unless the
+  placeable recordings already satisfy the rule.
 
 Re-checks touch only the affected activities: the activity that closed or whose links
 changed, or the activities linked to a recording that was stored, corrected or removed.
@@ -28,7 +33,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import Q, QuerySet
+from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -53,6 +58,7 @@ from backend.coverage.models import (
     OfficerCoverage,
     RecordingLink,
 )
+from backend.devices.models import ClockReading
 from backend.enforcement.models import Activity, ActivityOfficer, RecordRule
 from backend.enforcement.services import record_rule_for
 from backend.footage.models import Recording, RecordingState
@@ -119,17 +125,25 @@ def _evaluate_locked(activity: Activity, *, as_of: datetime.datetime) -> Coverag
     )
     officer_ids = [officer_id for officer_id, _name in participants]
     labels: dict[Hashable, str] = {officer_id: name for officer_id, name in participants}
-    links = RecordingLink.objects.filter(activity_id=activity.pk, excluded=False).values_list(
-        "officer_id",
-        "recording_id",
-        "recording__started_at",
-        "recording__ended_at",
-        "recording__state",
-        "recording__device__last_clock_offset_ms",
+    measured = ClockReading.objects.filter(
+        device_id=OuterRef("recording__device_id"),
+        server_time__lte=OuterRef("recording__created_at"),
+    )
+    links = (
+        RecordingLink.objects.filter(activity_id=activity.pk, excluded=False)
+        .annotate(offset_known=Exists(measured))
+        .values_list(
+            "officer_id",
+            "recording_id",
+            "recording__started_at",
+            "recording__ended_at",
+            "recording__state",
+            "offset_known",
+        )
     )
     by_officer: dict[Hashable, list[RecordingInterval]] = defaultdict(list)
     pending = 0
-    for officer_id, recording_id, started, ended, state, device_offset in links:
+    for officer_id, recording_id, started, ended, state, offset_known in links:
         if state not in COUNTED_STATES:
             pending += int(state not in NEVER_LINKED_STATES)
             continue
@@ -139,7 +153,7 @@ def _evaluate_locked(activity: Activity, *, as_of: datetime.datetime) -> Coverag
             RecordingInterval(
                 start=started,
                 end=ended,
-                offset_known=device_offset is not None,
+                offset_known=offset_known,
                 recording_id=str(recording_id),
             )
         )
@@ -307,25 +321,41 @@ def _autolink_activity(activity: Activity) -> list[uuid.UUID]:
     return [link.recording_id for link in created]
 
 
-def _activities_for_recording(recording: Recording) -> list[uuid.UUID]:
-    """Activities the recording's officer took part in whose window ± buffer it overlaps."""
-    if recording.officer_id is None:
-        return []
+def _linked_and_overlapped(
+    recording: Recording, *, look_for_new: bool
+) -> tuple[set[uuid.UUID], set[uuid.UUID]]:
+    """(activities the recording is linked to, activities its officer took part in whose
+    window ± buffer it overlaps; an open activity counts up to OPEN_ACTIVITY_HORIZON after
+    its start) in one round trip: this runs for every stored recording."""
     buffer = link_buffer()
-    return list(
-        ActivityOfficer.objects.filter(
-            officer_id=recording.officer_id,
-            activity__started_at__lte=recording.ended_at + buffer,
-        )
-        .filter(
-            Q(activity__stopped_at__gte=recording.started_at - buffer)
-            | Q(
-                activity__stopped_at__isnull=True,
-                activity__started_at__gte=recording.started_at - OPEN_ACTIVITY_HORIZON - buffer,
-            )
-        )
-        .values_list("activity_id", flat=True)
-    )
+    params: list[Any] = [recording.pk]
+    sql = f"""
+        SELECT activity_id, true FROM {RecordingLink._meta.db_table} WHERE recording_id = %s
+    """  # noqa: S608 - table names are ours, values are parameters
+    if look_for_new and recording.officer_id is not None:
+        sql += f"""
+        UNION ALL
+        SELECT participant.activity_id, false
+          FROM {ActivityOfficer._meta.db_table} AS participant
+          JOIN {Activity._meta.db_table} AS activity ON activity.id = participant.activity_id
+         WHERE participant.officer_id = %s
+           AND activity.started_at <= %s
+           AND (activity.stopped_at >= %s
+                OR (activity.stopped_at IS NULL AND activity.started_at >= %s))
+        """  # noqa: S608
+        params += [
+            recording.officer_id,
+            recording.ended_at + buffer,
+            recording.started_at - buffer,
+            recording.started_at - OPEN_ACTIVITY_HORIZON - buffer,
+        ]
+    linked: set[uuid.UUID] = set()
+    overlapped: set[uuid.UUID] = set()
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        for activity_id, is_link in cursor.fetchall():
+            (linked if is_link else overlapped).add(activity_id)
+    return linked, overlapped
 
 
 def _linked_activities(recording_id: uuid.UUID) -> set[uuid.UUID]:
@@ -410,14 +440,15 @@ def coverage_on_recording_stored(recording_id: uuid.UUID) -> list[uuid.UUID]:
     """AFTER_STORED_HOOKS entry: link the new recording to the activities of its officer
     that it overlaps, and re-check only the activities it is linked to."""
     with transaction.atomic():
-        recording = Recording.objects.filter(pk=recording_id).first()
+        recording = (
+            Recording.objects.filter(pk=recording_id)
+            .only("pk", "officer_id", "started_at", "ended_at", "state")
+            .first()
+        )
         if recording is None:
             return []
-        linked = _linked_activities(recording_id)
-        candidates = (
-            set()
-            if recording.state in NEVER_LINKED_STATES
-            else set(_activities_for_recording(recording))
+        linked, candidates = _linked_and_overlapped(
+            recording, look_for_new=recording.state not in NEVER_LINKED_STATES
         )
         activities = _lock_activities(linked | candidates)
         _add_auto_links(recording, candidates)
@@ -432,8 +463,7 @@ def coverage_on_recording_time_changed(recording_id: uuid.UUID) -> list[uuid.UUI
         recording = Recording.objects.filter(pk=recording_id).first()
         if recording is None:
             return []
-        linked = _linked_activities(recording_id)
-        candidates = set(_activities_for_recording(recording))
+        linked, candidates = _linked_and_overlapped(recording, look_for_new=True)
         activities = _lock_activities(linked | candidates)
         stale = list(
             RecordingLink.objects.filter(
@@ -473,16 +503,21 @@ def coverage_on_recording_removed(recording_id: uuid.UUID) -> list[uuid.UUID]:
 
 def coverage_recheck_range(
     *,
-    start: datetime.datetime,
-    end: datetime.datetime,
+    start: datetime.datetime | None = None,
+    end: datetime.datetime | None = None,
+    rule_id: int | None = None,
     progress: Callable[[int, int], None] | None = None,
 ) -> int:
-    """Re-link and re-check every activity that started in ``[start, end)``."""
-    ids = list(
-        Activity.objects.filter(started_at__gte=start, started_at__lt=end)
-        .order_by("started_at")
-        .values_list("pk", flat=True)
-    )
+    """Re-link and re-check every activity that started in ``[start, end)`` (either
+    bound may be open), optionally only those judged by one record-list rule."""
+    activities = Activity.objects.all()
+    if start is not None:
+        activities = activities.filter(started_at__gte=start)
+    if end is not None:
+        activities = activities.filter(started_at__lt=end)
+    if rule_id is not None:
+        activities = activities.filter(rule_id=rule_id)
+    ids = list(activities.order_by("started_at").values_list("pk", flat=True))
     for done, activity_id in enumerate(ids, start=1):
         coverage_activity_refresh(activity_id)
         if progress is not None:

@@ -1,6 +1,7 @@
 from django.contrib import admin
 from django.utils.translation import gettext as _
 
+from backend.audit.services import Actor
 from backend.enforcement.models import (
     Activity,
     ActivityMoment,
@@ -8,7 +9,10 @@ from backend.enforcement.models import (
     RecordList,
     RecordRule,
 )
-from backend.enforcement.services import activities_resolve_rules
+from backend.enforcement.services import record_rule_edited
+
+# Above this many activities judged by an edited rule, the admin points to the command.
+ADMIN_RECHECK_LIMIT = 300
 
 
 class RecordRuleInline(admin.TabularInline):
@@ -40,6 +44,30 @@ class RecordListAdmin(admin.ModelAdmin):
     readonly_fields = ("source_sha256", "imported_at", "imported_by")
     inlines = (RecordRuleInline,)
 
+    def save_formset(self, request, form, formset, change):  # type: ignore[no-untyped-def]
+        super().save_formset(request, form, formset, change)
+        if formset.model is not RecordRule:
+            return
+        pending = []
+        for rule_form in formset.forms:
+            rule = rule_form.instance
+            if rule.pk is None or not rule_form.has_changed() or rule in formset.deleted_objects:
+                continue
+            _moved, rechecked = record_rule_edited(
+                rule=rule,
+                changed=list(rule_form.changed_data),
+                actor=Actor.user(request.user),
+                recheck_limit=ADMIN_RECHECK_LIMIT,
+            )
+            if rechecked is None:
+                pending.append(rule.pk)
+        for rule_id in pending:
+            self.message_user(
+                request,
+                _("请运行 python manage.py coverage_recheck --rule %(rule)d 重新检查。")
+                % {"rule": rule_id},
+            )
+
 
 @admin.register(RecordRule)
 class RecordRuleAdmin(admin.ModelAdmin):
@@ -64,16 +92,25 @@ class RecordRuleAdmin(admin.ModelAdmin):
 
     def save_model(self, request, obj, form, change):  # type: ignore[no-untyped-def]
         super().save_model(request, obj, form, change)
-        # A changed category/stage/item can move activities to or from this rule.
-        moved = activities_resolve_rules(record_list=obj.record_list)
-        self.message_user(
-            request,
-            _(
-                "已更新 %(n)d 个执法活动的适用事项。"
-                "修改宽限时间等参数后，请运行 coverage_recheck 重新检查。"
-            )
-            % {"n": moved},
+        # A changed category/stage/item can move activities to or from this rule; a
+        # changed grace, officer count or text changes the verdicts judged by it.
+        moved, rechecked = record_rule_edited(
+            rule=obj,
+            changed=list(form.changed_data) if change else ["required"],
+            actor=Actor.user(request.user),
+            recheck_limit=ADMIN_RECHECK_LIMIT,
         )
+        if rechecked is None:
+            message = _(
+                "已更新 %(n)d 个执法活动的适用事项。按此事项判定的活动较多，"
+                "请运行 python manage.py coverage_recheck --rule %(rule)d 重新检查。"
+            ) % {"n": moved, "rule": obj.pk}
+        else:
+            message = _("已更新 %(n)d 个执法活动的适用事项，重新检查了 %(m)d 个执法活动。") % {
+                "n": moved,
+                "m": rechecked,
+            }
+        self.message_user(request, message)
 
 
 class ParticipantInline(admin.TabularInline):

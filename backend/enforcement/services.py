@@ -259,6 +259,63 @@ def activities_resolve_rules(*, record_list: RecordList) -> int:
     return len(changed)
 
 
+# Fields of a rule that change a verdict: editing one in the admin re-checks the
+# activities judged by that rule.
+RULE_JUDGING_FIELDS = frozenset(
+    {
+        "start_text",
+        "stop_text",
+        "full_process",
+        "required",
+        "min_officers",
+        "late_start_grace",
+        "early_stop_grace",
+        "max_split_gap",
+    }
+)
+
+
+def record_rule_edited(
+    *, rule: RecordRule, changed: Sequence[str], actor: Actor, recheck_limit: int
+) -> tuple[int, int | None]:
+    """After a rule was edited (admin): re-derive its moments from edited texts, move
+    activities whose rule changed (category/stage/item), audit the edit, and re-check
+    the activities judged by the rule when a judging field changed — at most
+    ``recheck_limit`` of them inline; above that the caller points to
+    ``coverage_recheck --rule``. Returns (activities that changed rule, activities
+    re-checked or None when left to the command)."""
+    changed_set = set(changed)
+    updates: dict[str, str] = {}
+    if "start_text" in changed_set and "start_moment" not in changed_set:
+        updates["start_moment"] = moment_for_phrase(rule.start_text).code
+    if "stop_text" in changed_set and "stop_moment" not in changed_set:
+        updates["stop_moment"] = moment_for_phrase(rule.stop_text).code
+    with transaction.atomic():
+        if updates:
+            RecordRule.objects.filter(pk=rule.pk).update(**updates)
+            for name, value in updates.items():
+                setattr(rule, name, value)
+        moved = activities_resolve_rules(record_list=rule.record_list)
+        audit_record(
+            actor=actor,
+            action="record_rule.edited",
+            object_type="record_rule",
+            object_id=rule.pk,
+            data={"changed": sorted(changed_set), **updates, "activities_moved": moved},
+        )
+    if not changed_set & RULE_JUDGING_FIELDS:
+        return moved, 0
+    judged = Activity.objects.filter(rule=rule)
+    if judged.count() > recheck_limit:
+        return moved, None
+    rechecked = 0
+    for activity_id in judged.values_list("pk", flat=True):
+        with transaction.atomic():
+            _run_activity_hooks(activity_id)
+        rechecked += 1
+    return moved, rechecked
+
+
 # ------------------------------------------------------------------- activities
 
 

@@ -11,8 +11,9 @@ a participant overlapping a random activity is inserted (untimed), and
 ``coverage_on_recording_stored`` — the AFTER_STORED_HOOKS entry: find the activities,
 link, re-check each, store verdicts, audit — is timed. Goal: median <= 20 ms.
 
-Same-run references: the median round trip of ``SELECT 1`` and of a single-row primary
-key fetch (``Recording.objects.get(pk=…)``), with the ratios.
+Same-run references, taken right after each sample (same load): the median round trip
+of ``SELECT 1``, of a single-row primary key fetch (``Recording.objects.get(pk=…)``)
+and of a one-row UPDATE with its COMMIT, with the ratios.
 """
 
 from __future__ import annotations
@@ -36,7 +37,7 @@ import django
 
 django.setup()
 
-from django.db import connection  # noqa: E402
+from django.db import connection, transaction  # noqa: E402
 from django.utils import timezone  # noqa: E402
 
 from backend.accounts.models import Officer, UnitKind  # noqa: E402
@@ -219,6 +220,10 @@ def main() -> None:
         timed: list[float] = []
         cpu: list[float] = []
         touched: list[int] = []
+        select_one: list[float] = []
+        fetch_row: list[float] = []
+        commit_row: list[float] = []
+        print(f"load average before sampling: {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
         for _ in range(args.samples):
             activity = rng.choice(activities)
             officer_id = ActivityOfficer.objects.filter(activity=activity).values_list(
@@ -243,6 +248,7 @@ def main() -> None:
                 print(f"  {len(queries.captured_queries)} queries")
                 continue
             if args.cprofile and len(timed) == 5:
+                args.cprofile = False  # one profiled call, then carry on timing
                 import cProfile
                 import pstats
 
@@ -258,18 +264,19 @@ def main() -> None:
             cpu.append(time.process_time() - cpu_began)
             timed.append(time.perf_counter() - began)
             touched.append(len(affected))
-        select_one: list[float] = []
-        fetch_row: list[float] = []
-        some = list(Recording.objects.values_list("pk", flat=True)[: args.samples])
-        with connection.cursor() as cursor:
-            for pk in some:
+            # References right after each sample, so that both see the same machine load.
+            with connection.cursor() as cursor:
                 began = time.perf_counter()
                 cursor.execute("SELECT 1")
                 cursor.fetchone()
                 select_one.append(time.perf_counter() - began)
-                began = time.perf_counter()
-                Recording.objects.get(pk=pk)
-                fetch_row.append(time.perf_counter() - began)
+            began = time.perf_counter()
+            Recording.objects.get(pk=new.pk)
+            fetch_row.append(time.perf_counter() - began)
+            began = time.perf_counter()
+            with transaction.atomic():
+                Recording.objects.filter(pk=new.pk).update(trigger_reason="bench")
+            commit_row.append(time.perf_counter() - began)
         ms = median_ms(timed)
         print(
             f"incremental re-check per new recording: median {ms:.2f} ms, "
@@ -290,6 +297,10 @@ def main() -> None:
         print(
             f"reference single-row pk fetch (ORM): median {median_ms(fetch_row):.3f} ms "
             f"-> ratio {ms / median_ms(fetch_row):.1f}x"
+        )
+        print(
+            f"reference one-row UPDATE + COMMIT (ORM): median {median_ms(commit_row):.3f} ms "
+            f"-> ratio {ms / median_ms(commit_row):.1f}x"
         )
         print(f"goal <= 20 ms: {'met' if ms <= 20 else 'NOT met'}")
     finally:

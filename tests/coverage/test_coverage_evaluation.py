@@ -554,3 +554,21 @@ def test_evaluate_many_sees_a_split_file_just_before_the_window() -> None:
     (result,) = evaluate_many([activity], recordings)
     assert result.verdict is Verdict.COMPLIANT
     assert result.late_start_us == 0
+
+
+def test_evaluate_many_restores_the_garbage_collector_state() -> None:
+    import gc
+
+    activities = [ActivityInput(activity_id=1, window=window(0, 10), rule=STRICT, officers=("a",))]
+    assert gc.isenabled()
+    evaluate_many(activities, {"a": [rec(0, 10)]})
+    assert gc.isenabled()
+    with pytest.raises(InvalidRecordingError):
+        evaluate_many(activities, {"a": [rec(10, 0)]})
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        evaluate_many(activities, {"a": [rec(0, 10)]})
+        assert not gc.isenabled()
+    finally:
+        gc.enable()

@@ -144,6 +144,23 @@ def test_unknown_clock_offset_is_undecidable(world: World) -> None:
     assert any("时钟偏差未知" in reason for reason in result.reasons_zh)
 
 
+def test_unknown_offset_stays_unknown_after_a_later_measurement(world: World) -> None:
+    """The recording's times were computed without a measured offset; measuring the clock
+    later does not correct them, so the activity stays undecidable (never a settled
+    verdict on unplaced times)."""
+    from tests.coverage_integration.conftest import measure_clock
+
+    unmeasured, _ = make_device(officer=world.alice)
+    start = at("2026-03-02 09:00")
+    make_recording(unmeasured, world.alice, start + 5 * MINUTE, start + 30 * MINUTE)
+    activity_id = closed_activity(world, stage="送达", officers=[world.alice])
+    assert evaluation(activity_id).verdict == "undecidable"
+    measure_clock(unmeasured)
+    call_command("coverage_recheck", "--from", "2026-03-02", "--to", "2026-03-02", "--no-progress")
+    result = evaluation(activity_id)
+    assert result.verdict == "undecidable" and result.unknown_offset_recordings == 1
+
+
 def test_open_activity_is_undecidable_until_closed(world: World) -> None:
     response = create_activity(
         client_for(world.supervisor),

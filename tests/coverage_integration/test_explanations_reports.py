@@ -91,6 +91,13 @@ def test_officer_explains_gap_and_supervisor_decides(world: World) -> None:
     )
     coverage = client_for(world.supervisor).get(f"/api/coverage/activities/{activity_id}").json()
     assert coverage["verdict"] == "gaps" and coverage["explanation_status"] == "pending"
+    assert coverage["explanation_status_zh"] == "说明待审核"
+    assert coverage["verdict_explained_zh"] == (
+        "记录中断（覆盖率 83.3%）；李明 说明「电量耗尽：电池耗尽，更换电池」（待审核）"
+    )
+    # The 5-minute hole carries the explanation given for it.
+    [hole] = [gap for gap in coverage["gaps"] if gap["seconds"] == 300.0]
+    assert hole["explanation_ids"] == [explanation_id] and hole["explanation_status"] == "pending"
     decision_url = f"/api/coverage/explanations/{explanation_id}/decision"
     assert (
         alice.post(decision_url, {"accept": True}, content_type="application/json").status_code
@@ -114,6 +121,25 @@ def test_officer_explains_gap_and_supervisor_decides(world: World) -> None:
     # Both: the verdict stays what the footage shows, next to the accepted explanation.
     assert coverage["verdict"] == "gaps" and coverage["explanation_status"] == "accepted"
     assert coverage["explanations"][0]["reason_label"] == "电量耗尽"
+    assert coverage["verdict_explained_zh"] == (
+        "记录中断（覆盖率 83.3%）；李明 说明「电量耗尽：电池耗尽，更换电池」"
+        "（已采纳，审核意见：已核实）"
+    )
+    assert coverage["verdict_explained_en"].startswith("gaps (covered 83.3%); 李明 explained")
+    # Reports keep the verdict and count the accepted explanation beside it.
+    [row] = client_for(world.supervisor).get("/api/coverage/reports/units").json()["rows"]
+    assert (row["compliant"], row["decided"], row["explained"]) == (0, 1, 1)
+    assert row["compliance_rate"] == 0.0 and row["compliance_rate_explained"] == 1.0
+    [officer_row] = (
+        client_for(world.supervisor).get("/api/coverage/reports/officers").json()["rows"]
+    )
+    assert officer_row["explained"] == 1
+    [activity_row] = (
+        client_for(world.supervisor).get("/api/coverage/reports/activities").json()["rows"]
+    )
+    assert activity_row["explanations_zh"] == "说明已采纳"
+    assert activity_row["median_gap_seconds"] == 300.0
+    assert "已采纳" in activity_row["verdict_explained_zh"]
     assert AuditEvent.objects.filter(action="coverage.explanation_decided").count() == 1
 
 
@@ -160,6 +186,9 @@ def test_reports_and_exports(world: World) -> None:
         1 / 3, abs=1e-4
     )
     assert march["late_start"] == 1 and march["early_stop"] == 0
+    assert march["explained"] == 0 and march["compliance_rate_explained"] == pytest.approx(
+        1 / 3, abs=1e-4
+    )
     assert april["median_gap_seconds"] == 120.0 and april["gap_count"] == 1
 
     officers = supervisor.get(
@@ -173,6 +202,15 @@ def test_reports_and_exports(world: World) -> None:
 
     rows = supervisor.get("/api/coverage/reports/activities?date_from=2026-03-01").json()["rows"]
     assert len(rows) == 5 and {r["unit"] for r in rows} == {"城关司法所"}
+    assert [(r["verdict"], r["recorded"]) for r in rows] == [
+        ("compliant", "是"),
+        ("late_start", "是"),
+        ("not_recorded", "否"),
+        ("undecidable", "否"),
+        ("gaps", "是"),
+    ]
+    assert rows[-1]["median_gap_seconds"] == 120.0 and rows[-1]["longest_gap_seconds"] == 120.0
+    assert rows[0]["explanations_zh"] == "无说明"
 
     exported = supervisor.get("/api/coverage/reports/units?format=csv")
     assert exported.status_code == 200 and exported["Content-Type"].startswith("text/csv")
