@@ -20,6 +20,7 @@ from backend.config.errors import Conflict, InvalidInput, PayloadTooLarge
 from backend.devices.models import Device, DeviceAssignment
 from backend.devices.services import device_clock_record
 from backend.footage.models import Recording, RecordingState, RecordingStateChange
+from backend.garbage_collection import collector_paused
 from sync.models import Upload, UploadState
 from sync.schemas import ClipIn
 
@@ -192,6 +193,13 @@ def manifest_sync(
     Built for 10,000-clip manifests: a handful of set-based queries, no per-clip query and
     no row locks on the read path (the unique (device, clip_id) constraint guards creation).
     """
+    with collector_paused():
+        return _manifest_sync(device=device, device_time=device_time, clips=clips)
+
+
+def _manifest_sync(
+    *, device: Device, device_time: datetime.datetime, clips: list[ClipIn]
+) -> ManifestAnswer:
     _validate_manifest(clips)
     now = timezone.now()
     offset_ms = round((now - device_time).total_seconds() * 1000)

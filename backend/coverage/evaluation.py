@@ -35,7 +35,6 @@ How one activity is judged (all times clock-corrected by the caller, UTC):
 
 from __future__ import annotations
 
-import gc
 import statistics
 from collections import defaultdict
 from collections.abc import Hashable, Iterable, Mapping, Sequence
@@ -59,6 +58,7 @@ from backend.coverage.intervals import (
     to_us,
     total_length,
 )
+from backend.garbage_collection import collector_paused
 
 OfficerKey = TypeVar("OfficerKey", bound=Hashable)
 
@@ -554,9 +554,7 @@ def evaluate_many(
     # acyclic (tuples, slotted dataclasses) and freed by reference counting, but with
     # millions of live objects each full collection walks them all — measured 35 % of
     # the run at 1,000,000 recordings and growing with the input (tests/bench).
-    collecting = gc.isenabled()
-    gc.disable()
-    try:
+    with collector_paused():
         return _evaluate_many(
             activities,
             recordings_by_officer,
@@ -565,9 +563,6 @@ def evaluate_many(
             officer_labels=officer_labels,
             display_timezone=display_timezone,
         )
-    finally:
-        if collecting:
-            gc.enable()
 
 
 def _evaluate_many(

@@ -35,6 +35,7 @@ def main() -> None:
     parser.add_argument("--clips", type=int, default=10_000)
     parser.add_argument("--runs", type=int, default=20)
     parser.add_argument("--profile", action="store_true", help="cProfile one repeat sync")
+    parser.add_argument("--no-gc", action="store_true", help="disable the cyclic GC (diagnosis)")
     args = parser.parse_args()
 
     import django
@@ -87,6 +88,10 @@ def main() -> None:
             assert response.status_code == 200, response.content[:300]
             return elapsed
 
+        if args.no_gc:
+            import gc
+
+            gc.disable()
         first = send()
         if args.profile:
             import cProfile
@@ -94,7 +99,7 @@ def main() -> None:
 
             profiler = cProfile.Profile()
             profiler.runcall(send)
-            pstats.Stats(profiler).sort_stats("cumulative").print_stats(40)
+            pstats.Stats(profiler).sort_stats("tottime").print_stats(25)
         repeats = [send() for _ in range(args.runs)]
         json_times = []
         select_times = []
