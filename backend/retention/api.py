@@ -212,7 +212,7 @@ def list_holds(request: HttpRequest, active: bool = True) -> list[HoldOut]:
         or services.user_is_retention_approver(user)
     ):
         raise PermissionDenied("无权查看保全", code="not_allowed")
-    holds = LegalHold.objects.order_by("-placed_at")
+    holds = services.legal_holds_visible_to(user).order_by("-placed_at")
     if active:
         holds = holds.filter(released_at__isnull=True)
     return [_hold_out(h) for h in holds[:1000]]

@@ -782,6 +782,24 @@ def _refresh_held(recording_ids: Iterable[uuid.UUID]) -> None:
     _live().filter(recording_id__in=ids - held).update(held=False)
 
 
+def legal_holds_visible_to(user: User) -> QuerySet[LegalHold]:
+    """Holds the user may see or act on. Storage admins and the leader in charge see every
+    hold (storage facts); legal officers and supervisors the holds on recordings they may
+    see and the activity/case holds placed within their units; others none."""
+    holds = LegalHold.objects.all()
+    if user_is_storage_admin(user) or user_is_retention_approver(user):
+        return holds
+    if user.role not in HOLD_ROLES or user.unit is None:
+        return holds.none()
+    return holds.filter(
+        Q(target_kind=HoldTarget.RECORDING, recording__in=recordings_visible_to(user))
+        | (
+            ~Q(target_kind=HoldTarget.RECORDING)
+            & Q(placed_by__unit__path__startswith=user.unit.path)
+        )
+    )
+
+
 def legal_hold_place(
     *,
     actor: User,
@@ -853,7 +871,9 @@ def legal_hold_release(*, actor: User, hold_id: int, reason: str) -> LegalHold:
     if not reason.strip():
         raise InvalidInput(_("必须填写解除原因"), code="hold_release_reason_required")
     with transaction.atomic():
-        hold = LegalHold.objects.select_for_update().filter(pk=hold_id).first()
+        hold = (
+            legal_holds_visible_to(actor).select_for_update(of=("self",)).filter(pk=hold_id).first()
+        )
         if hold is None:
             raise NotFound(_("没有该保全"), code="hold_not_found")
         if hold.released_at is not None:
@@ -933,7 +953,11 @@ def evidence_mark_withdraw(*, actor: User, mark_id: int) -> EvidenceMark:
     down to the lock already applied: the effective date never shortens below it."""
     _require(actor.role in HOLD_ROLES, _("无权撤销标记"), "not_allowed_to_mark")
     with transaction.atomic():
-        mark = EvidenceMark.objects.select_for_update().filter(pk=mark_id).first()
+        mark = (
+            EvidenceMark.objects.select_for_update()
+            .filter(pk=mark_id, recording__in=recordings_visible_to(actor))
+            .first()
+        )
         if mark is None or mark.withdrawn_at is not None:
             raise NotFound(_("没有该标记"), code="mark_not_found")
         mark.withdrawn_by = actor

@@ -23,7 +23,9 @@ from backend.audit.models import AuditEvent
 from backend.config.errors import NotFound, PermissionDenied
 from backend.footage.models import Recording, RecordingState
 from backend.footage.selectors import recordings_visible_to
-from backend.retention.models import FixityCheck
+from backend.retention import services as retention_services
+from backend.retention.facts import categories_from_key, recordings_for_reference
+from backend.retention.models import FixityCheck, HoldTarget, LegalHold, RecordingRetention
 from backend.review.models import (
     AccessBasis,
     AccessGrant,
@@ -198,6 +200,54 @@ def recording_custody_events(recording: Recording) -> QuerySet[AuditEvent]:
 def recording_fixity_last(recording: Recording) -> FixityCheck | None:
     """The newest fixity re-check of the stored original (retention app), if any."""
     return FixityCheck.objects.filter(recording=recording).order_by("-checked_at").first()
+
+
+@dataclass(frozen=True)
+class RecordingRetentionView:
+    """What the recording page shows of retention: the date and its reason as the retention
+    app computed them (longest applicable policy wins, permanent beats every period; the date
+    never goes below the object's lock), and whether a legal hold covers the recording now."""
+
+    row: RecordingRetention | None
+    categories: list[str]
+    lock_later: bool  # the object lock already reaches past the policy's date
+    held: bool
+    holds: list[LegalHold]  # empty unless the user may see hold details
+
+
+def recording_retention_view(recording: Recording, *, user: User) -> RecordingRetentionView:
+    """Read only: no row is created here (retention creates it when the bytes are stored).
+
+    Everyone who may see the recording learns whether it is held; which holds, with their
+    reasons and who placed them, only those who may place and release holds (a hold may
+    concern the very officer who made the recording)."""
+    row = RecordingRetention.objects.filter(recording_id=recording.pk).first()
+    # Asked live of the retention app rather than trusting row.held, so that a hold placed on
+    # an activity shows as soon as the recording is linked to it.
+    held = recording.pk in retention_services.recordings_held([recording.pk])
+    holds: list[LegalHold] = []
+    may_see_holds = _active(user) and (
+        user.role in retention_services.HOLD_ROLES
+        or retention_services.user_is_retention_approver(user)
+    )
+    if held and may_see_holds:
+        for hold in (
+            LegalHold.objects.filter(released_at__isnull=True)
+            .select_related("placed_by")
+            .order_by("placed_at")
+        ):
+            if hold.target_kind == HoldTarget.RECORDING:
+                if hold.recording_id == recording.pk:
+                    holds.append(hold)
+            elif recording.pk in recordings_for_reference(hold.target_kind, hold.reference):
+                holds.append(hold)
+    return RecordingRetentionView(
+        row=row,
+        categories=categories_from_key(row.categories) if row else [],
+        lock_later=bool(row and row.retention_until > row.policy_until),
+        held=held,
+        holds=holds,
+    )
 
 
 def storage_facts_visible_to(user: User) -> QuerySet[Recording]:

@@ -190,6 +190,7 @@ def recording_detail(request: HttpRequest, recording_id: str) -> HttpResponse:
             "metadata": metadata,
             "custody": selectors.recording_custody_events(recording),
             "fixity": selectors.recording_fixity_last(recording),
+            "retention": selectors.recording_retention_view(recording, user=user),
             "verified": recording.state in (RecordingState.VERIFIED, RecordingState.STORED),
             "can_download": bool(
                 access.grant and access.grant.can_copy and access.grant.is_active()

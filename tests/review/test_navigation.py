@@ -92,6 +92,43 @@ def test_every_page_is_two_clicks_from_the_dashboard(world: World) -> None:
     assert "/storage/" in reachable_in_two_clicks(_client(world.users[Role.STORAGE_ADMIN]))
 
 
+def test_retention_pages_are_two_clicks_from_the_dashboard(world: World) -> None:
+    """Storage admins reach the policies, destruction, capacity and register pages; the
+    leader in charge the destruction batches awaiting approval; the auditor the register."""
+    from backend.retention.models import DestructionBatch
+    from backend.retention.services import retention_approver_designate
+
+    storage_admin = world.users[Role.STORAGE_ADMIN]
+    batch = DestructionBatch.objects.create(prepared_by=storage_admin, note="导航测试")
+    leader = world.bureau_head
+    retention_approver_designate(actor=world.users[Role.SYSTEM_ADMIN], user=leader)
+    batch_page = f"/api/retention/destruction-page/{batch.pk}"
+
+    admin_reached = reachable_in_two_clicks(_client(storage_admin))
+    wanted = {
+        "/api/retention/policies-page",
+        "/api/retention/destruction-page",
+        batch_page,
+        "/api/retention/capacity/page",
+        "/api/retention/register/print",
+        "/api/retention/register.xlsx",
+        "/storage/",
+    }
+    assert wanted <= admin_reached, sorted(wanted - admin_reached)
+    assert wanted <= reachable_in_two_clicks(_client(world.users[Role.SYSTEM_ADMIN]))
+
+    leader_reached = reachable_in_two_clicks(_client(leader))
+    assert {"/api/retention/destruction-page", batch_page} <= leader_reached
+    assert "/api/retention/policies-page" not in leader_reached  # storage admins only
+
+    assert "/api/retention/register/print" in reachable_in_two_clicks(
+        _client(world.users[Role.AUDITOR])
+    )
+    # Roles the retention pages refuse are not led to them.
+    supervisor_reached = reachable_in_two_clicks(_client(world.users[Role.SUPERVISOR]))
+    assert not {link for link in supervisor_reached if link.startswith("/api/retention/")}
+
+
 def test_long_lists_paginate(world: World) -> None:
     for _ in range(26):
         store_recording(device=world.device, officer=world.officer, state="announced")
