@@ -25,8 +25,10 @@ from typing import Any
 
 from django.db.models import Prefetch, QuerySet
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
-from backend.accounts.models import User
+from backend.accounts.models import Role, Unit, User
+from backend.config.errors import NotFound
 from backend.coverage.evaluation import VERDICT_LABELS_ZH, Verdict
 from backend.coverage.models import (
     CoverageEvaluation,
@@ -161,8 +163,21 @@ def _scoped_activities(
         )
         queryset = queryset.filter(started_at__lt=end)
     if unit_id is not None:
+        _check_unit_in_scope(user, unit_id)
         queryset = queryset.filter(unit_id=unit_id)
     return queryset
+
+
+def _check_unit_in_scope(user: User, unit_id: int) -> None:
+    """A unit outside the caller's tree answers 404 like every id outside scope (an empty
+    200 would still tell that the unit exists)."""
+    unit = Unit.objects.filter(pk=unit_id).first()
+    home = user.unit
+    in_scope = unit is not None and (
+        user.role == Role.SYSTEM_ADMIN or (home is not None and unit.path.startswith(home.path))
+    )
+    if not in_scope:
+        raise NotFound(str(_("没有该单位")), code="unit_not_found")
 
 
 ACTIVITY_REPORT_COLUMNS: tuple[tuple[str, str], ...] = (

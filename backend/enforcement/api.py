@@ -226,32 +226,34 @@ def create_activity(request: HttpRequest, payload: ActivityIn) -> Status:
     before the start answers 400 `stop_before_start`; unknown officers 400
     `unknown_officers`. With `external_ref` the call is idempotent (200 on repeat)."""
     user, device, actor = _caller(request)
-    officers = (
-        services.resolve_officers(
-            officer_ids=payload.officer_ids, certificate_numbers=payload.officer_certificates
-        )
-        if payload.officer_ids or payload.officer_certificates
-        else []
-    )
+    first: Officer | None = None  # the device's holder or the signed-in field officer
     if device is not None:
-        holder = services.device_officer(device=device, at=payload.start.occurred_at)
-        officers = [holder, *[o for o in officers if o.pk != holder.pk]]
-        unit = holder.unit
+        first = services.device_officer(device=device, at=payload.start.occurred_at)
+        unit = first.unit
     else:
         assert user is not None
-        own: Officer | None = getattr(user, "officer", None)
         if user.role == Role.FIELD_OFFICER:
-            if own is None:
+            first = getattr(user, "officer", None)
+            if first is None:
                 raise PermissionDenied(
                     "this account is not linked to an officer", code="no_officer_for_user"
                 )
-            if own.pk not in {o.pk for o in officers}:
-                officers = [own, *officers]
             unit = services.activity_unit_for_user(user=user, unit_id=payload.unit_id)
         elif user.role in UNIT_WIDE_ROLES or user.role == Role.SYSTEM_ADMIN:
             unit = services.activity_unit_for_user(user=user, unit_id=payload.unit_id)
         else:
             raise PermissionDenied("this role does not record activities")
+    officers = (
+        services.resolve_officers(
+            officer_ids=payload.officer_ids,
+            certificate_numbers=payload.officer_certificates,
+            unit=unit,
+        )
+        if payload.officer_ids or payload.officer_certificates
+        else []
+    )
+    if first is not None:
+        officers = [first, *[o for o in officers if o.pk != first.pk]]
     result = services.activity_create(
         actor=actor,
         user=user,

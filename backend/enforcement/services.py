@@ -362,13 +362,25 @@ def _check_moment(moment: MomentIn, *, what: str) -> None:
         )
 
 
+def bureau_path(unit: Unit) -> str:
+    """The materialised path of the bureau at the top of `unit`'s tree ("/1/" of "/1/4/")."""
+    top = unit.path.strip("/").split("/")[0]
+    return f"/{top}/"
+
+
 def _resolve_officers(
-    *, officer_ids: Sequence[int], certificate_numbers: Sequence[str]
+    *, officer_ids: Sequence[int], certificate_numbers: Sequence[str], unit: Unit
 ) -> list[Officer]:
+    """Officers of `unit`'s bureau (joint activities across its offices are normal); an
+    officer of another bureau is answered exactly like one that does not exist, so ids
+    cannot be probed across bureaus."""
     wanted_ids = list(dict.fromkeys(int(pk) for pk in officer_ids))
     wanted_certs = list(dict.fromkeys(c.strip() for c in certificate_numbers if c.strip()))
     found = list(
-        Officer.objects.filter(Q(pk__in=wanted_ids) | Q(certificate_number__in=wanted_certs))
+        Officer.objects.filter(
+            Q(pk__in=wanted_ids) | Q(certificate_number__in=wanted_certs),
+            unit__path__startswith=bureau_path(unit),
+        )
     )
     known_ids = {o.pk for o in found}
     known_certs = {o.certificate_number for o in found}
@@ -778,7 +790,9 @@ def activities_import(
         reason = values.get("原因", "").strip() or f"导入：{file_name or '文件'}"
         try:
             officers = _resolve_officers(
-                officer_ids=[], certificate_numbers=_OFFICER_SPLIT.split(values.get("执法人员", ""))
+                officer_ids=[],
+                certificate_numbers=_OFFICER_SPLIT.split(values.get("执法人员", "")),
+                unit=unit,
             )
             result = activity_create(
                 actor=actor,
@@ -820,7 +834,10 @@ def activities_import(
 
 
 def resolve_officers(
-    *, officer_ids: Sequence[int], certificate_numbers: Sequence[str]
+    *, officer_ids: Sequence[int], certificate_numbers: Sequence[str], unit: Unit
 ) -> list[Officer]:
-    """Officers by id or certificate number; unknown ones -> 400 ``unknown_officers``."""
-    return _resolve_officers(officer_ids=officer_ids, certificate_numbers=certificate_numbers)
+    """Officers of `unit`'s bureau by id or certificate number; unknown ones and those of
+    another bureau -> 400 ``unknown_officers``."""
+    return _resolve_officers(
+        officer_ids=officer_ids, certificate_numbers=certificate_numbers, unit=unit
+    )

@@ -472,8 +472,9 @@ APPS_MATRIX: dict[str, Cell] = {
             default=201,
             other_default=404,
             anon=401,
-            # A device records for its officer, in the officer's unit (unit_id ignored).
-            device=201,
+            # A device records for its officer, in the officer's unit (unit_id ignored);
+            # naming another bureau's officer is answered like an unknown officer.
+            device={"own": 201, "other": 400},
         ),
         body=activity_body,
     ),
@@ -526,22 +527,22 @@ APPS_MATRIX: dict[str, Cell] = {
         ),
         body=lambda c: {"accept": True, "note": "矩阵"},
     ),
-    # Another unit's unit_id answers 200 with no rows (scoped, nothing leaks; the rows
-    # are asserted in test_list_reads_are_scoped), not 404: see the strict xfail below.
+    # Another unit's unit_id answers 404 like every id outside scope; the rows of the
+    # caller's own reports are asserted in test_list_reads_are_scoped.
     "GET /api/coverage/reports/activities": Cell(
         "GET",
         lambda c: f"/api/coverage/reports/activities?unit_id={unit_of(c).pk}",
-        same(200, **API),
+        roles({}, {SYS: 200}, default=200, other_default=404, **API),
     ),
     "GET /api/coverage/reports/officers": Cell(
         "GET",
         lambda c: f"/api/coverage/reports/officers?unit_id={unit_of(c).pk}",
-        same(200, **API),
+        roles({}, {SYS: 200}, default=200, other_default=404, **API),
     ),
     "GET /api/coverage/reports/units": Cell(
         "GET",
         lambda c: f"/api/coverage/reports/units?unit_id={unit_of(c).pk}",
-        by_role((CO, SUP, LEGAL, SYS)),
+        by_role((CO, SUP, LEGAL, SYS), other={CO: 404, SUP: 404, LEGAL: 404, SYS: 200}),
     ),
     # Community correction: personal data, by office.
     "GET /api/corrections/subjects": Cell(
@@ -856,11 +857,6 @@ def test_reference_holds_of_another_unit_cannot_be_released(apps_world: World) -
     assert response.status_code == 200, response.content
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="coverage (not ours to change): reports answer 200 with no rows for another unit's "
-    "unit_id instead of 404 unit_not_found, unlike every other id outside scope",
-)
 def test_coverage_reports_answer_404_for_another_units_unit_id(apps_world: World) -> None:
     client, _user = _client(apps_world, SUP)
     for report in ("activities", "officers", "units"):
@@ -984,12 +980,6 @@ def test_upload_endpoint_refuses_sessions_and_other_devices(
     assert head is not None and head.status == 200
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="enforcement (not ours to change): POST /api/enforcement/activities accepts any "
-    "unit's officer ids (services._resolve_officers is unscoped), so another unit's officer "
-    "ids can be probed (400 unknown_officers vs 201) and that officer is made a participant",
-)
 def test_activities_name_only_officers_within_the_callers_scope(apps_world: World) -> None:
     world = apps_world
     body = {
