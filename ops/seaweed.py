@@ -112,11 +112,12 @@ class SeaweedServer:
                 }
             )
         )
-        log = (self.log_path or self.data_dir / "weed.log").open("ab")
         env = {**os.environ, "GOMEMLIMIT": os.environ.get("GOMEMLIMIT", "1GiB")}
-        self.process = subprocess.Popen(
-            self.command(), stdout=log, stderr=subprocess.STDOUT, env=env
-        )
+        # The child keeps its own descriptor of the log; ours is closed right away.
+        with (self.log_path or self.data_dir / "weed.log").open("ab") as log:
+            self.process = subprocess.Popen(
+                self.command(), stdout=log, stderr=subprocess.STDOUT, env=env
+            )
         self.wait_ready(timeout)
         return self
 

@@ -8,7 +8,8 @@ from typing import Any
 
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
-from ninja import Router
+from django.utils.translation import gettext as _
+from ninja import Router, Status
 from ninja.security import django_auth
 
 from backend.accounts.models import Role, User
@@ -63,21 +64,21 @@ def _user(request: HttpRequest) -> User:
 def _storage_admin(request: HttpRequest) -> User:
     user = _user(request)
     if not services.user_is_storage_admin(user):
-        raise PermissionDenied("只有存储管理员可以访问", code="not_storage_admin")
+        raise PermissionDenied(str(_("只有存储管理员可以访问")), code="not_storage_admin")
     return user
 
 
 def _admin_or_approver(request: HttpRequest) -> User:
     user = _user(request)
     if not (services.user_is_storage_admin(user) or services.user_is_retention_approver(user)):
-        raise PermissionDenied("只有存储管理员或分管领导可以访问", code="not_allowed")
+        raise PermissionDenied(str(_("只有存储管理员或分管领导可以访问")), code="not_allowed")
     return user
 
 
 def _register_reader(request: HttpRequest) -> User:
     user = _user(request)
     if not (user.role in REGISTER_ROLES or services.user_is_retention_approver(user)):
-        raise PermissionDenied("无权查看销毁清册", code="not_allowed")
+        raise PermissionDenied(str(_("无权查看销毁清册")), code="not_allowed")
     return user
 
 
@@ -151,7 +152,7 @@ def recording_retention(request: HttpRequest, recording_id: str) -> RetentionOut
     ):
         row = RecordingRetention.objects.filter(recording_id=key).first()
     if row is None:
-        raise NotFound("没有该记录的保存期限", code="retention_not_found")
+        raise NotFound(str(_("没有该记录的保存期限")), code="retention_not_found")
     reason = row.reason
     if row.retention_until > row.policy_until:
         reason += "；对象锁定已至更晚日期，不可缩短"
@@ -171,7 +172,7 @@ def recording_retention(request: HttpRequest, recording_id: str) -> RetentionOut
 
 
 @router.post("marks", response={201: MarkOut}, operation_id="retention_mark_add")
-def add_mark(request: HttpRequest, body: MarkIn) -> tuple[int, MarkOut]:
+def add_mark(request: HttpRequest, body: MarkIn) -> Status:
     mark = services.evidence_mark_add(
         actor=_user(request),
         recording_id=body.recording_id,
@@ -180,13 +181,13 @@ def add_mark(request: HttpRequest, body: MarkIn) -> tuple[int, MarkOut]:
         case_ref=body.case_ref,
         note=body.note,
     )
-    return 201, MarkOut(id=mark.pk, recording_id=str(mark.recording_id), kind=mark.kind)
+    return Status(201, MarkOut(id=mark.pk, recording_id=str(mark.recording_id), kind=mark.kind))
 
 
 @router.delete("marks/{mark_id}", response={204: None}, operation_id="retention_mark_withdraw")
-def withdraw_mark(request: HttpRequest, mark_id: int) -> tuple[int, None]:
+def withdraw_mark(request: HttpRequest, mark_id: int) -> Status:
     services.evidence_mark_withdraw(actor=_user(request), mark_id=mark_id)
-    return 204, None
+    return Status(204, None)
 
 
 # -- legal holds -------------------------------------------------------------------------
@@ -211,7 +212,7 @@ def list_holds(request: HttpRequest, active: bool = True) -> list[HoldOut]:
         user.role in services.HOLD_ROLES | {Role.STORAGE_ADMIN}
         or services.user_is_retention_approver(user)
     ):
-        raise PermissionDenied("无权查看保全", code="not_allowed")
+        raise PermissionDenied(str(_("无权查看保全")), code="not_allowed")
     holds = services.legal_holds_visible_to(user).order_by("-placed_at")
     if active:
         holds = holds.filter(released_at__isnull=True)
@@ -219,7 +220,7 @@ def list_holds(request: HttpRequest, active: bool = True) -> list[HoldOut]:
 
 
 @router.post("holds", response={201: HoldOut}, operation_id="retention_hold_place")
-def place_hold(request: HttpRequest, body: HoldIn) -> tuple[int, HoldOut]:
+def place_hold(request: HttpRequest, body: HoldIn) -> Status:
     hold = services.legal_hold_place(
         actor=_user(request),
         target_kind=body.target_kind,
@@ -227,7 +228,7 @@ def place_hold(request: HttpRequest, body: HoldIn) -> tuple[int, HoldOut]:
         recording_id=body.recording_id,
         reference=body.reference,
     )
-    return 201, _hold_out(hold)
+    return Status(201, _hold_out(hold))
 
 
 @router.post("holds/{hold_id}/release", response=HoldOut, operation_id="retention_hold_release")
@@ -282,7 +283,7 @@ def destruction_candidates(request: HttpRequest, limit: int = 500) -> list[str]:
 @router.post(
     "destruction/batches", response={201: BatchOut}, operation_id="retention_destruction_prepare"
 )
-def prepare_batch(request: HttpRequest, body: BatchIn) -> tuple[int, BatchOut]:
+def prepare_batch(request: HttpRequest, body: BatchIn) -> Status:
     """Prepare a destruction batch. 409 `destruction_refused` lists, per recording, why it
     may not be destroyed (held, used as evidence, not yet due, already queued)."""
     batch = destruction.destruction_batch_prepare(
@@ -291,7 +292,7 @@ def prepare_batch(request: HttpRequest, body: BatchIn) -> tuple[int, BatchOut]:
         limit=body.limit,
         note=body.note,
     )
-    return 201, _batch_out(batch)
+    return Status(201, _batch_out(batch))
 
 
 @router.get(
@@ -302,7 +303,7 @@ def get_batch(request: HttpRequest, batch_id: int) -> BatchOut:
     _admin_or_approver(request)
     batch = DestructionBatch.objects.filter(pk=batch_id).first()
     if batch is None:
-        raise NotFound("没有该销毁批次", code="batch_not_found")
+        raise NotFound(str(_("没有该销毁批次")), code="batch_not_found")
     return _batch_out(batch)
 
 
@@ -335,9 +336,9 @@ def cancel_batch(request: HttpRequest, batch_id: int, body: ReasonIn) -> BatchOu
     response={204: None},
     operation_id="retention_destruction_recover_item",
 )
-def recover_item(request: HttpRequest, item_id: int, body: ReasonIn) -> tuple[int, None]:
+def recover_item(request: HttpRequest, item_id: int, body: ReasonIn) -> Status:
     destruction.destruction_item_recover(actor=_user(request), item_id=item_id, reason=body.reason)
-    return 204, None
+    return Status(204, None)
 
 
 @router.get("register", response=list[RegisterEntryOut], operation_id="retention_register")
@@ -674,7 +675,7 @@ def destruction_page_prepare(request: HttpRequest) -> HttpResponse:
 def _batch_or_404(batch_id: int) -> DestructionBatch:
     batch = DestructionBatch.objects.select_related("prepared_by").filter(pk=batch_id).first()
     if batch is None:
-        raise NotFound("没有该销毁批次", code="batch_not_found")
+        raise NotFound(str(_("没有该销毁批次")), code="batch_not_found")
     return batch
 
 
@@ -705,7 +706,7 @@ def destruction_batch_page_act(request: HttpRequest, batch_id: int, action: str)
                 actor=user, batch_id=batch.pk, reason=reason[:500]
             )
         else:
-            raise NotFound("没有该操作", code="action_not_found")
+            raise NotFound(str(_("没有该操作")), code="action_not_found")
     except FieldVaultError as exc:
         return _batch_page(request, _batch_or_404(batch_id), error=exc.message, status=exc.status)
     return _batch_page(request, _batch_or_404(batch.pk))
