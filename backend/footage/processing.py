@@ -616,9 +616,32 @@ def recordings_redrive_processing(*, limit: int = 200) -> list[uuid.UUID]:
                     object_id=recording_id,
                     data={"attempt": attempts, "worker": worker},
                 )
+                _close_abandoned_jobs(recording_id=recording_id, now=now)
             transaction.on_commit(lambda rid=recording_id: _enqueue(rid))  # type: ignore[misc]
         queued.append(recording_id)
     return queued
+
+
+def _close_abandoned_jobs(*, recording_id: uuid.UUID, now: datetime.datetime) -> None:
+    """django-tasks-db leaves a job RUNNING forever when its worker is killed. Once our
+    lease says the worker holding this recording is gone, its queue row is closed as
+    FAILED, so the queue's own view (admin, db_worker statistics) agrees with ours."""
+    from django_tasks.base import TaskResultStatus
+    from django_tasks_db.models import DBTaskResult
+
+    DBTaskResult.objects.filter(
+        status=TaskResultStatus.RUNNING,
+        task_path="backend.footage.tasks.process_recording",
+        args_kwargs__kwargs__recording_id=str(recording_id),
+    ).update(
+        status=TaskResultStatus.FAILED,
+        finished_at=now,
+        exception_class_path="backend.footage.processing.WorkerLost",
+        traceback=(
+            "The worker running this job stopped without finishing (its processing lease "
+            "expired); the recording was queued again by the re-drive."
+        ),
+    )
 
 
 def _give_up_on_exhausted_leases(now: datetime.datetime) -> None:
