@@ -23,6 +23,7 @@ from backend.review.schemas import (
     GrantOut,
     PlaybackOut,
     RegisterEntryOut,
+    RevokeIn,
 )
 
 router = Router(tags=["access review"], auth=django_auth)
@@ -60,7 +61,33 @@ def _grant_out(grant: AccessGrant) -> GrantOut:
         holder_id=grant.holder_id,
         can_copy=grant.can_copy,
         expires_at=grant.expires_at,
-        recording_ids=sorted(str(pk) for pk in grant.recordings.values_list("pk", flat=True)),
+        recording_ids=sorted(str(r.pk) for r in grant.recordings.all()),
+        granted_by_id=grant.granted_by_id,
+        granted_at=grant.granted_at,
+        state="revoked" if grant.revoked_at else ("active" if grant.is_active() else "expired"),
+        revoked_at=grant.revoked_at,
+        revoked_by_id=grant.revoked_by_id,
+        revoke_reason=grant.revoke_reason,
+    )
+
+
+@router.get("grants", response=list[GrantOut], operation_id="review_grants_list")
+def list_grants(request: HttpRequest) -> list[GrantOut]:
+    """Grants the caller holds, approved or revoked (newest first, at most 200)."""
+    items = selectors.grants_visible_to(_user(request)).order_by("-granted_at")[:200]
+    return [_grant_out(grant) for grant in items]
+
+
+@router.post("grants/{grant_id}/revoke", response=GrantOut, operation_id="review_grants_revoke")
+def revoke_grant(request: HttpRequest, grant_id: str, payload: RevokeIn) -> GrantOut:
+    """Revoke a grant early with a reason: it stops working at once (playback, export and
+    download answer 403 `grant_revoked`). Its approver, the bureau head over its recordings
+    or a system administrator may revoke; the holder gets 403 `revoker_is_holder`; grants
+    the caller may not see are 404. 409 `grant_already_revoked` / `grant_expired`."""
+    user = _user(request)
+    grant = selectors.grant_for_revoker(user=user, grant_id=grant_id)
+    return _grant_out(
+        services.access_grant_revoke(grant_id=grant.pk, user=user, reason=payload.reason)
     )
 
 

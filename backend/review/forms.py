@@ -11,7 +11,12 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from backend.review.models import AccessDocumentKind, RegisterAction, RequesterKind
-from backend.review.services import login_attempt_record, login_locked_until
+from backend.review.services import (
+    login_attempt_record,
+    login_ip_blocked_until,
+    login_ip_refusal_record,
+    login_locked_until,
+)
 
 
 def client_ip(request: Any) -> str | None:
@@ -24,10 +29,22 @@ class LockoutAuthenticationForm(AuthenticationForm):
     error_messages = {
         **AuthenticationForm.error_messages,
         "locked": _("连续登录失败次数过多，账户已锁定，请于 %(until)s 后再试。"),
+        "ip_throttled": _(
+            "此 IP 地址登录失败次数过多，已暂停从该地址登录（任何用户名），请于 %(until)s 后再试。"
+        ),
     }
 
     def clean(self) -> dict[str, Any]:
         username = (self.cleaned_data.get("username") or "").strip()
+        ip_address = client_ip(self.request)
+        blocked = login_ip_blocked_until(ip_address=ip_address)
+        if blocked is not None:
+            login_ip_refusal_record(username=username, ip_address=ip_address, until=blocked)
+            raise ValidationError(
+                self.error_messages["ip_throttled"],
+                code="ip_throttled",
+                params={"until": timezone.localtime(blocked).strftime("%H:%M")},
+            )
         if username:
             until = login_locked_until(username=username)
             if until is not None:
@@ -82,6 +99,12 @@ class DecisionForm(forms.Form):
     valid_days = forms.IntegerField(label=_("有效天数"), min_value=1, max_value=90, initial=7)
     note = forms.CharField(label=_("审批意见"), required=False, max_length=500)
     view_only = forms.BooleanField(label=_("仅允许查看（不允许复制）"), required=False)
+
+
+class RevokeForm(forms.Form):
+    reason = forms.CharField(
+        label=_("撤销理由"), max_length=1000, widget=forms.Textarea(attrs={"rows": 2})
+    )
 
 
 class RegisterSearchForm(forms.Form):

@@ -26,7 +26,10 @@ class LoginAttempt(models.Model):
     occurred_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
-        indexes = (models.Index(fields=["username", "occurred_at"]),)
+        indexes = (
+            models.Index(fields=["username", "occurred_at"]),
+            models.Index(fields=["ip_address", "occurred_at"], name="review_login_ip_time"),
+        )
         verbose_name = _("登录尝试")
         verbose_name_plural = _("登录尝试")
 
@@ -189,6 +192,17 @@ class AccessGrant(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="access_grants_given"
     )
     granted_at = models.DateTimeField(default=timezone.now)
+    # Revoked early (提前撤销) by the approver, the bureau head or a system administrator:
+    # the grant stops working at once, whatever its expiry.
+    revoked_at = models.DateTimeField(_("撤销时间"), null=True, blank=True)
+    revoked_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="access_grants_revoked",
+    )
+    revoke_reason = models.TextField(_("撤销理由"), blank=True)
 
     class Meta:
         ordering = ("-granted_at",)
@@ -198,13 +212,27 @@ class AccessGrant(models.Model):
             models.CheckConstraint(
                 condition=~Q(granted_by=F("holder")), name="access_grant_not_self_granted"
             ),
+            # The holder never revokes their own grant (nor revokes-and-reissues to themselves).
+            models.CheckConstraint(
+                condition=Q(revoked_by__isnull=True) | ~Q(revoked_by=F("holder")),
+                name="access_grant_not_self_revoked",
+            ),
+            models.CheckConstraint(
+                condition=Q(revoked_at__isnull=True, revoked_by__isnull=True)
+                | Q(revoked_at__isnull=False, revoked_by__isnull=False),
+                name="access_grant_revocation_complete",
+            ),
         )
 
     def __str__(self) -> str:
         return f"grant {self.pk} until {self.expires_at:%Y-%m-%d %H:%M}"
 
+    @property
+    def is_revoked(self) -> bool:
+        return self.revoked_at is not None
+
     def is_active(self, at: datetime.datetime | None = None) -> bool:
-        return self.expires_at > (at or timezone.now())
+        return self.revoked_at is None and self.expires_at > (at or timezone.now())
 
 
 class RegisterAction(models.TextChoices):

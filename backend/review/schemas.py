@@ -47,6 +47,17 @@ class GrantOut(Schema):
     can_copy: bool
     expires_at: datetime.datetime
     recording_ids: list[str]
+    granted_by_id: int
+    granted_at: datetime.datetime
+    # active, expired or revoked (revoked grants stop working at once: 403 grant_revoked).
+    state: str
+    revoked_at: datetime.datetime | None = None
+    revoked_by_id: int | None = None
+    revoke_reason: str = ""
+
+
+class RevokeIn(Schema):
+    reason: str
 
 
 class RegisterEntryOut(Schema):

@@ -84,7 +84,26 @@ def recordings_in_scope(user: User) -> QuerySet[Recording]:
 def grants_active_for(user: User, *, at: datetime.datetime | None = None) -> QuerySet[AccessGrant]:
     if not _active(user):
         return AccessGrant.objects.none()
-    return AccessGrant.objects.filter(holder=user, expires_at__gt=at or timezone.now())
+    return AccessGrant.objects.filter(
+        holder=user, expires_at__gt=at or timezone.now(), revoked_at__isnull=True
+    )
+
+
+def grant_require_usable(grant: AccessGrant, *, at: datetime.datetime | None = None) -> None:
+    """403 `grant_revoked` for a grant revoked early, 403 `grant_expired` for one past its
+    expiry; nothing for a grant that works now."""
+    if grant.revoked_at is not None:
+        raise PermissionDenied(
+            "this grant was revoked",
+            code="grant_revoked",
+            details={"revoked_at": grant.revoked_at.isoformat()},
+        )
+    if not grant.is_active(at):
+        raise PermissionDenied(
+            "this grant has expired",
+            code="grant_expired",
+            details={"expired_at": grant.expires_at.isoformat()},
+        )
 
 
 def recordings_readable_by(user: User) -> QuerySet[Recording]:
@@ -123,12 +142,7 @@ def recording_access_for(
         raise NotFound("no such recording", code="recording_not_found")
     if grant_id:
         grant = _grant_of(user=user, grant_id=grant_id)
-        if not grant.is_active():
-            raise PermissionDenied(
-                "this grant has expired",
-                code="grant_expired",
-                details={"expired_at": grant.expires_at.isoformat()},
-            )
+        grant_require_usable(grant)
         recording = (
             grant.recordings.select_related("device", "officer", "officer__unit")
             .filter(pk=key)
@@ -171,6 +185,68 @@ def _grant_of(*, user: User, grant_id: str) -> AccessGrant:
 
 def grant_for_holder(*, user: User, grant_id: str) -> AccessGrant:
     return _grant_of(user=user, grant_id=grant_id)
+
+
+def grants_visible_to(user: User) -> QuerySet[AccessGrant]:
+    """Grants the user holds, approved or revoked (the list of `GET /api/review/grants`)."""
+    base = AccessGrant.objects.select_related(
+        "request", "holder", "granted_by", "revoked_by"
+    ).prefetch_related("recordings")
+    if not _active(user):
+        return base.none()
+    return base.filter(Q(holder=user) | Q(granted_by=user) | Q(revoked_by=user))
+
+
+def grant_for_revoker(*, user: User, grant_id: str) -> AccessGrant:
+    """A grant the user may see for revoking: one they hold (the service then refuses 403),
+    approved, or whose recordings all lie under a unit where they hold the bureau head's
+    office; every grant for a system administrator. Anything else is 404, so grant ids of
+    other units cannot be probed."""
+    key = parse_uuid(grant_id)
+    grant = (
+        AccessGrant.objects.select_related("request", "holder", "granted_by", "revoked_by")
+        .filter(pk=key)
+        .first()
+        if key and _active(user)
+        else None
+    )
+    if grant is None or not (
+        grant.holder_id == user.pk
+        or grant.granted_by_id == user.pk
+        or user.role == Role.SYSTEM_ADMIN
+        or user_is_bureau_head_for(user=user, grant=grant)
+    ):
+        raise NotFound("no such grant", code="grant_not_found")
+    return grant
+
+
+def user_is_bureau_head_for(*, user: User, grant: AccessGrant) -> bool:
+    """The user holds the bureau head's office for the unit of every recording granted."""
+    paths = [
+        office.unit.path
+        for office in approver_offices(user)
+        if office.authority == ApprovalAuthority.BUREAU_HEAD
+    ]
+    if not paths:
+        return False
+    units = [
+        recording_unit(r) for r in grant.recordings.select_related("officer__unit", "device__unit")
+    ]
+    return bool(units) and all(
+        unit is not None and any(unit.path.startswith(p) for p in paths) for unit in units
+    )
+
+
+def user_may_revoke(*, user: User, grant: AccessGrant) -> bool:
+    """Who may revoke a grant early: its approver, the bureau head over its recordings, or a
+    system administrator, never its holder."""
+    if not _active(user) or user.pk == grant.holder_id:
+        return False
+    return (
+        grant.granted_by_id == user.pk
+        or user.role == Role.SYSTEM_ADMIN
+        or user_is_bureau_head_for(user=user, grant=grant)
+    )
 
 
 def recording_unit(recording: Recording) -> Unit | None:

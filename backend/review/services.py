@@ -40,7 +40,12 @@ from backend.review.models import (
     RegisterAction,
     RequesterKind,
 )
-from backend.review.selectors import recording_unit, user_may_approve
+from backend.review.selectors import (
+    grant_require_usable,
+    recording_unit,
+    user_may_approve,
+    user_may_revoke,
+)
 
 MAX_DOCUMENT_BYTES = 20 * 1024 * 1024
 MAX_GRANT_DAYS = 90
@@ -77,6 +82,51 @@ def login_locked_until(
     if len(recent) < login_failures_allowed() or any(ok for ok, _at in recent):
         return None
     return recent[0][1] + login_lockout_window()
+
+
+def login_ip_failures_allowed() -> int:
+    return int(getattr(settings, "FV_LOGIN_IP_MAX_FAILURES", 20))
+
+
+def login_ip_window() -> datetime.timedelta:
+    return datetime.timedelta(minutes=int(getattr(settings, "FV_LOGIN_IP_WINDOW_MINUTES", 15)))
+
+
+def login_ip_blocked_until(
+    *, ip_address: str | None, now: datetime.datetime | None = None
+) -> datetime.datetime | None:
+    """When one IP address has failed N times within M minutes (any user names), the moment
+    the block ends (when the oldest of those N failures leaves the window); otherwise None.
+    Unlike the per-name lockout a success does not reset it: signing in to one's own
+    account must not buy more guesses at other people's."""
+    if not ip_address:
+        return None
+    now = now or timezone.now()
+    allowed = login_ip_failures_allowed()
+    recent = list(
+        LoginAttempt.objects.filter(
+            ip_address=ip_address, succeeded=False, occurred_at__gte=now - login_ip_window()
+        )
+        .order_by("-occurred_at")
+        .values_list("occurred_at", flat=True)[:allowed]
+    )
+    if len(recent) < allowed:
+        return None
+    return recent[-1] + login_ip_window()
+
+
+def login_ip_refusal_record(
+    *, username: str, ip_address: str | None, until: datetime.datetime
+) -> None:
+    """Audit a sign-in refused because its IP address is throttled. No LoginAttempt row is
+    written, so the refusal neither extends the block nor counts against the user name."""
+    audit_record(
+        actor=Actor.system(),
+        action="login.ip_throttled",
+        object_type="ip_address",
+        object_id=(ip_address or "")[:64],
+        data={"ip": ip_address, "username": username[:150], "until": until.isoformat()},
+    )
 
 
 def login_attempt_record(*, username: str, ip_address: str | None, succeeded: bool) -> None:
@@ -374,6 +424,73 @@ def access_request_reject(
     return request
 
 
+MAX_REVOKE_REASON = 1000
+
+
+def access_grant_revoke(
+    *, grant_id: uuid.UUID, user: User, reason: str, now: datetime.datetime | None = None
+) -> AccessGrant:
+    """Revoke a grant early (提前撤销): it stops working at once for viewing, playback,
+    export and download. Its approver, the bureau head over its recordings or a system
+    administrator may revoke, never its holder; a reason is required. Revoking leaves the
+    request approved (the register and exports keep pointing at the grant), so nobody can
+    revoke and then approve the same request anew."""
+    reason = reason.strip()
+    if not reason:
+        raise InvalidInput("a revocation states its reason", code="revoke_reason_required")
+    if len(reason) > MAX_REVOKE_REASON:
+        raise InvalidInput(
+            f"the reason is longer than {MAX_REVOKE_REASON} characters",
+            code="revoke_reason_too_long",
+        )
+    now = now or timezone.now()
+    with transaction.atomic():
+        grant = AccessGrant.objects.select_for_update().filter(pk=grant_id).first()
+        if grant is None:
+            raise NotFound("no such grant", code="grant_not_found")
+        if grant.holder_id == user.pk:
+            raise PermissionDenied(
+                "the holder of a grant may not revoke it", code="revoker_is_holder"
+            )
+        if not user_may_revoke(user=user, grant=grant):
+            raise PermissionDenied(
+                "revoking needs the grant's approver, the bureau head or a system administrator",
+                code="revoker_lacks_authority",
+            )
+        if grant.revoked_at is not None:
+            raise Conflict(
+                "the grant was already revoked",
+                code="grant_already_revoked",
+                details={"revoked_at": grant.revoked_at.isoformat()},
+            )
+        if grant.expires_at <= now:
+            raise Conflict(
+                "the grant has already expired",
+                code="grant_expired",
+                details={"expired_at": grant.expires_at.isoformat()},
+            )
+        grant.revoked_at = now
+        grant.revoked_by = user
+        grant.revoke_reason = reason
+        grant.save(update_fields=["revoked_at", "revoked_by", "revoke_reason"])
+        audit_record(
+            actor=Actor.user(user),
+            action="access_grant.revoked",
+            object_type="access_request",
+            object_id=grant.request_id,
+            data={
+                "grant": str(grant.pk),
+                "holder": grant.holder_id,
+                "reason": reason,
+                "expires_at": grant.expires_at.isoformat(),
+                "recordings": sorted(
+                    str(pk) for pk in grant.recordings.values_list("pk", flat=True)
+                ),
+            },
+        )
+    return grant
+
+
 def _locked_request(request_id: uuid.UUID) -> AccessRequest:
     request = AccessRequest.objects.select_for_update().filter(pk=request_id).first()
     if request is None:
@@ -484,12 +601,7 @@ def export_create(
     now = now or timezone.now()
     if grant.holder_id != user.pk:
         raise NotFound("no such grant", code="grant_not_found")
-    if not grant.is_active(now):
-        raise PermissionDenied(
-            "this grant has expired",
-            code="grant_expired",
-            details={"expired_at": grant.expires_at.isoformat()},
-        )
+    grant_require_usable(grant, at=now)
     if not grant.can_copy:
         raise PermissionDenied("this grant allows viewing only", code="grant_view_only")
     recordings = list(

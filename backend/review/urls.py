@@ -38,6 +38,7 @@ urlpatterns = [
         {"decision": "reject"},
         name="access_request_reject",
     ),
+    path("grants/<str:grant_id>/revoke/", views.grant_revoke, name="grant_revoke"),
     path("grants/<str:grant_id>/export/", views.export_create, name="export_create"),
     path("exports/<str:export_id>/", views.export_detail, name="export"),
     path("exports/<str:export_id>/download/", views.export_download, name="export_download"),

@@ -39,6 +39,7 @@ from backend.review.forms import (
     ExportForm,
     LockoutAuthenticationForm,
     RegisterSearchForm,
+    RevokeForm,
     client_ip,
 )
 from backend.review.models import (
@@ -277,6 +278,10 @@ def access_request_detail(request: HttpRequest, request_id: str) -> HttpResponse
             "grant": grant,
             "grant_active": bool(grant and grant.is_active()),
             "is_holder": bool(grant and grant.holder_id == user.pk),
+            "may_revoke": bool(
+                grant and grant.is_active() and selectors.user_may_revoke(user=user, grant=grant)
+            ),
+            "revoke_form": RevokeForm(),
             "may_decide": access_request.state == AccessRequestState.PENDING
             and selectors.user_may_approve(user=user, request=access_request, units=units),
             "is_requester": access_request.requester_id == user.pk,
@@ -345,6 +350,24 @@ def access_request_decide(request: HttpRequest, request_id: str, decision: str) 
     return HttpResponseRedirect(reverse("review:access_request", args=[access_request.pk]))
 
 
+@require_POST
+@page
+def grant_revoke(request: HttpRequest, grant_id: str) -> HttpResponse:
+    """Revoke a grant early, with a reason (approver, bureau head or system administrator)."""
+    user = _user(request)
+    grant = selectors.grant_for_revoker(user=user, grant_id=grant_id)
+    form = RevokeForm(request.POST)
+    if not form.is_valid():
+        raise FieldVaultError(
+            _("请填写撤销理由"),
+            code="revoke_reason_required",
+            details={"errors": form.errors.get_json_data()},
+        )
+    services.access_grant_revoke(grant_id=grant.pk, user=user, reason=form.cleaned_data["reason"])
+    messages.success(request, _("授权已撤销。"))
+    return HttpResponseRedirect(reverse("review:access_request", args=[grant.request_id]))
+
+
 # -- exports ---------------------------------------------------------------------------------
 
 
@@ -377,8 +400,7 @@ def export_detail(request: HttpRequest, export_id: str) -> HttpResponse:
 def export_download(request: HttpRequest, export_id: str) -> HttpResponseBase:
     user = _user(request)
     export = selectors.export_for_holder(user=user, export_id=export_id)
-    if not export.grant.is_active():
-        raise PermissionDenied(_("授权已过期"), code="grant_expired")
+    selectors.grant_require_usable(export.grant)
     if export.proxies_state not in (ProxiesState.NONE, ProxiesState.READY):
         raise Conflict(
             _("带水印的副本尚未生成，请稍后再下载"),

@@ -242,6 +242,16 @@ MATRIX: dict[str, Cell] = {
         form=True,
         body=lambda c: {},
     ),
+    # Own side: the principal holds the grant (a holder never revokes: 403); other side: a
+    # field officer of another bureau holds it, the bureau head approved it: only a system
+    # administrator may revoke, everyone else does not see it (404).
+    "POST /grants/<str:grant_id>/revoke/": Cell(
+        "POST",
+        lambda c: f"/grants/{grant(c)}/revoke/",
+        roles({}, {SYS: 302}, default=403, other_default=404, **PAGE),
+        form=True,
+        body=lambda c: {"reason": "矩阵"},
+    ),
     "GET /exports/<str:export_id>/": Cell(
         "GET", lambda c: f"/exports/{export(c)}/", roles({}, default=200, other_default=404, **PAGE)
     ),
@@ -299,6 +309,15 @@ MATRIX: dict[str, Cell] = {
         "GET",
         lambda c: f"/api/review/recordings/{recording(c)}/playback",
         roles({r: 200 for r in CONTENT}, {SYS: 200}, default=404, other_default=404, **API),
+    ),
+    "GET /api/review/grants": Cell(
+        "GET", lambda c: "/api/review/grants", same(200, **API), sided=False
+    ),
+    "POST /api/review/grants/{grant_id}/revoke": Cell(
+        "POST",
+        lambda c: f"/api/review/grants/{grant(c)}/revoke",
+        roles({}, {SYS: 200}, default=403, other_default=404, **API),
+        body=lambda c: {"reason": "矩阵"},
     ),
     "POST /api/review/grants/{grant_id}/exports": Cell(
         "POST",
