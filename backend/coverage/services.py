@@ -42,12 +42,14 @@ from backend.audit.services import Actor, audit_record
 from backend.config.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from backend.coverage.evaluation import (
     OPEN_ACTIVITY_HORIZON,
+    ActivityInput,
     ActivityWindow,
     CoverageResult,
     CoverageRule,
     RecordingInterval,
     Verdict,
     evaluate_activity,
+    evaluate_many,
 )
 from backend.coverage.models import (
     CoverageEvaluation,
@@ -119,9 +121,9 @@ def _evaluate_locked(activity: Activity, *, as_of: datetime.datetime) -> Coverag
             Activity.objects.filter(pk=activity.pk).update(rule=rule)
             activity.rule = rule
     participants = list(
-        ActivityOfficer.objects.filter(activity_id=activity.pk).values_list(
-            "officer_id", "officer__name"
-        )
+        ActivityOfficer.objects.filter(activity_id=activity.pk)
+        .order_by("pk")
+        .values_list("officer_id", "officer__name")
     )
     officer_ids = [officer_id for officer_id, _name in participants]
     labels: dict[Hashable, str] = {officer_id: name for officer_id, name in participants}
@@ -187,6 +189,57 @@ def _store(
     pending: int,
     now: datetime.datetime,
 ) -> CoverageEvaluation:
+    fields = _evaluation_fields(rule, result, pending=pending, now=now)
+    # Two upserts (no read first): this runs for every stored recording. Verdicts are not
+    # audited one by one: they are derived from audited links, recordings and rules and
+    # can be recomputed (coverage_recheck); the row keeps when it was last evaluated.
+    [evaluation] = CoverageEvaluation.objects.bulk_create(
+        [CoverageEvaluation(activity=activity, **fields)],
+        update_conflicts=True,
+        unique_fields=["activity"],
+        update_fields=list(fields),
+    )
+    OfficerCoverage.objects.bulk_create(
+        _officer_rows(evaluation, result),
+        update_conflicts=True,
+        unique_fields=["evaluation", "officer"],
+        update_fields=OFFICER_FIELDS,
+    )
+    return evaluation
+
+
+OFFICER_FIELDS = [
+    "recorded",
+    "covered_fraction",
+    "interior_gap_seconds",
+    "late_start_seconds",
+    "early_stop_seconds",
+]
+
+
+def _officer_rows(evaluation: CoverageEvaluation, result: CoverageResult) -> list[OfficerCoverage]:
+    return [
+        OfficerCoverage(
+            evaluation=evaluation,
+            officer_id=int(str(officer.officer_id)),
+            recorded=officer.recorded,
+            covered_fraction=officer.covered_fraction,
+            interior_gap_seconds=[s.length_us / 1_000_000 for s in officer.interior_gaps],
+            late_start_seconds=_seconds(officer.late_start_us),
+            early_stop_seconds=_seconds(officer.early_stop_us),
+        )
+        for officer in result.officers
+    ]
+
+
+def _evaluation_fields(
+    rule: RecordRule | None,
+    result: CoverageResult,
+    *,
+    pending: int,
+    now: datetime.datetime,
+) -> dict[str, Any]:
+    """The stored columns of one verdict (shared by the one-by-one and the bulk path)."""
     detail = result.to_dict()
     detail["recordings_pending_storage"] = pending
     detail["rule"] = (
@@ -226,45 +279,17 @@ def _store(
         "late_start": result.has_blocking(Verdict.LATE_START),
         "early_stop": result.has_blocking(Verdict.EARLY_STOP),
         "any_recording": bool(result.officers_recorded),
-        "officers_recorded": list(result.officers_recorded),
+        "officers_recorded": [_plain_id(officer) for officer in result.officers_recorded],
         "unknown_offset_recordings": result.unknown_offset_recordings,
         "detail": detail,
         "evaluated_at": now,
     }
-    # Two upserts (no read first): this runs for every stored recording. Verdicts are not
-    # audited one by one: they are derived from audited links, recordings and rules and
-    # can be recomputed (coverage_recheck); the row keeps when it was last evaluated.
-    [evaluation] = CoverageEvaluation.objects.bulk_create(
-        [CoverageEvaluation(activity=activity, **fields)],
-        update_conflicts=True,
-        unique_fields=["activity"],
-        update_fields=list(fields),
-    )
-    officer_fields = [
-        "recorded",
-        "covered_fraction",
-        "interior_gap_seconds",
-        "late_start_seconds",
-        "early_stop_seconds",
-    ]
-    OfficerCoverage.objects.bulk_create(
-        [
-            OfficerCoverage(
-                evaluation=evaluation,
-                officer_id=int(str(officer.officer_id)),
-                recorded=officer.recorded,
-                covered_fraction=officer.covered_fraction,
-                interior_gap_seconds=[s.length_us / 1_000_000 for s in officer.interior_gaps],
-                late_start_seconds=_seconds(officer.late_start_us),
-                early_stop_seconds=_seconds(officer.early_stop_us),
-            )
-            for officer in result.officers
-        ],
-        update_conflicts=True,
-        unique_fields=["evaluation", "officer"],
-        update_fields=officer_fields,
-    )
-    return evaluation
+    return fields
+
+
+def _plain_id(value: Hashable) -> Hashable:
+    """An officer key as a plain int (the bulk path's keys are int subclasses)."""
+    return int(value) if isinstance(value, int) else value
 
 
 def result_window(result: CoverageResult) -> tuple[datetime.datetime, datetime.datetime]:
@@ -501,15 +526,24 @@ def coverage_on_recording_removed(recording_id: uuid.UUID) -> list[uuid.UUID]:
         return _evaluate_all(activities)
 
 
+RECHECK_CHUNK = 2000
+
+
 def coverage_recheck_range(
     *,
     start: datetime.datetime | None = None,
     end: datetime.datetime | None = None,
     rule_id: int | None = None,
     progress: Callable[[int, int], None] | None = None,
+    chunk_size: int = RECHECK_CHUNK,
 ) -> int:
     """Re-link and re-check every activity that started in ``[start, end)`` (either
-    bound may be open), optionally only those judged by one record-list rule."""
+    bound may be open), optionally only those judged by one record-list rule.
+
+    In chunks of ``chunk_size`` activities (one transaction each): a fixed number of
+    set-based queries per chunk, the check by :func:`evaluate_many`, the verdicts written
+    by two bulk upserts. Same stored results, links and audit events as re-checking the
+    activities one by one with :func:`coverage_activity_refresh`."""
     activities = Activity.objects.all()
     if start is not None:
         activities = activities.filter(started_at__gte=start)
@@ -517,12 +551,213 @@ def coverage_recheck_range(
         activities = activities.filter(started_at__lt=end)
     if rule_id is not None:
         activities = activities.filter(rule_id=rule_id)
-    ids = list(activities.order_by("started_at").values_list("pk", flat=True))
-    for done, activity_id in enumerate(ids, start=1):
-        coverage_activity_refresh(activity_id)
+    ids = list(activities.order_by("started_at", "pk").values_list("pk", flat=True))
+    total = len(ids)
+    for offset in range(0, total, max(1, chunk_size)):
+        chunk = ids[offset : offset + max(1, chunk_size)]
+        _recheck_chunk(chunk)
         if progress is not None:
-            progress(done, len(ids))
-    return len(ids)
+            for done in range(offset + 1, offset + len(chunk) + 1):
+                progress(done, total)
+    return total
+
+
+class _LinkedOfficer(int):
+    """An officer as a key of :func:`evaluate_many` scoped to one activity: the bulk
+    check is fed each activity's *linked* recordings (links decide, not officer and
+    time alone), so the same officer in two activities must be two keys. Behaves as
+    the officer's id everywhere else (text, JSON, ``int()``)."""
+
+    activity_id: uuid.UUID
+
+    def __new__(cls, officer_id: int, activity_id: uuid.UUID) -> _LinkedOfficer:
+        key = super().__new__(cls, officer_id)
+        key.activity_id = activity_id
+        return key
+
+    def __hash__(self) -> int:
+        return hash((int(self), self.activity_id))
+
+    def __eq__(self, other: object) -> bool:
+        return (
+            isinstance(other, _LinkedOfficer)
+            and int(self) == int(other)
+            and self.activity_id == other.activity_id
+        )
+
+
+# Every linked recording counts, wherever it lies (as in evaluate_activity): the bulk
+# check's overlap search is widened past any real time line.
+_ALL_LINKED = datetime.timedelta(days=1_000_000)
+
+
+def _autolink_chunk(activities: list[Activity], now: datetime.datetime) -> list[tuple[Any, ...]]:
+    """Link, in one statement, every recording of the participants of ``activities``
+    that overlaps the activity's window ± buffer and has no link (or exclusion) to it
+    yet. Returns the new links (activity_id, recording_id, officer_id)."""
+    if not activities:
+        return []
+    buffer = link_buffer()
+    link_table = RecordingLink._meta.db_table
+    params: list[Any] = [
+        LinkSource.AUTO,
+        [activity.pk for activity in activities],
+        OPEN_ACTIVITY_HORIZON,
+        now,
+        buffer,
+        buffer,
+        list(NEVER_LINKED_STATES),
+    ]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""
+            INSERT INTO {link_table}
+                (activity_id, recording_id, officer_id, source, excluded, reason,
+                 changed_by_id, created_at, updated_at)
+            SELECT activity.id, recording.id, recording.officer_id, %s, false, '', NULL,
+                   now(), now()
+              FROM {Activity._meta.db_table} AS activity
+              JOIN {ActivityOfficer._meta.db_table} AS participant
+                ON participant.activity_id = activity.id
+              JOIN {Recording._meta.db_table} AS recording
+                ON recording.officer_id = participant.officer_id
+             WHERE activity.id = ANY(%s::uuid[])
+               AND recording.started_at <= COALESCE(
+                       activity.stopped_at,
+                       GREATEST(activity.started_at + %s, %s)) + %s
+               AND recording.ended_at >= activity.started_at - %s
+               AND NOT (recording.state = ANY(%s))
+               AND NOT EXISTS (SELECT 1 FROM {link_table} AS link
+                                WHERE link.activity_id = activity.id
+                                  AND link.recording_id = recording.id)
+            ON CONFLICT (activity_id, recording_id) DO NOTHING
+            RETURNING activity_id, recording_id, officer_id
+            """,  # noqa: S608 - table names are ours, values are parameters
+            params,
+        )
+        return list(cursor.fetchall())
+
+
+def _recheck_chunk(activity_ids: list[uuid.UUID]) -> None:
+    """Link and re-check one chunk of activities in one transaction: lock, link, read
+    participants and links, judge with evaluate_many, upsert, audit the new links."""
+    now = timezone.now()
+    with transaction.atomic():
+        activities = _lock_activities(activity_ids)
+        for activity in activities:
+            if activity.rule is None:
+                # Rows written without a rule (older rows, direct inserts): resolved once
+                # and remembered, as the one-by-one path does (one query each, rare).
+                rule = record_rule_for(
+                    category=activity.category,
+                    stage=activity.stage,
+                    item=activity.item,
+                    at=activity.started_at,
+                )
+                if rule is not None:
+                    Activity.objects.filter(pk=activity.pk).update(rule=rule)
+                    activity.rule = rule
+        new_links = _autolink_chunk(activities, now)
+        pks = [activity.pk for activity in activities]
+        participants: dict[uuid.UUID, list[_LinkedOfficer]] = defaultdict(list)
+        labels: dict[Hashable, str] = {}
+        for activity_id, officer_id, name in (
+            ActivityOfficer.objects.filter(activity_id__in=pks)
+            .order_by("activity_id", "pk")
+            .values_list("activity_id", "officer_id", "officer__name")
+        ):
+            key = _LinkedOfficer(officer_id, activity_id)
+            participants[activity_id].append(key)
+            labels[key] = name
+        measured = ClockReading.objects.filter(
+            device_id=OuterRef("recording__device_id"),
+            server_time__lte=OuterRef("recording__created_at"),
+        )
+        recordings: dict[Hashable, list[RecordingInterval]] = defaultdict(list)
+        pending: dict[uuid.UUID, int] = defaultdict(int)
+        for activity_id, officer_id, recording_id, started, ended, state, offset_known in (
+            RecordingLink.objects.filter(activity_id__in=pks, excluded=False)
+            .annotate(offset_known=Exists(measured))
+            .values_list(
+                "activity_id",
+                "officer_id",
+                "recording_id",
+                "recording__started_at",
+                "recording__ended_at",
+                "recording__state",
+                "offset_known",
+            )
+        ):
+            if state not in COUNTED_STATES:
+                pending[activity_id] += int(state not in NEVER_LINKED_STATES)
+                continue
+            if officer_id is None or ended < started:
+                continue
+            recordings[_LinkedOfficer(officer_id, activity_id)].append(
+                RecordingInterval(
+                    start=started,
+                    end=ended,
+                    offset_known=offset_known,
+                    recording_id=str(recording_id),
+                )
+            )
+        inputs = [
+            ActivityInput(
+                activity_id=str(activity.pk),
+                window=ActivityWindow(
+                    start=activity.started_at,
+                    stop=activity.stopped_at,
+                    start_label=activity.rule.start_text if activity.rule else "",
+                    stop_label=activity.rule.stop_text if activity.rule else "",
+                ),
+                rule=coverage_rule_from(activity.rule),
+                officers=tuple(participants.get(activity.pk, ())),
+            )
+            for activity in activities
+        ]
+        results = evaluate_many(
+            inputs, recordings, link_buffer=_ALL_LINKED, as_of=now, officer_labels=labels
+        )
+        fields = [
+            _evaluation_fields(activity.rule, result, pending=pending.get(activity.pk, 0), now=now)
+            for activity, result in zip(activities, results, strict=True)
+        ]
+        if fields:
+            evaluations = CoverageEvaluation.objects.bulk_create(
+                [
+                    CoverageEvaluation(activity=activity, **values)
+                    for activity, values in zip(activities, fields, strict=True)
+                ],
+                update_conflicts=True,
+                unique_fields=["activity"],
+                update_fields=list(fields[0]),
+            )
+            OfficerCoverage.objects.bulk_create(
+                [
+                    row
+                    for evaluation, result in zip(evaluations, results, strict=True)
+                    for row in _officer_rows(evaluation, result)
+                ],
+                update_conflicts=True,
+                unique_fields=["evaluation", "officer"],
+                update_fields=OFFICER_FIELDS,
+            )
+        # Audited last, so the audit chain's head is locked only until the commit.
+        order = {pk: index for index, pk in enumerate(activity_ids)}
+        for activity_id, recording_id, officer_id in sorted(
+            new_links, key=lambda link: (order[link[0]], str(link[1]))
+        ):
+            audit_record(
+                actor=Actor.system(),
+                action="coverage.link_added",
+                object_type="activity",
+                object_id=activity_id,
+                data={
+                    "recording_id": str(recording_id),
+                    "officer_id": officer_id,
+                    "source": LinkSource.AUTO,
+                },
+            )
 
 
 # ------------------------------------------------------------ manual linking

@@ -6,13 +6,14 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils import timezone
 
-from backend.coverage.services import coverage_recheck_range
+from backend.coverage.services import RECHECK_CHUNK, coverage_recheck_range
 
 
 class Command(BaseCommand):
     help = (
         "Re-link and re-check every activity that started between --from and --to "
-        "(inclusive days, Asia/Shanghai), or every activity judged by --rule ID."
+        "(inclusive days, Asia/Shanghai), or every activity judged by --rule ID. "
+        "In chunks of --chunk-size activities (one transaction each)."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -20,6 +21,9 @@ class Command(BaseCommand):
         parser.add_argument("--to", dest="date_to", type=datetime.date.fromisoformat)
         parser.add_argument(
             "--rule", dest="rule_id", type=int, help="only activities judged by this rule"
+        )
+        parser.add_argument(
+            "--chunk-size", type=int, default=RECHECK_CHUNK, help="activities per transaction"
         )
         parser.add_argument("--no-progress", action="store_true")
 
@@ -34,6 +38,8 @@ class Command(BaseCommand):
             and options["date_to"] < options["date_from"]
         ):
             raise CommandError("--to is before --from")
+        if options["chunk_size"] < 1:
+            raise CommandError("--chunk-size must be at least 1")
         zone = timezone.get_default_timezone()
         start = (
             datetime.datetime.combine(options["date_from"], datetime.time.min, tzinfo=zone)
@@ -62,6 +68,10 @@ class Command(BaseCommand):
             sys.stderr.flush()
 
         count = coverage_recheck_range(
-            start=start, end=end, rule_id=options["rule_id"], progress=progress
+            start=start,
+            end=end,
+            rule_id=options["rule_id"],
+            progress=progress,
+            chunk_size=options["chunk_size"],
         )
         self.stdout.write(f"re-checked {count} activities in {time.monotonic() - began:.1f}s")
