@@ -353,6 +353,8 @@ def _linked_and_overlapped(
     window ± buffer it overlaps; an open activity counts up to OPEN_ACTIVITY_HORIZON after
     its start) in one round trip: this runs for every stored recording."""
     buffer = link_buffer()
+    if connection.vendor != "postgresql":
+        return _linked_and_overlapped_portable(recording, look_for_new=look_for_new)
     params: list[Any] = [recording.pk]
     sql = f"""
         SELECT activity_id, true FROM {RecordingLink._meta.db_table} WHERE recording_id = %s
@@ -383,6 +385,104 @@ def _linked_and_overlapped(
     return linked, overlapped
 
 
+# -- portable paths ---------------------------------------------------------------------------
+# The statements above use PostgreSQL (unnest, uuid[] parameters, GREATEST, one round trip).
+# The embedded default runs on SQLite, which serialises writers: there the same results come
+# from the ORM in a few more queries. Both are exercised by the tests (the SQLite ones in
+# tests/coverage_integration/test_sqlite_paths.py).
+
+
+def _linked_and_overlapped_portable(
+    recording: Recording, *, look_for_new: bool
+) -> tuple[set[uuid.UUID], set[uuid.UUID]]:
+    buffer = link_buffer()
+    linked = _linked_activities(recording.pk)
+    overlapped: set[uuid.UUID] = set()
+    if look_for_new and recording.officer_id is not None:
+        overlapped = set(
+            ActivityOfficer.objects.filter(
+                officer_id=recording.officer_id,
+                activity__started_at__lte=recording.ended_at + buffer,
+            )
+            .filter(
+                Q(activity__stopped_at__gte=recording.started_at - buffer)
+                | Q(
+                    activity__stopped_at__isnull=True,
+                    activity__started_at__gte=recording.started_at - OPEN_ACTIVITY_HORIZON - buffer,
+                )
+            )
+            .values_list("activity_id", flat=True)
+        )
+    return linked, overlapped
+
+
+def _insert_new_auto_links(candidates: list[RecordingLink]) -> list[RecordingLink]:
+    """Insert the candidate links that do not exist yet; return exactly those inserted.
+    Runs inside the caller's transaction, where SQLite's single writer makes the check
+    and the insert one step."""
+    if not candidates:
+        return []
+    existing = set(
+        RecordingLink.objects.filter(
+            activity_id__in={c.activity_id for c in candidates},
+            recording_id__in={c.recording_id for c in candidates},
+        ).values_list("activity_id", "recording_id")
+    )
+    new = [c for c in candidates if (c.activity_id, c.recording_id) not in existing]
+    RecordingLink.objects.bulk_create(new)
+    return new
+
+
+def _add_auto_links_portable(recording: Recording, wanted: list[uuid.UUID]) -> list[uuid.UUID]:
+    created = _insert_new_auto_links(
+        [
+            RecordingLink(
+                activity_id=activity_id,
+                recording_id=recording.pk,
+                officer_id=recording.officer_id,
+                source=LinkSource.AUTO,
+            )
+            for activity_id in wanted
+        ]
+    )
+    return [link.activity_id for link in created]
+
+
+def _autolink_chunk_portable(
+    activities: list[Activity], now: datetime.datetime
+) -> list[tuple[uuid.UUID, uuid.UUID, int | None]]:
+    buffer = link_buffer()
+    officers_of: dict[uuid.UUID, list[int]] = defaultdict(list)
+    for activity_id, officer_id in ActivityOfficer.objects.filter(
+        activity_id__in=[a.pk for a in activities]
+    ).values_list("activity_id", "officer_id"):
+        officers_of[activity_id].append(officer_id)
+    candidates: list[RecordingLink] = []
+    for activity in activities:
+        if not officers_of[activity.pk]:
+            continue
+        window_end = activity.stopped_at or max(activity.started_at + OPEN_ACTIVITY_HORIZON, now)
+        for recording_id, officer_id in (
+            Recording.objects.filter(
+                officer_id__in=officers_of[activity.pk],
+                started_at__lte=window_end + buffer,
+                ended_at__gte=activity.started_at - buffer,
+            )
+            .exclude(state__in=list(NEVER_LINKED_STATES))
+            .values_list("pk", "officer_id")
+        ):
+            candidates.append(
+                RecordingLink(
+                    activity_id=activity.pk,
+                    recording_id=recording_id,
+                    officer_id=officer_id,
+                    source=LinkSource.AUTO,
+                )
+            )
+    created = _insert_new_auto_links(candidates)
+    return [(link.activity_id, link.recording_id, link.officer_id) for link in created]
+
+
 def _linked_activities(recording_id: uuid.UUID) -> set[uuid.UUID]:
     return set(
         RecordingLink.objects.filter(recording_id=recording_id).values_list(
@@ -401,12 +501,7 @@ def _lock_activities(activity_ids: Iterable[uuid.UUID]) -> list[Activity]:
     return list(_activities_locked().filter(pk__in=ids).order_by("pk"))
 
 
-def _add_auto_links(recording: Recording, activity_ids: Iterable[uuid.UUID]) -> list[uuid.UUID]:
-    """Insert the automatic links that do not exist yet and audit exactly those (one
-    statement: ON CONFLICT DO NOTHING RETURNING tells which rows are new)."""
-    wanted = sorted(set(activity_ids), key=str)
-    if not wanted:
-        return []
+def _add_auto_links_postgresql(recording: Recording, wanted: list[uuid.UUID]) -> list[uuid.UUID]:
     table = RecordingLink._meta.db_table
     with connection.cursor() as cursor:
         cursor.execute(
@@ -421,7 +516,19 @@ def _add_auto_links(recording: Recording, activity_ids: Iterable[uuid.UUID]) -> 
             """,  # noqa: S608 - the table name is ours, values are parameters
             [recording.pk, recording.officer_id, LinkSource.AUTO, wanted],
         )
-        new = [row[0] for row in cursor.fetchall()]
+        return [row[0] for row in cursor.fetchall()]
+
+
+def _add_auto_links(recording: Recording, activity_ids: Iterable[uuid.UUID]) -> list[uuid.UUID]:
+    """Insert the automatic links that do not exist yet and audit exactly those (one
+    statement: ON CONFLICT DO NOTHING RETURNING tells which rows are new)."""
+    wanted = sorted(set(activity_ids), key=str)
+    if not wanted:
+        return []
+    if connection.vendor != "postgresql":
+        new = _add_auto_links_portable(recording, wanted)
+    else:
+        new = _add_auto_links_postgresql(recording, wanted)
     for activity_id in new:
         audit_record(
             actor=Actor.system(),
@@ -597,6 +704,8 @@ def _autolink_chunk(activities: list[Activity], now: datetime.datetime) -> list[
     yet. Returns the new links (activity_id, recording_id, officer_id)."""
     if not activities:
         return []
+    if connection.vendor != "postgresql":
+        return _autolink_chunk_portable(activities, now)
     buffer = link_buffer()
     link_table = RecordingLink._meta.db_table
     params: list[Any] = [

@@ -14,6 +14,7 @@ import uuid
 from collections.abc import Collection
 from dataclasses import dataclass
 
+from django.db import connection
 from django.db.models import Count, Exists, Min, OuterRef, Q, QuerySet, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
@@ -261,15 +262,19 @@ def recording_custody_events(recording: Recording) -> QuerySet[AuditEvent]:
     Besides the events filed under the recording itself, other apps name it in their
     event data: uploads and activity links (`recording_id`), legal holds and access
     requests (`recordings`), and Object Lock changes of its stored object (`key`).
-    Containment (`@>`) is used so that a GIN index on the data can serve it."""
+    On PostgreSQL containment (`@>`) is used so that the GIN index on the data serves it;
+    SQLite (the embedded default) has no JSON containment, so there the keys are compared
+    directly and the `recordings` list is searched as text (ids are UUIDs: no false hits)."""
     key = str(recording.pk)
-    about = (
-        Q(object_type="recording", object_id=key)
-        | Q(data__contains={"recording_id": key})
-        | Q(data__contains={"recordings": [key]})
-    )
-    if recording.storage_key:
-        about |= Q(object_type="object", data__contains={"key": recording.storage_key})
+    about = Q(object_type="recording", object_id=key)
+    if connection.vendor == "postgresql":
+        about |= Q(data__contains={"recording_id": key}) | Q(data__contains={"recordings": [key]})
+        if recording.storage_key:
+            about |= Q(object_type="object", data__contains={"key": recording.storage_key})
+    else:
+        about |= Q(data__recording_id=key) | Q(data__recordings__icontains=key)
+        if recording.storage_key:
+            about |= Q(object_type="object", data__key=recording.storage_key)
     return AuditEvent.objects.filter(about).order_by("sequence")
 
 
