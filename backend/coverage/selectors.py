@@ -28,6 +28,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from backend.accounts.models import Role, Unit, User
+from backend.accounts.selectors import units_in_subtree
 from backend.config.errors import NotFound
 from backend.coverage.evaluation import VERDICT_LABELS_ZH, Verdict
 from backend.coverage.models import (
@@ -171,12 +172,11 @@ def _scoped_activities(
 def _check_unit_in_scope(user: User, unit_id: int) -> None:
     """A unit outside the caller's tree answers 404 like every id outside scope (an empty
     200 would still tell that the unit exists)."""
-    unit = Unit.objects.filter(pk=unit_id).first()
-    home = user.unit
-    in_scope = unit is not None and (
-        user.role == Role.SYSTEM_ADMIN or (home is not None and unit.path.startswith(home.path))
-    )
-    if not in_scope:
+    if user.role == Role.SYSTEM_ADMIN:
+        units = Unit.objects.all()
+    else:
+        units = units_in_subtree(user.unit) if user.unit else Unit.objects.none()
+    if not units.filter(pk=unit_id).exists():
         raise NotFound(str(_("没有该单位")), code="unit_not_found")
 
 

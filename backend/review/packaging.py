@@ -115,39 +115,16 @@ def watermark_filter(*, text_file: Path, font_file: str | None) -> str:
     return "drawtext=" + ":".join(options)
 
 
-def watermark_media(
-    *, source: str, target: Path, text: str, media_kind: str, work_dir: Path
-) -> None:
-    """Burn `text` into a viewing copy of `source` (a path or URL) with ffmpeg."""
-    text_file = work_dir / "watermark.txt"
-    text_file.write_text(watermark_clean_text(text), encoding="utf-8")
-    drawtext = watermark_filter(text_file=text_file, font_file=cjk_font_path())
+def viewing_copy_command(
+    *, source: str, target: Path, media_kind: str, overlay: str | None = None
+) -> list[str]:
+    """The ffmpeg command for a viewing copy (a photo at most 1920 wide, a video as 480p
+    H.264/AAC with faststart), with `overlay` (a filter such as the watermark) drawn on it."""
     if media_kind == MediaKind.PHOTO:
-        command = [
-            "ffmpeg",
-            "-nostdin",
-            "-v",
-            "error",
-            "-y",
-            "-i",
-            source,
-            "-vf",
-            f"scale='min(1920,iw)':-2,{drawtext}",
-            "-frames:v",
-            "1",
-            str(target),
-        ]
+        scale, output = "scale='min(1920,iw)':-2", ["-frames:v", "1"]
     else:
-        command = [
-            "ffmpeg",
-            "-nostdin",
-            "-v",
-            "error",
-            "-y",
-            "-i",
-            source,
-            "-vf",
-            f"scale=-2:'min(480,ih)',{drawtext}",
+        scale = "scale=-2:'min(480,ih)'"
+        output = [
             "-c:v",
             "libx264",
             "-preset",
@@ -162,8 +139,33 @@ def watermark_media(
             "64k",
             "-movflags",
             "+faststart",
-            str(target),
         ]
+    video_filter = f"{scale},{overlay}" if overlay else scale
+    return [
+        "ffmpeg",
+        "-nostdin",
+        "-v",
+        "error",
+        "-y",
+        "-i",
+        source,
+        "-vf",
+        video_filter,
+        *output,
+        str(target),
+    ]
+
+
+def watermark_media(
+    *, source: str, target: Path, text: str, media_kind: str, work_dir: Path
+) -> None:
+    """Burn `text` into a viewing copy of `source` (a path or URL) with ffmpeg."""
+    text_file = work_dir / "watermark.txt"
+    text_file.write_text(watermark_clean_text(text), encoding="utf-8")
+    drawtext = watermark_filter(text_file=text_file, font_file=cjk_font_path())
+    command = viewing_copy_command(
+        source=source, target=target, media_kind=media_kind, overlay=drawtext
+    )
     result = subprocess.run(command, capture_output=True, timeout=900, check=False)
     if result.returncode != 0:
         raise RuntimeError(

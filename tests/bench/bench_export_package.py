@@ -33,16 +33,11 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from bench_stack import bench_stack  # noqa: E402
 
 DB_NAME = "fv_bench_export"
-PG_URL = os.environ.get("FV_BENCH_PG", "postgres://postgres@127.0.0.1:5432")
-
-
-def admin_execute(sql: str) -> None:
-    import psycopg
-
-    with psycopg.connect(f"{PG_URL}/postgres", autocommit=True) as conn:
-        conn.execute(sql)
 
 
 def main() -> None:
@@ -52,41 +47,18 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args()
 
-    from ops.seaweed import SeaweedServer
+    with bench_stack(DB_NAME):
+        from django.conf import settings
+        from django.utils import timezone
 
-    weed_dir = Path(tempfile.mkdtemp(prefix="fv-bench-weed-"))
-    server = SeaweedServer(data_dir=weed_dir).start()
-    admin_execute(f'DROP DATABASE IF EXISTS "{DB_NAME}" WITH (FORCE)')
-    admin_execute(f'CREATE DATABASE "{DB_NAME}"')
-    os.environ.update(
-        {
-            "DATABASE_URL": f"{PG_URL}/{DB_NAME}",
-            "DJANGO_SETTINGS_MODULE": "backend.config.settings.base",
-            "FV_S3_ENDPOINT_URL": server.endpoint_url,
-            "FV_S3_ACCESS_KEY": server.access_key,
-            "FV_S3_SECRET_KEY": server.secret_key,
-            "FV_LOG_LEVEL": "WARNING",
-        }
-    )
-    import django
+        from backend.accounts.models import Role, UnitKind
+        from backend.footage.models import Recording
+        from backend.footage.storage import object_store
+        from backend.review import services
+        from backend.review.models import ApprovalAuthority, Approver
+        from backend.review.packaging import export_stream
+        from tests.factories import make_device, make_officer, make_unit, make_user
 
-    django.setup()
-    from django.conf import settings
-    from django.core.management import call_command
-    from django.db import connection
-    from django.utils import timezone
-
-    from backend.accounts.models import Role, UnitKind
-    from backend.footage.models import Recording
-    from backend.footage.storage import object_store, storage_ensure_buckets
-    from backend.review import services
-    from backend.review.models import ApprovalAuthority, Approver
-    from backend.review.packaging import export_stream
-    from tests.factories import make_device, make_officer, make_unit, make_user
-
-    try:
-        call_command("migrate", verbosity=0)
-        storage_ensure_buckets()
         store = object_store()
         bureau = make_unit("基准司法局", kind=UnitKind.BUREAU)
         other = make_unit("他县司法局", kind=UnitKind.BUREAU)
@@ -199,10 +171,6 @@ def main() -> None:
             f"ratio export / reference: {medians['export'] / medians['plain+sha256']:.2f}; "
             f"median first byte {statistics.median(first_bytes) * 1000:.0f} ms"
         )
-    finally:
-        connection.close()
-        admin_execute(f'DROP DATABASE IF EXISTS "{DB_NAME}" WITH (FORCE)')
-        server.stop()
 
 
 if __name__ == "__main__":

@@ -5,7 +5,7 @@ transcode without the watermark, measured in the same run.
     .venv/bin/python tests/bench/bench_export_watermark.py --seconds 10
 
 Makes a 1080p30 H.264 + AAC clip with ffmpeg's test source, then over --rounds rounds:
-  plain      the export's proxy transcode (480p x264 veryfast CRF 28 + AAC) without text
+  plain      backend.review.packaging.viewing_copy_command without the watermark overlay
   watermark  backend.review.packaging.watermark_media: the same with drawtext (CJK font,
              text from a file, expansion off)
 Prints each round, the medians as a multiple of real time, and the ratio watermark / plain.
@@ -40,7 +40,7 @@ def main() -> None:
 
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "backend.config.settings.test")
     django.setup()  # packaging imports the models; no database is touched
-    from backend.review.packaging import watermark_media
+    from backend.review.packaging import viewing_copy_command, watermark_media
 
     work = Path(tempfile.mkdtemp(prefix="fv-bench-watermark-"))
     source = work / "source.mp4"
@@ -74,37 +74,11 @@ def main() -> None:
     )
 
     def plain() -> float:
-        target = work / "plain.mp4"
         started = time.perf_counter()
-        subprocess.run(
-            [
-                "ffmpeg",
-                "-nostdin",
-                "-v",
-                "error",
-                "-y",
-                "-i",
-                str(source),
-                "-vf",
-                "scale=-2:'min(480,ih)'",
-                "-c:v",
-                "libx264",
-                "-preset",
-                "veryfast",
-                "-crf",
-                "28",
-                "-pix_fmt",
-                "yuv420p",
-                "-c:a",
-                "aac",
-                "-b:a",
-                "64k",
-                "-movflags",
-                "+faststart",
-                str(target),
-            ],
-            check=True,
+        command = viewing_copy_command(
+            source=str(source), target=work / "plain.mp4", media_kind="video"
         )
+        subprocess.run(command, check=True)
         return args.seconds / (time.perf_counter() - started)
 
     def watermark() -> float:

@@ -27,16 +27,11 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from bench_stack import bench_stack  # noqa: E402
 
 DB_NAME = "fv_bench_fixity"
-PG_URL = os.environ.get("FV_BENCH_PG", "postgres://postgres@127.0.0.1:5432")
-
-
-def admin_execute(sql: str) -> None:
-    import psycopg
-
-    with psycopg.connect(f"{PG_URL}/postgres", autocommit=True) as conn:
-        conn.execute(sql)
 
 
 def main() -> None:
@@ -46,39 +41,16 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args()
 
-    from ops.seaweed import SeaweedServer
+    with bench_stack(DB_NAME):
+        from django.conf import settings
+        from django.utils import timezone
 
-    weed_dir = Path(tempfile.mkdtemp(prefix="fv-bench-weed-"))
-    server = SeaweedServer(data_dir=weed_dir).start()
-    admin_execute(f'DROP DATABASE IF EXISTS "{DB_NAME}" WITH (FORCE)')
-    admin_execute(f'CREATE DATABASE "{DB_NAME}"')
-    os.environ.update(
-        {
-            "DATABASE_URL": f"{PG_URL}/{DB_NAME}",
-            "DJANGO_SETTINGS_MODULE": "backend.config.settings.base",
-            "FV_S3_ENDPOINT_URL": server.endpoint_url,
-            "FV_S3_ACCESS_KEY": server.access_key,
-            "FV_S3_SECRET_KEY": server.secret_key,
-            "FV_LOG_LEVEL": "WARNING",
-        }
-    )
-    import django
+        from backend.devices.models import Device
+        from backend.footage.models import Recording
+        from backend.footage.storage import object_store
+        from backend.retention.fixity import fixity_sweep
+        from backend.retention.models import FixityCheck, RecordingRetention
 
-    django.setup()
-    from django.conf import settings
-    from django.core.management import call_command
-    from django.db import connection
-    from django.utils import timezone
-
-    from backend.devices.models import Device
-    from backend.footage.models import Recording
-    from backend.footage.storage import object_store, storage_ensure_buckets
-    from backend.retention.fixity import fixity_sweep
-    from backend.retention.models import FixityCheck, RecordingRetention
-
-    try:
-        call_command("migrate", verbosity=0)
-        storage_ensure_buckets()
         store = object_store()
         device = Device.objects.create(kind="body_camera", serial="BENCH-FIXITY")
         keys = []
@@ -174,10 +146,6 @@ def main() -> None:
             f"sweep / download+sha256 in one thread: "
             f"{medians[best] / medians['plain+sha256']:.2f}"
         )
-    finally:
-        connection.close()
-        admin_execute(f'DROP DATABASE IF EXISTS "{DB_NAME}" WITH (FORCE)')
-        server.stop()
 
 
 if __name__ == "__main__":

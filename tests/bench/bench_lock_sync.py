@@ -27,16 +27,11 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from bench_stack import bench_stack  # noqa: E402
 
 DB_NAME = "fv_bench_lock_sync"
-PG_URL = os.environ.get("FV_BENCH_PG", "postgres://postgres@127.0.0.1:5432")
-
-
-def admin_execute(sql: str) -> None:
-    import psycopg
-
-    with psycopg.connect(f"{PG_URL}/postgres", autocommit=True) as conn:
-        conn.execute(sql)
 
 
 def main() -> None:
@@ -44,40 +39,17 @@ def main() -> None:
     parser.add_argument("--count", type=int, default=1000)
     args = parser.parse_args()
 
-    from ops.seaweed import SeaweedServer
+    with bench_stack(DB_NAME):
+        from django.conf import settings
+        from django.db.models import F
+        from django.utils import timezone
 
-    weed_dir = Path(tempfile.mkdtemp(prefix="fv-bench-weed-"))
-    server = SeaweedServer(data_dir=weed_dir).start()
-    admin_execute(f'DROP DATABASE IF EXISTS "{DB_NAME}" WITH (FORCE)')
-    admin_execute(f'CREATE DATABASE "{DB_NAME}"')
-    os.environ.update(
-        {
-            "DATABASE_URL": f"{PG_URL}/{DB_NAME}",
-            "DJANGO_SETTINGS_MODULE": "backend.config.settings.base",
-            "FV_S3_ENDPOINT_URL": server.endpoint_url,
-            "FV_S3_ACCESS_KEY": server.access_key,
-            "FV_S3_SECRET_KEY": server.secret_key,
-            "FV_LOG_LEVEL": "WARNING",
-        }
-    )
-    import django
+        from backend.devices.models import Device
+        from backend.footage.models import Recording
+        from backend.footage.storage import object_store
+        from backend.retention.models import RecordingRetention
+        from backend.retention.services import retention_check_locks, retention_sync_locks_for
 
-    django.setup()
-    from django.conf import settings
-    from django.core.management import call_command
-    from django.db import connection
-    from django.db.models import F
-    from django.utils import timezone
-
-    from backend.devices.models import Device
-    from backend.footage.models import Recording
-    from backend.footage.storage import object_store, storage_ensure_buckets
-    from backend.retention.models import RecordingRetention
-    from backend.retention.services import retention_check_locks, retention_sync_locks_for
-
-    try:
-        call_command("migrate", verbosity=0)
-        storage_ensure_buckets()
         store = object_store()
         bucket = settings.FV_ORIGINALS_BUCKET
         device = Device.objects.create(kind="body_camera", serial="BENCH-LOCK")
@@ -151,10 +123,6 @@ def main() -> None:
         # The database now trails the objects by a day (the reference moved them): the
         # check command sees every object as a disagreement; a sample proves it.
         assert len(retention_check_locks(limit=10)) == 10
-    finally:
-        connection.close()
-        admin_execute(f'DROP DATABASE IF EXISTS "{DB_NAME}" WITH (FORCE)')
-        server.stop()
 
 
 if __name__ == "__main__":

@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import datetime
 import hashlib
-import shutil
-import subprocess
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -20,63 +18,23 @@ from backend.devices.models import Device
 from backend.footage.models import Recording, RecordingState
 from backend.footage.storage import object_store
 from tests.factories import make_device
-
-if shutil.which("ffmpeg") is None:
-    pytest.exit("ffmpeg missing: apt-get install -y ffmpeg", returncode=3)
-
-# One "camera": the same encoder settings for the salvage reference and the damaged clip.
-CAMERA = [
-    "-c:v",
-    "libx264",
-    "-preset",
-    "veryfast",
-    "-crf",
-    "28",
-    "-pix_fmt",
-    "yuv420p",
-    "-c:a",
-    "aac",
-    "-b:a",
-    "64k",
-]
-FILE_CREATION_TIME = "2026-11-20T08:30:00.000000Z"
-
-
-def ffmpeg(*args: str) -> None:
-    command = ["ffmpeg", "-nostdin", "-hide_banner", "-v", "error", "-y", *args]
-    done = subprocess.run(command, capture_output=True, text=True)
-    if done.returncode != 0:
-        raise RuntimeError(f"{' '.join(command)}\n{done.stderr}")
-
-
-def av_source(seconds: float, *, size: str = "320x240", pattern: str = "testsrc2") -> list[str]:
-    return [
-        "-f",
-        "lavfi",
-        "-i",
-        f"{pattern}=s={size}:r=30:d={seconds}",
-        "-f",
-        "lavfi",
-        "-i",
-        f"sine=f=440:d={seconds}",
-        "-shortest",
-    ]
+from tests.media.corpus import CAMERA_H264, CREATION_TIME, ffmpeg, lavfi_av
 
 
 def _build(root: Path) -> dict[str, Path]:
     files: dict[str, Path] = {}
     files["good"] = root / "good.mp4"
     ffmpeg(
-        *av_source(2),
-        *CAMERA,
+        *lavfi_av(2),
+        *CAMERA_H264,
         "-metadata",
-        f"creation_time={FILE_CREATION_TIME}",
+        f"creation_time={CREATION_TIME}",
         str(files["good"]),
     )
     files["reference"] = root / "reference.mp4"
-    ffmpeg(*av_source(2, pattern="testsrc"), *CAMERA, str(files["reference"]))
+    ffmpeg(*lavfi_av(2, pattern="testsrc"), *CAMERA_H264, str(files["reference"]))
     full = root / "full.mp4"  # moov at the end, as cameras write it
-    ffmpeg(*av_source(3, pattern="smptebars"), *CAMERA, str(full))
+    ffmpeg(*lavfi_av(3, pattern="smptebars"), *CAMERA_H264, str(full))
     data = full.read_bytes()
     files["moov_missing"] = root / "cut.mp4"
     files["moov_missing"].write_bytes(data[: int(len(data) * 0.6)])
@@ -87,7 +45,7 @@ def _build(root: Path) -> dict[str, Path]:
     # Long enough (a few seconds of work) to kill a worker in the middle of it.
     files["slow"] = root / "slow.mp4"
     ffmpeg(
-        *av_source(6, size="640x360"),
+        *lavfi_av(6, size="640x360"),
         "-c:v",
         "libx264",
         "-preset",
