@@ -45,12 +45,15 @@ def count_error_lines(stderr: str) -> tuple[int, list[str]]:
     return len(lines), lines[:_MAX_SAMPLES]
 
 
-def check_integrity(path: str | Path, *, timeout_s: float | None = None) -> IntegrityReport:
+def check_integrity(
+    path: str | Path, *, timeout_s: float | None = None, threads: int = 0
+) -> IntegrityReport:
     """Decode every audio and video frame of ``path`` and report the decoder's errors.
 
     Raises :class:`~media.reasons.MediaUnreadable` only for the cheap pre-checks (empty file,
     MP4 without index); anything ffmpeg cannot open is reported as ``decodable=False``.
-    Raises :class:`~media.reasons.ToolTimeout` after ``timeout_s``.
+    Raises :class:`~media.reasons.ToolTimeout` after ``timeout_s``. ``threads`` > 0 caps the
+    decoders at that many threads (0: ffmpeg's choice).
     """
     precheck(path)
     # -progress gives "frame=N" / "out_time_us" lines on stdout, so "decoded nothing" is
@@ -63,6 +66,7 @@ def check_integrity(path: str | Path, *, timeout_s: float | None = None) -> Inte
         "error",
         "-progress",
         "pipe:1",
+        *(["-threads", str(threads)] if threads > 0 else []),
         "-i",
         str(path),
         "-map",

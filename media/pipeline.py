@@ -187,6 +187,7 @@ class _Run:
     sha256: str
     size: int
     started: float
+    threads: int = 0  # per ffmpeg run; 0: ffmpeg's choice (every core)
     kind: MediaKind = MediaKind.UNKNOWN
     container: str = "unknown"
     probe: ProbeResult | None = None
@@ -299,7 +300,9 @@ def tool_timeout_s(duration_s: float | None, *, factor: float, minimum: float = 
 def _process_audio_video(run: _Run, probe_result: ProbeResult) -> ProcessingOutcome:
     with run.stage("integrity"):
         integrity = check_integrity(
-            run.path, timeout_s=tool_timeout_s(probe_result.duration_s, factor=1.0)
+            run.path,
+            timeout_s=tool_timeout_s(probe_result.duration_s, factor=1.0),
+            threads=run.threads,
         )
     run.integrity = integrity
     if not integrity.decodable:
@@ -330,6 +333,7 @@ def _process_audio_video(run: _Run, probe_result: ProbeResult) -> ProcessingOutc
                 run.output(proxy_profile),
                 probe_result,
                 timeout_s=tool_timeout_s(probe_result.duration_s, factor=3.0),
+                threads=run.threads,
             )
     except TranscodeFailed as error:
         return run.finish(
@@ -376,12 +380,14 @@ def process_original(
     reference_for_salvage: str | Path | None = None,
     *,
     max_dimension: int = DEFAULT_MAX_DIMENSION,
+    threads: int = 0,
 ) -> ProcessingOutcome:
     """Process one original file into an outcome and derivative files in ``workdir``.
 
     ``reference_for_salvage`` is an intact MP4 of the same device model; it is used only if
     the original is an MP4 without index (``moov_missing``). Re-running on the same input
-    writes the same file names and keys (see :mod:`media.profiles`).
+    writes the same file names and keys (see :mod:`media.profiles`). ``threads`` > 0 caps
+    each ffmpeg run (integrity decode, transcode) at that many threads.
 
     Bad input never raises. :class:`~media.reasons.ToolTimeout` (ffmpeg slower than the
     duration-based limit) does: it is transient, the job should retry.
@@ -396,6 +402,7 @@ def process_original(
         sha256=sha256_file(original),
         size=original.stat().st_size,
         started=started,
+        threads=threads,
     )
     run.timings["hash"] = time.perf_counter() - started
     if run.size == 0:

@@ -60,18 +60,39 @@ def proxy_dimensions(
     return max(target_width, 2), max(target_height, 2)
 
 
+def thread_args(threads: int, *, encoder: bool = False) -> list[str]:
+    """``-threads N`` for ``threads`` > 0 (plus ``-filter_threads N`` with ``encoder``), else
+    nothing: ffmpeg's default, as many threads as cores per decoder, filter graph and encoder.
+
+    Given before ``-i`` it applies to the decoder, after it to the encoder. Measured on a
+    2-core machine (1080p30 → 720p, 10 s): all threads 4.3 s wall / 7.5 CPU s, one thread
+    6.4 s / 6.3 CPU s — a single thread does the same work with 16 % less CPU. A machine that
+    runs W workers side by side does best with ``threads = cores / W``: each job then keeps
+    about its share of the machine busy instead of every job contending for all of it.
+    """
+    if threads <= 0:
+        return []
+    if encoder:
+        return ["-threads", str(threads), "-filter_threads", str(threads)]
+    return ["-threads", str(threads)]
+
+
 def is_audio_only(probe_result: ProbeResult) -> bool:
     """True when the proxy is an ``.m4a`` (no moving picture to show)."""
     return not probe_result.has_video and probe_result.has_audio
 
 
-def proxy_args(src: str | Path, dst: str | Path, probe: ProbeResult) -> list[str]:
+def proxy_args(
+    src: str | Path, dst: str | Path, probe: ProbeResult, *, threads: int = 0
+) -> list[str]:
     """The complete ffmpeg command (``argv``) that turns ``src`` into its proxy at ``dst``.
 
     Video: libx264 veryfast CRF 28, yuv420p (4:2:2 MJPEG and 10-bit HEVC are not playable
     in browsers), height ≤ 720 and even, aspect kept, never upscaled (rotation metadata is
     applied first by ffmpeg's autorotate), AAC audio, ``+faststart``.
     Audio-only: AAC in an MP4 audio (``.m4a``) container with ``+faststart``.
+    ``threads`` > 0 caps the decoder, the filters and the encoder at that many threads
+    (0: ffmpeg's choice, every core); see :func:`thread_args`.
     """
     command = [
         "ffmpeg",
@@ -83,6 +104,7 @@ def proxy_args(src: str | Path, dst: str | Path, probe: ProbeResult) -> list[str
         # Keep decoding past damaged slices/frames; errors are still logged and counted.
         "-err_detect",
         "ignore_err",
+        *thread_args(threads),
         "-i",
         str(src),
     ]
@@ -109,6 +131,7 @@ def proxy_args(src: str | Path, dst: str | Path, probe: ProbeResult) -> list[str
             "-crf",
             str(VIDEO_CRF),
             *audio_args,
+            *thread_args(threads, encoder=True),
             "-max_muxing_queue_size",
             "1024",
         ]
@@ -122,6 +145,7 @@ def transcode_proxy(
     probe: ProbeResult | None = None,
     *,
     timeout_s: float | None = None,
+    threads: int = 0,
 ) -> TranscodeResult:
     """Make the proxy of ``src`` at ``dst`` (written to a temporary name, then renamed).
 
@@ -133,7 +157,7 @@ def transcode_proxy(
     source_probe = probe or probe_inprocess(src)
     final = Path(dst)
     partial = final.with_name(f".{final.name}.partial")
-    command = proxy_args(src, partial, source_probe)
+    command = proxy_args(src, partial, source_probe, threads=threads)
     try:
         completed = subprocess.run(command, capture_output=True, text=True, timeout=timeout_s)
     except subprocess.TimeoutExpired as error:

@@ -40,6 +40,10 @@ def main() -> None:
         "REDIS_URL": os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0"),
         "FV_VAR_DIR": str(var),
         "FV_STORE_DISPATCH": "redrive",
+        # W workers on one machine share its cores: each ffmpeg run gets cores / W threads.
+        "FV_MEDIA_THREADS": os.environ.get(
+            "FV_MEDIA_THREADS", str(max(1, (os.cpu_count() or 1) // max(1, args.workers)))
+        ),
     }
     weed = SeaweedServer(
         data_dir=var / "seaweedfs", s3_port=int(os.environ.get("FV_S3_PORT", "8333"))

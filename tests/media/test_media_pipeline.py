@@ -278,3 +278,13 @@ def test_stage_timings_reported(process: Process) -> None:
     assert {"hash", "probe", "integrity", "proxy", "posters"} <= set(timings)
     assert all(seconds >= 0 for seconds in timings.values())
     assert process("good_mp4").elapsed_s >= sum(timings.values()) * 0.99
+
+
+def test_thread_limit_gives_the_same_outcome(corpus: dict[str, Path], tmp_path: Path) -> None:
+    # FV_MEDIA_THREADS=1 (one core per worker) changes how ffmpeg runs, not what it yields.
+    limited = process_original(corpus["corrupt_middle"], tmp_path / "one", threads=1)
+    default = process_original(corpus["corrupt_middle"], tmp_path / "all")
+    assert limited.status == default.status == OutcomeStatus.READY
+    assert {w.code for w in limited.warnings} == {w.code for w in default.warnings}
+    assert ReasonCode.PARTLY_CORRUPT in {w.code for w in limited.warnings}
+    assert [f.key for f in limited.files] == [f.key for f in default.files]

@@ -65,3 +65,25 @@ def test_unreadable_source_fails_cleanly(corpus: dict[str, Path], tmp_path: Path
         transcode_proxy(corpus["text_mp4"], tmp_path / "proxy.mp4", good_probe)
     assert caught.value.exit_code != 0 and caught.value.tool_output
     assert list(tmp_path.iterdir()) == []
+
+
+def test_thread_limit_applies_to_decoder_and_encoder(
+    corpus: dict[str, Path], tmp_path: Path
+) -> None:
+    source = probe(corpus["good_mp4"])
+    default = proxy_args(corpus["good_mp4"], tmp_path / "o.mp4", source)
+    assert "-threads" not in default and "-filter_threads" not in default
+    args = proxy_args(corpus["good_mp4"], tmp_path / "o.mp4", source, threads=1)
+    decoder, encoder = args.index("-threads"), len(args) - 1 - args[::-1].index("-threads")
+    assert decoder < args.index("-i") < args.index("-c:v") < encoder
+    assert args[decoder + 1] == args[encoder + 1] == "1"
+    assert args[args.index("-filter_threads") + 1] == "1"
+
+
+def test_single_thread_transcode_gives_the_same_proxy_shape(
+    corpus: dict[str, Path], tmp_path: Path
+) -> None:
+    result = transcode_proxy(corpus["full_hd_mp4"], tmp_path / "proxy.mp4", threads=1)
+    assert (result.width, result.height) == (1280, 720) and result.error_count == 0
+    assert result.args.count("-threads") == 2
+    assert moov_before_mdat(result.output_path)

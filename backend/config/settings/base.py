@@ -155,6 +155,9 @@ FV_PROCESSING_BACKOFF_MAX_SECONDS = env_int("FV_PROCESSING_BACKOFF_MAX_SECONDS",
 # A queued job not claimed within this time is queued again (lost queue rows).
 FV_PROCESSING_REQUEUE_SECONDS = env_int("FV_PROCESSING_REQUEUE_SECONDS", 1800)
 FV_PROCESSING_WORKDIR = env_optional("FV_PROCESSING_WORKDIR")  # default: the system temp dir
+# Threads per ffmpeg run in a worker (integrity decode, transcode); 0 = every core. A machine
+# running W workers side by side: cores / W (ops.scaleout sets it so).
+FV_MEDIA_THREADS = env_int("FV_MEDIA_THREADS", 0)
 FV_WORKER_REDRIVE_SECONDS = env_int("FV_WORKER_REDRIVE_SECONDS", 30)
 # File creation time vs device-reported start: beyond this the disagreement is flagged.
 FV_FILE_TIME_TOLERANCE_SECONDS = env_int("FV_FILE_TIME_TOLERANCE_SECONDS", 120)
