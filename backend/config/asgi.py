@@ -12,9 +12,14 @@ from typing import Any
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "backend.config.settings")
 
-from django.core.asgi import get_asgi_application
+import django
 
-django_application = get_asgi_application()
+django.setup(set_prefix=False)
+
+from backend.config.handlers import SyncChainASGIHandler  # noqa: E402
+
+# Not django.core.asgi.get_asgi_application(): see backend/config/handlers.py.
+django_application = SyncChainASGIHandler()
 
 from channels.routing import ProtocolTypeRouter  # noqa: E402
 from django.conf import settings  # noqa: E402
