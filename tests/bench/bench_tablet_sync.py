@@ -11,9 +11,16 @@ cursor 0 until caught up. Figures: errors (any non-200, any mutation not `applie
 p50/p95 latency of pushes and pulls, and as the same-run reference the latency of a
 trivial authenticated GET (a pull at the head cursor, limit 1) at the same concurrency,
 with the ratios. Then a replay of every push (exactly once: nothing new may be written).
-Last, `--solo` tablets push one after another: the service time of a push without queueing,
+Then `--solo` tablets push one after another: the service time of a push without queueing,
 against the trivial GET also sent one at a time. (All 200 arrive in the same instant in
 the first phase: its p95 is mostly the time to drain the queue on 2 cores.)
+
+Last, the docking window: every tablet syncs again (a push of `--mutations` new records,
+then pulls from cursor 0), each starting at a random moment within `--window` seconds
+(seeded; 200 tablets docking over a minute at the end of a shift). Printed with it: the
+machine's CPU seconds per tablet sync (/proc/stat over the phase: server, PostgreSQL and
+this client together) and what that implies — the cores needed for all `--tablets` to
+arrive in the same instant and still finish within 500 ms.
 """
 
 from __future__ import annotations
@@ -21,6 +28,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import datetime
+import os
 import random
 import sys
 import tempfile
@@ -199,6 +207,100 @@ async def solo(url: str, tablets: list[tuple[str, list[str]]], mutations: int) -
     return {"push": push_times, "ref": ref_times, "errors": errors}
 
 
+def machine_cpu_seconds() -> float:
+    """Busy CPU seconds of the whole machine since boot (all cores; /proc/stat)."""
+    fields = Path("/proc/stat").read_text().splitlines()[0].split()[1:]
+    user, nice, system, _idle, _iowait, irq, softirq, steal = (int(v) for v in fields[:8])
+    return (user + nice + system + irq + softirq + steal) / os.sysconf("SC_CLK_TCK")
+
+
+def process_tree_cpu_seconds(pid: int) -> float:
+    """CPU seconds used so far by a process and its live children (uvicorn's workers)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    pids = [pid]
+    children = Path(f"/proc/{pid}/task/{pid}/children")
+    if children.exists():
+        pids += [int(child) for child in children.read_text().split()]
+    for each in pids:
+        try:
+            fields = Path(f"/proc/{each}/stat").read_text().rsplit(")", 1)[1].split()
+        except FileNotFoundError:
+            continue
+        total += (int(fields[11]) + int(fields[12])) / tick
+    return total
+
+
+async def window(
+    url: str,
+    tablets: list[tuple[str, list[str]]],
+    mutations: int,
+    seconds: float,
+    seed: int,
+    server_pid: int,
+) -> dict[str, Any]:
+    """Every tablet syncs once (push, then pull from 0), starting at a random moment
+    within `seconds`."""
+    import httpx
+
+    rng = random.Random(seed)
+    starts = sorted(rng.uniform(0, seconds) for _ in tablets)
+    push_times: list[float] = []
+    pull_times: list[float] = []
+    errors: list[str] = []
+    limits = httpx.Limits(max_connections=len(tablets) + 10, max_keepalive_connections=len(tablets))
+    async with httpx.AsyncClient(base_url=url, timeout=120, limits=limits) as client:
+        began = time.perf_counter()
+
+        async def tablet(token: str, subjects: list[str], at: float) -> None:
+            await asyncio.sleep(max(0.0, began + at - time.perf_counter()))
+            headers = {"Authorization": f"Bearer {token}"}
+            body = {
+                "device_time": datetime.datetime.now(datetime.UTC).isoformat(),
+                "mutations": mutations_for(subjects, mutations),
+            }
+            t0 = time.perf_counter()
+            r = await client.post("/api/sync/v1/records/push", json=body, headers=headers)
+            push_times.append(time.perf_counter() - t0)
+            if r.status_code != 200 or any(x["status"] != "applied" for x in r.json()["results"]):
+                errors.append(f"push {r.status_code} {r.text[:200]}")
+                return
+            cursor, more = "0", True
+            while more:
+                t0 = time.perf_counter()
+                r = await client.get(
+                    "/api/sync/v1/records/pull",
+                    headers=headers,
+                    params={"cursor": cursor, "limit": 500},
+                )
+                pull_times.append(time.perf_counter() - t0)
+                if r.status_code != 200:
+                    errors.append(f"pull {r.status_code} {r.text[:200]}")
+                    return
+                page = r.json()
+                cursor, more = page["cursor"], page["more"]
+
+        cpu0 = machine_cpu_seconds()
+        server0 = process_tree_cpu_seconds(server_pid)
+        client0 = time.process_time()
+        await asyncio.gather(
+            *(tablet(tok, subj, at) for (tok, subj), at in zip(tablets, starts, strict=True))
+        )
+        cpu = machine_cpu_seconds() - cpu0
+        server_cpu = process_tree_cpu_seconds(server_pid) - server0
+        client_cpu = time.process_time() - client0
+        wall = time.perf_counter() - began
+    return {
+        "push": push_times,
+        "pull": pull_times,
+        "errors": errors,
+        "cpu": cpu,
+        "server_cpu": server_cpu,
+        "client_cpu": client_cpu,
+        "wall": wall,
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--tablets", type=int, default=200)
@@ -207,6 +309,10 @@ def main() -> None:
     parser.add_argument("--subjects-per-office", type=int, default=25)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--solo", type=int, default=30, help="tablets in the one-at-a-time phase")
+    parser.add_argument(
+        "--window", type=float, default=60.0, help="seconds over which tablets dock (0: skip)"
+    )
+    parser.add_argument("--seed", type=int, default=20261123)
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="fv-bench-tablet-", dir="/var/tmp"))
     django_setup(work)
@@ -247,6 +353,20 @@ def main() -> None:
         )
         connection.close()
         alone = asyncio.run(solo(server.url, tablets[: args.solo], args.mutations))
+        docking = (
+            asyncio.run(
+                window(
+                    server.url,
+                    tablets,
+                    args.mutations,
+                    args.window,
+                    args.seed,
+                    server_pid=server.process.pid,  # type: ignore[union-attr]
+                )
+            )
+            if args.window > 0
+            else None
+        )
     print(
         f"{len(tablets)} tablets x {args.mutations} mutations, {args.workers} uvicorn "
         f"worker(s), wall {result['wall']:.1f} s"
@@ -280,6 +400,35 @@ def main() -> None:
     print(
         f"  ratio p95 push / reference = {percentile(alone['push'], 95) / solo_ref95:.1f}x; "
         f"goal p95 <= 500 ms: {'met' if percentile(alone['push'], 95) <= 0.5 else 'NOT met'}"
+    )
+    if docking is None:
+        return
+    per_sync = docking["cpu"] / len(tablets)
+    server_per_sync = docking["server_cpu"] / len(tablets)
+    client_per_sync = docking["client_cpu"] / len(tablets)
+    push95, pull95 = percentile(docking["push"], 95), percentile(docking["pull"], 95)
+    print(
+        f"docking window: {len(tablets)} tablets starting at random within {args.window:.0f} s "
+        f"(seed {args.seed}), wall {docking['wall']:.1f} s, errors {len(docking['errors'])}"
+        + (f"  first: {docking['errors'][0]}" if docking["errors"] else "")
+    )
+    print(f"  push: {summary(docking['push'])}")
+    print(f"  pull: {summary(docking['pull'])}")
+    print(
+        f"  ratio p95 push / one-at-a-time push p95 = "
+        f"{push95 / percentile(alone['push'], 95):.1f}x; goal p95 <= 500 ms: push "
+        f"{'met' if push95 <= 0.5 else 'NOT met'}, pull {'met' if pull95 <= 0.5 else 'NOT met'}"
+    )
+    print(
+        f"  machine CPU per tablet sync (server + PostgreSQL + client): {per_sync * 1000:.0f} ms;"
+        f" {len(tablets)} tablets arriving in one instant and done within 500 ms would need"
+        f" >= {len(tablets) * per_sync / 0.5:.0f} such cores (this machine: {os.cpu_count()})"
+    )
+    print(
+        f"  of which: web processes {server_per_sync * 1000:.0f} ms, this client"
+        f" {client_per_sync * 1000:.0f} ms, the rest (PostgreSQL, kernel, others)"
+        f" {(per_sync - server_per_sync - client_per_sync) * 1000:.0f} ms; server side alone:"
+        f" >= {len(tablets) * (per_sync - client_per_sync) / 0.5:.0f} cores for the burst goal"
     )
 
 

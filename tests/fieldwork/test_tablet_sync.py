@@ -16,6 +16,7 @@ from backend.corrections.models import Contact
 from backend.devices.services import device_revoke
 from mobile_contract.tablet_simulator import PULL, PUSH, Tablet, now_iso
 from sync.records.models import AppliedMutation, SyncRecord
+from sync.records.schemas import PushOut
 from tests.factories import make_device, make_officer
 from tests.fieldwork.conftest import World, checkin_data, django_transport
 
@@ -115,6 +116,7 @@ def test_reordered_batches_converge(world: World) -> None:
     }
     status, early = north.tablet.push([edit])
     assert _statuses(early) == ["retry"] and early["results"][0]["code"] == "record_not_found"
+    assert _as_push_out(early) == early
     assert not AppliedMutation.objects.filter(mutation_id=edit["mutation_id"]).exists()
     status, body1 = north.tablet.push([create])
     version = body1["results"][0]["version"]
@@ -132,6 +134,16 @@ def test_independent_batches_in_either_order_give_the_same_state(world: World) -
     assert _statuses(north.tablet.push([b])[1]) == ["applied"]
     assert _statuses(north.tablet.push([a])[1]) == ["applied"]
     assert sorted(Contact.objects.values_list("notes", flat=True)) == ["A", "B"]
+
+
+def _as_push_out(body: dict[str, Any]) -> dict[str, Any]:
+    """The answer as PushOut reads it, with the server time as sent (format checked apart)."""
+    parsed = PushOut.model_validate(body)
+    assert parsed.server_time.tzinfo is not None and body["server_time"].endswith("Z")
+    return {
+        "server_time": body["server_time"],
+        **parsed.model_dump(mode="json", exclude={"server_time"}),
+    }
 
 
 def test_half_invalid_batch_applies_the_valid_half(world: World) -> None:
@@ -158,6 +170,8 @@ def test_half_invalid_batch_applies_the_valid_half(world: World) -> None:
     assert by_id[bad_kind["mutation_id"]]["code"] == "unknown_kind"
     assert by_id[bad_identity["mutation_id"]]["code"] == "identity_method_required"
     assert [r["status"] for r in body["results"]].count("rejected") == 5
+    # the answer is encoded without ninja's response validation: it must still be PushOut
+    assert _as_push_out(body) == body
     assert set(Contact.objects.values_list("pk", flat=True)) == {
         uuid.UUID(good1["record_id"]),
         uuid.UUID(good2["record_id"]),
@@ -202,6 +216,7 @@ def test_conflicting_edit_is_not_applied_and_gets_the_server_copy(world: World) 
     result = body["results"][0]
     assert result["status"] == "conflict" and result["code"] == "version_conflict"
     assert result["server_copy"]["data"]["notes"] == "同事修改"
+    assert _as_push_out(body) == body
     assert result["server_copy"]["version"] > north.tablet.records[m["record_id"]]["version"]
     assert Contact.objects.get().notes == "同事修改"
     # the client resolves: a new mutation on the server version applies
