@@ -69,21 +69,14 @@ def check_integrity(
         *(["-threads", str(threads)] if threads > 0 else []),
         "-i",
         str(path),
-        "-map",
-        "0:v?",
-        "-map",
-        "0:a?",
-        "-f",
-        "null",
-        "-",
+        *integrity_null_output(),
     ]
     try:
         completed = subprocess.run(command, capture_output=True, text=True, timeout=timeout_s)
     except subprocess.TimeoutExpired as error:
         raise ToolTimeout("ffmpeg integrity check", timeout_s or 0) from error
     errors, samples = count_error_lines(completed.stderr)
-    decoded_anything = _decoded_anything(completed.stdout)
-    decodable = completed.returncode == 0 and decoded_anything
+    decodable = completed.returncode == 0 and decoded_anything(completed.stdout)
     return IntegrityReport(
         decode_errors=errors,
         error_samples=samples,
@@ -92,7 +85,13 @@ def check_integrity(
     )
 
 
-def _decoded_anything(progress: str) -> bool:
+def integrity_null_output() -> list[str]:
+    """The output that makes ffmpeg decode every audio and video frame and keep nothing."""
+    return ["-map", "0:v?", "-map", "0:a?", "-f", "null", "-"]
+
+
+def decoded_anything(progress: str) -> bool:
+    """True when ffmpeg's ``-progress`` lines show at least one frame or some time done."""
     frames = 0
     out_time_us = 0
     for line in progress.splitlines():

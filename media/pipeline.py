@@ -39,7 +39,7 @@ from media.profiles import (
 )
 from media.reasons import MediaUnreadable, Reason, ReasonCode, make_reason
 from media.salvage import SalvageResult, salvage_moovless_mp4
-from media.transcode import TranscodeFailed, is_audio_only, transcode_proxy
+from media.transcode import is_audio_only, transcode_checked
 
 
 class OutcomeStatus(StrEnum):
@@ -298,12 +298,26 @@ def tool_timeout_s(duration_s: float | None, *, factor: float, minimum: float = 
 
 
 def _process_audio_video(run: _Run, probe_result: ProbeResult) -> ProcessingOutcome:
-    with run.stage("integrity"):
-        integrity = check_integrity(
+    audio_only = is_audio_only(probe_result)
+    proxy_profile = PROXY_AUDIO if audio_only else PROXY_VIDEO
+    # One ffmpeg run decodes the original once for both the integrity check and the proxy.
+    with run.stage("integrity+proxy"):
+        checked = transcode_checked(
             run.path,
-            timeout_s=tool_timeout_s(probe_result.duration_s, factor=1.0),
+            run.output(proxy_profile),
+            probe_result,
+            timeout_s=tool_timeout_s(probe_result.duration_s, factor=4.0),
             threads=run.threads,
         )
+    integrity = checked.integrity
+    if checked.failure is not None:
+        # ffmpeg failed: an unreadable original or an encoder that gave up? Decode alone.
+        with run.stage("integrity"):
+            integrity = check_integrity(
+                run.path,
+                timeout_s=tool_timeout_s(probe_result.duration_s, factor=1.0),
+                threads=run.threads,
+            )
     run.integrity = integrity
     if not integrity.decodable:
         return run.finish(
@@ -324,21 +338,12 @@ def _process_audio_video(run: _Run, probe_result: ProbeResult) -> ProcessingOutc
                 error_samples=list(integrity.error_samples),
             )
         )
-    audio_only = is_audio_only(probe_result)
-    proxy_profile = PROXY_AUDIO if audio_only else PROXY_VIDEO
-    try:
-        with run.stage("proxy"):
-            proxy = transcode_proxy(
-                run.path,
-                run.output(proxy_profile),
-                probe_result,
-                timeout_s=tool_timeout_s(probe_result.duration_s, factor=3.0),
-                threads=run.threads,
-            )
-    except TranscodeFailed as error:
+    proxy = checked.proxy
+    if proxy is None:
+        failure = checked.failure
         return run.finish(
             OutcomeStatus.DAMAGED,
-            make_reason(ReasonCode.UNDECODABLE, tool_output=error.tool_output),
+            make_reason(ReasonCode.UNDECODABLE, tool_output=failure.tool_output if failure else ""),
         )
     run.files.append(
         _produced(

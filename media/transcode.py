@@ -3,6 +3,8 @@
 :func:`proxy_args` returns the exact ffmpeg command so that benchmarks (and operators) can run
 plain ffmpeg with the same arguments; :func:`transcode_proxy` runs it, tolerating decode
 errors (a partly corrupt original still gets a proxy) and counting them.
+:func:`transcode_checked` makes the proxy and the full-decode integrity check of
+:mod:`media.integrity` in one ffmpeg run, decoding the original once.
 """
 
 from __future__ import annotations
@@ -12,8 +14,13 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from media.integrity import count_error_lines
-from media.probe import ProbeResult, probe_inprocess
+from media.integrity import (
+    IntegrityReport,
+    count_error_lines,
+    decoded_anything,
+    integrity_null_output,
+)
+from media.probe import ProbeResult, precheck, probe_inprocess
 from media.reasons import ToolTimeout
 
 MAX_PROXY_HEIGHT = 720
@@ -158,12 +165,88 @@ def transcode_proxy(
     final = Path(dst)
     partial = final.with_name(f".{final.name}.partial")
     command = proxy_args(src, partial, source_probe, threads=threads)
+    completed = _run(command, partial, timeout_s, "ffmpeg transcode")
+    error_count, samples = count_error_lines(completed.stderr)
+    return _finish(command, completed, partial, final, error_count, samples, started)
+
+
+@dataclass(frozen=True)
+class CheckedTranscode:
+    """The integrity report, and the proxy unless ffmpeg failed or decoded nothing."""
+
+    integrity: IntegrityReport
+    proxy: TranscodeResult | None
+    failure: TranscodeFailed | None = None
+
+
+def transcode_checked(
+    src: str | Path,
+    dst: str | Path,
+    probe: ProbeResult | None = None,
+    *,
+    timeout_s: float | None = None,
+    threads: int = 0,
+) -> CheckedTranscode:
+    """The proxy of ``src`` at ``dst`` and the full-decode integrity check, in one ffmpeg
+    run: the proxy's output plus the integrity check's null output of every audio and
+    video stream, fed by one decoder per stream. The error lines are the decoder's, so
+    the report equals :func:`~media.integrity.check_integrity`'s (same counts on every
+    file of the test corpus); the CPU of a separate decode is saved (1080p H.264 →
+    720p: ~2.6 s of ~10 s per 10 s of footage).
+
+    When ffmpeg exits non-zero the cause (unreadable input or a failing encoder) is
+    unknown: ``proxy`` is None, ``failure`` says what ffmpeg said, and the report is
+    ``decodable=False`` — run :func:`~media.integrity.check_integrity` to tell the two
+    apart. Raises :class:`~media.reasons.MediaUnreadable` for the cheap pre-checks and
+    :class:`~media.reasons.ToolTimeout` after ``timeout_s``.
+    """
+    started = time.perf_counter()
+    precheck(src)
+    source_probe = probe or probe_inprocess(src)
+    final = Path(dst)
+    partial = final.with_name(f".{final.name}.partial")
+    command = proxy_args(src, partial, source_probe, threads=threads)
+    # -progress (a global option) reports "frame=N"/"out_time_us" on stdout, so "decoded
+    # nothing" is detectable; the null output is the integrity check's.
+    command = [command[0], "-progress", "pipe:1", *command[1:], *integrity_null_output()]
+    completed = _run(command, partial, timeout_s, "ffmpeg transcode + integrity check")
+    errors, samples = count_error_lines(completed.stderr)
+    decodable = completed.returncode == 0 and decoded_anything(completed.stdout)
+    integrity = IntegrityReport(
+        decode_errors=errors,
+        error_samples=samples,
+        decodable=decodable,
+        exit_code=completed.returncode,
+    )
+    if not decodable and completed.returncode == 0:
+        partial.unlink(missing_ok=True)
+        return CheckedTranscode(integrity=integrity, proxy=None)
     try:
-        completed = subprocess.run(command, capture_output=True, text=True, timeout=timeout_s)
+        proxy = _finish(command, completed, partial, final, errors, samples, started)
+    except TranscodeFailed as failure:
+        return CheckedTranscode(integrity=integrity, proxy=None, failure=failure)
+    return CheckedTranscode(integrity=integrity, proxy=proxy)
+
+
+def _run(
+    command: list[str], partial: Path, timeout_s: float | None, what: str
+) -> subprocess.CompletedProcess[str]:
+    try:
+        return subprocess.run(command, capture_output=True, text=True, timeout=timeout_s)
     except subprocess.TimeoutExpired as error:
         partial.unlink(missing_ok=True)
-        raise ToolTimeout("ffmpeg transcode", timeout_s or 0) from error
-    error_count, samples = count_error_lines(completed.stderr)
+        raise ToolTimeout(what, timeout_s or 0) from error
+
+
+def _finish(
+    command: list[str],
+    completed: subprocess.CompletedProcess[str],
+    partial: Path,
+    final: Path,
+    error_count: int,
+    samples: list[str],
+    started: float,
+) -> TranscodeResult:
     if completed.returncode != 0 or not partial.exists() or partial.stat().st_size == 0:
         partial.unlink(missing_ok=True)
         tail = "\n".join(completed.stderr.strip().splitlines()[-5:])

@@ -275,7 +275,8 @@ def test_display_rotation_is_applied_like_ffmpeg(
 
 def test_stage_timings_reported(process: Process) -> None:
     timings = process("good_mp4").timings
-    assert {"hash", "probe", "integrity", "proxy", "posters"} <= set(timings)
+    assert {"hash", "probe", "integrity+proxy", "posters"} <= set(timings)
+    assert "integrity" not in timings  # decoded once: no separate integrity pass
     assert all(seconds >= 0 for seconds in timings.values())
     assert process("good_mp4").elapsed_s >= sum(timings.values()) * 0.99
 

@@ -6,9 +6,17 @@ from pathlib import Path
 
 import pytest
 
+from media.integrity import check_integrity
 from media.isobmff import moov_before_mdat, top_level_boxes
 from media.probe import probe, probe_ffprobe
-from media.transcode import TranscodeFailed, proxy_args, proxy_dimensions, transcode_proxy
+from media.reasons import MediaUnreadable
+from media.transcode import (
+    TranscodeFailed,
+    proxy_args,
+    proxy_dimensions,
+    transcode_checked,
+    transcode_proxy,
+)
 
 
 @pytest.mark.parametrize(
@@ -87,3 +95,40 @@ def test_single_thread_transcode_gives_the_same_proxy_shape(
     assert (result.width, result.height) == (1280, 720) and result.error_count == 0
     assert result.args.count("-threads") == 2
     assert moov_before_mdat(result.output_path)
+
+
+@pytest.mark.parametrize("name", ["good_mp4", "corrupt_middle", "faststart_truncated", "amr"])
+def test_one_run_reports_what_the_separate_integrity_check_reports(
+    corpus: dict[str, Path], tmp_path: Path, name: str
+) -> None:
+    checked = transcode_checked(corpus[name], tmp_path / "proxy.mp4")
+    separate = check_integrity(corpus[name])
+    assert checked.integrity.decodable and separate.decodable
+    assert checked.integrity.decode_errors == separate.decode_errors
+    # the first lines may interleave differently (audio and video decode side by side)
+    assert len(checked.integrity.error_samples) == len(separate.error_samples)
+    assert checked.proxy is not None and checked.failure is None
+    assert checked.proxy.error_count == separate.decode_errors
+    assert probe_ffprobe(checked.proxy.output_path).duration_s
+
+
+def test_one_run_decodes_the_original_once(corpus: dict[str, Path], tmp_path: Path) -> None:
+    checked = transcode_checked(corpus["good_mp4"], tmp_path / "proxy.mp4")
+    assert checked.proxy is not None
+    args = checked.proxy.args
+    assert args.count("-i") == 1  # one input, two outputs: the proxy and the null check
+    assert args[-7:] == ["-map", "0:v?", "-map", "0:a?", "-f", "null", "-"]
+
+
+def test_one_run_failure_leaves_no_proxy_and_says_why(
+    corpus: dict[str, Path], tmp_path: Path
+) -> None:
+    checked = transcode_checked(corpus["good_mp4"], tmp_path / "no-such-dir" / "proxy.mp4")
+    assert checked.proxy is None and checked.failure is not None
+    assert not checked.integrity.decodable  # unknown: the pipeline decodes alone then
+    assert checked.failure.tool_output
+
+
+def test_one_run_refuses_what_the_precheck_refuses(corpus: dict[str, Path], tmp_path: Path) -> None:
+    with pytest.raises(MediaUnreadable):
+        transcode_checked(corpus["empty_mp4"], tmp_path / "proxy.mp4")

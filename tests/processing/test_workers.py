@@ -149,8 +149,16 @@ def test_a_worker_killed_mid_job_is_redriven_after_its_lease_expires(
     done = RecordingProcessing.objects.get(pk=recording.pk)
     assert done.attempts == 2 and done.worker_id.endswith(f":{second.pid}")
     # The killed worker's queue row is closed by the re-drive, not left RUNNING forever.
-    statuses = sorted(DBTaskResult.objects.values_list("status", flat=True))
-    assert statuses == ["FAILED", "SUCCESSFUL"], statuses
+    # (The second worker marks its own row SUCCESSFUL just after the recording's commit.)
+    wait_for(
+        lambda: (
+            sorted(DBTaskResult.objects.values_list("status", flat=True))
+            == ["FAILED", "SUCCESSFUL"]
+        ),
+        10,
+        "the queue rows to be FAILED (killed worker) and SUCCESSFUL (second worker)",
+        lambda: f"{list(DBTaskResult.objects.values_list('status', flat=True))}\n{workers.logs()}",
+    )
     abandoned = DBTaskResult.objects.get(status="FAILED")
     assert abandoned.exception_class_path == "backend.footage.processing.WorkerLost"
     assert recording.derivatives.filter(profile="proxy-720p").exists()
