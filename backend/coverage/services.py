@@ -38,7 +38,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from backend.accounts.models import Officer, User
-from backend.audit.services import Actor, audit_record
+from backend.audit.services import Actor, AuditEntry, audit_record, audit_record_many
 from backend.config.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from backend.coverage.evaluation import (
     OPEN_ACTIVITY_HORIZON,
@@ -331,19 +331,40 @@ def _autolink_activity(activity: Activity) -> list[uuid.UUID]:
         for pk, officer_id in candidates
     ]
     created = RecordingLink.objects.bulk_create(links, ignore_conflicts=True)
-    for link in created:
-        audit_record(
+    _audit_auto_links((activity.pk, link.recording_id, link.officer_id) for link in created)
+    return [link.recording_id for link in created]
+
+
+def _audit_auto_links(links: Iterable[tuple[uuid.UUID, object, int | None]]) -> None:
+    """One `coverage.link_added` event per new automatic link (activity, recording,
+    officer), appended to the audit chain in one go."""
+    audit_record_many(
+        AuditEntry(
             actor=Actor.system(),
             action="coverage.link_added",
             object_type="activity",
-            object_id=activity.pk,
+            object_id=activity_id,
             data={
-                "recording_id": str(link.recording_id),
-                "officer_id": link.officer_id,
+                "recording_id": str(recording_id),
+                "officer_id": officer_id,
                 "source": LinkSource.AUTO,
             },
         )
-    return [link.recording_id for link in created]
+        for activity_id, recording_id, officer_id in links
+    )
+
+
+def _audit_links_removed(links: Iterable[RecordingLink], *, reason: str) -> None:
+    audit_record_many(
+        AuditEntry(
+            actor=Actor.system(),
+            action="coverage.link_removed",
+            object_type="activity",
+            object_id=link.activity_id,
+            data={"recording_id": str(link.recording_id), "reason": reason},
+        )
+        for link in links
+    )
 
 
 def _linked_and_overlapped(
@@ -529,18 +550,7 @@ def _add_auto_links(recording: Recording, activity_ids: Iterable[uuid.UUID]) -> 
         new = _add_auto_links_portable(recording, wanted)
     else:
         new = _add_auto_links_postgresql(recording, wanted)
-    for activity_id in new:
-        audit_record(
-            actor=Actor.system(),
-            action="coverage.link_added",
-            object_type="activity",
-            object_id=activity_id,
-            data={
-                "recording_id": str(recording.pk),
-                "officer_id": recording.officer_id,
-                "source": LinkSource.AUTO,
-            },
-        )
+    _audit_auto_links((activity_id, recording.pk, recording.officer_id) for activity_id in new)
     return new
 
 
@@ -602,14 +612,7 @@ def coverage_on_recording_time_changed(recording_id: uuid.UUID) -> list[uuid.UUI
                 recording_id=recording_id, source=LinkSource.AUTO, excluded=False
             ).exclude(activity_id__in=candidates)
         )
-        for link in stale:
-            audit_record(
-                actor=Actor.system(),
-                action="coverage.link_removed",
-                object_type="activity",
-                object_id=link.activity_id,
-                data={"recording_id": str(recording_id), "reason": "recording time corrected"},
-            )
+        _audit_links_removed(stale, reason="recording time corrected")
         RecordingLink.objects.filter(pk__in=[link.pk for link in stale]).delete()
         _add_auto_links(recording, candidates)
         return _evaluate_all(activities)
@@ -621,14 +624,7 @@ def coverage_on_recording_removed(recording_id: uuid.UUID) -> list[uuid.UUID]:
     with transaction.atomic():
         activities = _lock_activities(_linked_activities(recording_id))
         links = list(RecordingLink.objects.filter(recording_id=recording_id))
-        for link in links:
-            audit_record(
-                actor=Actor.system(),
-                action="coverage.link_removed",
-                object_type="activity",
-                object_id=link.activity_id,
-                data={"recording_id": str(recording_id), "reason": "recording removed"},
-            )
+        _audit_links_removed(links, reason="recording removed")
         RecordingLink.objects.filter(recording_id=recording_id).delete()
         return _evaluate_all(activities)
 
@@ -853,20 +849,7 @@ def _recheck_chunk(activity_ids: list[uuid.UUID]) -> None:
             )
         # Audited last, so the audit chain's head is locked only until the commit.
         order = {pk: index for index, pk in enumerate(activity_ids)}
-        for activity_id, recording_id, officer_id in sorted(
-            new_links, key=lambda link: (order[link[0]], str(link[1]))
-        ):
-            audit_record(
-                actor=Actor.system(),
-                action="coverage.link_added",
-                object_type="activity",
-                object_id=activity_id,
-                data={
-                    "recording_id": str(recording_id),
-                    "officer_id": officer_id,
-                    "source": LinkSource.AUTO,
-                },
-            )
+        _audit_auto_links(sorted(new_links, key=lambda link: (order[link[0]], str(link[1]))))
 
 
 # ------------------------------------------------------------ manual linking

@@ -15,6 +15,11 @@ starts, gaps, patrol footage; linked and checked once). Then, alternating, per r
 
 Both re-link (nothing new to link) and re-check every activity and store every verdict.
 Prints wall seconds of each, the ratio one-by-one / bulk, and a ``SELECT 1`` round trip.
+
+First, once: **first-time linking** — every automatic link is deleted and the bulk
+re-check links them all again (one audit event per new link, appended to the chain in
+one statement per chunk), against the same-run reference of round 1's bulk re-check
+with nothing new to link.
 """
 
 from __future__ import annotations
@@ -39,7 +44,8 @@ django.setup()
 from django.core.management import call_command  # noqa: E402
 from django.db import connection  # noqa: E402
 
-from backend.coverage.models import CoverageEvaluation  # noqa: E402
+from backend.audit.models import AuditEvent  # noqa: E402
+from backend.coverage.models import CoverageEvaluation, LinkSource, RecordingLink  # noqa: E402
 from backend.coverage.services import coverage_activity_refresh  # noqa: E402
 from backend.enforcement.models import Activity  # noqa: E402
 
@@ -82,6 +88,27 @@ def main() -> None:
             START.date().replace(year=START.year + 1),
         )
         ids = list(Activity.objects.order_by("started_at", "pk").values_list("pk", flat=True))
+        before = verdicts()
+        auto = RecordingLink.objects.filter(source=LinkSource.AUTO)
+        link_count, events_before = auto.count(), AuditEvent.objects.count()
+        auto.delete()
+        began = time.perf_counter()
+        call_command(
+            "coverage_recheck",
+            "--from",
+            first.isoformat(),
+            "--to",
+            last.isoformat(),
+            "--no-progress",
+            stdout=open(os.devnull, "w"),  # noqa: SIM115
+        )
+        first_link = time.perf_counter() - began
+        relinked, audited = auto.count(), AuditEvent.objects.count() - events_before
+        print(
+            f"first-time linking: {relinked:,} of {link_count:,} automatic links re-created and"
+            f" {audited:,} events audited in {first_link:.2f} s; same verdicts:"
+            f" {verdicts() == before}"
+        )
         for round_no in range(1, args.rounds + 1):
             load = os.getloadavg()[0]
             began = time.perf_counter()
@@ -112,6 +139,11 @@ def main() -> None:
                 f"(bulk = {bulk / len(ids) / (ping / 1000):.1f} round trips/activity); "
                 f"same verdicts: {same}"
             )
+            if round_no == 1:
+                print(
+                    f"first-time linking / re-check with nothing new to link ="
+                    f" {first_link / bulk:.2f}×"
+                )
     finally:
         connection.close()
         creation.destroy_test_db(old_name, verbosity=0)

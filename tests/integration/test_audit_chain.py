@@ -4,7 +4,13 @@ from django.core.management.base import CommandError
 from django.db import DatabaseError, connection, transaction
 
 from backend.audit.models import AuditEvent
-from backend.audit.services import Actor, audit_record, audit_verify
+from backend.audit.services import (
+    Actor,
+    AuditEntry,
+    audit_record,
+    audit_record_many,
+    audit_verify,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -29,6 +35,38 @@ def test_chain_links_each_entry_to_the_previous() -> None:
     assert events[2].previous_hash == events[1].entry_hash
     assert audit_verify().intact
     call_command("audit_verify")
+
+
+def test_many_entries_appended_at_once_continue_the_same_chain() -> None:
+    first = audit_record(actor=Actor.system(), action="test.single")
+    assert audit_record_many([]) == []
+    batch = audit_record_many(
+        AuditEntry(
+            actor=Actor.system(),
+            action="test.batch",
+            object_type="activity",
+            object_id=i,
+            data={"n": i, "when": first.occurred_at},
+        )
+        for i in range(5)
+    )
+    last = audit_record(actor=Actor.system(), action="test.single")
+    assert [e.sequence for e in batch] == [2, 3, 4, 5, 6] and last.sequence == 7
+    assert batch[0].previous_hash == first.entry_hash
+    assert last.previous_hash == batch[-1].entry_hash
+    stored = list(AuditEvent.objects.filter(action="test.batch").order_by("sequence"))
+    assert [e.object_id for e in stored] == ["0", "1", "2", "3", "4"]
+    assert [e.entry_hash for e in stored] == [e.entry_hash for e in batch]
+    assert stored[0].data == {"n": 0, "when": str(first.occurred_at)}  # as hashed
+    assert audit_verify().intact
+
+
+@pytest.mark.usefixtures("tamper")
+def test_an_entry_written_in_a_batch_is_checked_like_any_other() -> None:
+    audit_record_many(AuditEntry(actor=Actor.system(), action="test.batch") for _ in range(3))
+    AuditEvent.objects.filter(sequence=2).update(action="test.forged")
+    report = audit_verify()
+    assert not report.intact and any("#2" in problem for problem in report.problems)
 
 
 @pytest.fixture
