@@ -223,6 +223,7 @@ def _manifest_sync(
             if not same_content and recording.state in {
                 RecordingState.VERIFIED,
                 RecordingState.STORED,
+                RecordingState.DESTROYED,
             }:
                 answers.append(
                     ClipAnswer(
@@ -244,7 +245,11 @@ def _manifest_sync(
                 )
                 recording.sha256, recording.size = clip.sha256, clip.size
                 redeclared.append(clip.clip_id)
-            if recording.state == RecordingState.STORED:
+            # A destroyed recording is answered `stored` on purpose: the server held these
+            # bytes for their whole retention and destroyed them lawfully, so the device must
+            # not send them again and may delete its copy. The mobile contract keeps its five
+            # statuses (no `destroyed`: devices in the field would not know it).
+            if recording.state in (RecordingState.STORED, RecordingState.DESTROYED):
                 answers.append(
                     ClipAnswer(
                         clip_id=clip.clip_id, status="stored", recording_id=str(recording.pk)

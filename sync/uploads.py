@@ -106,7 +106,12 @@ def upload_open(
                 "该片段未在清单中申报 / This clip was not announced in a manifest",
                 details={"clip_id": clip_id[:128]},
             )
-        if recording.state in (RecordingState.VERIFIED, RecordingState.STORED):
+        # Destroyed counts as received: the manifest answers it `stored` (never send again).
+        if recording.state in (
+            RecordingState.VERIFIED,
+            RecordingState.STORED,
+            RecordingState.DESTROYED,
+        ):
             raise TusError(
                 409,
                 "clip_already_received",

@@ -58,6 +58,13 @@ class Conflict(FieldVaultError):
     code = "conflict"
 
 
+class Gone(FieldVaultError):
+    """The thing existed and was removed for good (a destroyed recording's bytes)."""
+
+    status = 410
+    code = "gone"
+
+
 class PayloadTooLarge(FieldVaultError):
     status = 413
     code = "payload_too_large"

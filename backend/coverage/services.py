@@ -4,7 +4,8 @@ What counts for an activity:
 - recordings linked to it (automatically when the recording's officer took part and the
   recording overlaps the window ± ``FV_COVERAGE_LINK_BUFFER_SECONDS``, or by a person),
   attributed to the link's officer;
-- only recordings in custody (state ``stored``): a clip announced but not yet stored is
+- only recordings in custody (state ``stored``, or ``destroyed`` once their retention ran
+  out: they were held when it mattered): a clip announced but not yet stored is
   linked, counted in ``detail.recordings_pending_storage``, and the activity is
   re-checked when it is stored (AFTER_STORED_HOOKS);
 - times are the clock-corrected ``Recording.started_at/ended_at``. **Unknown clock
@@ -65,7 +66,9 @@ from backend.enforcement.models import Activity, ActivityOfficer, RecordRule
 from backend.enforcement.services import record_rule_for
 from backend.footage.models import Recording, RecordingState
 
-COUNTED_STATES = frozenset({RecordingState.STORED})
+# A recording destroyed after its retention still covered its activity: a re-check must
+# not turn that activity into a gap (nor count the recording as pending storage).
+COUNTED_STATES = frozenset({RecordingState.STORED, RecordingState.DESTROYED})
 NEVER_LINKED_STATES = frozenset({RecordingState.MISMATCH})
 
 

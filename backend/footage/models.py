@@ -20,6 +20,9 @@ class RecordingState(models.TextChoices):
     VERIFIED = "verified", _("已校验，待存储")  # whole-file SHA-256 matched; staged locally
     STORED = "stored", _("已存储")  # S3 confirmed: the device may delete its copy
     MISMATCH = "mismatch", _("哈希不符")  # received bytes differ from the declared hash
+    # Destroyed after its retention ran out (retention/destruction.py): the original and the
+    # derivatives are gone, the row stays as the record of what was held. Final.
+    DESTROYED = "destroyed", _("已销毁")
 
 
 class Recording(models.Model):

@@ -175,6 +175,8 @@ def _claim(recording_id: uuid.UUID) -> Claim | None:
     claimed = (
         RecordingProcessing.objects.filter(due, pk=recording_id)
         .filter(attempts__lt=settings.FV_PROCESSING_MAX_ATTEMPTS)
+        # A destroyed recording has no original left to read: never claimed again.
+        .filter(recording__state=RecordingState.STORED)
         .update(
             state=ProcessingState.PROCESSING,
             attempts=F("attempts") + 1,
@@ -246,7 +248,8 @@ def _locked_if_still_ours(claim: Claim) -> RecordingProcessing | None:
 
 def recording_process(*, recording_id: uuid.UUID) -> str:
     """Process one recording if it is due and not leased; returns the outcome as a word
-    (``ready``, ``damaged``, ``retry_scheduled``, ``failed``, ``not_claimed``, ``lost_lease``).
+    (``ready``, ``damaged``, ``retry_scheduled``, ``failed``, ``not_claimed``, ``lost_lease``,
+    ``destroyed`` when the recording was destroyed while it was being processed).
 
     Downloads the original (checking its SHA-256 on the way) into a private work directory,
     runs :func:`media.pipeline.process_original`, uploads the derivatives under their
@@ -463,6 +466,16 @@ def _finish(
         processing = _locked_if_still_ours(claim)
         if processing is None:
             return "lost_lease"
+        # Destruction locks the recording row too: checked under that lock, derivative rows
+        # are never written for a recording destroyed while this worker was busy.
+        still_stored = (
+            Recording.objects.select_for_update()
+            .filter(pk=recording.pk, state=RecordingState.STORED)
+            .values_list("pk", flat=True)
+            .first()
+        )
+        if still_stored is None:
+            return _destroyed_while_processing(claim, processing, recording, uploaded)
         metadata = _store_metadata(recording, outcome)
         kept_profiles = []
         for item in uploaded:
@@ -535,6 +548,52 @@ def _finish(
     return str(state)
 
 
+def _destroyed_while_processing(
+    claim: Claim,
+    processing: RecordingProcessing,
+    recording: Recording,
+    uploaded: list[UploadedDerivative],
+) -> str:
+    """The recording was destroyed after this worker claimed it: what it uploaded is
+    removed again (unless a live recording of the same content shares those keys) and the
+    processing ends as failed; it is never retried."""
+    store = object_store()
+    removed: list[str] = []
+    shared = (
+        Recording.objects.filter(sha256=recording.sha256, state=RecordingState.STORED)
+        .exclude(pk=recording.pk)
+        .exists()
+    )
+    for item in [] if shared else uploaded:
+        try:
+            store.client.delete_object(Bucket=item.bucket, Key=item.produced.key)
+            removed.append(item.produced.key)
+        except Exception:  # best effort: the keys are named in the audit event below
+            logger.exception("could not remove %s of a destroyed recording", item.produced.key)
+    processing.state = ProcessingState.FAILED
+    processing.last_error = "the recording was destroyed while it was being processed"
+    processing.lease_until = None
+    processing.lease_token = None
+    processing.next_attempt_at = None
+    processing.finished_at = timezone.now()
+    processing.save()
+    audit_record(
+        actor=Actor.system(),
+        action="recording.processing_failed",
+        object_type="recording",
+        object_id=claim.recording_id,
+        data={
+            "attempt": claim.attempt,
+            "worker": claim.worker,
+            "error": processing.last_error,
+            "gave_up": True,
+            "derivatives_removed": removed,
+            "derivatives_left": [u.produced.key for u in uploaded if u.produced.key not in removed],
+        },
+    )
+    return "destroyed"
+
+
 def _processing_failed(claim: Claim, error: str) -> str:
     """A transient error (S3 down, a crash in the pipeline): retry after a back-off, or
     give up at the cap with the error kept."""
@@ -599,6 +658,7 @@ def recordings_redrive_processing(*, limit: int = 200) -> list[uuid.UUID]:
         RecordingProcessing.objects.filter(due)
         .filter(no_job_waiting)
         .filter(attempts__lt=settings.FV_PROCESSING_MAX_ATTEMPTS)
+        .filter(recording__state=RecordingState.STORED)  # not destroyed meanwhile
         .order_by("next_attempt_at")
         .values_list("pk", "state", "queued_at", "attempts", "worker_id")[:limit]
     )

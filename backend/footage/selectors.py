@@ -11,7 +11,7 @@ from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from backend.accounts.models import Role, User
-from backend.footage.models import Recording, RecordingDerivative
+from backend.footage.models import Recording, RecordingDerivative, RecordingState
 from backend.footage.storage import object_store
 
 CONTENT_ROLES_BY_UNIT = {Role.SUPERVISOR, Role.LEGAL_OFFICER, Role.CORRECTION_OFFICER}
@@ -61,7 +61,10 @@ class DerivativeLink:
 
 def recording_derivative_links(*, recording: Recording) -> list[DerivativeLink]:
     """Short-lived presigned GET URLs for a (visible) recording's derivatives. Only call it
-    for a recording obtained through ``recording_get_visible``: the URL is the access."""
+    for a recording obtained through ``recording_get_visible``: the URL is the access.
+    A destroyed recording has none (destruction removes its derivatives and their rows)."""
+    if recording.state == RecordingState.DESTROYED:
+        return []
     seconds = settings.FV_PRESIGNED_URL_SECONDS
     expires_at = timezone.now() + datetime.timedelta(seconds=seconds)
     store = object_store()

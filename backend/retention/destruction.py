@@ -21,7 +21,8 @@ from django.utils.translation import gettext as _
 from backend.accounts.models import User
 from backend.audit.services import Actor, audit_record
 from backend.config.errors import Conflict, InvalidInput, NotFound, PermissionDenied
-from backend.footage.models import Recording, RecordingDerivative
+from backend.footage.models import Recording, RecordingDerivative, RecordingState
+from backend.footage.services import recording_transition
 from backend.footage.storage import object_store
 from backend.retention import conf
 from backend.retention.facts import retention_facts_bulk
@@ -39,6 +40,7 @@ from backend.retention.services import (
     user_is_retention_approver,
     user_is_storage_admin,
 )
+from sync.events import publish_recording_event
 
 logger = logging.getLogger(__name__)
 
@@ -432,6 +434,11 @@ def _destroy_item(*, item_id: int, now: datetime.datetime) -> bool:
     approvals = list(item.batch.approvals.select_related("approver").order_by("approved_at"))
     with transaction.atomic():
         row = RecordingRetention.objects.select_for_update().get(recording_id=recording.pk)
+        # Locked too: processing (footage/processing.py) checks the state under this lock
+        # before it writes derivative rows, so it never re-adds them to a destroyed recording.
+        locked = Recording.objects.select_for_update().get(pk=recording.pk)
+        if row.destroyed_at is not None or locked.state == RecordingState.DESTROYED:
+            return False  # a concurrent run finished this item first
         row.destroyed_at = now
         row.save(update_fields=["destroyed_at"])
         # The derivative rows point at objects that are gone (or, for shared content, belong
@@ -452,6 +459,7 @@ def _destroy_item(*, item_id: int, now: datetime.datetime) -> bool:
             "derivatives": derivatives,
             "object_shared": shared,
             "derivative_rows_removed": derivative_rows_removed,
+            "recording_state": RecordingState.DESTROYED.value,
             "prepared_by": item.batch.prepared_by.get_username(),
             "approved_by": [a.approver.get_username() for a in approvals],
         }
@@ -462,7 +470,7 @@ def _destroy_item(*, item_id: int, now: datetime.datetime) -> bool:
             object_id=recording.pk,
             data=entry_data,
         )
-        DestructionRegisterEntry.objects.create(
+        register_entry = DestructionRegisterEntry.objects.create(
             recording_id=recording.pk,
             file_name=recording.file_name,
             clip_id=recording.clip_id,
@@ -489,6 +497,22 @@ def _destroy_item(*, item_id: int, now: datetime.datetime) -> bool:
             object_shared=shared,
             audit_sequence=event.sequence,
         )
+        # The recording row stays (it is what coverage, the register and the audit chain
+        # point at) but no longer says `stored`: nothing may offer its bytes any more.
+        recording_transition(
+            recording=locked,
+            to_state=RecordingState.DESTROYED,
+            detail={
+                "destruction_batch": item.batch_id,
+                "destruction_item": item.pk,
+                "register_number": register_entry.number,
+                "audit_sequence": event.sequence,
+                "object_shared": shared,
+            },
+        )
+        locked.save(update_fields=["state", "updated_at"])
+        recording_id = recording.pk
+        transaction.on_commit(lambda: publish_recording_event(recording_id, "destroyed"))
     return True
 
 

@@ -26,8 +26,8 @@ from django.utils.translation import gettext as _
 
 from backend.accounts.models import User
 from backend.audit.services import Actor, audit_record
-from backend.config.errors import Conflict, NotFound
-from backend.footage.models import Recording
+from backend.config.errors import Conflict, Gone, NotFound
+from backend.footage.models import Recording, RecordingState
 from backend.footage.storage import object_store
 from backend.retention import conf
 from backend.retention.models import FixityAlert, FixityCheck, FixityOutcome, RecordingRetention
@@ -69,6 +69,7 @@ def fixity_due_queryset(*, now: datetime.datetime | None = None):  # type: ignor
     now = now or timezone.now()
     cutoff = now - datetime.timedelta(days=conf.fixity_period_days())
     return (
+        # destroyed_at is set in the transaction that makes the recording `destroyed`.
         RecordingRetention.objects.filter(destroyed_at__isnull=True)
         .exclude(recording__storage_key="")
         .filter(Q(last_fixity_at__isnull=True) | Q(last_fixity_at__lt=cutoff))
@@ -179,8 +180,16 @@ def _load(recording_ids: list[uuid.UUID]) -> list[Recording]:
 
 
 def fixity_check_recording(*, recording_id: uuid.UUID) -> FixityCheck:
-    """Re-read one original from S3, hash it, record the result (and alert on failure)."""
+    """Re-read one original from S3, hash it, record the result (and alert on failure).
+    A destroyed recording has no original left: 410 `recording_destroyed`, nothing
+    recorded (a check would only raise a false "missing" alert)."""
     (recording,) = _load([recording_id])
+    if recording.state == RecordingState.DESTROYED:
+        raise Gone(
+            _("该记录已按保存期限销毁，没有可校验的原始文件"),
+            code="recording_destroyed",
+            details={"recordings": [str(recording.pk)]},
+        )
     return _record(recording, _read_and_hash(recording.storage_key, recording.sha256))
 
 

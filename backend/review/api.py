@@ -174,11 +174,13 @@ def playback(
     request: HttpRequest, recording_id: str, grant: str = "", purpose: str = ""
 ) -> PlaybackOut:
     """Short-lived presigned URLs for playing a recording; the view is registered. 404 for
-    recordings outside scope and grants; 403 `grant_expired` / `grant_does_not_cover`."""
+    recordings outside scope and grants; 403 `grant_expired` / `grant_does_not_cover`;
+    410 `recording_destroyed` for a recording destroyed after its retention ran out."""
     user = _user(request)
     access = selectors.recording_access_for(
         user=user, recording_id=recording_id, grant_id=grant or None
     )
+    selectors.recordings_require_not_destroyed([access.recording])
     entry = services.register_write(
         user=user,
         action=RegisterAction.VIEW,
@@ -207,7 +209,8 @@ def playback(
 def create_export(request: HttpRequest, grant_id: str, payload: ExportIn) -> Status:
     """Make an export under a copy grant; download the ZIP from `download_url`. For outside
     bodies and parties the watermarked viewing copies are made first by a background job:
-    until `proxies_state` is `ready` the download answers 409 `export_not_ready`."""
+    until `proxies_state` is `ready` the download answers 409 `export_not_ready`. 410
+    `recording_destroyed` when the grant names a recording destroyed after its retention."""
     user = _user(request)
     grant = selectors.grant_for_holder(user=user, grant_id=grant_id)
     export = services.export_create(

@@ -252,6 +252,10 @@ class ProxiesState(models.TextChoices):
     WORKING = "working", _("生成中")
     READY = "ready", _("已生成")
     FAILED = "failed", _("生成失败")
+    # Final: the grant stopped working before the copies were published, so none are kept
+    # (export_proxies_prepare checks when it starts and before it publishes).
+    REVOKED = "revoked", _("授权已撤销，未生成副本")
+    EXPIRED = "expired", _("授权已过期，未生成副本")
 
 
 class ExportPackage(models.Model):

@@ -48,6 +48,8 @@ def processing_state(recording: Recording) -> tuple[str, str]:
 
 def recording_media_urls(recording: Recording) -> MediaUrls:
     seconds = int(settings.FV_PRESIGNED_URL_SECONDS)
+    if recording.state == RecordingState.DESTROYED:  # its objects are gone: sign nothing
+        return MediaUrls(None, "", "", None, None, seconds)
     store = object_store()
     derivatives = _derivatives(recording)
 

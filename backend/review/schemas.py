@@ -94,6 +94,7 @@ class ExportOut(Schema):
     download_url: str
     with_proxies: bool
     # none (originals only), pending / working (watermarked copies being made: the
-    # download answers 409 export_not_ready), ready, failed.
+    # download answers 409 export_not_ready), ready, failed, revoked / expired (the grant
+    # stopped working before the copies were published: none were kept).
     proxies_state: str
     file_count: int

@@ -11,17 +11,18 @@ from __future__ import annotations
 
 import datetime
 import uuid
-from collections.abc import Collection
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 
 from django.db import connection
 from django.db.models import Count, Exists, Min, OuterRef, Q, QuerySet, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from backend.accounts.models import Role, Unit, User
 from backend.audit.models import AuditEvent
-from backend.config.errors import NotFound, PermissionDenied
+from backend.config.errors import Gone, NotFound, PermissionDenied
 from backend.footage.models import Recording, RecordingState
 from backend.footage.selectors import recordings_visible_to
 from backend.retention import services as retention_services
@@ -104,6 +105,19 @@ def grant_require_usable(grant: AccessGrant, *, at: datetime.datetime | None = N
             "this grant has expired",
             code="grant_expired",
             details={"expired_at": grant.expires_at.isoformat()},
+        )
+
+
+def recordings_require_not_destroyed(recordings: Iterable[Recording]) -> None:
+    """410 `recording_destroyed` when any of these recordings was destroyed after its
+    retention ran out: its original and derivatives are gone, so there is nothing to play,
+    download or export (its facts and custody history stay readable)."""
+    destroyed = sorted(str(r.pk) for r in recordings if r.state == RecordingState.DESTROYED)
+    if destroyed:
+        raise Gone(
+            _("该记录已按保存期限销毁，原始文件及其副本均已删除，不能播放、下载或导出"),
+            code="recording_destroyed",
+            details={"recordings": destroyed},
         )
 
 
@@ -355,7 +369,7 @@ def officer_backlog(user: User, *, now: datetime.datetime | None = None) -> list
     cutoff = (now or timezone.now()) - datetime.timedelta(hours=24)
     rows = (
         recordings_in_scope(user)
-        .exclude(state=RecordingState.STORED)
+        .exclude(state__in=(RecordingState.STORED, RecordingState.DESTROYED))
         .filter(created_at__lt=cutoff)
         .values("officer_id", "officer__name", "officer__unit__name")
         .annotate(clips=Count("pk"), oldest=Min("created_at"))
@@ -384,6 +398,7 @@ def damaged_awaiting_look(user: User) -> QuerySet[Recording]:
     return (
         recordings_in_scope(user)
         .filter(processing__state__in=DAMAGED_STATES)
+        .exclude(state=RecordingState.DESTROYED)  # nothing left to look at
         .exclude(Exists(looked))
         .select_related("processing")
         .order_by("-started_at")
@@ -505,3 +520,12 @@ def export_for_holder(*, user: User, export_id: str) -> ExportPackage:
     if export is None:
         raise NotFound("no such export", code="export_not_found")
     return export
+
+
+def export_destroyed_recordings(export: ExportPackage) -> list[Recording]:
+    """The recordings of an export that were destroyed since it was made: its package can
+    no longer be put together (the originals are gone)."""
+    ids = [item["id"] for item in export.manifest.get("recordings", [])]
+    return list(
+        Recording.objects.filter(pk__in=ids, state=RecordingState.DESTROYED).only("id", "state")
+    )

@@ -6,10 +6,12 @@ from __future__ import annotations
 import datetime
 import hashlib
 import io
+import logging
 import shutil
 import tempfile
 import uuid
 from collections.abc import Iterable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
@@ -43,9 +45,12 @@ from backend.review.models import (
 from backend.review.selectors import (
     grant_require_usable,
     recording_unit,
+    recordings_require_not_destroyed,
     user_may_approve,
     user_may_revoke,
 )
+
+logger = logging.getLogger(__name__)
 
 MAX_DOCUMENT_BYTES = 20 * 1024 * 1024
 MAX_GRANT_DAYS = 90
@@ -609,6 +614,7 @@ def export_create(
             "device", "officer", "officer__unit", "device__unit"
         ).order_by("started_at")
     )
+    recordings_require_not_destroyed(recordings)
     not_stored = [str(r.pk) for r in recordings if r.state != RecordingState.STORED]
     if not_stored:
         raise Conflict(
@@ -681,11 +687,92 @@ def _enqueue_proxies(export_id: str) -> None:
     prepare_export_proxies.enqueue(export_id)
 
 
+@dataclass(frozen=True)
+class _GrantStopped:
+    """Why an export's grant no longer allows its watermarked copies."""
+
+    state: str  # ProxiesState.REVOKED or ProxiesState.EXPIRED
+    reason: str  # grant_revoked / grant_expired (the codes grant_require_usable answers)
+    error: str
+    details: dict[str, object]
+
+
+def _export_grant_stopped(
+    export_id: uuid.UUID, *, at: datetime.datetime, lock: bool = False
+) -> _GrantStopped | None:
+    """Read the export's grant afresh (locked with ``lock``: a revocation locks it too) and
+    say whether it was revoked or has expired at ``at``."""
+    grants = AccessGrant.objects.filter(exports__pk=export_id)
+    if lock:
+        grants = grants.select_for_update(of=("self",))
+    grant = grants.get()
+    if grant.revoked_at is not None:
+        return _GrantStopped(
+            state=ProxiesState.REVOKED,
+            reason="grant_revoked",
+            error=f"grant revoked at {grant.revoked_at.isoformat()}: {grant.revoke_reason}",
+            details={
+                "grant": str(grant.pk),
+                "revoked_at": grant.revoked_at.isoformat(),
+                "revoked_by": grant.revoked_by_id,
+            },
+        )
+    if grant.expires_at <= at:
+        return _GrantStopped(
+            state=ProxiesState.EXPIRED,
+            reason="grant_expired",
+            error=f"grant expired at {grant.expires_at.isoformat()}",
+            details={"grant": str(grant.pk), "expires_at": grant.expires_at.isoformat()},
+        )
+    return None
+
+
+def _export_proxies_withdraw(
+    *, export_id: uuid.UUID, stopped: _GrantStopped, published: list[str], stage: str
+) -> str:
+    """The grant stopped working while (or before) its copies were made: remove what was
+    already put in the derivatives bucket, say why on the export, and audit it."""
+    store = object_store()
+    removed: list[str] = []
+    left: list[str] = []
+    for key in published:
+        try:
+            store.client.delete_object(Bucket=settings.FV_DERIVATIVES_BUCKET, Key=key)
+            removed.append(key)
+        except Exception:  # named in the audit event; the export never points at it
+            logger.exception("could not remove the watermarked copy %s", key)
+            left.append(key)
+    with transaction.atomic():
+        ExportPackage.objects.filter(pk=export_id).update(
+            proxies_state=stopped.state, proxies=[], proxies_error=stopped.error[:2000]
+        )
+        audit_record(
+            actor=Actor.system(),
+            action="export.proxies_withdrawn",
+            object_type="export",
+            object_id=export_id,
+            data={
+                "reason": stopped.reason,
+                "stage": stage,
+                **stopped.details,
+                "copies_removed": removed,
+                "copies_left": left,
+            },
+        )
+    return str(stopped.state)
+
+
 def export_proxies_prepare(*, export_id: uuid.UUID, now: datetime.datetime | None = None) -> str:
     """Burn the watermark (requester, date) into viewing copies of the export's video and
     photos and keep them in the derivatives bucket, so that downloading the package streams
     stored bytes only. Idempotent: one job claims the export; a duplicate, late or repeated
-    job finds it claimed or ready and does nothing. The originals are only read."""
+    job finds it claimed or ready and does nothing. The originals are only read.
+
+    The grant is checked again when the job starts, before each copy is published and,
+    locked against a concurrent revocation, before the export is marked ready: a grant
+    revoked (or expired) after the export was queued gets no copies. What was already
+    published is deleted, the export ends ``revoked`` / ``expired`` and that is audited
+    (``export.proxies_withdrawn``); the word returned is that state."""
     from backend.review.packaging import package_file_name, watermark_media
 
     now = now or timezone.now()
@@ -696,6 +783,11 @@ def export_proxies_prepare(*, export_id: uuid.UUID, now: datetime.datetime | Non
     ).update(proxies_state=ProxiesState.WORKING, proxies_claimed_at=now)
     if not claimed:
         return "not due"
+    stopped = _export_grant_stopped(export_id, at=now)
+    if stopped is not None:
+        return _export_proxies_withdraw(
+            export_id=export_id, stopped=stopped, published=[], stage="start"
+        )
     export = ExportPackage.objects.select_related("grant").get(pk=export_id)
     store = object_store()
     made: list[dict[str, object]] = []
@@ -704,6 +796,9 @@ def export_proxies_prepare(*, export_id: uuid.UUID, now: datetime.datetime | Non
         recordings = export.grant.recordings.filter(media_kind__in=VISUAL_KINDS).order_by(
             "started_at"
         )
+        destroyed = sorted(str(r.pk) for r in recordings if r.state == RecordingState.DESTROYED)
+        if destroyed:
+            raise RuntimeError(f"recording_destroyed: {', '.join(destroyed)}")
         for recording in recordings:
             suffix = ".jpg" if recording.media_kind == MediaKind.PHOTO else ".mp4"
             target = work / f"proxy{suffix}"
@@ -724,6 +819,15 @@ def export_proxies_prepare(*, export_id: uuid.UUID, now: datetime.datetime | Non
                     digest.update(chunk)
             name = f"{Path(package_file_name(recording)).stem}-watermarked{suffix}"
             key = f"exports/{export.pk}/{name}"
+            # Transcoding takes a while: the grant may have been revoked meanwhile.
+            stopped = _export_grant_stopped(export.pk, at=timezone.now())
+            if stopped is not None:
+                return _export_proxies_withdraw(
+                    export_id=export.pk,
+                    stopped=stopped,
+                    published=[str(p["key"]) for p in made],
+                    stage="before_publish",
+                )
             store.put_file(
                 bucket=settings.FV_DERIVATIVES_BUCKET,
                 key=key,
@@ -757,14 +861,24 @@ def export_proxies_prepare(*, export_id: uuid.UUID, now: datetime.datetime | Non
     finally:
         shutil.rmtree(work, ignore_errors=True)
     with transaction.atomic():
-        ExportPackage.objects.filter(pk=export.pk).update(
-            proxies_state=ProxiesState.READY, proxies=made, proxies_error=""
-        )
-        audit_record(
-            actor=Actor.system(),
-            action="export.proxies_ready",
-            object_type="export",
-            object_id=export.pk,
-            data={"proxies": [{"path": p["path"], "sha256": p["sha256"]} for p in made]},
+        # Locked: a revocation committing now waits for this, or this sees it.
+        stopped = _export_grant_stopped(export.pk, at=timezone.now(), lock=True)
+        if stopped is None:
+            ExportPackage.objects.filter(pk=export.pk).update(
+                proxies_state=ProxiesState.READY, proxies=made, proxies_error=""
+            )
+            audit_record(
+                actor=Actor.system(),
+                action="export.proxies_ready",
+                object_type="export",
+                object_id=export.pk,
+                data={"proxies": [{"path": p["path"], "sha256": p["sha256"]} for p in made]},
+            )
+    if stopped is not None:
+        return _export_proxies_withdraw(
+            export_id=export.pk,
+            stopped=stopped,
+            published=[str(p["key"]) for p in made],
+            stage="before_ready",
         )
     return "ready"

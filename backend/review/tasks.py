@@ -11,5 +11,6 @@ from backend.review.services import export_proxies_prepare
 
 @task(queue_name="media")
 def prepare_export_proxies(export_id: str) -> str:
-    """Make the watermarked viewing copies of one export if they are still due."""
+    """Make the watermarked viewing copies of one export if they are still due and its
+    grant still allows them (a grant revoked or expired meanwhile gets none)."""
     return export_proxies_prepare(export_id=uuid.UUID(export_id))

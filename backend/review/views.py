@@ -174,7 +174,9 @@ def recording_detail(request: HttpRequest, recording_id: str) -> HttpResponse:
         grant=access.grant,
         ip_address=client_ip(request),
     )
-    urls = recording_media_urls(recording)
+    destroyed = recording.state == RecordingState.DESTROYED
+    # A destroyed recording keeps its facts and custody history; there is nothing to play.
+    urls = None if destroyed else recording_media_urls(recording)
     state, state_label = processing_state(recording)
     metadata = (
         getattr(recording, "media_metadata", None) if hasattr(recording, "media_metadata") else None
@@ -192,9 +194,14 @@ def recording_detail(request: HttpRequest, recording_id: str) -> HttpResponse:
             "custody": selectors.recording_custody_events(recording),
             "fixity": selectors.recording_fixity_last(recording),
             "retention": selectors.recording_retention_view(recording, user=user),
-            "verified": recording.state in (RecordingState.VERIFIED, RecordingState.STORED),
+            "verified": recording.state
+            in (RecordingState.VERIFIED, RecordingState.STORED, RecordingState.DESTROYED),
+            "destroyed": destroyed,
             "can_download": bool(
-                access.grant and access.grant.can_copy and access.grant.is_active()
+                not destroyed
+                and access.grant
+                and access.grant.can_copy
+                and access.grant.is_active()
             ),
         },
     )
@@ -210,6 +217,7 @@ def recording_download(request: HttpRequest, recording_id: str) -> HttpResponse:
     )
     if access.grant is None or not access.grant.can_copy:
         raise PermissionDenied("downloading needs a copy grant", code="grant_view_only")
+    selectors.recordings_require_not_destroyed([access.recording])
     if access.recording.state != RecordingState.STORED:
         raise PermissionDenied("the original is not stored yet", code="recording_not_stored")
     services.register_write(
@@ -392,7 +400,11 @@ def export_create(request: HttpRequest, grant_id: str) -> HttpResponse:
 @page
 def export_detail(request: HttpRequest, export_id: str) -> HttpResponse:
     export = selectors.export_for_holder(user=_user(request), export_id=export_id)
-    return render(request, "review/export_detail.html", {"export": export})
+    return render(
+        request,
+        "review/export_detail.html",
+        {"export": export, "destroyed": selectors.export_destroyed_recordings(export)},
+    )
 
 
 @require_GET
@@ -401,6 +413,7 @@ def export_download(request: HttpRequest, export_id: str) -> HttpResponseBase:
     user = _user(request)
     export = selectors.export_for_holder(user=user, export_id=export_id)
     selectors.grant_require_usable(export.grant)
+    selectors.recordings_require_not_destroyed(selectors.export_destroyed_recordings(export))
     if export.proxies_state not in (ProxiesState.NONE, ProxiesState.READY):
         raise Conflict(
             _("带水印的副本尚未生成，请稍后再下载"),

@@ -330,3 +330,18 @@ def test_recheck_command_shows_progress_and_redoes_the_range(
     assert "[##############################] 1/1" in captured.err
     assert evaluation(inside).verdict == "compliant"
     assert evaluation(outside).verdict == "not_recorded"
+
+
+def test_a_destroyed_recording_still_covers_its_activity(world: World) -> None:
+    """Destroyed after its retention (retention/destruction.py): the recording was in
+    custody when it mattered; a later re-check neither loses it nor calls it pending."""
+    from backend.coverage.services import coverage_evaluate
+
+    start = at("2026-03-02 09:00")
+    recording = make_recording(world.alice_device, world.alice, start, start + 30 * MINUTE)
+    activity_id = closed_activity(world, stage="送达", officers=[world.alice])
+    assert evaluation(activity_id).verdict == "compliant"
+    Recording.objects.filter(pk=recording.pk).update(state=RecordingState.DESTROYED)
+    result = coverage_evaluate(activity_id=activity_id)
+    assert result.verdict == "compliant"
+    assert result.detail["recordings_pending_storage"] == 0

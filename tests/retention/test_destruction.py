@@ -416,3 +416,216 @@ def test_destruction_pages_prepare_preview_approve_and_refuse_the_preparer(
     # Nothing due any more: preparing again is refused with the reason.
     nothing = admin.post("/api/retention/destruction-page", {})
     assert nothing.status_code == 400 and "没有到期" in nothing.content.decode()
+
+
+# -- the recording's own state: `destroyed` -----------------------------------------------
+
+
+def _destroy(
+    store_recording: StoreRecording, storage_admin: User, make_approver: Callable[[], User]
+) -> tuple[object, object]:
+    """A due recording destroyed through the whole workflow; returns (recording, batch)."""
+    recording = due_recording(store_recording)
+    wait_for_locks()
+    batch = destruction_batch_prepare(actor=storage_admin, recording_ids=[recording.pk])
+    destruction_batch_approve(actor=make_approver(), batch_id=batch.pk)
+    destruction_execute_due()
+    return recording, batch
+
+
+def test_a_destroyed_recording_says_destroyed_with_a_history_row_naming_the_destruction(
+    store_recording: StoreRecording,
+    short_retention: None,
+    storage_admin: User,
+    make_approver: Callable[[], User],
+    settings,  # type: ignore[no-untyped-def]
+) -> None:
+    from django.utils import translation
+
+    from backend.footage.models import Recording, RecordingState, RecordingStateChange
+
+    settings.FV_DESTRUCTION_BRAKE_SHARE = 1.0
+    kept = store_recording()  # not due: stays stored
+    recording, batch = _destroy(store_recording, storage_admin, make_approver)
+    row = Recording.objects.get(pk=recording.pk)
+    assert row.state == RecordingState.DESTROYED == "destroyed"
+    assert row.get_state_display() == "已销毁"
+    with translation.override("en"):
+        assert str(row.get_state_display()) == "Destroyed"
+    assert Recording.objects.get(pk=kept.pk).state == RecordingState.STORED
+    entry = DestructionRegisterEntry.objects.get()
+    item = batch.items.get()
+    change = RecordingStateChange.objects.filter(recording_id=row.pk).order_by("-id").first()
+    assert change is not None
+    assert (change.from_state, change.to_state) == ("stored", "destroyed")
+    assert change.detail["destruction_batch"] == batch.pk
+    assert change.detail["destruction_item"] == item.pk
+    assert change.detail["register_number"] == entry.number
+    assert change.detail["audit_sequence"] == entry.audit_sequence
+    event = AuditEvent.objects.get(sequence=entry.audit_sequence)
+    assert event.data["recording_state"] == "destroyed"
+    assert audit_verify().intact
+
+
+def test_the_state_commits_with_the_destruction_bookkeeping_or_not_at_all(
+    store_recording: StoreRecording,
+    short_retention: None,
+    storage_admin: User,
+    make_approver: Callable[[], User],
+    settings,  # type: ignore[no-untyped-def]
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The state change fails: the register entry, the retention row and the item roll back
+    with it; the next run (objects already gone) finishes the job with all of them."""
+    from backend.footage.models import Recording, RecordingState
+    from backend.retention import destruction
+
+    settings.FV_DESTRUCTION_BRAKE_SHARE = 1.0
+    recording = due_recording(store_recording)
+    wait_for_locks()
+    batch = destruction_batch_prepare(actor=storage_admin, recording_ids=[recording.pk])
+    destruction_batch_approve(actor=make_approver(), batch_id=batch.pk)
+
+    def broken(**kwargs: object) -> None:
+        raise RuntimeError("state change refused")
+
+    monkeypatch.setattr(destruction, "recording_transition", broken)
+    with pytest.raises(RuntimeError):
+        destruction_execute_due()
+    assert Recording.objects.get(pk=recording.pk).state == RecordingState.STORED
+    assert not DestructionRegisterEntry.objects.exists()
+    assert retention_of(recording).destroyed_at is None
+    assert batch.items.get().state == ItemState.QUEUED
+    assert not AuditEvent.objects.filter(action="destruction.item_destroyed").exists()
+
+    monkeypatch.undo()
+    assert destruction_execute_due() == [batch.pk]
+    assert Recording.objects.get(pk=recording.pk).state == RecordingState.DESTROYED
+    assert DestructionRegisterEntry.objects.get().recording_id == recording.pk
+    assert retention_of(recording).destroyed_at is not None
+
+
+def test_shared_content_destroys_the_recording_though_the_object_stays(
+    store_recording: StoreRecording,
+    short_retention: None,
+    storage_admin: User,
+    make_approver: Callable[[], User],
+) -> None:
+    import os
+
+    from backend.footage.models import Recording, RecordingState
+
+    data = os.urandom(4096)
+    first = due_recording(store_recording, data=data)
+    second = store_recording(data=data)  # same bytes, not due
+    wait_for_locks()
+    batch = destruction_batch_prepare(actor=storage_admin, recording_ids=[first.pk])
+    destruction_batch_approve(actor=make_approver(), batch_id=batch.pk)
+    destruction_execute_due()
+    assert Recording.objects.get(pk=first.pk).state == RecordingState.DESTROYED
+    assert Recording.objects.get(pk=second.pk).state == RecordingState.STORED
+
+
+def test_a_destroyed_clip_is_answered_stored_to_its_device_and_never_taken_again(
+    store_recording: StoreRecording,
+    short_retention: None,
+    storage_admin: User,
+    make_approver: Callable[[], User],
+    settings,  # type: ignore[no-untyped-def]
+) -> None:
+    """The device still holds a clip the server destroyed: the manifest answers `stored`
+    (the mobile contract has no other word for "the server is done with it": the device
+    may delete it and must not send it again), and an upload of it is refused."""
+    import datetime
+
+    from django.utils import timezone
+
+    from backend.footage.models import Recording
+    from sync.models import Upload
+    from sync.schemas import ClipIn
+    from sync.services import manifest_sync
+    from sync.tus.protocol import TusError
+    from sync.uploads import upload_open
+
+    settings.FV_DESTRUCTION_BRAKE_SHARE = 1.0
+    destroyed, _batch = _destroy(store_recording, storage_admin, make_approver)
+    row = Recording.objects.select_related("device").get(pk=destroyed.pk)
+
+    def clip(sha256: str) -> ClipIn:
+        return ClipIn(
+            clip_id=row.clip_id,
+            file_name=row.file_name,
+            size=row.size_bytes,
+            sha256=sha256,
+            recorded_start=row.device_started_at,
+            recorded_end=row.device_ended_at,
+            media_kind="video",
+        )
+
+    answer = manifest_sync(device=row.device, device_time=timezone.now(), clips=[clip(row.sha256)])
+    (same,) = answer.clips
+    assert same.status == "stored" and same.recording_id == str(row.pk)
+    assert same.upload_url is None
+    assert not Upload.objects.filter(recording_id=row.pk).exists()
+    # Different bytes under the same clip id: as for a stored clip, keep it.
+    answer = manifest_sync(device=row.device, device_time=timezone.now(), clips=[clip("f" * 64)])
+    assert answer.clips[0].status == "mismatch"
+    assert Recording.objects.get(pk=row.pk).sha256 == row.sha256  # never re-declared
+    with pytest.raises(TusError) as refused:
+        upload_open(
+            device_key=str(row.device_id),
+            length=row.size_bytes,
+            metadata={"clip_id": row.clip_id},
+            expires_at=timezone.now() + datetime.timedelta(hours=1),
+        )
+    assert refused.value.status == 409 and refused.value.code == "clip_already_received"
+
+
+def test_fixity_skips_and_refuses_a_destroyed_recording(
+    store_recording: StoreRecording,
+    short_retention: None,
+    storage_admin: User,
+    make_approver: Callable[[], User],
+    settings,  # type: ignore[no-untyped-def]
+) -> None:
+    from backend.config.errors import Gone
+    from backend.retention.fixity import fixity_check_recording, fixity_sweep
+    from backend.retention.models import FixityAlert, FixityCheck
+
+    settings.FV_DESTRUCTION_BRAKE_SHARE = 1.0
+    kept = store_recording()
+    destroyed, _batch = _destroy(store_recording, storage_admin, make_approver)
+    report = fixity_sweep(limit=100)
+    assert report.checked == 1 and report.failed == []
+    assert FixityCheck.objects.get().recording_id == kept.pk
+    with pytest.raises(Gone) as refused:
+        fixity_check_recording(recording_id=destroyed.pk)
+    assert refused.value.status == 410 and refused.value.code == "recording_destroyed"
+    assert not FixityCheck.objects.filter(recording_id=destroyed.pk).exists()
+    assert not FixityAlert.objects.exists()
+
+
+def test_recordings_destroyed_before_the_state_existed_are_backfilled(
+    store_recording: StoreRecording,
+) -> None:
+    """footage migration 0003: a retention row with destroyed_at but a recording still
+    `stored` (destroyed by the older code) gets the state and its history row."""
+    import importlib
+
+    from django.apps import apps
+    from django.utils import timezone
+
+    from backend.footage.models import Recording, RecordingState, RecordingStateChange
+    from backend.retention.models import RecordingRetention
+
+    migration = importlib.import_module("backend.footage.migrations.0003_recording_destroyed")
+    old = store_recording()
+    live = store_recording()
+    RecordingRetention.objects.filter(recording_id=old.pk).update(destroyed_at=timezone.now())
+    migration.mark_destroyed(apps, None)
+    migration.mark_destroyed(apps, None)  # running twice changes nothing more
+    assert Recording.objects.get(pk=old.pk).state == RecordingState.DESTROYED
+    assert Recording.objects.get(pk=live.pk).state == RecordingState.STORED
+    (change,) = RecordingStateChange.objects.filter(recording_id=old.pk)
+    assert (change.from_state, change.to_state) == ("stored", "destroyed")
+    assert change.detail["backfilled_by"] == "footage.0003_recording_destroyed"

@@ -6,7 +6,8 @@
   if (!list) { return; }
   var labels = {
     verified: "已校验", stored: "已入库", mismatch: "哈希不符", processing: "处理中",
-    ready: "可播放", damaged: "文件损坏", failed: "处理失败", manifest: "设备同步", hello: "已连接"
+    ready: "可播放", damaged: "文件损坏", failed: "处理失败", manifest: "设备同步", hello: "已连接",
+    destroyed: "已销毁"
   };
   var delay = 1000;
   function show(text) { status.textContent = text; }
