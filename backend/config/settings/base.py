@@ -9,7 +9,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from backend.config.client_address import networks_parse
 from backend.config.env import (
+    ConfigurationError,
     database_from_url,
     env_bool,
     env_int,
@@ -25,6 +27,13 @@ SECRET_KEY = env_str("DJANGO_SECRET_KEY", "embedded-insecure-key-change-me-in-pr
 DEBUG = env_bool("DJANGO_DEBUG", False)
 ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", ["127.0.0.1", "localhost", "testserver"])
 CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS", [])
+# Reverse proxies (IPs or CIDR blocks) whose X-Forwarded-For is believed for the client's
+# address (sign-in throttle, access register). Empty: the header is ignored.
+FV_TRUSTED_PROXIES = env_list("FV_TRUSTED_PROXIES", [])
+try:
+    networks_parse(FV_TRUSTED_PROXIES)
+except ValueError as exc:
+    raise ConfigurationError(f"FV_TRUSTED_PROXIES: {exc}") from exc
 
 INSTALLED_APPS = [
     "django.contrib.admin",

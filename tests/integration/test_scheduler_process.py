@@ -1,0 +1,206 @@
+"""The real scheduler (`python -m ops.scheduler`) on the test database and SeaweedFS: each
+pass runs and runs again, a failing pass does not stop the others, SIGTERM stops it."""
+
+from __future__ import annotations
+
+import datetime
+import hashlib
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from django.conf import settings
+from django.db import connection
+from django.utils import timezone
+
+from backend.accounts.models import Officer, Role, Unit, UnitKind, User
+from backend.audit.services import Actor, audit_record
+from backend.corrections.models import OverdueAlert, Subject
+from backend.corrections.services import ScheduleInput, subject_create
+from backend.footage.models import MediaKind, Recording, RecordingState
+from backend.footage.storage import object_store
+from backend.retention.models import FixityCheck, RecordingRetention
+from media.object_store import original_key
+from tests.factories import make_device, make_officer, make_unit, make_user
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+ROOT = Path(__file__).resolve().parents[2]
+INTERVAL_SECONDS = 1.0
+
+
+def scheduler_environment(tmp_path: Path) -> dict[str, str]:
+    """The scheduler as deployed (settings.base from the environment), on the test database
+    and the test session's SeaweedFS."""
+    db = connection.settings_dict
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "FV_", "REDIS"))}
+    env.update(
+        DJANGO_SETTINGS_MODULE="backend.config.settings",
+        DATABASE_URL=f"postgres://{db['USER']}@{db['HOST']}:{db['PORT'] or 5432}/{db['NAME']}",
+        FV_VAR_DIR=str(tmp_path / "var"),
+        FV_S3_ENDPOINT_URL=settings.FV_S3_ENDPOINT_URL,
+        FV_S3_ACCESS_KEY=settings.FV_S3_ACCESS_KEY,
+        FV_S3_SECRET_KEY=settings.FV_S3_SECRET_KEY,
+        FV_ORIGINALS_BUCKET=settings.FV_ORIGINALS_BUCKET,
+        FV_DERIVATIVES_BUCKET=settings.FV_DERIVATIVES_BUCKET,
+        FV_SCHEDULER_INTERVAL_SECONDS=str(INTERVAL_SECONDS),
+    )
+    return env
+
+
+def stored_without_retention(officer: Officer) -> Recording:
+    """A recording whose original is in S3 (locked) but which has no retention row yet:
+    retention_periodic creates the row and checks the original's fixity."""
+    payload = os.urandom(2048)
+    digest = hashlib.sha256(payload).hexdigest()
+    retain = (timezone.now() + datetime.timedelta(hours=1)).replace(microsecond=0)
+    with tempfile.NamedTemporaryFile() as handle:
+        Path(handle.name).write_bytes(payload)
+        object_store().put_original(
+            bucket=settings.FV_ORIGINALS_BUCKET,
+            path=Path(handle.name),
+            sha256_hex=digest,
+            retain_until=retain,
+        )
+    device, _token = make_device(officer=officer)
+    ended = timezone.now() - datetime.timedelta(days=1)
+    recording = Recording.objects.create(
+        device=device,
+        clip_id=uuid.uuid4().hex,
+        file_name=f"{digest[:8]}.mp4",
+        size_bytes=len(payload),
+        sha256=digest,
+        media_kind=MediaKind.VIDEO,
+        device_started_at=ended - datetime.timedelta(minutes=5),
+        device_ended_at=ended,
+        started_at=ended - datetime.timedelta(minutes=5),
+        ended_at=ended,
+        officer=officer,
+        state=RecordingState.STORED,
+        storage_key=original_key(digest),
+        stored_at=timezone.now(),
+    )
+    audit_record(
+        actor=Actor.system(),
+        action="recording.stored",
+        object_type="recording",
+        object_id=recording.pk,
+        data={
+            "key": recording.storage_key,
+            "sha256": digest,
+            "deduplicated": False,
+            "retain_until": retain.isoformat(),
+        },
+    )
+    return recording
+
+
+def subject_never_checked_in(office: Unit, officer: Officer, supervisor: User) -> Subject:
+    """A subject due to check in monthly for the last 100 days who never did:
+    fieldwork_periodic raises overdue alerts for the months that are over."""
+    today = timezone.localdate()
+    return subject_create(
+        actor=supervisor,
+        name=f"对象-{uuid.uuid4().hex[:6]}",
+        sentence_kind="probation",
+        term_start=today - datetime.timedelta(days=100),
+        term_end=today + datetime.timedelta(days=365),
+        office=office,
+        responsible_officer=officer,
+        schedules=[ScheduleInput(kind="check_in", frequency="monthly", times=1)],
+    )
+
+
+def wait_for(condition: Callable[[], bool], what: str, log: Path, timeout: float = 15) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return
+        time.sleep(0.1)
+    pytest.fail(f"timed out waiting for {what}\n{log.read_text(errors='replace')[-4000:]}")
+
+
+def retention_done(recording: Recording) -> Callable[[], bool]:
+    """retention_periodic ran: the recording has its retention row and a fixity check."""
+
+    def done() -> bool:
+        return (
+            RecordingRetention.objects.filter(recording_id=recording.pk).exists()
+            and FixityCheck.objects.filter(recording_id=recording.pk, outcome="ok").exists()
+        )
+
+    return done
+
+
+def passes_done(recording: Recording, subject: Subject) -> Callable[[], bool]:
+    """Both passes ran: fieldwork_periodic raised the subject's overdue check-in alerts."""
+    retention = retention_done(recording)
+
+    def done() -> bool:
+        return (
+            retention() and OverdueAlert.objects.filter(subject=subject, kind="check_in").exists()
+        )
+
+    return done
+
+
+def test_scheduler_runs_each_pass_again_despite_a_failing_one_and_stops_on_sigterm(
+    s3: Any, tmp_path: Path
+) -> None:
+    bureau = make_unit(kind=UnitKind.BUREAU)
+    office = make_unit(kind=UnitKind.OFFICE, parent=bureau)
+    officer = make_officer(office)
+    supervisor = make_user(role=Role.SUPERVISOR, unit=bureau)
+    first_recording = stored_without_retention(officer)
+    first_subject = subject_never_checked_in(office, officer, supervisor)
+
+    log = tmp_path / "scheduler.log"
+    with log.open("wb") as output:
+        process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "ops.scheduler",
+                # Listed first: it fails at every tick, before the real passes run.
+                "--pass",
+                "no_such_periodic_pass",
+                "--pass",
+                f"retention_periodic --interval {INTERVAL_SECONDS:g}",
+                "--pass",
+                "fieldwork_periodic",
+            ],
+            cwd=ROOT,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+            env=scheduler_environment(tmp_path),
+        )
+    try:
+        wait_for(passes_done(first_recording, first_subject), "the first tick", log)
+        # New work after the first tick: only the next tick, after the failing pass has
+        # failed again, can do it.
+        second_recording = stored_without_retention(officer)
+        wait_for(retention_done(second_recording), "the next tick", log)
+        assert process.poll() is None, log.read_text(errors="replace")
+
+        asked_at = time.monotonic()
+        process.send_signal(signal.SIGTERM)
+        returncode = process.wait(timeout=5)
+        stopped_after = time.monotonic() - asked_at
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+
+    output_text = log.read_text(errors="replace")
+    assert returncode == 0, output_text
+    assert stopped_after < 3, output_text
+    assert output_text.count("no_such_periodic_pass failed with exit code 1") >= 2, output_text
+    assert "scheduler stopped" in output_text
