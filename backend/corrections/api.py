@@ -25,6 +25,8 @@ from backend.corrections.schemas import (
     SubjectIn,
     SubjectOut,
     SubjectSummaryOut,
+    SubjectTransferIn,
+    SubjectTransferOut,
 )
 from backend.corrections.selectors import (
     alerts_visible_to,
@@ -34,7 +36,12 @@ from backend.corrections.selectors import (
     subject_get_visible,
     subjects_visible_to,
 )
-from backend.corrections.services import ScheduleInput, subject_create, subject_update
+from backend.corrections.services import (
+    ScheduleInput,
+    subject_create,
+    subject_transfer,
+    subject_update,
+)
 from backend.corrections.workdays import CalendarUnknownError
 
 router = Router(tags=["community correction"], auth=django_auth)
@@ -202,6 +209,60 @@ def update_subject(request: HttpRequest, subject_id: str, payload: SubjectChange
     return _detail(subject_get_visible(user=user, subject_id=subject_id))
 
 
+@router.post(
+    "subjects/{subject_id}/transfer",
+    response=SubjectTransferOut,
+    operation_id="correction_subjects_transfer",
+)
+def transfer_subject(
+    request: HttpRequest, subject_id: str, payload: SubjectTransferIn
+) -> SubjectTransferOut:
+    """Transfer a subject to another justice office (变更执行地, the subject moved). Only a
+    user supervising both offices (a unit above both; the system administrator): 404 for a
+    subject outside the caller's scope, 403 (`transfer_not_allowed`) when the caller sees it
+    but does not also supervise the receiving office (an office's own staff never may).
+    400: `reason_required`, `office_required`, `same_office`, `officer_not_in_office`,
+    `unknown_office`, `unknown_officers`, `effective_in_future`, `effective_too_early`;
+    409 `subject_already_moved` (someone transferred it meanwhile).
+
+    The old office's tablets pull a tombstone for the subject and each of its contacts with
+    their next pull; the new office's tablets pull the subject and its contact history."""
+    user = _user(request)
+    if not user_has_role(user, Role.CORRECTION_OFFICER, Role.SUPERVISOR, Role.SYSTEM_ADMIN):
+        raise PermissionDenied("only supervisors transfer subjects", code="transfer_not_allowed")
+    subject = subject_get_visible(user=user, subject_id=subject_id)
+    if subject is None:
+        raise NotFound("no such subject", code="subject_not_found")
+    to_office = Unit.objects.filter(pk=payload.to_office_id).first()
+    if to_office is None:
+        raise InvalidInput(
+            "unknown office", code="unknown_office", details={"office_id": payload.to_office_id}
+        )
+    officer = Officer.objects.filter(pk=payload.responsible_officer_id).first()
+    if officer is None:
+        raise InvalidInput(
+            "unknown officers",
+            code="unknown_officers",
+            details={"officers": [payload.responsible_officer_id]},
+        )
+    transfer = subject_transfer(
+        actor=user,
+        subject=subject,
+        to_office=to_office,
+        reason=payload.reason,
+        effective_on=payload.effective_on,
+        responsible_officer=officer,
+    )
+    return SubjectTransferOut(
+        transfer_id=transfer.pk,
+        subject_id=transfer.subject_id,
+        from_office_id=transfer.from_office_id,
+        to_office_id=transfer.to_office_id,
+        responsible_officer_id=transfer.to_officer_id,
+        effective_on=transfer.effective_on,
+    )
+
+
 @router.get("alerts", response=list[AlertOut], operation_id="correction_alerts_list")
 def list_alerts(request: HttpRequest, open_only: bool = True, mine: bool = False) -> list[AlertOut]:
     """Overdue check-ins, visits, talks and phone reports (逾期提醒) in the caller's scope;
@@ -214,11 +275,19 @@ def list_alerts(request: HttpRequest, open_only: bool = True, mine: bool = False
     if mine:
         officer = getattr(user, "officer", None)
         qs = qs.filter(officer=officer) if officer is not None else qs.none()
+    alerts = list(qs[:2000])
+    # An alert stays with the office that held the subject on its due date; after a
+    # transfer that office no longer sees the subject's name (personal data).
+    named = set(
+        subjects_visible_to(user)
+        .filter(pk__in={a.subject_id for a in alerts})
+        .values_list("pk", flat=True)
+    )
     return [
         AlertOut(
             id=a.pk,
             subject_id=a.subject_id,
-            subject_name=a.subject.name,
+            subject_name=a.subject.name if a.subject_id in named else "",
             office_id=a.office_id,
             officer_id=a.officer_id,
             kind=a.kind,
@@ -230,7 +299,7 @@ def list_alerts(request: HttpRequest, open_only: bool = True, mine: bool = False
             raised_at=a.raised_at,
             resolved_at=a.resolved_at,
         )
-        for a in qs[:2000]
+        for a in alerts
     ]
 
 

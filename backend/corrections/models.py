@@ -188,3 +188,27 @@ class OverdueAlert(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} {self.subject_id} due {self.due_date}"
+
+
+class SubjectTransfer(models.Model):
+    """A subject moved to another justice office (变更执行地). The subject counts under the
+    new office from `effective_on` (overdue alerts, monthly figures); before it, under the
+    old one. Who was responsible before is kept for alerts of periods due before it."""
+
+    subject = models.ForeignKey(Subject, on_delete=models.PROTECT, related_name="transfers")
+    from_office = models.ForeignKey("accounts.Unit", on_delete=models.PROTECT, related_name="+")
+    to_office = models.ForeignKey("accounts.Unit", on_delete=models.PROTECT, related_name="+")
+    from_officer = models.ForeignKey("accounts.Officer", on_delete=models.PROTECT, related_name="+")
+    to_officer = models.ForeignKey("accounts.Officer", on_delete=models.PROTECT, related_name="+")
+    effective_on = models.DateField(_("生效日期"))
+    reason = models.TextField(_("变更原因"))
+    transferred_by = models.ForeignKey("accounts.User", on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("变更执行地")
+        verbose_name_plural = _("变更执行地")
+        indexes = (models.Index(fields=["subject", "effective_on"]),)
+
+    def __str__(self) -> str:
+        return f"{self.subject_id} {self.from_office_id}→{self.to_office_id} {self.effective_on}"

@@ -32,7 +32,7 @@ class SubjectIn(Schema):
 
 
 class SubjectChangeIn(Schema):
-    """Only the fields sent change. The office cannot change (no transfers here)."""
+    """Only the fields sent change. The office cannot change here (see the transfer)."""
 
     responsible_officer_id: int | None = None
     team_officer_ids: list[int] | None = Field(default=None, max_length=20)
@@ -40,6 +40,24 @@ class SubjectChangeIn(Schema):
     term_end: datetime.date | None = None
     phone: str | None = Field(default=None, max_length=30)
     address: str | None = Field(default=None, max_length=300)
+
+
+class SubjectTransferIn(Schema):
+    to_office_id: int = Field(description="The receiving justice office (司法所).")
+    responsible_officer_id: int = Field(description="An officer of the receiving office.")
+    reason: str = Field(min_length=1, max_length=2000, description="变更原因 (required).")
+    effective_on: datetime.date = Field(
+        description="The day the subject counts under the new office (not in the future)."
+    )
+
+
+class SubjectTransferOut(Schema):
+    transfer_id: int
+    subject_id: uuid.UUID
+    from_office_id: int
+    to_office_id: int
+    responsible_officer_id: int
+    effective_on: datetime.date
 
 
 class ScheduleOut(Schema):

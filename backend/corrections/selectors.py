@@ -8,7 +8,7 @@ import datetime
 import uuid
 from dataclasses import dataclass
 
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from backend.accounts.models import Role, Unit, User
@@ -21,7 +21,7 @@ from backend.corrections.models import (
     OverdueAlert,
     Subject,
 )
-from backend.corrections.services import obligations_due
+from backend.corrections.services import holder_on, obligations_due, subject_holders
 
 CORRECTION_READ_ROLES = {Role.CORRECTION_OFFICER, Role.SUPERVISOR, Role.SYSTEM_ADMIN}
 LOCATED_TARGET = 0.70
@@ -107,12 +107,25 @@ def office_month_figures(
     first = datetime.date(year, month, 1)
     last = datetime.date(year, month, calendar.monthrange(year, month)[1])
     as_of = min(last, today)
+    # A transferred subject counts under the office holding them on the day in question (the
+    # new office from the transfer's effective date): as-of day for active/located, the due
+    # date for obligations, the local day of a flagged check-in.
     subjects = list(
         Subject.objects.filter(
-            office=office, term_start__lte=last, term_end__gte=first
-        ).prefetch_related("schedules")
+            Q(office=office) | Q(transfers__from_office=office) | Q(transfers__to_office=office),
+            term_start__lte=last,
+            term_end__gte=first,
+        )
+        .distinct()
+        .prefetch_related("schedules")
     )
-    active = [s for s in subjects if s.term_start <= as_of <= s.term_end]
+    holders = subject_holders(subjects)
+
+    def held_on(subject: Subject, day: datetime.date) -> bool:
+        return holder_on(subject, day, holders)[0] == office.pk
+
+    by_id = {s.pk: s for s in subjects}
+    active = [s for s in subjects if s.term_start <= as_of <= s.term_end and held_on(s, as_of)]
     window_start = as_of - datetime.timedelta(days=LOCATED_WINDOW_DAYS - 1)
     # A check-in whose footage contradicts it (the video-call spoof) locates nobody.
     located = set(
@@ -126,19 +139,28 @@ def office_month_figures(
         .exclude(crosscheck_status=CrossCheckStatus.MISMATCH)
         .values_list("subject_id", flat=True)
     )
-    flagged = Contact.objects.filter(
-        office=office,
+    flagged_rows = Contact.objects.filter(
+        subject_id__in=list(by_id),
         kind=ContactKind.CHECK_IN,
         deleted_at__isnull=True,
         crosscheck_status=CrossCheckStatus.MISMATCH,
         started_at__date__gte=first,
         started_at__date__lte=last,
-    ).count()
+    ).values_list("subject_id", "started_at")
+    flagged = sum(
+        1
+        for subject_id, started_at in flagged_rows
+        if held_on(by_id[subject_id], timezone.localdate(started_at))
+    )
     # Obligations of periods ending in the month whose deadline has passed (a deadline
     # can fall into the next month: holidays, grace days).
     due_to = min(last + datetime.timedelta(days=60), today - datetime.timedelta(days=1))
     candidates = obligations_due(subjects, due_from=first, due_to=due_to) if due_to >= first else []
-    obligations = [o for o in candidates if first <= o.due.period_end <= last]
+    obligations = [
+        o
+        for o in candidates
+        if first <= o.due.period_end <= last and held_on(o.subject, o.due.due_date)
+    ]
     check_ins = [o for o in obligations if o.due.kind == ContactKind.CHECK_IN]
     visits = [o for o in obligations if o.due.kind == ContactKind.HOME_VISIT]
     share = len(located) / len(active) if active else None

@@ -13,15 +13,16 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Count
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from backend.accounts.models import Officer, Unit, UnitKind, User
+from backend.accounts.models import Officer, Role, Unit, UnitKind, User
+from backend.accounts.selectors import units_in_subtree, user_has_role
 from backend.audit.services import Actor, audit_record
-from backend.config.errors import InvalidInput, PermissionDenied
+from backend.config.errors import Conflict, InvalidInput, PermissionDenied
 from backend.corrections.crosscheck import FootageFix, crosscheck_checkin
 from backend.corrections.events import publish_overdue
 from backend.corrections.models import (
@@ -33,12 +34,13 @@ from backend.corrections.models import (
     ReportingSchedule,
     SentenceKind,
     Subject,
+    SubjectTransfer,
 )
 from backend.corrections.schedules import PeriodDue, ScheduleSpec, periods_due
 from backend.devices.models import Device
 from backend.footage.models import Recording
 from sync.records.kinds import RecordCopy, StoredTime
-from sync.records.services import records_commit, records_lock
+from sync.records.services import records_commit, records_lock, records_rescope
 
 SUBJECT_KIND = "subject"
 
@@ -177,8 +179,8 @@ def subject_update(
     address: str | None = None,
 ) -> Subject:
     """Change a subject within their office: responsible officer, team, reporting schedule,
-    end of term, contact data (None: unchanged). The office cannot change here — a transfer
-    must also take the subject off the old office's tablets, which this does not do. The new
+    end of term, contact data (None: unchanged). The office cannot change here — see
+    :func:`subject_transfer`, which also takes the subject off the old office's tablets. The new
     server copy reaches the office's tablets with the next pull (subjects are read-only on
     tablets, so this never races a tablet's edit)."""
     members = [m for m in [responsible_officer, *(team or [])] if m is not None]
@@ -233,6 +235,173 @@ def subject_update(
         )
         records_commit([subject_copy(subject)])
     return subject
+
+
+# --- transfer to another justice office (变更执行地) ---------------------------------------
+
+# The roles that register and change subjects (corrections/api.py), within their unit's
+# subtree: a transfer needs both offices in it, i.e. a supervising unit above both.
+SUBJECT_WRITE_ROLES = (Role.CORRECTION_OFFICER, Role.SUPERVISOR, Role.SYSTEM_ADMIN)
+
+
+def user_supervises_offices(user: User, offices: list[Unit]) -> bool:
+    """Whether the user may change subjects of every one of these offices: a correction
+    role whose unit's subtree holds them all (the system administrator: every unit) — the
+    scope the subject APIs use (`unit_scope_q`, `offices_visible_to`)."""
+    if not user_has_role(user, *SUBJECT_WRITE_ROLES):
+        return False
+    if user.role == Role.SYSTEM_ADMIN:
+        return True
+    if user.unit is None:
+        return False
+    wanted = {office.pk for office in offices}
+    return units_in_subtree(user.unit).filter(pk__in=wanted).count() == len(wanted)
+
+
+def subject_transfer(
+    *,
+    actor: User,
+    subject: Subject,
+    to_office: Unit,
+    reason: str,
+    effective_on: datetime.date,
+    responsible_officer: Officer,
+) -> SubjectTransfer:
+    """Move a subject to another justice office (the subject moved residence). Allowed to
+    a user who may change subjects of both offices (a supervising unit above both; an office
+    officer never). The new office's officer becomes responsible; the correction team keeps
+    only members of the new office (none of the old one's).
+
+    The contact history moves with the subject: the new office supervises them and needs
+    it (who logged each contact is kept). Tablets: the new office's get the subject and its
+    contacts as fresh server copies; the old office's get a tombstone for each (a removal,
+    sync.records `records_rescope`), and their later edits of them are refused
+    (`record_out_of_scope` / `subject_out_of_scope`). Open overdue alerts due on or after
+    `effective_on` move to the new office; figures count the subject under the new office
+    from `effective_on` (not in the future: the transfer is recorded once it took effect)."""
+    from_office = subject.office
+    if not user_supervises_offices(actor, [from_office, to_office]):
+        raise PermissionDenied(
+            _("只有同时管辖原司法所和接收司法所的人员可以变更执行地"),
+            code="transfer_not_allowed",
+        )
+    reason = reason.strip()
+    if not reason:
+        raise InvalidInput(_("须填写变更原因"), code="reason_required")
+    if to_office.kind != UnitKind.OFFICE:
+        raise InvalidInput(_("矫正对象须归属司法所"), code="office_required")
+    if to_office.pk == from_office.pk:
+        raise InvalidInput(_("接收司法所与原司法所相同"), code="same_office")
+    if responsible_officer.unit_id != to_office.pk:
+        raise InvalidInput(_("责任人须属于接收司法所"), code="officer_not_in_office")
+    if effective_on > timezone.localdate():
+        raise InvalidInput(_("生效日期不能晚于今天"), code="effective_in_future")
+    latest = subject.transfers.order_by("-effective_on").values_list("effective_on", flat=True)
+    earliest = max([subject.term_start, *latest[:1]])
+    if effective_on < earliest:
+        raise InvalidInput(
+            _("生效日期早于矫正期起或上次变更"),
+            code="effective_too_early",
+            details={"earliest": earliest.isoformat()},
+        )
+    with transaction.atomic():
+        # Sync rows first, then the subject (the order of a push). The subject is locked FOR
+        # UPDATE: a push logging a contact for it holds it FOR KEY SHARE (subjects_by_id) —
+        # either that push commits first and its contact is moved below, or it waits and
+        # then sees the new office (subject_out_of_scope).
+        known = list(Contact.objects.filter(subject=subject).values_list("pk", flat=True))
+        records_lock([subject.pk, *known])
+        subject = Subject.objects.select_for_update().get(pk=subject.pk)
+        if subject.office_id != from_office.pk:
+            raise Conflict(_("矫正对象已变更执行地"), code="subject_already_moved")
+        late = list(
+            Contact.objects.filter(subject=subject)
+            .exclude(pk__in=known)
+            .values_list("pk", flat=True)
+        )
+        if late:
+            records_lock(late)
+        from_officer_id = subject.responsible_officer_id
+        subject.office = to_office
+        subject.responsible_officer = responsible_officer
+        subject.save(update_fields=["office", "responsible_officer", "updated_at"])
+        subject.team.set([m for m in subject.team.all() if m.unit_id == to_office.pk])
+        moved = Contact.objects.filter(subject=subject).update(
+            office=to_office, updated_at=timezone.now()
+        )
+        alerts = OverdueAlert.objects.filter(
+            subject=subject, resolved_at__isnull=True, due_date__gte=effective_on
+        ).update(office=to_office, officer=responsible_officer)
+        transfer = SubjectTransfer.objects.create(
+            subject=subject,
+            from_office=from_office,
+            to_office=to_office,
+            from_officer_id=from_officer_id,
+            to_officer=responsible_officer,
+            effective_on=effective_on,
+            reason=reason,
+            transferred_by=actor,
+        )
+        audit_record(
+            actor=Actor.user(actor),
+            action="corrections.subject_transferred",
+            object_type="correction_subject",
+            object_id=subject.pk,
+            data={
+                "transfer_id": transfer.pk,
+                "from_office_id": from_office.pk,
+                "to_office_id": to_office.pk,
+                "responsible_officer_id": responsible_officer.pk,
+                "effective_on": effective_on.isoformat(),
+                "reason": reason,
+                "contacts_moved": moved,
+                "alerts_moved": alerts,
+            },
+        )
+        subject = Subject.objects.prefetch_related("team", "schedules").get(pk=subject.pk)
+        contacts = list(
+            Contact.objects.filter(subject=subject).prefetch_related("recordings").order_by("pk")
+        )
+        records_rescope(
+            [subject_copy(subject), *(contact_copy(c) for c in contacts)],
+            removal_data={c.pk: {"subject_id": str(subject.pk)} for c in contacts},
+        )
+    return transfer
+
+
+def subject_holders(
+    subjects: list[Subject],
+) -> dict[uuid.UUID, list[tuple[datetime.date | None, int, int]]]:
+    """Per transferred subject, who held them from when: [(from day or None, office id,
+    responsible officer id)], oldest first (one query). Subjects never transferred are
+    absent: their office is `subject.office` throughout."""
+    holders: dict[uuid.UUID, list[tuple[datetime.date | None, int, int]]] = {}
+    transfers = SubjectTransfer.objects.filter(subject__in=[s.pk for s in subjects]).order_by(
+        "subject_id", "effective_on", "pk"
+    )
+    for t in transfers:
+        timeline = holders.setdefault(t.subject_id, [(None, t.from_office_id, t.from_officer_id)])
+        timeline.append((t.effective_on, t.to_office_id, t.to_officer_id))
+    return holders
+
+
+def holder_on(
+    subject: Subject,
+    day: datetime.date,
+    holders: dict[uuid.UUID, list[tuple[datetime.date | None, int, int]]],
+) -> tuple[int, int]:
+    """(office id, responsible officer id) of the subject on `day`: the new office from a
+    transfer's effective day on. The current holder is the subject's own fields."""
+    timeline = holders.get(subject.pk)
+    if not timeline:
+        return subject.office_id, subject.responsible_officer_id
+    held = 0
+    for index, (since, _office_id, _officer_id) in enumerate(timeline):
+        if since is None or since <= day:
+            held = index
+    if held == len(timeline) - 1:
+        return subject.office_id, subject.responsible_officer_id
+    return timeline[held][1], timeline[held][2]
 
 
 # --- contacts (check-ins, visits, talks, phone reports) ----------------------------------
@@ -332,7 +501,10 @@ def footage_fix(recording: Recording) -> FootageFix:
 
 
 def _with_metadata(recordings: list[Recording]) -> list[Recording]:
-    """The same recordings with their processing metadata loaded (one query)."""
+    """The same recordings with their processing metadata loaded (one query, none for no
+    recordings: most check-ins arrive from a tablet before their footage is linked)."""
+    if not recordings:
+        return recordings
     from backend.footage.models import RecordingMetadata
 
     found = {m.recording_id: m for m in RecordingMetadata.objects.filter(recording__in=recordings)}
@@ -503,6 +675,17 @@ def activity_link_later(contact_id: uuid.UUID) -> None:
 
 
 def subjects_by_id(ids: list[uuid.UUID]) -> dict[uuid.UUID, Subject]:
+    """The subjects of a push's batch. Inside a transaction on PostgreSQL they are locked
+    FOR KEY SHARE (what inserting a contact takes anyway, only earlier): pushes do not block
+    each other, but a transfer (FOR UPDATE) either waits for this push or is seen by it —
+    a contact is never logged for a subject's old office after it moved."""
+    if connection.vendor == "postgresql" and transaction.get_connection().in_atomic_block:
+        table = Subject._meta.db_table
+        locked = Subject.objects.raw(
+            f"SELECT * FROM {table} WHERE id = ANY(%s) ORDER BY id FOR KEY SHARE",  # noqa: S608
+            [sorted(ids)],
+        )
+        return {s.pk: s for s in locked}
     return {s.pk: s for s in Subject.objects.filter(pk__in=ids)}
 
 
@@ -714,6 +897,8 @@ def overdue_scan(*, today: datetime.date | None = None) -> list[OverdueAlert]:
         .prefetch_related("schedules")
     )
     yesterday = today - datetime.timedelta(days=1)
+    # A transferred subject's obligation belongs to the office holding them on its due date.
+    holders = subject_holders(subjects)
     raised: list[OverdueAlert] = []
     with transaction.atomic():
         for ob in obligations_due(subjects, due_from=since, due_to=yesterday):
@@ -725,13 +910,14 @@ def overdue_scan(*, today: datetime.date | None = None) -> list[OverdueAlert]:
                     resolved_at__isnull=True,
                 ).update(resolved_at=timezone.now(), done=ob.done)
                 continue
+            office_id, officer_id = holder_on(ob.subject, ob.due.due_date, holders)
             alert, created = OverdueAlert.objects.get_or_create(
                 subject=ob.subject,
                 kind=ob.due.kind,
                 period_start=ob.due.period_start,
                 defaults={
-                    "office_id": ob.subject.office_id,
-                    "officer_id": ob.subject.responsible_officer_id,
+                    "office_id": office_id,
+                    "officer_id": officer_id,
                     "period_end": ob.due.period_end,
                     "due_date": ob.due.due_date,
                     "required": ob.due.required,

@@ -68,7 +68,9 @@ def pull(request: HttpRequest, cursor: str = "0", limit: int = DEFAULT_PULL_LIMI
     """Records changed since `cursor` that this tablet's officer may see — subjects of the
     officer's justice office with their schedules, the office's check-ins, visits and talks,
     inspections the officer was drawn for — oldest change first. Deleted records come as
-    tombstones (`deleted: true`). Start with cursor `0`; store the returned cursor after
+    tombstones (`deleted: true`), and so do records that left the office's scope (a subject
+    transferred to another office, with its contacts): a tombstone always means "delete it
+    locally", whatever the reason. Start with cursor `0`; store the returned cursor after
     applying the page; while `more` is true, pull again at once (a tablet back from a week
     offline catches up in one session, page by page). Keep `scope` with the cursor: when a
     pull answers another scope (the tablet now acts for another officer or office), delete

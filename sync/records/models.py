@@ -75,3 +75,29 @@ class AppliedMutation(models.Model):
 
     def __str__(self) -> str:
         return f"{self.device_id}/{self.mutation_id}"
+
+
+class SyncRecordRemoval(models.Model):
+    """A record taken out of a unit's scope (its subject moved to another justice office):
+    the unit's devices pull it as a tombstone, while the live copy (SyncRecord, under its new
+    unit) goes to the new unit's devices. Its version comes from the same counter as
+    SyncRecord's, so pull cursors stay valid across both tables."""
+
+    record = models.ForeignKey(SyncRecord, on_delete=models.CASCADE, related_name="removals")
+    kind = models.CharField(max_length=30)
+    unit = models.ForeignKey("accounts.Unit", on_delete=models.PROTECT, related_name="+")
+    version = models.BigIntegerField(unique=True)
+    # What a tombstone carries (never personal data): a contact's subject id, or nothing.
+    data = models.JSONField(default=dict)
+    removed_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("同步记录移出")
+        verbose_name_plural = _("同步记录移出")
+        constraints = (
+            models.UniqueConstraint(fields=["record", "unit"], name="syncremoval_once_per_unit"),
+        )
+        indexes = (models.Index(fields=["unit", "version"], name="syncremoval_unit_version"),)
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.record_id} out of unit {self.unit_id} v{self.version}"

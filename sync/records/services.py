@@ -35,7 +35,13 @@ from sync.records.kinds import (
     handler_prepare,
     kind_handler,
 )
-from sync.records.models import AppliedMutation, SyncRecord, SyncRecordAudience, VersionCounter
+from sync.records.models import (
+    AppliedMutation,
+    SyncRecord,
+    SyncRecordAudience,
+    SyncRecordRemoval,
+    VersionCounter,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -179,6 +185,57 @@ def records_commit(copies: list[RecordCopy]) -> dict[uuid.UUID, int]:
                 for c in copies
                 for officer_id in c.audience
             ]
+        )
+    return versions
+
+
+def records_rescope(
+    copies: list[RecordCopy], *, removal_data: dict[uuid.UUID, dict[str, Any]] | None = None
+) -> dict[uuid.UUID, int]:
+    """Store new server copies of whole-unit records that moved to another unit (a subject
+    transferred to another justice office, with its contacts), and a removal for each
+    record's previous unit: that unit's devices pull a tombstone (`deleted: true`, data from
+    `removal_data` or empty — never personal data) while the new unit's devices pull the
+    live copy. Every row gets a fresh version from the one counter, so no cursor skips
+    either. A record coming back to a unit it was removed from drops that removal (the live
+    copy, newer, is what the unit's devices pull now). Call it last in the writing
+    transaction, like :func:`records_commit`, after :func:`records_lock` on the same ids."""
+    if not copies:
+        return {}
+    assert transaction.get_connection().in_atomic_block, "records_rescope needs a transaction"
+    assert all(c.unit_id is not None and not c.audience for c in copies), "whole-unit records"
+    previous = dict(
+        SyncRecord.objects.filter(id__in=[c.record_id for c in copies]).values_list("id", "unit_id")
+    )
+    leaving = [
+        (c, previous[c.record_id])
+        for c in copies
+        if previous.get(c.record_id) is not None and previous[c.record_id] != c.unit_id
+    ]
+    arriving: dict[int | None, list[uuid.UUID]] = {}
+    for c in copies:
+        arriving.setdefault(c.unit_id, []).append(c.record_id)
+    back = Q(pk__in=[])
+    for unit_id, record_ids in arriving.items():
+        back |= Q(unit_id=unit_id, record_id__in=record_ids)
+    SyncRecordRemoval.objects.filter(back).delete()
+    versions = records_commit(copies)
+    if leaving:
+        first = _versions_allocate(len(leaving))
+        SyncRecordRemoval.objects.bulk_create(
+            [
+                SyncRecordRemoval(
+                    record_id=c.record_id,
+                    kind=c.kind,
+                    unit_id=unit_id,
+                    version=first + offset,
+                    data=(removal_data or {}).get(c.record_id, {}),
+                )
+                for offset, (c, unit_id) in enumerate(leaving)
+            ],
+            update_conflicts=True,
+            unique_fields=["record", "unit"],
+            update_fields=["kind", "version", "data", "removed_at"],
         )
     return versions
 
@@ -470,7 +527,9 @@ def pull_scope(officer: Officer) -> str:
 
 def records_pull(*, device: Device, cursor: int, limit: int = DEFAULT_PULL_LIMIT) -> PullAnswer:
     """Server copies (and tombstones) changed after `cursor` that this device may see,
-    oldest first; `more` says another page is waiting at the returned cursor."""
+    oldest first; `more` says another page is waiting at the returned cursor. Records
+    removed from the officer's unit (SyncRecordRemoval, see :func:`records_rescope`) come as
+    tombstones too."""
     if cursor < 0:
         raise InvalidInput(_("游标无效"), code="invalid_cursor", details={"cursor": cursor})
     limit = max(1, min(limit, MAX_PULL_LIMIT))
@@ -484,6 +543,19 @@ def records_pull(*, device: Device, cursor: int, limit: int = DEFAULT_PULL_LIMIT
         .order_by("version")
         .values_list("kind", "id", "version", "deleted", "data")[: limit + 1]
     )
+    # Records taken out of the unit's scope (a subject transferred away, with its contacts)
+    # are tombstones for this unit's devices; merged in version order (both tables share the
+    # one counter). The first limit + 1 of each table hold the first limit + 1 of the union.
+    removed = list(
+        SyncRecordRemoval.objects.filter(unit_id=officer.unit_id, version__gt=cursor)
+        .order_by("version")
+        .values_list("kind", "record_id", "version", "data")[: limit + 1]
+    )
+    if removed:
+        rows = sorted(
+            [*rows, *((kind, pk, version, True, data) for kind, pk, version, data in removed)],
+            key=lambda row: row[2],
+        )[: limit + 1]
     more = len(rows) > limit
     rows = rows[:limit]
     return PullAnswer(

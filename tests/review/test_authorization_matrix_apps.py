@@ -231,6 +231,23 @@ def subject_body(ctx: Ctx) -> dict[str, Any]:
     }
 
 
+def transfer_body(ctx: Ctx) -> dict[str, Any]:
+    """A receiving office beside the subject's, under the same bureau (created in the cell's
+    savepoint), and an officer of it."""
+    from backend.accounts.models import UnitKind
+    from tests.factories import make_officer, make_unit
+
+    bureau = ctx.world.bureau if ctx.side == "own" else ctx.world.other_bureau
+    office = make_unit(f"接收司法所-{uuid.uuid4().hex[:6]}", kind=UnitKind.OFFICE, parent=bureau)
+    officer = make_officer(office, name="接收矫正员")
+    return {
+        "to_office_id": office.pk,
+        "responsible_officer_id": officer.pk,
+        "reason": "矩阵：迁居",
+        "effective_on": str(timezone.localdate()),
+    }
+
+
 def month() -> str:
     return timezone.localdate().strftime("%Y-%m")
 
@@ -564,6 +581,13 @@ APPS_MATRIX: dict[str, Cell] = {
         lambda c: f"/api/corrections/subjects/{subject(c)}",
         by_role(CORRECTION, other={CO: 404, SUP: 404, SYS: 200}, other_default=403),
         body=lambda c: {"phone": "13800000000"},
+    ),
+    "POST /api/corrections/subjects/{subject_id}/transfer": Cell(
+        "POST",
+        lambda c: f"/api/corrections/subjects/{subject(c)}/transfer",
+        # Correction roles of the bureau above both offices; another bureau's subject: 404.
+        by_role(CORRECTION, other={CO: 404, SUP: 404, SYS: 200}, other_default=403),
+        body=transfer_body,
     ),
     "GET /api/corrections/alerts": Cell(
         "GET", lambda c: "/api/corrections/alerts", same(200, **API), sided=False
