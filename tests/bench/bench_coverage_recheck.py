@@ -68,6 +68,20 @@ def select_one_ms() -> float:
     return statistics.median(samples) * 1000
 
 
+def recheck(first: datetime.date, last: datetime.date) -> None:
+    """The bulk path: `manage.py coverage_recheck --from FIRST --to LAST`."""
+    with open(os.devnull, "w") as quiet:
+        call_command(
+            "coverage_recheck",
+            "--from",
+            first.isoformat(),
+            "--to",
+            last.isoformat(),
+            "--no-progress",
+            stdout=quiet,
+        )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--activities", type=int, default=5000)
@@ -93,15 +107,7 @@ def main() -> None:
         link_count, events_before = auto.count(), AuditEvent.objects.count()
         auto.delete()
         began = time.perf_counter()
-        call_command(
-            "coverage_recheck",
-            "--from",
-            first.isoformat(),
-            "--to",
-            last.isoformat(),
-            "--no-progress",
-            stdout=open(os.devnull, "w"),  # noqa: SIM115
-        )
+        recheck(first, last)
         first_link = time.perf_counter() - began
         relinked, audited = auto.count(), AuditEvent.objects.count() - events_before
         print(
@@ -112,15 +118,7 @@ def main() -> None:
         for round_no in range(1, args.rounds + 1):
             load = os.getloadavg()[0]
             began = time.perf_counter()
-            call_command(
-                "coverage_recheck",
-                "--from",
-                first.isoformat(),
-                "--to",
-                last.isoformat(),
-                "--no-progress",
-                stdout=open(os.devnull, "w"),  # noqa: SIM115
-            )
+            recheck(first, last)
             bulk = time.perf_counter() - began
             after_bulk = verdicts()
             began = time.perf_counter()

@@ -72,6 +72,50 @@ def mutations_for(subject_ids: list[str], count: int) -> list[dict[str, Any]]:
     return batch
 
 
+class Timings:
+    """Latencies and errors collected by the simulated tablets of one phase."""
+
+    def __init__(self) -> None:
+        self.push: list[float] = []
+        self.pull: list[float] = []
+        self.errors: list[str] = []
+
+
+async def sync_once(
+    client: Any, token: str, subjects: list[str], mutations: int, timings: Timings
+) -> tuple[dict[str, Any], dict[str, Any]] | None:
+    """One tablet sync: push `mutations` new records, then pull from cursor 0 until caught
+    up. Returns the push body and answer (None after an error, which is recorded)."""
+    headers = {"Authorization": f"Bearer {token}"}
+    body = {
+        "device_time": datetime.datetime.now(datetime.UTC).isoformat(),
+        "mutations": mutations_for(subjects, mutations),
+    }
+    start = time.perf_counter()
+    r = await client.post("/api/sync/v1/records/push", json=body, headers=headers)
+    timings.push.append(time.perf_counter() - start)
+    if r.status_code != 200:
+        timings.errors.append(f"push {r.status_code} {r.text[:200]}")
+        return None
+    answer: dict[str, Any] = r.json()
+    bad = [x for x in answer["results"] if x["status"] != "applied"]
+    if bad:
+        timings.errors.append(f"push results {bad[:2]}")
+    cursor, more = "0", True
+    while more:
+        start = time.perf_counter()
+        r = await client.get(
+            "/api/sync/v1/records/pull", headers=headers, params={"cursor": cursor, "limit": 500}
+        )
+        timings.pull.append(time.perf_counter() - start)
+        if r.status_code != 200:
+            timings.errors.append(f"pull {r.status_code} {r.text[:200]}")
+            return None
+        page = r.json()
+        cursor, more = page["cursor"], page["more"]
+    return body, answer
+
+
 async def run(url: str, tablets: list[tuple[str, list[str]]], mutations: int) -> dict[str, Any]:
     import httpx
 
@@ -105,42 +149,13 @@ async def run(url: str, tablets: list[tuple[str, list[str]]], mutations: int) ->
         ]
         ref_wall = time.perf_counter() - t0
 
-        errors: list[str] = []
-        push_times: list[float] = []
-        pull_times: list[float] = []
+        timings = Timings()
         batches: list[tuple[str, dict[str, Any], dict[str, Any]]] = []
 
         async def tablet(token: str, subjects: list[str]) -> None:
-            headers = {"Authorization": f"Bearer {token}"}
-            body = {
-                "device_time": datetime.datetime.now(datetime.UTC).isoformat(),
-                "mutations": mutations_for(subjects, mutations),
-            }
-            start = time.perf_counter()
-            r = await client.post("/api/sync/v1/records/push", json=body, headers=headers)
-            push_times.append(time.perf_counter() - start)
-            if r.status_code != 200:
-                errors.append(f"push {r.status_code} {r.text[:200]}")
-                return
-            answer = r.json()
-            bad = [x for x in answer["results"] if x["status"] != "applied"]
-            if bad:
-                errors.append(f"push results {bad[:2]}")
-            batches.append((token, body, answer))
-            cursor, more = "0", True
-            while more:
-                start = time.perf_counter()
-                r = await client.get(
-                    "/api/sync/v1/records/pull",
-                    headers=headers,
-                    params={"cursor": cursor, "limit": 500},
-                )
-                pull_times.append(time.perf_counter() - start)
-                if r.status_code != 200:
-                    errors.append(f"pull {r.status_code} {r.text[:200]}")
-                    return
-                page = r.json()
-                cursor, more = page["cursor"], page["more"]
+            done = await sync_once(client, token, subjects, mutations, timings)
+            if done is not None:
+                batches.append((token, *done))
 
         t0 = time.perf_counter()
         await asyncio.gather(*(tablet(tok, subj) for tok, subj in tablets))
@@ -149,9 +164,9 @@ async def run(url: str, tablets: list[tuple[str, list[str]]], mutations: int) ->
     return {
         "ref": ref,
         "ref_wall": ref_wall,
-        "push": push_times,
-        "pull": pull_times,
-        "errors": errors,
+        "push": timings.push,
+        "pull": timings.pull,
+        "errors": timings.errors,
         "wall": wall,
         "batches": batches,
     }
@@ -245,40 +260,14 @@ async def window(
 
     rng = random.Random(seed)
     starts = sorted(rng.uniform(0, seconds) for _ in tablets)
-    push_times: list[float] = []
-    pull_times: list[float] = []
-    errors: list[str] = []
+    timings = Timings()
     limits = httpx.Limits(max_connections=len(tablets) + 10, max_keepalive_connections=len(tablets))
     async with httpx.AsyncClient(base_url=url, timeout=120, limits=limits) as client:
         began = time.perf_counter()
 
         async def tablet(token: str, subjects: list[str], at: float) -> None:
             await asyncio.sleep(max(0.0, began + at - time.perf_counter()))
-            headers = {"Authorization": f"Bearer {token}"}
-            body = {
-                "device_time": datetime.datetime.now(datetime.UTC).isoformat(),
-                "mutations": mutations_for(subjects, mutations),
-            }
-            t0 = time.perf_counter()
-            r = await client.post("/api/sync/v1/records/push", json=body, headers=headers)
-            push_times.append(time.perf_counter() - t0)
-            if r.status_code != 200 or any(x["status"] != "applied" for x in r.json()["results"]):
-                errors.append(f"push {r.status_code} {r.text[:200]}")
-                return
-            cursor, more = "0", True
-            while more:
-                t0 = time.perf_counter()
-                r = await client.get(
-                    "/api/sync/v1/records/pull",
-                    headers=headers,
-                    params={"cursor": cursor, "limit": 500},
-                )
-                pull_times.append(time.perf_counter() - t0)
-                if r.status_code != 200:
-                    errors.append(f"pull {r.status_code} {r.text[:200]}")
-                    return
-                page = r.json()
-                cursor, more = page["cursor"], page["more"]
+            await sync_once(client, token, subjects, mutations, timings)
 
         cpu0 = machine_cpu_seconds()
         server0 = process_tree_cpu_seconds(server_pid)
@@ -291,9 +280,9 @@ async def window(
         client_cpu = time.process_time() - client0
         wall = time.perf_counter() - began
     return {
-        "push": push_times,
-        "pull": pull_times,
-        "errors": errors,
+        "push": timings.push,
+        "pull": timings.pull,
+        "errors": timings.errors,
         "cpu": cpu,
         "server_cpu": server_cpu,
         "client_cpu": client_cpu,

@@ -4,12 +4,9 @@ pass runs and runs again, a failing pass does not stop the others, SIGTERM stops
 from __future__ import annotations
 
 import datetime
-import hashlib
-import os
 import signal
 import subprocess
 import sys
-import tempfile
 import time
 import uuid
 from collections.abc import Callable
@@ -17,19 +14,15 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from django.conf import settings
-from django.db import connection
 from django.utils import timezone
 
 from backend.accounts.models import Officer, Role, Unit, UnitKind, User
-from backend.audit.services import Actor, audit_record
 from backend.corrections.models import OverdueAlert, Subject
 from backend.corrections.services import ScheduleInput, subject_create
-from backend.footage.models import MediaKind, Recording, RecordingState
-from backend.footage.storage import object_store
+from backend.footage.models import Recording
 from backend.retention.models import FixityCheck, RecordingRetention
-from media.object_store import original_key
-from tests.factories import make_device, make_officer, make_unit, make_user
+from tests.factories import make_officer, make_stored_original, make_unit, make_user
+from tests.processes import deployed_environment
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -38,69 +31,14 @@ INTERVAL_SECONDS = 1.0
 
 
 def scheduler_environment(tmp_path: Path) -> dict[str, str]:
-    """The scheduler as deployed (settings.base from the environment), on the test database
-    and the test session's SeaweedFS."""
-    db = connection.settings_dict
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "FV_", "REDIS"))}
-    env.update(
-        DJANGO_SETTINGS_MODULE="backend.config.settings",
-        DATABASE_URL=f"postgres://{db['USER']}@{db['HOST']}:{db['PORT'] or 5432}/{db['NAME']}",
-        FV_VAR_DIR=str(tmp_path / "var"),
-        FV_S3_ENDPOINT_URL=settings.FV_S3_ENDPOINT_URL,
-        FV_S3_ACCESS_KEY=settings.FV_S3_ACCESS_KEY,
-        FV_S3_SECRET_KEY=settings.FV_S3_SECRET_KEY,
-        FV_ORIGINALS_BUCKET=settings.FV_ORIGINALS_BUCKET,
-        FV_DERIVATIVES_BUCKET=settings.FV_DERIVATIVES_BUCKET,
-        FV_SCHEDULER_INTERVAL_SECONDS=str(INTERVAL_SECONDS),
-    )
-    return env
+    """The scheduler as deployed, passing every second."""
+    return deployed_environment(tmp_path, FV_SCHEDULER_INTERVAL_SECONDS=str(INTERVAL_SECONDS))
 
 
 def stored_without_retention(officer: Officer) -> Recording:
     """A recording whose original is in S3 (locked) but which has no retention row yet:
     retention_periodic creates the row and checks the original's fixity."""
-    payload = os.urandom(2048)
-    digest = hashlib.sha256(payload).hexdigest()
-    retain = (timezone.now() + datetime.timedelta(hours=1)).replace(microsecond=0)
-    with tempfile.NamedTemporaryFile() as handle:
-        Path(handle.name).write_bytes(payload)
-        object_store().put_original(
-            bucket=settings.FV_ORIGINALS_BUCKET,
-            path=Path(handle.name),
-            sha256_hex=digest,
-            retain_until=retain,
-        )
-    device, _token = make_device(officer=officer)
-    ended = timezone.now() - datetime.timedelta(days=1)
-    recording = Recording.objects.create(
-        device=device,
-        clip_id=uuid.uuid4().hex,
-        file_name=f"{digest[:8]}.mp4",
-        size_bytes=len(payload),
-        sha256=digest,
-        media_kind=MediaKind.VIDEO,
-        device_started_at=ended - datetime.timedelta(minutes=5),
-        device_ended_at=ended,
-        started_at=ended - datetime.timedelta(minutes=5),
-        ended_at=ended,
-        officer=officer,
-        state=RecordingState.STORED,
-        storage_key=original_key(digest),
-        stored_at=timezone.now(),
-    )
-    audit_record(
-        actor=Actor.system(),
-        action="recording.stored",
-        object_type="recording",
-        object_id=recording.pk,
-        data={
-            "key": recording.storage_key,
-            "sha256": digest,
-            "deduplicated": False,
-            "retain_until": retain.isoformat(),
-        },
-    )
-    return recording
+    return make_stored_original(officer=officer)
 
 
 def subject_never_checked_in(office: Unit, officer: Officer, supervisor: User) -> Subject:

@@ -16,7 +16,6 @@ import pytest
 from asgiref.sync import sync_to_async
 from channels.layers import channel_layers
 from channels.testing import WebsocketCommunicator
-from django.conf import settings
 from django.db import connection
 from django.test import Client
 from django_tasks_db.models import DBTaskResult
@@ -26,6 +25,7 @@ from backend.audit.models import AuditEvent
 from backend.footage.models import ProcessingState, Recording, RecordingProcessing
 from backend.footage.processing import recording_processing_queue
 from tests.factories import make_device, make_officer, make_unit, make_user
+from tests.processes import deployed_environment
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -37,24 +37,6 @@ DATABASE_TASKS = {
     }
 }
 Make = Callable[..., Recording]
-
-
-def worker_environment(tmp_path: Path, **extra: str) -> dict[str, str]:
-    """The worker as deployed (settings.base from the environment), on the test database."""
-    db = connection.settings_dict
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "FV_", "REDIS"))}
-    env.update(
-        DJANGO_SETTINGS_MODULE="backend.config.settings",
-        DATABASE_URL=f"postgres://{db['USER']}@{db['HOST']}:{db['PORT'] or 5432}/{db['NAME']}",
-        FV_VAR_DIR=str(tmp_path / "var"),
-        FV_S3_ENDPOINT_URL=settings.FV_S3_ENDPOINT_URL,
-        FV_S3_ACCESS_KEY=settings.FV_S3_ACCESS_KEY,
-        FV_S3_SECRET_KEY=settings.FV_S3_SECRET_KEY,
-        FV_ORIGINALS_BUCKET=settings.FV_ORIGINALS_BUCKET,
-        FV_DERIVATIVES_BUCKET=settings.FV_DERIVATIVES_BUCKET,
-        **extra,
-    )
-    return env
 
 
 class Workers:
@@ -78,7 +60,7 @@ class Workers:
             cwd=ROOT,
             stdout=log,
             stderr=subprocess.STDOUT,
-            env=worker_environment(self.tmp_path, **extra),
+            env=deployed_environment(self.tmp_path, **extra),
         )
         self.processes.append(process)
         return process

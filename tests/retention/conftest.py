@@ -3,12 +3,8 @@
 from __future__ import annotations
 
 import datetime
-import hashlib
 import os
-import tempfile
-import uuid
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -16,12 +12,17 @@ from django.conf import settings
 from django.utils import timezone
 
 from backend.accounts.models import Role, Unit, User
-from backend.audit.services import Actor, audit_record
-from backend.footage.models import MediaKind, Recording, RecordingState
+from backend.footage.models import Recording
 from backend.footage.storage import object_store
 from backend.retention.models import RecordingRetention
 from backend.retention.services import retention_refresh
-from tests.factories import make_device, make_officer, make_unit, make_user
+from tests.factories import (
+    make_device,
+    make_officer,
+    make_stored_original,
+    make_unit,
+    make_user,
+)
 
 StoreRecording = Callable[..., Recording]
 
@@ -48,50 +49,13 @@ def store_recording(s3: Any, unit: Unit) -> StoreRecording:
         data: bytes | None = None,
         put: bool = True,
     ) -> Recording:
-        payload = data if data is not None else os.urandom(size)
-        digest = hashlib.sha256(payload).hexdigest()
-        ended = timezone.now() - datetime.timedelta(days=ended_days_ago)
-        retain = (timezone.now() + datetime.timedelta(seconds=lock_seconds)).replace(microsecond=0)
-        store = object_store()
-        stored = None
-        if put:
-            with tempfile.NamedTemporaryFile() as handle:
-                Path(handle.name).write_bytes(payload)
-                stored = store.put_original(
-                    bucket=settings.FV_ORIGINALS_BUCKET,
-                    path=Path(handle.name),
-                    sha256_hex=digest,
-                    retain_until=retain,
-                )
-        from media.object_store import original_key
-
-        recording = Recording.objects.create(
-            device=device,
-            clip_id=uuid.uuid4().hex,
-            file_name=f"{digest[:8]}.mp4",
-            size_bytes=len(payload),
-            sha256=digest,
-            media_kind=MediaKind.VIDEO,
-            device_started_at=ended - datetime.timedelta(minutes=5),
-            device_ended_at=ended,
-            started_at=ended - datetime.timedelta(minutes=5),
-            ended_at=ended,
+        recording = make_stored_original(
             officer=officer,
-            state=RecordingState.STORED,
-            storage_key=original_key(digest),
-            stored_at=timezone.now(),
-        )
-        audit_record(
-            actor=Actor.system(),
-            action="recording.stored",
-            object_type="recording",
-            object_id=recording.pk,
-            data={
-                "key": recording.storage_key,
-                "sha256": digest,
-                "deduplicated": bool(stored and stored.already_present),
-                "retain_until": retain.isoformat(),
-            },
+            device=device,
+            payload=data if data is not None else os.urandom(size),
+            ended=timezone.now() - datetime.timedelta(days=ended_days_ago),
+            retain_until=timezone.now() + datetime.timedelta(seconds=lock_seconds),
+            put=put,
         )
         retention_refresh(recording_ids=[recording.pk])
         return recording
