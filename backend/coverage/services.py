@@ -16,7 +16,8 @@ What counts for an activity:
   before it announces clips, so its recordings always count as placed.) A measurement
   taken later does not make such a recording placeable — its stored times were not
   corrected by it; a corrected time must come through
-  :func:`coverage_on_recording_time_changed`. Such recordings are passed to the check
+  :func:`coverage_on_recording_time_changed` (after ``footage.services.recordings_retime``,
+  whose history row makes the recording count as placed). Such recordings are passed to the check
   with ``offset_known=False``; the check then answers ``undecidable`` unless the
   placeable recordings already satisfy the rule.
 
@@ -34,7 +35,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.db.models import BooleanField, Exists, ExpressionWrapper, OuterRef, Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -64,7 +65,7 @@ from backend.coverage.models import (
 from backend.devices.models import ClockReading
 from backend.enforcement.models import Activity, ActivityOfficer, RecordRule
 from backend.enforcement.services import record_rule_for
-from backend.footage.models import Recording, RecordingState
+from backend.footage.models import Recording, RecordingState, RecordingTimeCorrection
 
 # A recording destroyed after its retention still covered its activity: a re-check must
 # not turn that activity into a gap (nor count the recording as pending storage).
@@ -109,6 +110,18 @@ def coverage_evaluate(
         return _evaluate_locked(activity, as_of=as_of or timezone.now())
 
 
+def _offset_known() -> ExpressionWrapper:
+    """For a RecordingLink row: is its recording placed in time? Yes when its device's
+    clock was measured before the row was written (sync), or when a person corrected its
+    times afterwards (footage.services.recordings_retime: the corrected time is a placement)."""
+    measured = ClockReading.objects.filter(
+        device_id=OuterRef("recording__device_id"),
+        server_time__lte=OuterRef("recording__created_at"),
+    )
+    corrected = RecordingTimeCorrection.objects.filter(recording_id=OuterRef("recording_id"))
+    return ExpressionWrapper(Exists(measured) | Exists(corrected), output_field=BooleanField())
+
+
 def _evaluate_locked(activity: Activity, *, as_of: datetime.datetime) -> CoverageEvaluation:
     # Resolved by enforcement (the version in force on the activity's day); rows written
     # without it (older rows, direct inserts) are resolved here once and remembered.
@@ -130,13 +143,9 @@ def _evaluate_locked(activity: Activity, *, as_of: datetime.datetime) -> Coverag
     )
     officer_ids = [officer_id for officer_id, _name in participants]
     labels: dict[Hashable, str] = {officer_id: name for officer_id, name in participants}
-    measured = ClockReading.objects.filter(
-        device_id=OuterRef("recording__device_id"),
-        server_time__lte=OuterRef("recording__created_at"),
-    )
     links = (
         RecordingLink.objects.filter(activity_id=activity.pk, excluded=False)
-        .annotate(offset_known=Exists(measured))
+        .annotate(offset_known=_offset_known())
         .values_list(
             "officer_id",
             "recording_id",
@@ -777,15 +786,11 @@ def _recheck_chunk(activity_ids: list[uuid.UUID]) -> None:
             key = _LinkedOfficer(officer_id, activity_id)
             participants[activity_id].append(key)
             labels[key] = name
-        measured = ClockReading.objects.filter(
-            device_id=OuterRef("recording__device_id"),
-            server_time__lte=OuterRef("recording__created_at"),
-        )
         recordings: dict[Hashable, list[RecordingInterval]] = defaultdict(list)
         pending: dict[uuid.UUID, int] = defaultdict(int)
         for activity_id, officer_id, recording_id, started, ended, state, offset_known in (
             RecordingLink.objects.filter(activity_id__in=pks, excluded=False)
-            .annotate(offset_known=Exists(measured))
+            .annotate(offset_known=_offset_known())
             .values_list(
                 "activity_id",
                 "officer_id",

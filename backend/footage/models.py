@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 
+from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
@@ -38,7 +39,8 @@ class Recording(models.Model):
     # As reported, in the device's own clock …
     device_started_at = models.DateTimeField(_("设备时间：开始"))
     device_ended_at = models.DateTimeField(_("设备时间：结束"))
-    # … and corrected by the clock offset measured at the sync that announced it.
+    # … and corrected by the clock offset measured at the sync that announced it, plus any
+    # later correction by a person (RecordingTimeCorrection): always corrected − reported.
     clock_offset_ms = models.BigIntegerField(default=0)
     started_at = models.DateTimeField(_("开始时间"), db_index=True)
     ended_at = models.DateTimeField(_("结束时间"))
@@ -100,6 +102,40 @@ class RecordingStateChange(models.Model):
 
     def __str__(self) -> str:
         return f"{self.recording_id}: {self.from_state} -> {self.to_state}"
+
+
+class RecordingTimeCorrection(models.Model):
+    """One after-the-fact correction of a recording's corrected times by a person (a device
+    clock found to have been wrong). The device-reported times and the bytes never change;
+    every correction of one batch shares ``batch_id``. Rows are never edited or deleted."""
+
+    recording = models.ForeignKey(
+        Recording, on_delete=models.PROTECT, related_name="time_corrections"
+    )
+    batch_id = models.UUIDField(db_index=True)
+    previous_started_at = models.DateTimeField(_("原开始时间"))
+    previous_ended_at = models.DateTimeField(_("原结束时间"))
+    new_started_at = models.DateTimeField(_("校正后开始时间"))
+    new_ended_at = models.DateTimeField(_("校正后结束时间"))
+    offset = models.DurationField(_("校正量"))
+    reason = models.TextField(_("校正原因"))
+    # Null when run at the server console (management command without --user).
+    corrected_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="recording_time_corrections",
+    )
+    corrected_at = models.DateTimeField(_("校正时间"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("时间校正")
+        verbose_name_plural = _("时间校正")
+        ordering = ["recording", "corrected_at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.recording_id} {self.offset}"
 
 
 class ProcessingState(models.TextChoices):

@@ -77,7 +77,40 @@ class DerivativeOut(Schema):
     url_expires_at: datetime.datetime | None
 
 
+class TimeCorrectionOut(Schema):
+    batch_id: str
+    previous_started_at: datetime.datetime
+    previous_ended_at: datetime.datetime
+    new_started_at: datetime.datetime
+    new_ended_at: datetime.datetime
+    offset_seconds: float
+    reason: str
+    corrected_by: str | None = Field(description="User name; null when run at the console.")
+    corrected_at: datetime.datetime
+
+
 class RecordingDetailOut(RecordingOut):
     processing: ProcessingOut | None
     metadata: MetadataOut | None
     derivatives: list[DerivativeOut]
+    time_corrections: list[TimeCorrectionOut]
+
+
+class TimeCorrectionIn(Schema):
+    offset_seconds: float = Field(
+        description="Seconds to add to the corrected start and end (negative moves earlier); "
+        "non-zero, at most 7 days either way."
+    )
+    reason: str = Field(description="Why the times are wrong (required, kept with the history).")
+
+
+class VerdictChangeOut(Schema):
+    activity_id: str
+    before: str | None
+    after: str | None
+
+
+class TimeCorrectionResultOut(Schema):
+    recording: RecordingDetailOut
+    activities_rechecked: list[str]
+    verdict_changes: list[VerdictChangeOut]

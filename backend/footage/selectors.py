@@ -11,7 +11,12 @@ from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from backend.accounts.models import Role, User
-from backend.footage.models import Recording, RecordingDerivative, RecordingState
+from backend.footage.models import (
+    Recording,
+    RecordingDerivative,
+    RecordingState,
+    RecordingTimeCorrection,
+)
 from backend.footage.storage import object_store
 
 CONTENT_ROLES_BY_UNIT = {Role.SUPERVISOR, Role.LEGAL_OFFICER, Role.CORRECTION_OFFICER}
@@ -46,7 +51,7 @@ def recording_get_visible(*, user: User, recording_id: str) -> Recording | None:
     return (
         recordings_visible_to(user)
         .select_related("processing", "media_metadata")
-        .prefetch_related("state_changes", "derivatives")
+        .prefetch_related("state_changes", "derivatives", "time_corrections__corrected_by")
         .filter(pk=key)
         .first()
     )
@@ -78,3 +83,11 @@ def recording_derivative_links(*, recording: Recording) -> list[DerivativeLink]:
         )
         for derivative in recording.derivatives.all()
     ]
+
+
+def recording_time_corrections(*, recording: Recording) -> QuerySet[RecordingTimeCorrection]:
+    """The time-correction history of a (visible) recording, oldest first, with who made
+    each correction."""
+    return RecordingTimeCorrection.objects.filter(recording=recording).select_related(
+        "corrected_by"
+    )

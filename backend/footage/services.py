@@ -4,17 +4,30 @@ from __future__ import annotations
 
 import datetime
 import logging
+import math
 import threading
 import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
 from django.db import close_old_connections, transaction
 from django.db.models import F, Q
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
-from backend.audit.services import Actor, audit_record
-from backend.footage.models import Recording, RecordingState, RecordingStateChange
+from backend.accounts.models import Role, User
+from backend.audit.services import Actor, AuditEntry, audit_record, audit_record_many
+from backend.config.errors import InvalidInput, NotFound, PermissionDenied
+from backend.devices.models import Device
+from backend.footage.models import (
+    Recording,
+    RecordingState,
+    RecordingStateChange,
+    RecordingTimeCorrection,
+)
+from backend.footage.selectors import recordings_visible_to
 from backend.footage.storage import object_store
 from media.object_store import IntegrityMismatch, ObjectStoreError
 from sync.events import publish_recording_event
@@ -250,3 +263,263 @@ def recordings_redrive_storage(*, limit: int = 200) -> list[uuid.UUID]:
     for recording_id in due:
         recording_store(recording_id=recording_id)
     return due
+
+
+# ------------------------------------------------------------------ time correction
+
+MAX_TIME_CORRECTION = datetime.timedelta(days=7)
+MAX_TIME_CORRECTION_REASON = 1000
+# Who may correct recording times after the fact: the supervisors (监督人员) of the
+# recordings' units, who answer for the coverage of those units, and the system
+# administrator. Not the field officer (a corrected time can turn their own gap into
+# coverage), not the legal officer (reviews decisions, does not manage devices), not the
+# correction officer; storage administrators and auditors see no recordings at all.
+TIME_CORRECTION_ROLES = frozenset({Role.SUPERVISOR, Role.SYSTEM_ADMIN})
+
+
+@dataclass(frozen=True)
+class VerdictChange:
+    activity_id: uuid.UUID
+    before: str | None
+    after: str | None
+
+
+@dataclass(frozen=True)
+class RetimeResult:
+    batch_id: uuid.UUID
+    recording_ids: list[uuid.UUID]
+    corrections: list[RecordingTimeCorrection]
+    activity_ids: list[uuid.UUID]  # activities re-checked (links moved or verdict re-run)
+    verdict_changes: list[VerdictChange]
+    dry_run: bool
+
+
+def time_correction_offset(seconds: float) -> datetime.timedelta:
+    """A correction offset from seconds (API, command), refused when not a number or
+    beyond ±7 days (``offset_out_of_range``; a zero offset is refused by the service)."""
+    if not math.isfinite(seconds) or abs(seconds) > MAX_TIME_CORRECTION.total_seconds():
+        raise InvalidInput(
+            _("校正量超出允许范围（不得超过正负7天）"),
+            code="offset_out_of_range",
+            details={
+                "offset_seconds": seconds if math.isfinite(seconds) else str(seconds),
+                "max_seconds": int(MAX_TIME_CORRECTION.total_seconds()),
+            },
+        )
+    return datetime.timedelta(seconds=seconds)
+
+
+def _validate_correction(offset: datetime.timedelta, reason: str) -> str:
+    reason = reason.strip()
+    if not reason:
+        raise InvalidInput(_("时间校正必须说明原因"), code="reason_required")
+    if len(reason) > MAX_TIME_CORRECTION_REASON:
+        raise InvalidInput(
+            _("校正原因过长"),
+            code="reason_too_long",
+            details={"max_length": MAX_TIME_CORRECTION_REASON},
+        )
+    time_correction_offset(offset.total_seconds())
+    if not offset:
+        raise InvalidInput(_("校正量不能为零"), code="offset_zero")
+    return reason
+
+
+def _selected_recording_ids(
+    *,
+    actor_user: User | None,
+    recording_ids: Sequence[uuid.UUID | str] | None,
+    device: Device | None,
+    start: datetime.datetime | None,
+    end: datetime.datetime | None,
+) -> list[uuid.UUID]:
+    """The chosen recordings, refused as a whole when the user may not see one of them
+    (404, as the recording endpoints answer: ids cannot be probed across units)."""
+    if (recording_ids is None) == (device is None):
+        raise InvalidInput(_("请指定音像记录，或指定设备和时间段"), code="selection_required")
+    if recording_ids is not None:
+        wanted: set[uuid.UUID] = set()
+        for value in recording_ids:
+            try:
+                wanted.add(value if isinstance(value, uuid.UUID) else uuid.UUID(str(value)))
+            except ValueError:
+                raise NotFound(_("没有该音像记录"), code="recording_not_found") from None
+        if not wanted:
+            raise InvalidInput(_("请指定音像记录"), code="selection_required")
+        chosen = Recording.objects.filter(pk__in=wanted)
+    else:
+        if start is None or end is None or end <= start:
+            raise InvalidInput(_("时间段无效：结束须晚于开始"), code="invalid_period")
+        # By the device's own clock: the wrong clock is what the period is known by (the
+        # time burnt into the footage), and it does not move when the times are corrected.
+        chosen = Recording.objects.filter(
+            device=device, device_started_at__gte=start, device_started_at__lt=end
+        )
+        wanted = set(chosen.values_list("pk", flat=True))
+    if actor_user is not None:
+        visible = set(
+            recordings_visible_to(actor_user).filter(pk__in=wanted).values_list("pk", flat=True)
+        )
+        if visible != wanted:
+            raise NotFound(
+                _("没有该音像记录"),
+                code="recording_not_found",
+                details={"not_visible": len(wanted - visible)},
+            )
+        if actor_user.role not in TIME_CORRECTION_ROLES:
+            raise PermissionDenied(
+                _("只有监督人员可以校正音像记录时间"), code="time_correction_not_allowed"
+            )
+    elif recording_ids is not None and chosen.count() != len(wanted):
+        raise NotFound(_("没有该音像记录"), code="recording_not_found")
+    return sorted(wanted)
+
+
+def _lock_activities_for(recordings: list[Recording], offset: datetime.timedelta) -> set[Any]:
+    """Lock, in primary-key order and before anything is written, every activity the
+    coverage re-check may touch (those linked to the recordings, and those of their
+    officers that the corrected spans may overlap: a superset). The coverage paths take
+    activity locks before the audit chain head; a batch re-checking recording after
+    recording would otherwise take further activity locks while holding the head."""
+    from backend.coverage.models import RecordingLink
+    from backend.coverage.services import link_buffer
+    from backend.enforcement.models import Activity
+
+    if not recordings:
+        return set()
+    buffer = link_buffer()
+    ids = set(
+        RecordingLink.objects.filter(recording_id__in=[r.pk for r in recordings]).values_list(
+            "activity_id", flat=True
+        )
+    )
+    officers = {r.officer_id for r in recordings if r.officer_id is not None}
+    if officers:
+        earliest = min(r.started_at for r in recordings) + offset - buffer
+        latest = max(r.ended_at for r in recordings) + offset + buffer
+        ids |= set(
+            Activity.objects.filter(participants__officer_id__in=officers, started_at__lte=latest)
+            .filter(Q(stopped_at__gte=earliest) | Q(stopped_at__isnull=True))
+            .values_list("pk", flat=True)
+        )
+    if ids:
+        list(
+            Activity.objects.select_for_update(of=("self",))
+            .filter(pk__in=ids)
+            .order_by("pk")
+            .values_list("pk", flat=True)
+        )
+    return ids
+
+
+def recordings_retime(
+    *,
+    actor_user: User | None,
+    offset: datetime.timedelta,
+    reason: str,
+    recording_ids: Sequence[uuid.UUID | str] | None = None,
+    device: Device | None = None,
+    start: datetime.datetime | None = None,
+    end: datetime.datetime | None = None,
+    dry_run: bool = False,
+) -> RetimeResult:
+    """Correct the corrected times of recordings after the fact (a device clock found to
+    have been wrong): ``started_at``/``ended_at`` move by ``offset``; the device-reported
+    times and the original bytes never change. Choose the recordings by id, or by
+    ``device`` and a period ``[start, end)`` of the device-reported start.
+
+    ``actor_user`` is the person correcting (scoped like the recording endpoints: a
+    recording they may not see is ``recording_not_found``; only TIME_CORRECTION_ROLES may
+    correct); ``None`` is an operator at the server console (management command).
+    One history row per recording, one ``recording.time_corrected`` audit event per
+    recording (appended in one statement, sharing ``batch_id``), then the coverage
+    re-check of each recording inside this transaction (links that no longer overlap
+    dropped, new overlaps linked, verdicts on both sides re-run). ``dry_run`` does all of
+    it and rolls it back: the result tells what would change, nothing is written."""
+    from backend.coverage.models import CoverageEvaluation
+    from backend.coverage.services import coverage_on_recording_time_changed
+
+    ids = _selected_recording_ids(
+        actor_user=actor_user, recording_ids=recording_ids, device=device, start=start, end=end
+    )
+    reason = _validate_correction(offset, reason)
+    batch_id = uuid.uuid4()
+    offset_ms = round(offset / datetime.timedelta(milliseconds=1))
+    with transaction.atomic():
+        recordings = list(Recording.objects.select_for_update().filter(pk__in=ids).order_by("pk"))
+        locked = _lock_activities_for(recordings, offset)
+        verdicts_before = dict(
+            CoverageEvaluation.objects.filter(activity_id__in=locked).values_list(
+                "activity_id", "verdict"
+            )
+        )
+        corrections = []
+        for recording in recordings:
+            corrections.append(
+                RecordingTimeCorrection(
+                    recording=recording,
+                    batch_id=batch_id,
+                    previous_started_at=recording.started_at,
+                    previous_ended_at=recording.ended_at,
+                    new_started_at=recording.started_at + offset,
+                    new_ended_at=recording.ended_at + offset,
+                    offset=offset,
+                    reason=reason,
+                    corrected_by=actor_user,
+                )
+            )
+            recording.started_at += offset
+            recording.ended_at += offset
+            recording.clock_offset_ms += offset_ms
+            recording.save(
+                update_fields=["started_at", "ended_at", "clock_offset_ms", "updated_at"]
+            )
+        RecordingTimeCorrection.objects.bulk_create(corrections)
+        rechecked: list[uuid.UUID] = []
+        for recording in recordings:
+            for activity_id in coverage_on_recording_time_changed(recording.pk):
+                if activity_id not in rechecked:
+                    rechecked.append(activity_id)
+        verdicts_after = dict(
+            CoverageEvaluation.objects.filter(activity_id__in=rechecked).values_list(
+                "activity_id", "verdict"
+            )
+        )
+        changes = [
+            VerdictChange(activity_id, verdicts_before.get(activity_id), verdict)
+            for activity_id in rechecked
+            if verdicts_before.get(activity_id) != (verdict := verdicts_after.get(activity_id))
+        ]
+        actor = Actor.user(actor_user) if actor_user is not None else Actor.system()
+        audit_record_many(
+            AuditEntry(
+                actor=actor,
+                action="recording.time_corrected",
+                object_type="recording",
+                object_id=correction.recording_id,
+                data={
+                    "batch_id": str(batch_id),
+                    "correction_id": correction.pk,
+                    "recordings_in_batch": len(corrections),
+                    "device_started_at": correction.recording.device_started_at.isoformat(),
+                    "previous_started_at": correction.previous_started_at.isoformat(),
+                    "previous_ended_at": correction.previous_ended_at.isoformat(),
+                    "started_at": correction.new_started_at.isoformat(),
+                    "ended_at": correction.new_ended_at.isoformat(),
+                    "offset_seconds": offset.total_seconds(),
+                    "reason": reason,
+                    "via": "user" if actor_user is not None else "console",
+                },
+            )
+            for correction in corrections
+        )
+        if dry_run:
+            transaction.set_rollback(True)
+    return RetimeResult(
+        batch_id=batch_id,
+        recording_ids=[r.pk for r in recordings],
+        corrections=[] if dry_run else corrections,
+        activity_ids=rechecked,
+        verdict_changes=changes,
+        dry_run=dry_run,
+    )

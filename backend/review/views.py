@@ -31,6 +31,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from backend.accounts.models import Role, User
 from backend.config.errors import Conflict, FieldVaultError, NotFound, PermissionDenied
 from backend.footage.models import RecordingState
+from backend.footage.selectors import recording_time_corrections
 from backend.review import selectors, services
 from backend.review.forms import (
     AccessDocumentForm,
@@ -192,6 +193,7 @@ def recording_detail(request: HttpRequest, recording_id: str) -> HttpResponse:
             "processing_label": state_label,
             "metadata": metadata,
             "custody": selectors.recording_custody_events(recording),
+            "time_corrections": recording_time_corrections(recording=recording),
             "fixity": selectors.recording_fixity_last(recording),
             "retention": selectors.recording_retention_view(recording, user=user),
             "verified": recording.state

@@ -420,6 +420,21 @@ MATRIX: dict[str, Cell] = {
         lambda c: f"/api/recordings/{recording(c)}",
         roles({r: 200 for r in CONTENT}, {SYS: 200}, default=404, other_default=404, **API),
     ),
+    "POST /api/recordings/{recording_id}/time-correction": Cell(
+        "POST",
+        lambda c: f"/api/recordings/{recording(c)}/time-correction",
+        # Supervisors (their unit subtree) and the system administrator correct recording
+        # times; the other content roles see the recording but may not (403); roles that
+        # see no recordings, and every role for another unit's recording, get 404.
+        roles(
+            {SUP: 200, SYS: 200, FO: 403, CO: 403, LEGAL: 403},
+            {SYS: 200},
+            default=404,
+            other_default=404,
+            **API,
+        ),
+        body=lambda c: {"offset_seconds": 10800, "reason": "矩阵：设备时钟慢3小时"},
+    ),
     "GET /api/devices/": Cell(
         "GET", lambda c: "/api/devices/", same(403, **API, system_admin=200), sided=False
     ),
