@@ -113,7 +113,9 @@ def audit_record_many(entries: Iterable[AuditEntry]) -> list[AuditEvent]:
     pending = list(entries)
     if not pending:
         return []
-    with transaction.atomic():
+    # No savepoint inside the caller's transaction (two round trips saved per call): an
+    # audit append that fails must roll the whole change back anyway.
+    with transaction.atomic(savepoint=False):
         head, _created = AuditChainHead.objects.select_for_update().get_or_create(singleton=1)
         occurred = timezone.now()  # UTC; its ISO text is hashed and read back identically
         occurred_text = occurred.isoformat()
