@@ -363,12 +363,14 @@ def _process_audio_video(run: _Run, probe_result: ProbeResult) -> ProcessingOutc
     # decoder, and a failure here does not make an otherwise playable recording damaged.
     try:
         with run.stage("posters"):
-            poster = make_poster(run.path, run.output(POSTER), probe_result)
+            poster = make_poster(run.path, run.output(POSTER), probe_result, threads=run.threads)
         run.files.append(
             _produced(POSTER, poster.path, run.sha256, width=poster.width, height=poster.height)
         )
         with run.stage("posters"):
-            strip = make_thumbnail_strip(run.path, run.output(THUMBNAIL_STRIP), probe_result)
+            strip = make_thumbnail_strip(
+                run.path, run.output(THUMBNAIL_STRIP), probe_result, threads=run.threads
+            )
         run.files.append(
             _produced(
                 THUMBNAIL_STRIP, strip.path, run.sha256, width=strip.width, height=strip.height

@@ -76,8 +76,9 @@ def _frame_to_image(frame: av.VideoFrame) -> Image.Image:
     return image
 
 
-def frame_at(path: str | Path, time_s: float) -> Image.Image:
+def frame_at(path: str | Path, time_s: float, *, threads: int = 0) -> Image.Image:
     """Decode the video frame shown at ``time_s`` (or the last one before the end).
+    ``threads`` > 0 caps the decoder's threads (0: FFmpeg's choice, every core).
 
     Raises :class:`NoFrameDecoded` when no frame can be decoded at all.
     """
@@ -86,6 +87,8 @@ def frame_at(path: str | Path, time_s: float) -> Image.Image:
             raise NoFrameDecoded(str(path))
         stream = container.streams.video[0]
         stream.thread_type = "AUTO"
+        if threads > 0:
+            stream.codec_context.thread_count = threads
         if time_s > 0 and stream.time_base:
             try:
                 container.seek(int(time_s / stream.time_base), stream=stream, backward=True)
@@ -98,7 +101,7 @@ def frame_at(path: str | Path, time_s: float) -> Image.Image:
                 break
     if last is None:
         if time_s > 0:
-            return frame_at(path, 0.0)
+            return frame_at(path, 0.0, threads=threads)
         raise NoFrameDecoded(str(path))
     return _frame_to_image(last)
 
@@ -116,11 +119,12 @@ def make_poster(
     probe: ProbeResult,
     *,
     max_height: int = POSTER_MAX_HEIGHT,
+    threads: int = 0,
 ) -> ImageResult:
     """Write the poster frame of video ``src`` as a JPEG at ``dst`` (≤ ``max_height``)."""
     fps = probe.video.fps if probe.video else None
     moment = poster_time(probe.duration_s, fps=fps)
-    image = _fit_height(frame_at(src, moment).convert("RGB"), max_height)
+    image = _fit_height(frame_at(src, moment, threads=threads).convert("RGB"), max_height)
     image.save(dst, "JPEG", quality=JPEG_QUALITY, optimize=True)
     return ImageResult(path=Path(dst), width=image.width, height=image.height, time_s=moment)
 
@@ -139,6 +143,7 @@ def make_thumbnail_strip(
     *,
     count: int = STRIP_FRAME_COUNT,
     tile_height: int = STRIP_TILE_HEIGHT,
+    threads: int = 0,
 ) -> ImageResult:
     """Write ``count`` frames side by side (each ``tile_height`` high) as one JPEG.
 
@@ -149,7 +154,7 @@ def make_thumbnail_strip(
         count = max(1, min(count, frame_count))
     tiles: list[Image.Image] = []
     for moment in strip_times(probe.duration_s, count):
-        frame = frame_at(src, moment).convert("RGB")
+        frame = frame_at(src, moment, threads=threads).convert("RGB")
         width = max(2, round(frame.width * tile_height / frame.height))
         tiles.append(frame.resize((width, tile_height), Image.Resampling.BILINEAR))
     strip = Image.new("RGB", (sum(tile.width for tile in tiles), tile_height), "black")

@@ -5,9 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from PIL import Image
+from PIL import Image, ImageChops
 
 from media.posters import (
+    frame_at,
     make_poster,
     make_thumbnail_strip,
     make_waveform,
@@ -79,3 +80,12 @@ def test_waveform_shows_tone_then_silence(corpus: dict[str, Path], tmp_path: Pat
         silence = [drawn_height(x) for x in range(220, 380, 10)]
     assert min(tone) > 60  # tone at peak level fills most of the height
     assert max(silence) <= 2  # silence is the flat centre line
+
+
+@pytest.mark.parametrize("name", ["good_mp4", "hevc_mp4"])
+def test_single_thread_decode_gives_the_same_frame(name: str, corpus: dict[str, Path]) -> None:
+    # FV_MEDIA_THREADS=1 reaches the poster decoder too; the picture must not change.
+    limited = frame_at(corpus[name], 0.5, threads=1)
+    default = frame_at(corpus[name], 0.5)
+    assert limited.size == default.size
+    assert ImageChops.difference(limited.convert("RGB"), default.convert("RGB")).getbbox() is None
