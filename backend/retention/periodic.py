@@ -40,7 +40,8 @@ def retention_periodic(
     """Run what is due: retention rows for new recordings, recomputation after activity
     changes, lock extensions and legal holds that S3 has not yet got, fixity checks (paced
     so that the full sweep fits FV_FIXITY_PERIOD_DAYS when this runs every
-    `interval_seconds`), and destructions whose queue time is over. Safe to run often and
+    `interval_seconds`), destructions whose queue time is over, and watermarked export
+    copies whose grant has expired. Safe to run often and
     from several workers (each step is idempotent)."""
     summary: dict[str, Any] = {}
     summary["backfilled"] = retention_backfill()
@@ -58,5 +59,8 @@ def retention_periodic(
     summary["fixity_failed"] = len(fixity.failed)
     summary["fixity_still_due"] = fixity.overdue_remaining
     summary["destruction_batches_run"] = destruction_execute_due()
+    from backend.review.services import export_copies_withdraw  # review builds on retention
+
+    summary["export_copies_withdrawn"] = export_copies_withdraw()
     logger.info("retention periodic: %s", summary)
     return summary

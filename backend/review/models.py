@@ -252,8 +252,9 @@ class ProxiesState(models.TextChoices):
     WORKING = "working", _("生成中")
     READY = "ready", _("已生成")
     FAILED = "failed", _("生成失败")
-    # Final: the grant stopped working before the copies were published, so none are kept
-    # (export_proxies_prepare checks when it starts and before it publishes).
+    # Final: the grant stopped working, so no copies are kept — before they were published
+    # (export_proxies_prepare checks when it starts and before it publishes) or after
+    # (export_copies_withdraw: queued by a revocation, run for expiry by retention_periodic).
     REVOKED = "revoked", _("授权已撤销，未生成副本")
     EXPIRED = "expired", _("授权已过期，未生成副本")
 

@@ -478,6 +478,10 @@ def access_grant_revoke(
         grant.revoked_by = user
         grant.revoke_reason = reason
         grant.save(update_fields=["revoked_at", "revoked_by", "revoke_reason"])
+        # Copies already made for this grant's exports must not outlive it.
+        if ExportPackage.objects.filter(grant=grant, proxies_state=ProxiesState.READY).exists():
+            grant_pk = str(grant.pk)
+            transaction.on_commit(lambda: _enqueue_copies_withdrawal(grant_pk))
         audit_record(
             actor=Actor.user(user),
             action="access_grant.revoked",
@@ -687,6 +691,12 @@ def _enqueue_proxies(export_id: str) -> None:
     prepare_export_proxies.enqueue(export_id)
 
 
+def _enqueue_copies_withdrawal(grant_id: str) -> None:
+    from backend.review.tasks import withdraw_export_copies
+
+    withdraw_export_copies.enqueue(grant_id)
+
+
 @dataclass(frozen=True)
 class _GrantStopped:
     """Why an export's grant no longer allows its watermarked copies."""
@@ -760,6 +770,38 @@ def _export_proxies_withdraw(
             },
         )
     return str(stopped.state)
+
+
+def export_copies_withdraw(
+    *, grant_id: uuid.UUID | None = None, now: datetime.datetime | None = None
+) -> int:
+    """Remove the watermarked copies of ready exports whose grant stopped working — revoked
+    (queued by the revocation) or expired at ``now`` (the periodic pass) — from the
+    derivatives bucket, and say so on the export (state revoked/expired, audited
+    ``export.proxies_withdrawn``). Returns how many exports lost their copies. Idempotent."""
+    now = now or timezone.now()
+    exports = ExportPackage.objects.filter(proxies_state=ProxiesState.READY).filter(
+        Q(grant__revoked_at__isnull=False) | Q(grant__expires_at__lte=now)
+    )
+    if grant_id is not None:
+        exports = exports.filter(grant_id=grant_id)
+    withdrawn = 0
+    for export_id in exports.values_list("pk", flat=True):
+        with transaction.atomic():
+            export = (
+                ExportPackage.objects.select_for_update()
+                .filter(pk=export_id, proxies_state=ProxiesState.READY)
+                .first()
+            )
+            stopped = _export_grant_stopped(export_id, at=now) if export else None
+            if export is None or stopped is None:
+                continue
+            keys = [str(p["key"]) for p in export.proxies]
+            _export_proxies_withdraw(
+                export_id=export_id, stopped=stopped, published=keys, stage="after_ready"
+            )
+            withdrawn += 1
+    return withdrawn
 
 
 def export_proxies_prepare(*, export_id: uuid.UUID, now: datetime.datetime | None = None) -> str:

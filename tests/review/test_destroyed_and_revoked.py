@@ -220,3 +220,45 @@ def test_a_grant_that_expired_before_the_job_ran_gets_no_copies(
     assert _export_copies_in_bucket(export) == []
     event = AuditEvent.objects.get(action="export.proxies_withdrawn", object_id=str(export.pk))
     assert event.data["reason"] == "grant_expired"
+
+
+def test_copies_of_a_ready_export_are_removed_when_its_grant_is_revoked(
+    world: World, sample_mp4: Path, django_capture_on_commit_callbacks: Any
+) -> None:
+    recording = store_recording(device=world.device, officer=world.officer, data_path=sample_mp4)
+    grant = _outside_grant(world, recording)
+    export = services.export_create(grant=grant, user=grant.holder)
+    assert services.export_proxies_prepare(export_id=export.pk) == "ready"
+    made = _export_copies_in_bucket(export)
+    assert made
+    with django_capture_on_commit_callbacks(execute=True):  # the queued withdrawal runs
+        services.access_grant_revoke(grant_id=grant.pk, user=world.bureau_head, reason="撤回")
+    export.refresh_from_db()
+    assert export.proxies_state == ProxiesState.REVOKED and export.proxies == []
+    assert _export_copies_in_bucket(export) == []
+    event = AuditEvent.objects.get(action="export.proxies_withdrawn", object_id=str(export.pk))
+    assert event.data["stage"] == "after_ready" and event.data["reason"] == "grant_revoked"
+    assert sorted(event.data["copies_removed"]) == sorted(made)
+    assert services.export_copies_withdraw(grant_id=grant.pk) == 0  # idempotent
+
+
+def test_copies_of_a_ready_export_are_removed_once_its_grant_has_expired(
+    world: World, sample_mp4: Path
+) -> None:
+    from backend.retention.periodic import retention_periodic
+
+    recording = store_recording(device=world.device, officer=world.officer, data_path=sample_mp4)
+    grant = _outside_grant(world, recording)
+    export = services.export_create(grant=grant, user=grant.holder)
+    assert services.export_proxies_prepare(export_id=export.pk) == "ready"
+    assert _export_copies_in_bucket(export)
+    assert services.export_copies_withdraw() == 0  # the grant still works: copies stay
+    assert _export_copies_in_bucket(export)
+    AccessGrant.objects.filter(pk=grant.pk).update(
+        expires_at=timezone.now() - datetime.timedelta(minutes=1)
+    )
+    summary = retention_periodic(fixity_limit=0)  # the periodic pass withdraws them
+    assert summary["export_copies_withdrawn"] == 1
+    export.refresh_from_db()
+    assert export.proxies_state == ProxiesState.EXPIRED and export.proxies == []
+    assert _export_copies_in_bucket(export) == []
