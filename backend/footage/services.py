@@ -7,7 +7,7 @@ import logging
 import math
 import threading
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -375,7 +375,40 @@ def _selected_recording_ids(
     return sorted(wanted)
 
 
-def _lock_activities_for(recordings: list[Recording], offset: datetime.timedelta) -> set[Any]:
+def _holders_after(recordings: list[Recording], offset: datetime.timedelta) -> dict[uuid.UUID, int]:
+    """For each recording whose corrected start falls in another officer's assignment of
+    its device: that officer's id. Recordings are attributed by recorded time (as at sync);
+    where the device's history names nobody at the corrected time, the attribution stays."""
+    from backend.devices.models import DeviceAssignment
+
+    periods: dict[uuid.UUID, list[tuple[datetime.datetime, datetime.datetime | None, int]]] = {}
+    for device_id, starts_at, ends_at, officer_id in (
+        DeviceAssignment.objects.filter(device_id__in={r.device_id for r in recordings})
+        .order_by("starts_at")
+        .values_list("device_id", "starts_at", "ends_at", "officer_id")
+    ):
+        periods.setdefault(device_id, []).append((starts_at, ends_at, officer_id))
+    moved: dict[uuid.UUID, int] = {}
+    for recording in recordings:
+        start = recording.started_at + offset
+        holder = next(
+            (
+                officer_id
+                for starts_at, ends_at, officer_id in reversed(periods.get(recording.device_id, []))
+                if starts_at <= start and (ends_at is None or start < ends_at)
+            ),
+            None,
+        )
+        if holder is not None and holder != recording.officer_id:
+            moved[recording.pk] = holder
+    return moved
+
+
+def _lock_activities_for(
+    recordings: list[Recording],
+    offset: datetime.timedelta,
+    extra_officers: Iterable[int] = (),
+) -> set[Any]:
     """Lock, in primary-key order and before anything is written, every activity the
     coverage re-check may touch (those linked to the recordings, and those of their
     officers that the corrected spans may overlap: a superset). The coverage paths take
@@ -394,6 +427,7 @@ def _lock_activities_for(recordings: list[Recording], offset: datetime.timedelta
         )
     )
     officers = {r.officer_id for r in recordings if r.officer_id is not None}
+    officers |= set(extra_officers)
     if officers:
         earliest = min(r.started_at for r in recordings) + offset - buffer
         latest = max(r.ended_at for r in recordings) + offset + buffer
@@ -426,7 +460,10 @@ def recordings_retime(
     """Correct the corrected times of recordings after the fact (a device clock found to
     have been wrong): ``started_at``/``ended_at`` move by ``offset``; the device-reported
     times and the original bytes never change. Choose the recordings by id, or by
-    ``device`` and a period ``[start, end)`` of the device-reported start.
+    ``device`` and a period ``[start, end)`` of the device-reported start. A recording
+    whose corrected start falls in another officer's assignment of its device is
+    attributed to that officer (as sync attributes by recorded time; audited with
+    ``officer_id_before``); where the device's history names nobody then, it stays.
 
     ``actor_user`` is the person correcting (scoped like the recording endpoints: a
     recording they may not see is ``recording_not_found``; only TIME_CORRECTION_ROLES may
@@ -447,7 +484,9 @@ def recordings_retime(
     offset_ms = round(offset / datetime.timedelta(milliseconds=1))
     with transaction.atomic():
         recordings = list(Recording.objects.select_for_update().filter(pk__in=ids).order_by("pk"))
-        locked = _lock_activities_for(recordings, offset)
+        new_holders = _holders_after(recordings, offset)
+        previous_officers = {r.pk: r.officer_id for r in recordings}
+        locked = _lock_activities_for(recordings, offset, new_holders.values())
         verdicts_before = dict(
             CoverageEvaluation.objects.filter(activity_id__in=locked).values_list(
                 "activity_id", "verdict"
@@ -471,9 +510,11 @@ def recordings_retime(
             recording.started_at += offset
             recording.ended_at += offset
             recording.clock_offset_ms += offset_ms
-            recording.save(
-                update_fields=["started_at", "ended_at", "clock_offset_ms", "updated_at"]
-            )
+            fields = ["started_at", "ended_at", "clock_offset_ms", "updated_at"]
+            if recording.pk in new_holders:  # the corrected time is another officer's shift
+                recording.officer_id = new_holders[recording.pk]
+                fields.append("officer")
+            recording.save(update_fields=fields)
         RecordingTimeCorrection.objects.bulk_create(corrections)
         rechecked: list[uuid.UUID] = []
         for recording in recordings:
@@ -508,6 +549,14 @@ def recordings_retime(
                     "ended_at": correction.new_ended_at.isoformat(),
                     "offset_seconds": offset.total_seconds(),
                     "reason": reason,
+                    **(
+                        {
+                            "officer_id_before": previous_officers[correction.recording_id],
+                            "officer_id": new_holders[correction.recording_id],
+                        }
+                        if correction.recording_id in new_holders
+                        else {}
+                    ),
                     "via": "user" if actor_user is not None else "console",
                 },
             )

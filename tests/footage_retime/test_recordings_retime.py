@@ -334,3 +334,72 @@ def test_command_corrects_a_device_period_and_dry_run_writes_nothing(world: Worl
         call_command(
             "recordings_retime", *args[:-4], "--offset-seconds", "-900000", "--reason", "x"
         )
+
+
+def test_a_correction_into_another_officers_shift_reattributes_the_recording(
+    world: World,
+) -> None:
+    from backend.devices.models import DeviceAssignment
+
+    # The camera went from Alice to Bob at 10:00; its clock was 3 h slow all day.
+    device = world.alice_device
+    DeviceAssignment.objects.filter(device=device).delete()
+    DeviceAssignment.objects.create(
+        device=device,
+        officer=world.alice,
+        starts_at=at("2026-03-01 00:00"),
+        ends_at=at("2026-03-02 10:00"),
+    )
+    DeviceAssignment.objects.create(
+        device=device, officer=world.bob, starts_at=at("2026-03-02 10:00")
+    )
+    bobs = delivery(world, "2026-03-02 12:00", officers=[world.bob])
+    alices = delivery(world, "2026-03-02 09:00")
+    recording = slow_clip(world, "2026-03-02 12:00")  # stored at 09:00, as Alice's
+    assert recording.officer_id == world.alice.pk
+    assert auto_link_activities(recording) == {alices}
+
+    recordings_retime(
+        actor_user=world.supervisor,
+        recording_ids=[recording.pk],
+        offset=THREE_HOURS,
+        reason="时钟慢3小时：12:00 时设备已交王芳",
+    )
+
+    recording.refresh_from_db()
+    assert recording.officer_id == world.bob.pk
+    assert auto_link_activities(recording) == {bobs}
+    assert RecordingLink.objects.get(recording=recording, activity_id=bobs).officer_id == (
+        world.bob.pk
+    )
+    assert verdict(bobs) == "compliant" and verdict(alices) == "not_recorded"
+    [event] = AuditEvent.objects.filter(action="recording.time_corrected")
+    assert event.data["officer_id_before"] == world.alice.pk
+    assert event.data["officer_id"] == world.bob.pk
+
+
+def test_command_as_a_user_applies_that_users_role_and_scope(world: World) -> None:
+    clip = slow_clip(world, "2026-03-02 12:00")
+    args = [
+        "--device",
+        world.alice_device.serial,
+        "--from",
+        "2026-03-01T00:00:00+08:00",
+        "--to",
+        "2026-03-08T00:00:00+08:00",
+        "--offset-seconds",
+        "10800",
+        "--reason",
+        "时钟慢3小时",
+    ]
+    for refused in (world.alice_user.username, world.other_supervisor.username, "nobody"):
+        with pytest.raises(CommandError):
+            call_command("recordings_retime", *args, "--user", refused, stdout=io.StringIO())
+    assert not RecordingTimeCorrection.objects.exists()
+    call_command(
+        "recordings_retime", *args, "--user", world.supervisor.username, stdout=io.StringIO()
+    )
+    [row] = RecordingTimeCorrection.objects.all()
+    assert row.recording_id == clip.pk and row.corrected_by == world.supervisor
+    event = AuditEvent.objects.get(action="recording.time_corrected")
+    assert event.actor_kind == "user" and event.actor_id == str(world.supervisor.pk)
