@@ -17,8 +17,8 @@ from django.utils import timezone
 
 from backend.audit.services import Actor, audit_record
 from backend.config.errors import Conflict, InvalidInput, PayloadTooLarge
-from backend.devices.models import Device, DeviceAssignment
-from backend.devices.services import device_clock_record
+from backend.devices.models import Device
+from backend.devices.services import AssignmentIndex, device_clock_record
 from backend.footage.models import Recording, RecordingState, RecordingStateChange
 from backend.garbage_collection import collector_paused
 from sync.models import Upload, UploadState
@@ -49,23 +49,6 @@ def display_file_name(name: str, fallback: str) -> str:
     if base in {"", ".", ".."}:
         base = fallback
     return base[:255]
-
-
-class _AssignmentIndex:
-    """Which officer held this device at a given time, from one query."""
-
-    def __init__(self, device: Device):
-        self.periods = list(
-            DeviceAssignment.objects.filter(device=device)
-            .order_by("starts_at")
-            .values_list("starts_at", "ends_at", "officer_id")
-        )
-
-    def officer_at(self, at: datetime.datetime) -> int | None:
-        for starts_at, ends_at, officer_id in reversed(self.periods):
-            if starts_at <= at and (ends_at is None or at < ends_at):
-                return int(officer_id)
-        return None
 
 
 @dataclass
@@ -137,7 +120,7 @@ def _announce(device: Device, clips: list[ClipIn], offset_ms: int) -> dict[str, 
     fresh = [clip for clip in clips if clip.clip_id not in known]
     if not fresh:
         return known
-    assignments = _AssignmentIndex(device)
+    assignments = AssignmentIndex(device.pk)
     new_recordings = [
         Recording(
             device=device,

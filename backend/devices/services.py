@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime
 import hashlib
 import secrets
+import uuid
 from dataclasses import dataclass
 
 from django.core.exceptions import ValidationError
@@ -171,6 +172,25 @@ def device_assign(
             data={"officer_id": officer.pk, "starts_at": starts_at.isoformat()},
         )
     return assignment
+
+
+class AssignmentIndex:
+    """Which officer held a device at a given time, from one query for the device's whole
+    history (sync attributes a manifest's new recordings with it, time corrections
+    re-attribute with it)."""
+
+    def __init__(self, device_id: uuid.UUID):
+        self.periods = list(
+            DeviceAssignment.objects.filter(device_id=device_id)
+            .order_by("starts_at")
+            .values_list("starts_at", "ends_at", "officer_id")
+        )
+
+    def officer_at(self, at: datetime.datetime) -> int | None:
+        for starts_at, ends_at, officer_id in reversed(self.periods):
+            if starts_at <= at and (ends_at is None or at < ends_at):
+                return int(officer_id)
+        return None
 
 
 def officer_holding_device_at(*, device: Device, at: datetime.datetime) -> Officer | None:

@@ -379,26 +379,13 @@ def _holders_after(recordings: list[Recording], offset: datetime.timedelta) -> d
     """For each recording whose corrected start falls in another officer's assignment of
     its device: that officer's id. Recordings are attributed by recorded time (as at sync);
     where the device's history names nobody at the corrected time, the attribution stays."""
-    from backend.devices.models import DeviceAssignment
+    from backend.devices.services import AssignmentIndex
 
-    periods: dict[uuid.UUID, list[tuple[datetime.datetime, datetime.datetime | None, int]]] = {}
-    for device_id, starts_at, ends_at, officer_id in (
-        DeviceAssignment.objects.filter(device_id__in={r.device_id for r in recordings})
-        .order_by("starts_at")
-        .values_list("device_id", "starts_at", "ends_at", "officer_id")
-    ):
-        periods.setdefault(device_id, []).append((starts_at, ends_at, officer_id))
+    devices = {r.device_id for r in recordings}
+    indexes = {device_id: AssignmentIndex(device_id) for device_id in devices}
     moved: dict[uuid.UUID, int] = {}
     for recording in recordings:
-        start = recording.started_at + offset
-        holder = next(
-            (
-                officer_id
-                for starts_at, ends_at, officer_id in reversed(periods.get(recording.device_id, []))
-                if starts_at <= start and (ends_at is None or start < ends_at)
-            ),
-            None,
-        )
+        holder = indexes[recording.device_id].officer_at(recording.started_at + offset)
         if holder is not None and holder != recording.officer_id:
             moved[recording.pk] = holder
     return moved

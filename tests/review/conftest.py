@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime
 import hashlib
+import io
 import shutil
 import subprocess
 import tempfile
@@ -266,3 +267,32 @@ def make_activity(world: World, *, sample: Path | None = None) -> Any:
     activity.refresh_from_db()
     world.extra["activity_recording"] = recording
     return activity
+
+
+def outside_copy_grant(world: World, *recordings: Recording) -> Any:
+    """A copy grant for a procuratorate (an outside body): its exports carry watermarked
+    viewing copies. Requested by the legal officer with the two documents, approved by the
+    bureau head."""
+    from backend.review import services
+
+    clerk = world.users[Role.LEGAL_OFFICER]
+    request = services.access_request_create(
+        requester=clerk,
+        requester_kind="procuratorate",
+        purpose="审查起诉",
+        recording_ids=[str(r.pk) for r in recordings],
+        want_copy=True,
+        applicant_name="孙检察官",
+        applicant_organisation="甲县人民检察院",
+        applicant_id_number="B2",
+    )
+    for doc in ("letter_of_introduction", "identity"):
+        services.access_document_add(
+            request=request,
+            user=clerk,
+            kind=doc,
+            file_name="a.pdf",
+            content_type="application/pdf",
+            body=io.BytesIO(b"%PDF"),
+        )
+    return services.access_request_approve(request_id=request.pk, approver=world.bureau_head)

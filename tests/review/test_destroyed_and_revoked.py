@@ -5,7 +5,6 @@ or expired after it was queued are never kept."""
 from __future__ import annotations
 
 import datetime
-import io
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +22,7 @@ from backend.review import services
 from backend.review.models import AccessGrant, AccessRegisterEntry, ExportPackage, ProxiesState
 from backend.review.tasks import prepare_export_proxies
 from media.object_store import ObjectStore
-from tests.review.conftest import World, store_recording
+from tests.review.conftest import World, outside_copy_grant, store_recording
 
 pytestmark = pytest.mark.django_db
 
@@ -50,30 +49,6 @@ def _staff_copy_grant(world: World, recording: Recording) -> AccessGrant:
         recording_ids=[str(recording.pk)],
         want_copy=True,
     )
-    return services.access_request_approve(request_id=request.pk, approver=world.bureau_head)
-
-
-def _outside_grant(world: World, *recordings: Recording) -> AccessGrant:
-    clerk = world.users[Role.LEGAL_OFFICER]
-    request = services.access_request_create(
-        requester=clerk,
-        requester_kind="procuratorate",
-        purpose="审查起诉",
-        recording_ids=[str(r.pk) for r in recordings],
-        want_copy=True,
-        applicant_name="孙检察官",
-        applicant_organisation="甲县人民检察院",
-        applicant_id_number="B2",
-    )
-    for doc in ("letter_of_introduction", "identity"):
-        services.access_document_add(
-            request=request,
-            user=clerk,
-            kind=doc,
-            file_name="a.pdf",
-            content_type="application/pdf",
-            body=io.BytesIO(b"%PDF"),
-        )
     return services.access_request_approve(request_id=request.pk, approver=world.bureau_head)
 
 
@@ -158,7 +133,7 @@ def test_a_grant_revoked_after_the_export_was_queued_gets_no_copies(
     world: World, sample_mp4: Path
 ) -> None:
     recording = store_recording(device=world.device, officer=world.officer, data_path=sample_mp4)
-    grant = _outside_grant(world, recording)
+    grant = outside_copy_grant(world, recording)
     export = services.export_create(grant=grant, user=grant.holder)  # its job waits
     assert export.proxies_state == ProxiesState.PENDING
     services.access_grant_revoke(grant_id=grant.pk, user=world.bureau_head, reason="案件撤回")
@@ -182,7 +157,7 @@ def test_a_grant_revoked_while_the_copies_are_made_keeps_none_of_them(
     world: World, sample_mp4: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     recording = store_recording(device=world.device, officer=world.officer, data_path=sample_mp4)
-    grant = _outside_grant(world, recording)
+    grant = outside_copy_grant(world, recording)
     export = services.export_create(grant=grant, user=grant.holder)
     real_put = ObjectStore.put_file
     published: list[str] = []
@@ -209,7 +184,7 @@ def test_a_grant_that_expired_before_the_job_ran_gets_no_copies(
     world: World, sample_mp4: Path
 ) -> None:
     recording = store_recording(device=world.device, officer=world.officer, data_path=sample_mp4)
-    grant = _outside_grant(world, recording)
+    grant = outside_copy_grant(world, recording)
     export = services.export_create(grant=grant, user=grant.holder)
     AccessGrant.objects.filter(pk=grant.pk).update(
         expires_at=timezone.now() - datetime.timedelta(minutes=1)
@@ -226,7 +201,7 @@ def test_copies_of_a_ready_export_are_removed_when_its_grant_is_revoked(
     world: World, sample_mp4: Path, django_capture_on_commit_callbacks: Any
 ) -> None:
     recording = store_recording(device=world.device, officer=world.officer, data_path=sample_mp4)
-    grant = _outside_grant(world, recording)
+    grant = outside_copy_grant(world, recording)
     export = services.export_create(grant=grant, user=grant.holder)
     assert services.export_proxies_prepare(export_id=export.pk) == "ready"
     made = _export_copies_in_bucket(export)
@@ -248,7 +223,7 @@ def test_copies_of_a_ready_export_are_removed_once_its_grant_has_expired(
     from backend.retention.periodic import retention_periodic
 
     recording = store_recording(device=world.device, officer=world.officer, data_path=sample_mp4)
-    grant = _outside_grant(world, recording)
+    grant = outside_copy_grant(world, recording)
     export = services.export_create(grant=grant, user=grant.holder)
     assert services.export_proxies_prepare(export_id=export.pk) == "ready"
     assert _export_copies_in_bucket(export)

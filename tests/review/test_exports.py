@@ -21,7 +21,7 @@ from backend.review.packaging import (
     watermark_filter,
     watermark_media,
 )
-from tests.review.conftest import World, store_recording
+from tests.review.conftest import World, outside_copy_grant, store_recording
 
 pytestmark = pytest.mark.django_db
 
@@ -199,35 +199,11 @@ def test_cjk_font_is_installed() -> None:
     )
 
 
-def _outside_grant(world: World, recording: Any) -> Any:
-    clerk = world.users[Role.LEGAL_OFFICER]
-    request = services.access_request_create(
-        requester=clerk,
-        requester_kind="procuratorate",
-        purpose="审查起诉",
-        recording_ids=[str(recording.pk)],
-        want_copy=True,
-        applicant_name="孙检察官",
-        applicant_organisation="甲县人民检察院",
-        applicant_id_number="B2",
-    )
-    for doc in ("letter_of_introduction", "identity"):
-        services.access_document_add(
-            request=request,
-            user=clerk,
-            kind=doc,
-            file_name="a.pdf",
-            content_type="application/pdf",
-            body=io.BytesIO(b"%PDF"),
-        )
-    return services.access_request_approve(request_id=request.pk, approver=world.bureau_head)
-
-
 def test_download_waits_for_the_watermarked_copies_and_the_job_is_idempotent(
     world: World, sample_mp4: Path
 ) -> None:
     recording = store_recording(device=world.device, officer=world.officer, data_path=sample_mp4)
-    grant = _outside_grant(world, recording)
+    grant = outside_copy_grant(world, recording)
     clerk = grant.holder
     export = services.export_create(grant=grant, user=clerk)  # its job waits for the commit
     assert export.proxies_state == "pending"
@@ -260,7 +236,7 @@ def test_a_copy_that_cannot_be_made_marks_the_export_failed(world: World) -> Non
         file_name="IMG_0001.jpg",
         media_kind="photo",
     )
-    grant = _outside_grant(world, broken)
+    grant = outside_copy_grant(world, broken)
     export = services.export_create(grant=grant, user=grant.holder)
     assert services.export_proxies_prepare(export_id=export.pk) == "failed"
     export.refresh_from_db()
