@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml tests/sync/tus_client/package-lock.json 2>/dev/null | cksum | cut -d' ' -f1)
 
-.PHONY: install run test lint typecheck unit bench clean
+.PHONY: install system-deps run test lint typecheck unit bench clean
 
 $(STAMP): pyproject.toml
 	@command -v $(PYTHON) >/dev/null || { echo "Python 3.11 is required ($(PYTHON) not found)"; exit 1; }
@@ -12,7 +12,7 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e '.[dev]'
 	@if [ -f tests/sync/tus_client/package.json ]; then \
-		command -v npm >/dev/null || { echo "npm (Node 20) is required for the tus-js-client tests"; exit 1; }; \
+		command -v npm >/dev/null || { echo "npm (Node 20) is required for the tus-js-client tests: apt-get install -y nodejs npm"; exit 1; }; \
 		npm ci --silent --prefix tests/sync/tus_client; fi
 	@command -v ffmpeg >/dev/null || echo "WARNING: ffmpeg is not installed (apt-get install ffmpeg)"
 	@rm -f $(VENV)/.installed-*; touch $@
@@ -29,7 +29,12 @@ lint: install
 typecheck: install
 	$(VENV)/bin/mypy backend sync media mobile_contract ops
 
-test: install lint typecheck
+# Node/npm, Chromium and a CJK font: installed when missing (root on Debian), otherwise the
+# command stops at once with the one install line to run.
+system-deps:
+	@bash ops/system_deps.sh test
+
+test: system-deps install lint typecheck
 	$(VENV)/bin/pytest
 
 bench: install
