@@ -14,7 +14,7 @@ $(STAMP): pyproject.toml
 	@if [ -f tests/sync/tus_client/package.json ]; then \
 		command -v npm >/dev/null || { echo "npm (Node 20) is required for the tus-js-client tests: apt-get install -y nodejs npm"; exit 1; }; \
 		npm ci --silent --prefix tests/sync/tus_client; fi
-	@command -v ffmpeg >/dev/null || echo "WARNING: ffmpeg is not installed (apt-get install ffmpeg)"
+	@$(PY) -c "from media.tools import describe; print(describe())"
 	@rm -f $(VENV)/.installed-*; touch $@
 
 install: $(STAMP)

@@ -14,6 +14,7 @@ from pathlib import Path
 
 from media.probe import precheck
 from media.reasons import ToolTimeout
+from media.tools import ffmpeg_binary
 
 # Pointer addresses differ on every run; drop them so samples can be compared and grouped.
 _POINTER = re.compile(r" @ 0x[0-9a-f]+")
@@ -59,7 +60,7 @@ def check_integrity(
     # -progress gives "frame=N" / "out_time_us" lines on stdout, so "decoded nothing" is
     # detectable without parsing the human-readable stats line.
     command = [
-        "ffmpeg",
+        ffmpeg_binary(),
         "-nostdin",
         "-hide_banner",
         "-v",

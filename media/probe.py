@@ -25,6 +25,7 @@ import ffmpeg  # type: ignore[import-untyped]
 
 from media.isobmff import looks_like_isobmff, top_level_boxes
 from media.reasons import MediaUnreadable, ReasonCode
+from media.tools import ToolMissing, ffprobe_binary
 
 # ffmpeg's image demuxers: a "video" from these is a still photo.
 _IMAGE_FORMATS = re.compile(r"(^image2$|^image2pipe$|_pipe$|^webp|^heif)")
@@ -261,11 +262,21 @@ def _rotation(stream: dict[str, Any]) -> int | None:
     return int(rotate) if rotate is not None else 0
 
 
+def _ffprobe() -> str:
+    found = ffprobe_binary()
+    if found is None:
+        raise ToolMissing("ffprobe is not installed (optional: PyAV probes in process)")
+    return found
+
+
 def probe_ffprobe(path: str | Path, *, timeout_s: float = 60.0) -> ProbeResult:
-    """Probe with the ``ffprobe`` command (via ffmpeg-python): slower, independent process."""
+    """Probe with the ``ffprobe`` command (via ffmpeg-python): slower, independent process.
+
+    Raises :class:`~media.tools.ToolMissing` where there is no ffprobe (it is optional).
+    """
     size = precheck(path)
     try:
-        data: dict[str, Any] = ffmpeg.probe(str(path), timeout=timeout_s)
+        data: dict[str, Any] = ffmpeg.probe(str(path), cmd=_ffprobe(), timeout=timeout_s)
     except ffmpeg.Error as error:
         stderr = (error.stderr or b"").decode("utf-8", "replace")
         raise MediaUnreadable(
@@ -320,13 +331,15 @@ def probe(path: str | Path) -> ProbeResult:
     """Probe ``path``: in-process first, ``ffprobe`` if PyAV fails unexpectedly.
 
     :class:`MediaUnreadable` from the in-process probe is final except for ``undecodable``,
-    where the ffprobe opinion (a different FFmpeg build) is asked before giving up.
+    where the ffprobe opinion (a different FFmpeg build) is asked before giving up. Without an
+    ffprobe (it is optional) the in-process answer is final.
     """
     try:
         return probe_inprocess(path)
     except MediaUnreadable as error:
-        if error.reason_code != ReasonCode.UNDECODABLE:
+        if error.reason_code != ReasonCode.UNDECODABLE or ffprobe_binary() is None:
             raise
-    except Exception:  # noqa: S110 - PyAV quirk; ffprobe gets the final say
-        pass
+    except Exception:
+        if ffprobe_binary() is None:
+            raise
     return probe_ffprobe(path)

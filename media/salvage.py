@@ -26,6 +26,7 @@ from media.integrity import check_integrity
 from media.isobmff import AvcDecoderConfig, read_avc_config, top_level_boxes
 from media.probe import probe_inprocess
 from media.reasons import MediaUnreadable
+from media.tools import ffmpeg_binary
 
 START_CODE = b"\x00\x00\x00\x01"
 DEFAULT_FPS = 30.0
@@ -332,7 +333,7 @@ def salvage_moovless_mp4(
         notes.append(f"frame rate unknown, assumed {DEFAULT_FPS:g} fps")
     partial = output_path.with_name(f".{output_path.name}.partial")
     command = [
-        "ffmpeg",
+        ffmpeg_binary(),
         "-nostdin",
         "-hide_banner",
         "-y",

@@ -22,6 +22,7 @@ from media.integrity import (
 )
 from media.probe import ProbeResult, precheck, probe_inprocess
 from media.reasons import ToolTimeout
+from media.tools import ffmpeg_binary
 
 MAX_PROXY_HEIGHT = 720
 VIDEO_CRF = 28
@@ -102,7 +103,7 @@ def proxy_args(
     (0: ffmpeg's choice, every core); see :func:`thread_args`.
     """
     command = [
-        "ffmpeg",
+        ffmpeg_binary(),
         "-nostdin",
         "-hide_banner",
         "-y",
@@ -121,7 +122,11 @@ def proxy_args(
     if is_audio_only(probe):
         command += ["-map", "0:a:0", "-vn", "-sn", "-dn", *audio_args]
     else:
-        scale = f"scale=w=-2:h='min({MAX_PROXY_HEIGHT},trunc(ih/2)*2)':flags=bicubic,format=yuv420p"
+        # Limited range: ffmpeg 8+ decodes MJPEG as full-range yuv420p, which would pass through.
+        scale = (
+            f"scale=w=-2:h='min({MAX_PROXY_HEIGHT},trunc(ih/2)*2)'"
+            ":flags=bicubic:out_range=tv,format=yuv420p"
+        )
         command += [
             "-map",
             "0:v:0",

@@ -33,6 +33,8 @@ from typing import Any
 
 import requests
 
+from media.tools import ffmpeg_binary
+
 MEDIA_KINDS = {
     ".mp4": "video",
     ".mov": "video",
@@ -273,7 +275,7 @@ def generate_clips(
         path = folder / f"DSJ_{begin:%Y%m%d}_{index:04d}.mp4"
         subprocess.run(
             [
-                "ffmpeg",
+                ffmpeg_binary(),
                 "-v",
                 "error",
                 "-y",

@@ -26,6 +26,7 @@ from backend.audit.models import AuditEvent
 from backend.footage.models import MediaKind, Recording
 from backend.footage.storage import object_store
 from backend.review.models import ExportPackage
+from media.tools import ffmpeg_binary
 
 CJK_FONT_CANDIDATES = (
     "/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc",
@@ -142,7 +143,7 @@ def viewing_copy_command(
         ]
     video_filter = f"{scale},{overlay}" if overlay else scale
     return [
-        "ffmpeg",
+        ffmpeg_binary(),
         "-nostdin",
         "-v",
         "error",

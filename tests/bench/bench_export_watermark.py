@@ -27,6 +27,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
+from media.tools import ffmpeg_binary  # noqa: E402
+
 
 def main() -> None:
     parser = argparse.ArgumentParser()
@@ -46,7 +48,7 @@ def main() -> None:
     source = work / "source.mp4"
     subprocess.run(
         [
-            "ffmpeg",
+            ffmpeg_binary(),
             "-nostdin",
             "-v",
             "error",

@@ -41,6 +41,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
+from media.tools import ffmpeg_binary  # noqa: E402
+
 DB_NAME = "fieldvault_bench_workers"
 PG = "postgres://postgres@127.0.0.1:5432"
 
@@ -53,7 +55,7 @@ def make_clips(folder: Path, count: int, seconds: int) -> list[Path]:
         pattern = patterns[index % len(patterns)]
         subprocess.run(
             [
-                "ffmpeg",
+                ffmpeg_binary(),
                 "-nostdin",
                 "-v",
                 "error",

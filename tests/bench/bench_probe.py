@@ -22,6 +22,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from media.probe import ProbeResult, probe_ffprobe, probe_inprocess
+from media.tools import ffmpeg_binary
 
 CORPUS = Path(tempfile.gettempdir()) / "fieldvault_bench" / "probe_corpus"
 
@@ -52,7 +53,7 @@ def make_corpus() -> list[Path]:
             if not path.exists():
                 args = [part.format(size=size, d=seconds) for part in recipe]
                 subprocess.run(
-                    ["ffmpeg", "-nostdin", "-v", "error", "-y", *args, str(path)], check=True
+                    [ffmpeg_binary(), "-nostdin", "-v", "error", "-y", *args, str(path)], check=True
                 )
             files.append(path)
     return files

@@ -32,6 +32,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 import media.transcode
 from media.pipeline import process_original
 from media.probe import probe_inprocess
+from media.tools import ffmpeg_binary
 from media.transcode import proxy_args, transcode_proxy
 
 CACHE = Path(tempfile.gettempdir()) / "fieldvault_bench"
@@ -47,7 +48,7 @@ def make_sample(seconds: int = 60) -> Path:
     partial = path.with_suffix(".partial.mp4")
     subprocess.run(
         [
-            "ffmpeg", "-nostdin", "-v", "error", "-y",
+            ffmpeg_binary(), "-nostdin", "-v", "error", "-y",
             "-f", "lavfi", "-i", f"testsrc2=s=1920x1080:r=30:d={seconds}",
             "-f", "lavfi", "-i", f"sine=f=440:d={seconds}",
             "-c:v", "libx264", "-preset", "superfast", "-b:v", "8M",

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from media.integrity import check_integrity, count_error_lines, normalise_ffmpeg_line
-from media.probe import probe_ffprobe
+from tests.media.corpus import independent_probe
 
 
 def test_clean_file_has_no_errors(corpus: dict[str, Path]) -> None:
@@ -15,7 +15,7 @@ def test_clean_file_has_no_errors(corpus: dict[str, Path]) -> None:
 
 def test_overwritten_bytes_found_only_by_decoding(corpus: dict[str, Path]) -> None:
     # ffprobe opens the damaged file without complaint...
-    assert probe_ffprobe(corpus["corrupt_middle"]).video is not None
+    assert independent_probe(corpus["corrupt_middle"]).video is not None
     # ...the full decode finds the damage.
     report = check_integrity(corpus["corrupt_middle"])
     assert report.decodable

@@ -15,7 +15,6 @@ from media.classify import MediaKind
 from media.hashing import sha256_file
 from media.isobmff import moov_before_mdat
 from media.pipeline import OutcomeStatus, ProcessingOutcome, process_original
-from media.probe import probe_ffprobe
 from media.profiles import (
     PHOTO_DISPLAY,
     PHOTO_THUMBNAIL,
@@ -27,6 +26,8 @@ from media.profiles import (
     WAVEFORM,
 )
 from media.reasons import ReasonCode
+from media.tools import ffmpeg_binary
+from tests.media.corpus import independent_probe
 
 Process = Callable[[str], ProcessingOutcome]
 
@@ -145,7 +146,7 @@ def test_partly_corrupt_gets_playable_proxy_with_error_count(process: Process) -
     assert outcome.metadata()["decode_errors"] == outcome.integrity.decode_errors
     proxy = outcome.file_for(PROXY_VIDEO)
     assert proxy is not None
-    proxy_probe = probe_ffprobe(proxy.path)
+    proxy_probe = independent_probe(proxy.path)
     assert proxy_probe.video is not None and proxy_probe.video.codec == "h264"
     assert proxy_probe.duration_s is not None and proxy_probe.duration_s > 2.0
 
@@ -155,7 +156,7 @@ def test_video_proxies_are_browser_playable(process: Process) -> None:
         outcome = process(name)
         proxy = outcome.file_for(PROXY_VIDEO)
         assert proxy is not None, name
-        result = probe_ffprobe(proxy.path)
+        result = independent_probe(proxy.path)
         assert result.video is not None
         assert result.video.codec == "h264" and result.video.pixel_format == "yuv420p", name
         assert result.video.height <= 720 and result.video.height % 2 == 0, name
@@ -199,7 +200,7 @@ def test_audio_only_gets_m4a_and_waveform(process: Process) -> None:
         outcome = process(name)
         proxy = outcome.file_for(PROXY_AUDIO)
         assert proxy is not None and proxy.path.suffix == ".m4a"
-        result = probe_ffprobe(proxy.path)
+        result = independent_probe(proxy.path)
         assert result.video is None and result.audio is not None and result.audio.codec == "aac"
         assert moov_before_mdat(proxy.path)
         waveform = outcome.file_for(WAVEFORM)
@@ -231,7 +232,7 @@ def test_salvage_recorded_on_moov_missing(process: Process) -> None:
     assert outcome.salvage is not None and outcome.salvage.recovered
     salvaged = outcome.file_for(SALVAGED_VIDEO)
     assert salvaged is not None
-    assert probe_ffprobe(salvaged.path).duration_s is not None
+    assert independent_probe(salvaged.path).duration_s is not None
 
 
 def test_moov_missing_without_reference_says_so(corpus: dict[str, Path], tmp_path: Path) -> None:
@@ -264,7 +265,7 @@ def test_display_rotation_is_applied_like_ffmpeg(
     # Same orientation as ffmpeg's own autorotated frame at the poster's moment.
     reference = tmp_path / "ffmpeg_frame.png"
     subprocess.run(
-        ["ffmpeg", "-v", "error", "-ss", "1", "-i", str(corpus["rotated_mp4"]),
+        [ffmpeg_binary(), "-v", "error", "-ss", "1", "-i", str(corpus["rotated_mp4"]),
          "-frames:v", "1", str(reference)],
         check=True,
     )  # fmt: skip

@@ -9,11 +9,13 @@ import pytest
 
 from media.probe import parse_creation_time, precheck, probe, probe_ffprobe, probe_inprocess
 from media.reasons import MediaUnreadable, ReasonCode
+from tests.media.corpus import PROBERS, needs_ffprobe
 
 READABLE = ["good_mp4", "avi_mjpeg_pcm", "hevc_mp4", "mpegts", "wav", "amr", "one_frame_mp4"]
 
 
 @pytest.mark.parametrize("name", READABLE)
+@needs_ffprobe
 def test_ffprobe_and_inprocess_agree(name: str, corpus: dict[str, Path]) -> None:
     fast, slow = probe_inprocess(corpus[name]), probe_ffprobe(corpus[name])
     assert (fast.prober, slow.prober) == ("pyav", "ffprobe")
@@ -46,7 +48,7 @@ def test_stream_details(corpus: dict[str, Path]) -> None:
 
 
 def test_creation_time_from_container(corpus: dict[str, Path]) -> None:
-    for prober in (probe_inprocess, probe_ffprobe):
+    for prober in PROBERS:
         result = prober(corpus["good_mp4"])
         assert result.creation_time == datetime(2026, 11, 20, 8, 30, tzinfo=UTC)
         assert result.creation_time.tzinfo is not None
@@ -79,13 +81,14 @@ def test_parse_creation_time(raw: str | None, expected: datetime | None) -> None
 def test_unreadable_files_raise_typed_error(
     name: str, code: ReasonCode, corpus: dict[str, Path]
 ) -> None:
-    for prober in (probe_inprocess, probe_ffprobe, probe):
+    for prober in (*PROBERS, probe):
         with pytest.raises(MediaUnreadable) as caught:
             prober(corpus[name])
         assert caught.value.reason_code == code
         assert caught.value.message_zh and caught.value.message_en
 
 
+@needs_ffprobe
 def test_ffmpeg_alone_says_moov_missing_for_text_named_mp4(corpus: dict[str, Path]) -> None:
     # Why precheck/magic bytes matter: ffmpeg picks the MP4 demuxer by extension.
     with pytest.raises(MediaUnreadable) as caught:

@@ -8,7 +8,6 @@ from pathlib import Path
 import pytest
 
 from media.isobmff import has_complete_moov, read_avc_config
-from media.probe import probe_ffprobe
 from media.salvage import (
     METHOD_INBAND,
     METHOD_REFERENCE,
@@ -16,6 +15,8 @@ from media.salvage import (
     _ScanState,
     salvage_moovless_mp4,
 )
+from media.tools import ffmpeg_binary
+from tests.media.corpus import independent_probe
 
 
 def test_reference_avcc_is_parsed(corpus: dict[str, Path]) -> None:
@@ -28,12 +29,12 @@ def test_reference_avcc_is_parsed(corpus: dict[str, Path]) -> None:
 def test_salvage_recovers_reasonable_share(corpus: dict[str, Path], tmp_path: Path) -> None:
     damaged = corpus["moov_end_truncated"]
     assert not has_complete_moov(damaged)
-    full_duration = probe_ffprobe(corpus["full_moov_end"]).duration_s
+    full_duration = independent_probe(corpus["full_moov_end"]).duration_s
     assert full_duration is not None
     result = salvage_moovless_mp4(damaged, tmp_path / "out.mp4", corpus["reference_mp4"])
     assert result.recovered and result.method == METHOD_REFERENCE
     assert result.output_path is not None
-    out = probe_ffprobe(result.output_path)
+    out = independent_probe(result.output_path)
     assert out.video is not None and out.video.codec == "h264"
     assert (out.video.width, out.video.height) == (320, 240)
     assert out.duration_s is not None
@@ -70,7 +71,7 @@ def test_inband_parameter_sets_need_no_reference(tmp_path: Path) -> None:
     full = tmp_path / "inband.mp4"
     subprocess.run(
         [
-            "ffmpeg", "-nostdin", "-v", "error", "-y",
+            ffmpeg_binary(), "-nostdin", "-v", "error", "-y",
             "-f", "lavfi", "-i", "testsrc2=s=320x240:r=25:d=3",
             "-c:v", "libx264", "-preset", "veryfast", "-g", "25",
             "-x264-params", "repeat-headers=1", str(full),

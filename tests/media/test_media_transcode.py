@@ -8,8 +8,9 @@ import pytest
 
 from media.integrity import check_integrity
 from media.isobmff import moov_before_mdat, top_level_boxes
-from media.probe import probe, probe_ffprobe
+from media.probe import probe
 from media.reasons import MediaUnreadable
+from media.tools import ffmpeg_binary
 from media.transcode import (
     TranscodeFailed,
     proxy_args,
@@ -17,6 +18,7 @@ from media.transcode import (
     transcode_checked,
     transcode_proxy,
 )
+from tests.media.corpus import independent_probe
 
 
 @pytest.mark.parametrize(
@@ -36,7 +38,7 @@ def test_proxy_dimensions(source: tuple[int, int], proxy: tuple[int, int]) -> No
 
 def test_video_args(corpus: dict[str, Path], tmp_path: Path) -> None:
     args = proxy_args(corpus["good_mp4"], tmp_path / "o.mp4", probe(corpus["good_mp4"]))
-    assert args[0] == "ffmpeg" and args[-1] == str(tmp_path / "o.mp4")
+    assert args[0] == ffmpeg_binary() and args[-1] == str(tmp_path / "o.mp4")
     joined = " ".join(args)
     for expected in ("-c:v libx264", "-preset veryfast", "-crf 28", "-c:a aac", "+faststart"):
         assert expected in joined
@@ -64,7 +66,7 @@ def test_corrupt_source_still_transcodes_with_errors(
 ) -> None:
     result = transcode_proxy(corpus["corrupt_middle"], tmp_path / "proxy.mp4")
     assert result.error_count > 0
-    assert probe_ffprobe(result.output_path).video is not None
+    assert independent_probe(result.output_path).video is not None
 
 
 def test_unreadable_source_fails_cleanly(corpus: dict[str, Path], tmp_path: Path) -> None:
@@ -109,7 +111,7 @@ def test_one_run_reports_what_the_separate_integrity_check_reports(
     assert len(checked.integrity.error_samples) == len(separate.error_samples)
     assert checked.proxy is not None and checked.failure is None
     assert checked.proxy.error_count == separate.decode_errors
-    assert probe_ffprobe(checked.proxy.output_path).duration_s
+    assert independent_probe(checked.proxy.output_path).duration_s
 
 
 def test_one_run_decodes_the_original_once(corpus: dict[str, Path], tmp_path: Path) -> None:

@@ -6,7 +6,6 @@ from __future__ import annotations
 import datetime
 import hashlib
 import io
-import shutil
 import subprocess
 import tempfile
 import uuid
@@ -24,6 +23,7 @@ from backend.devices.models import Device
 from backend.footage.models import Recording, RecordingState
 from backend.footage.storage import object_store
 from backend.review.models import ApprovalAuthority, Approver
+from media.tools import ffmpeg_binary
 from tests.factories import make_device, make_officer, make_unit, make_user
 
 PASSWORD = "correct horse battery staple"
@@ -32,12 +32,10 @@ PASSWORD = "correct horse battery staple"
 @pytest.fixture(scope="session")
 def sample_mp4() -> Path:
     """Three seconds of H.264 + AAC, made once per session."""
-    if shutil.which("ffmpeg") is None:
-        pytest.fail("ffmpeg is required (apt-get install ffmpeg)")
     target = Path(tempfile.mkdtemp(prefix="fv-review-media-")) / "clip.mp4"
     subprocess.run(
         [
-            "ffmpeg",
+            ffmpeg_binary(),
             "-nostdin",
             "-v",
             "error",

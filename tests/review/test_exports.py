@@ -21,6 +21,8 @@ from backend.review.packaging import (
     watermark_filter,
     watermark_media,
 )
+from media.probe import probe_inprocess
+from media.tools import ffmpeg_binary
 from tests.review.conftest import World, outside_copy_grant, store_recording
 
 pytestmark = pytest.mark.django_db
@@ -106,22 +108,7 @@ def test_package_verifies_with_sha256sum_alone(
     # The watermarked proxy is a different, playable file.
     proxy = tmp_path / proxies[0]
     assert proxy.read_bytes() != sample_mp4.read_bytes()
-    probe = subprocess.run(
-        [
-            "ffprobe",
-            "-v",
-            "error",
-            "-show_entries",
-            "stream=codec_type",
-            "-of",
-            "csv=p=0",
-            str(proxy),
-        ],
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    assert "video" in probe.stdout
+    assert probe_inprocess(proxy).video is not None
     # A bad byte in the package is caught by sha256sum alone.
     (tmp_path / originals[0]).write_bytes(b"x" + sample_mp4.read_bytes()[1:])
     broken = subprocess.run(
@@ -150,7 +137,7 @@ def test_watermark_with_markup_is_drawn_literally(tmp_path: Path) -> None:
     source = tmp_path / "black.mp4"
     subprocess.run(
         [
-            "ffmpeg",
+            ffmpeg_binary(),
             "-nostdin",
             "-v",
             "error",
@@ -176,7 +163,17 @@ def test_watermark_with_markup_is_drawn_literally(tmp_path: Path) -> None:
     )
     frame = tmp_path / "frame.png"
     subprocess.run(
-        ["ffmpeg", "-nostdin", "-v", "error", "-i", str(target), "-frames:v", "1", str(frame)],
+        [
+            ffmpeg_binary(),
+            "-nostdin",
+            "-v",
+            "error",
+            "-i",
+            str(target),
+            "-frames:v",
+            "1",
+            str(frame),
+        ],
         check=True,
     )
     image = Image.open(frame).convert("L")
