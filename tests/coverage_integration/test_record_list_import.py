@@ -218,3 +218,25 @@ def test_back_dated_version_takes_over_and_rechecks_past_activities(world: World
     evaluation = CoverageEvaluation.objects.get(activity_id=activity_id)
     assert evaluation.verdict == "gaps" and evaluation.rule is not None
     assert evaluation.rule.record_list_id == report.record_list_id
+
+
+def test_xlsx_with_the_title_row_seed_003_prints() -> None:
+    """平顺县司法局音像记录事项清单 above the header, merged across it, and a note below."""
+    workbook = Workbook()
+    sheet = workbook.active
+    sheet.append(["平顺县司法局音像记录事项清单"])
+    sheet.merge_cells("A1:I1")
+    for line in RECORD_LIST_CSV.read_text(encoding="utf-8").splitlines():
+        sheet.append(line.split(","))
+    sheet.append(["注：本清单自印发之日起施行。"])
+    sheet.merge_cells(f"A{sheet.max_row}:I{sheet.max_row}")
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    report = record_list_import(
+        source=buffer.getvalue(),
+        file_name="清单.xlsx",
+        effective_from=datetime.date(2026, 1, 1),
+        actor=Actor.system(),
+    )
+    assert report.rules_created == 10 and report.row_errors == [] and report.file_errors == []
+    assert RecordRule.objects.count() == 10
