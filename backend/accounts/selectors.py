@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from django.db.models import Q, QuerySet
+import datetime
 
-from backend.accounts.models import Role, Unit, User
+from django.db.models import F, Q, QuerySet
+
+from backend.accounts.models import Officer, Role, Unit, User
 
 UNIT_WIDE_ROLES = {Role.SUPERVISOR, Role.LEGAL_OFFICER, Role.CORRECTION_OFFICER}
 
@@ -27,3 +29,26 @@ def unit_scope_q(user: User, *, unit_field: str) -> Q:
 
 def user_has_role(user: User, *roles: str) -> bool:
     return bool(user.is_authenticated and user.is_active and user.role in roles)
+
+
+CERTIFICATE_WATCH_DAYS = 90
+CERTIFICATE_PAGE_ROLES = (Role.SUPERVISOR, Role.LEGAL_OFFICER, Role.SYSTEM_ADMIN)
+
+
+def officers_certificate_watch(
+    user: User, *, today: datetime.date, within_days: int = CERTIFICATE_WATCH_DAYS
+) -> QuerySet[Officer]:
+    """Officers of the user's units who may not enforce today or will not within
+    ``within_days`` (持证上岗): no certificate, no validity date, expired or expiring."""
+    horizon = today + datetime.timedelta(days=within_days)
+    return (
+        Officer.objects.filter(unit_scope_q(user, unit_field="unit"))
+        .filter(
+            Q(certificate_number__isnull=True)
+            | Q(certificate_number="")
+            | Q(certificate_valid_until__isnull=True)
+            | Q(certificate_valid_until__lte=horizon)
+        )
+        .select_related("unit")
+        .order_by(F("certificate_valid_until").asc(nulls_first=True), "name", "pk")
+    )
