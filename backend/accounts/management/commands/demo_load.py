@@ -1,16 +1,20 @@
 """Load a small demo: the sample roster, units, one user per role, an enrolled body camera."""
 
+import datetime
 import json
 import secrets
 from pathlib import Path
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandParser
+from django.utils import timezone
 
 from backend.accounts.models import Officer, Role, Unit, User
 from backend.accounts.services import officers_import
 from backend.audit.services import Actor
-from backend.devices.services import device_enroll
+from backend.devices.services import device_assign, device_enroll
+
+DEMO_CLIPS = 3
 
 
 class Command(BaseCommand):
@@ -45,9 +49,17 @@ class Command(BaseCommand):
             kind="body_camera",
             serial="DEMO-DSJ-0001",
             model_name="DSJ-DEMO",
-            officer=officer,
             actor=Actor.system(),
         )
+        now = timezone.now()
+        if officer is not None:
+            # Handed out a week ago, so the clips it recorded today are attributed to him.
+            device_assign(
+                device=enrolment.device,
+                officer=officer,
+                starts_at=now - datetime.timedelta(days=7),
+                actor=Actor.system(),
+            )
         self.stdout.write(
             json.dumps(
                 {
@@ -56,6 +68,8 @@ class Command(BaseCommand):
                     "device_token": enrolment.token,
                     "users": users,
                     "password": password,
+                    "clips": DEMO_CLIPS,
+                    "clips_start": (now - datetime.timedelta(hours=2)).isoformat(),
                 },
                 ensure_ascii=False,
             )
