@@ -5,6 +5,7 @@ whose environment names this test's var dir, independently of the supervisor's o
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import signal
@@ -135,10 +136,8 @@ class Embedded:
         if self.process.poll() is None:
             self.process.kill()
         for pid in stack_processes(self.var):
-            try:
+            with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
 
 
 @pytest.fixture
