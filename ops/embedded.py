@@ -22,10 +22,10 @@ import ctypes
 import datetime
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
-import tempfile
 import time
 import traceback
 import urllib.request
@@ -33,6 +33,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import FrameType
+from typing import Any
 
 from ops.seaweed import SeaweedServer
 
@@ -280,34 +281,40 @@ def run(env: dict[str, str], supervisor: Supervisor, on_up: Callable[[], None]) 
     print(f"  S3 (SeaweedFS) {weed.endpoint_url}")
     print(f"  demo users     {', '.join(demo['users'].values())}  password: {demo['password']}")
     print(f"  demo camera    device {demo['device_id']}", flush=True)
+    print(f"  destruction    {', '.join(demo.get('leaders', []))} (same password)")
     for line in demo.get("work", []):
-        print(f"  {line}", flush=True)
+        print(f"  demo: {line}", flush=True)
 
-    if env.get("FV_DEMO_SYNC", "1") == "1" and demo.get("clips_start"):
-        from mobile_contract.simulator import DeviceClient, generate_clips, sync_folder
-
-        folder = Path(tempfile.mkdtemp(prefix="fv-demo-camera-", dir=var))
-        count = int(demo.get("clips", 3))
-        print(f"\ndemo: a body camera docks with {count} clips recorded offline", flush=True)
-        try:
-            generate_clips(
-                folder,
-                count=count,
-                start=datetime.datetime.fromisoformat(demo["clips_start"]),
-            )
-            client = DeviceClient(f"http://{host}:{port}", demo["device_token"])
-            report = sync_folder(
-                client, folder, delete_stored=True, log=lambda line: print(f"  {line}", flush=True)
-            )
-        except Exception as exc:
-            raise StepFailed(f"the demo camera's sync failed: {_one_line(exc)}") from exc
-        if report.kept:
-            raise StepFailed(f"the demo camera's sync left clips unstored: {report.kept}")
+    if env.get("FV_DEMO_SYNC", "1") == "1" and demo.get("clip_starts"):
+        demo_sync(env, supervisor, demo, f"http://{host}:{port}")
     on_up()
     print("\nCtrl+C stops everything.", flush=True)
     while True:
         supervisor.supervise_once()
         time.sleep(0.5)
+
+
+def demo_sync(env: dict[str, str], supervisor: Supervisor, demo: dict[str, Any], base: str) -> None:
+    """The demo camera docks: its clips go through the real sync protocol, then the legal
+    officer asks to copy them (waiting for the demo supervisor's decision)."""
+    from mobile_contract.simulator import DeviceClient, generate_clips, sync_folder
+
+    var = Path(env["FV_VAR_DIR"])
+    starts = [datetime.datetime.fromisoformat(text) for text in demo["clip_starts"]]
+    folder = var / "demo-camera"
+    print(f"\ndemo: the body camera docks with {len(starts)} clips recorded offline", flush=True)
+    try:
+        shutil.rmtree(folder, ignore_errors=True)
+        generate_clips(folder, count=len(starts), starts=starts)
+        client = DeviceClient(base, demo["device_token"])
+        report = sync_folder(
+            client, folder, delete_stored=True, log=lambda line: print(f"  {line}", flush=True)
+        )
+    except Exception as exc:
+        raise StepFailed(f"the demo camera's sync failed: {_one_line(exc)}") from exc
+    if report.kept:
+        raise StepFailed(f"the demo camera's sync left clips unstored: {report.kept}")
+    supervisor.manage("demo_load", "--access-request")
 
 
 def _one_line(exc: BaseException) -> str:

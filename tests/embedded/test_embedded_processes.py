@@ -6,6 +6,7 @@ whose environment names this test's var dir, independently of the supervisor's o
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import re
 import signal
@@ -16,6 +17,7 @@ import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -180,12 +182,52 @@ def test_a_failing_demo_stops_every_child_and_frees_the_ports(
     assert port_free(stack.s3_port)
 
 
-def test_a_killed_worker_is_restarted_and_sigterm_stops_everything(
+DEMO_STATE = """
+import json
+from backend.footage.models import Recording
+from backend.review.models import AccessRequest
+print(json.dumps({
+    "clips": [
+        [r.state, getattr(getattr(r, "processing", None), "state", ""),
+         r.officer.user.username if r.officer and r.officer.user else None]
+        for r in Recording.objects.select_related("officer__user")
+    ],
+    "requests": [[a.requester.username, a.state] for a in AccessRequest.objects.all()],
+}))
+"""
+
+
+def demo_state(stack: Embedded) -> dict[str, Any]:
+    """Read the stack's own database (SQLite under its var dir) with manage.py shell."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "FV_"))}
+    env.update(DJANGO_SETTINGS_MODULE="backend.config.settings", FV_VAR_DIR=str(stack.var))
+    out = subprocess.run(
+        [sys.executable, str(ROOT / "manage.py"), "shell", "-c", DEMO_STATE],
+        env={**env, "PYTHONPATH": str(ROOT)},
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    state: dict[str, Any] = json.loads(out.strip().splitlines()[-1])
+    return state
+
+
+def test_the_demo_clips_end_ready_as_the_demo_officers_and_a_killed_worker_is_restarted(
     tmp_path: Path, embedded_factory: list[Embedded]
 ) -> None:
-    stack = Embedded(tmp_path, FV_DEMO_SYNC="0")
+    stack = Embedded(tmp_path)
     embedded_factory.append(stack)
     stack.wait_for_line(r"Ctrl\+C stops everything", timeout=240)
+    assert "stored 6, deleted 6, kept {}" in stack.output
+    deadline = time.monotonic() + 120
+    while True:
+        state = demo_state(stack)
+        if all(clip[1] == "ready" for clip in state["clips"]) or time.monotonic() > deadline:
+            break
+        time.sleep(2)
+    assert state["clips"] == [["stored", "ready", "demo-field-officer"]] * 6
+    assert state["requests"] == [["demo-legal-officer", "pending"]]
     workers = [p for p, c in stack_processes(stack.var).items() if "fieldvault_worker" in c]
     assert len(workers) == 1
     os.kill(workers[0], signal.SIGKILL)
