@@ -240,9 +240,38 @@ def test_the_demo_clips_end_ready_as_the_demo_officers_and_a_killed_worker_is_re
     with socket.create_connection(("127.0.0.1", stack.web_port), timeout=5):
         pass
 
+    # SeaweedFS dying is no reason to stop either: its runner exits and is restarted, and
+    # S3 answers again on the same port.
+    weeds = [p for p, c in stack_processes(stack.var).items() if "weed" in c and " mini" in c]
+    assert len(weeds) == 1
+    os.kill(weeds[0], signal.SIGKILL)
+    stack.wait_for_line(r"seaweedfs \(pid \d+\) exited with code \d+; restarting", 30)
+    stack.wait_for_line(r"seaweedfs restarted \(pid \d+, restart #1\)", 30)
+    deadline = time.monotonic() + 60
+    while port_free(stack.s3_port) and time.monotonic() < deadline:
+        time.sleep(0.5)
+    assert not port_free(stack.s3_port)
+    assert stack.process.poll() is None
+
     stack.process.send_signal(signal.SIGTERM)
     assert stack.wait(timeout=60) == 0
     assert "fieldvault: SIGTERM received; stopping" in stack.output
     assert wait_until_gone(stack.var) == {}
     assert port_free(stack.web_port)
     assert port_free(stack.s3_port)
+
+
+def test_ctrl_c_during_start_up_stops_every_child(
+    tmp_path: Path, embedded_factory: list[Embedded]
+) -> None:
+    stack = Embedded(tmp_path, FV_DEMO_SYNC="0")
+    embedded_factory.append(stack)
+    stack.wait_for_line(r"SeaweedFS S3 ready", timeout=120)  # migrate runs next
+    stack.process.send_signal(signal.SIGINT)
+
+    assert stack.wait(timeout=60) == 128 + signal.SIGINT
+    assert "fieldvault: SIGINT received; stopping" in stack.output
+    assert "FieldVault is running" not in stack.output
+    assert wait_until_gone(stack.var) == {}
+    assert port_free(stack.s3_port)
+    assert port_free(stack.web_port)
