@@ -33,6 +33,8 @@ from django.utils import timezone
 from backend.accounts.models import Officer, Role, Unit, UnitKind, User
 from backend.audit.services import Actor
 
+# The official sample lists, as tests/data/official holds them (shipped with the package).
+ROOT_DATA = Path(__file__).resolve().parents[1] / "mobile_contract" / "examples"
 DEMO_NAMESPACE = uuid.UUID("5f0c8a52-4a55-4c1f-9a53-8e0c2b0d7e11")
 CLIP_SECONDS = 2
 REF_COVERED = "demo-activity-covered"
@@ -273,9 +275,6 @@ def _approvers(bureau: Unit, users: dict[str, User], report: DemoReport) -> None
         "approvers: demo-supervisor (bureau head, access requests); destruction leaders "
         + ", ".join(name for name, _ in LEADERS)
     )
-
-
-ROOT_DATA = Path(__file__).resolve().parents[1] / "tests" / "data" / "official"
 
 
 def demo_build(*, bureau: Unit, users: dict[str, User]) -> DemoReport:
