@@ -265,11 +265,19 @@ def enrol(
 
 
 def generate_clips(
-    folder: Path, *, count: int, seconds: int = 2, start: datetime.datetime | None = None
+    folder: Path,
+    *,
+    count: int,
+    seconds: int = 2,
+    start: datetime.datetime | None = None,
+    starts: list[datetime.datetime] | None = None,
 ) -> list[Path]:
-    """Make small real H.264 clips with sidecars, as a camera would have recorded them."""
+    """Make small real H.264 clips with sidecars, as a camera would have recorded them:
+    `count` clips one second apart from `start`, or one clip at each of `starts`."""
     folder.mkdir(parents=True, exist_ok=True)
     begin = start or datetime.datetime.now(tz=datetime.UTC) - datetime.timedelta(hours=2)
+    if starts:
+        begin, count = starts[0], len(starts)
     paths = []
     for index in range(count):
         path = folder / f"DSJ_{begin:%Y%m%d}_{index:04d}.mp4"
@@ -298,7 +306,9 @@ def generate_clips(
             ],
             check=True,
         )
-        clip_start = begin + datetime.timedelta(seconds=index * (seconds + 1))
+        clip_start = (
+            starts[index] if starts else begin + datetime.timedelta(seconds=index * (seconds + 1))
+        )
         path.with_name(path.name + ".json").write_text(
             json.dumps(
                 {

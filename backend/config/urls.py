@@ -1,8 +1,11 @@
+from pathlib import Path
+
 from django.contrib import admin
-from django.http import HttpRequest, JsonResponse
+from django.contrib.staticfiles import finders
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.urls import include, path
 
-from backend.config.api import api
+from backend.config.api import api, redoc_page
 from backend.config.errors import error_body
 
 
@@ -22,8 +25,20 @@ def _server_error(request: HttpRequest) -> JsonResponse:
     return JsonResponse(error_body("server_error", "Internal server error."), status=500)
 
 
+def _favicon(request: HttpRequest) -> HttpResponse:
+    """Browsers ask for /favicon.ico whatever the page says: answer with the SVG icon."""
+    found = finders.find("review/favicon.svg")
+    if not isinstance(found, str):
+        return _not_found(request)
+    response = HttpResponse(Path(found).read_bytes(), content_type="image/svg+xml")
+    response["Cache-Control"] = "public, max-age=86400"
+    return response
+
+
 urlpatterns = [
+    path("favicon.ico", _favicon),
     path("admin/", admin.site.urls),
+    path("api/redoc", redoc_page, name="api-redoc"),
     path("api/", api.urls),
     path("i18n/", include("django.conf.urls.i18n")),
     path("officers/", include("backend.accounts.urls")),

@@ -46,4 +46,19 @@ urlpatterns = [
     path("register.xlsx", views.register_xlsx, name="register_xlsx"),
     path("audit/", views.audit_log, name="audit_log"),
     path("storage/", views.storage, name="storage"),
+    path("approvers/", views.approvers, name="approvers"),
+    path("approvers/access/", views.approver_action, {"action": "access"}, name="approver_access"),
+    path(
+        "approvers/access/withdraw/",
+        views.approver_action,
+        {"action": "access_withdraw"},
+        name="approver_access_withdraw",
+    ),
+    path("approvers/leaders/", views.approver_action, {"action": "leader"}, name="approver_leader"),
+    path(
+        "approvers/leaders/withdraw/",
+        views.approver_action,
+        {"action": "leader_withdraw"},
+        name="approver_leader_withdraw",
+    ),
 ]

@@ -29,7 +29,13 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from backend.accounts.models import Role, User
-from backend.config.errors import Conflict, FieldVaultError, NotFound, PermissionDenied
+from backend.config.errors import (
+    Conflict,
+    FieldVaultError,
+    InvalidInput,
+    NotFound,
+    PermissionDenied,
+)
 from backend.footage.models import RecordingState
 from backend.footage.selectors import recording_time_corrections
 from backend.review import selectors, services
@@ -583,3 +589,79 @@ def activity_detail(request: HttpRequest, activity_id: str) -> HttpResponse:
             "unreadable": any(bar[2] not in readable_ids for _name, bar in linked),
         },
     )
+
+
+# -- approvers (system administrators) ---------------------------------------------------------
+
+
+def _system_admin(request: HttpRequest) -> User:
+    user = _user(request)
+    if user.role != Role.SYSTEM_ADMIN:
+        raise PermissionDenied(_("只有系统管理员可以指定审批人"), code="not_system_admin")
+    return user
+
+
+def _posted_id(request: HttpRequest, name: str) -> int:
+    value = request.POST.get(name, "").strip()
+    if not value.isdigit() or len(value) > 12:
+        raise InvalidInput(_("表单字段缺失或无效"), code="invalid_form", details={"field": name})
+    return int(value)
+
+
+@require_GET
+@page
+def approvers(request: HttpRequest) -> HttpResponse:
+    """Who approves access requests (by unit) and who approves destruction."""
+    from backend.accounts.models import Unit
+    from backend.review import designations
+    from backend.review.models import ApprovalAuthority
+
+    _system_admin(request)
+    return render(
+        request,
+        "review/approvers.html",
+        {
+            "designations": designations.designations_list(),
+            "users": User.objects.filter(is_active=True).order_by("username"),
+            "units": Unit.objects.order_by("path"),
+            "authorities": ApprovalAuthority.choices,
+        },
+    )
+
+
+@require_POST
+@page
+def approver_action(request: HttpRequest, action: str) -> HttpResponse:
+    from backend.accounts.models import Unit
+    from backend.review import designations
+
+    actor = _system_admin(request)
+    if action == "access":
+        unit = Unit.objects.filter(pk=_posted_id(request, "unit")).first()
+        if unit is None:
+            raise NotFound(_("没有这个单位"), code="no_such_unit")
+        designations.access_approver_name(
+            actor=actor,
+            user=designations.user_by_id(_posted_id(request, "user")),
+            authority=request.POST.get("authority", ""),
+            unit=unit,
+        )
+        messages.success(request, _("已指定调阅审批人。"))
+    elif action == "access_withdraw":
+        designations.access_approver_withdraw(
+            actor=actor, approver_id=_posted_id(request, "approver")
+        )
+        messages.success(request, _("已撤销调阅审批人。"))
+    elif action == "leader":
+        designations.destruction_leader_name(
+            actor=actor,
+            user=designations.user_by_id(_posted_id(request, "user")),
+            title=request.POST.get("title", ""),
+        )
+        messages.success(request, _("已指定销毁审批领导。"))
+    else:
+        designations.destruction_leader_withdraw(
+            actor=actor, user=designations.user_by_id(_posted_id(request, "user"))
+        )
+        messages.success(request, _("已撤销销毁审批领导。"))
+    return HttpResponseRedirect(reverse("review:approvers"))

@@ -276,6 +276,27 @@ MATRIX: dict[str, Cell] = {
         sided=False,
     ),
     "GET /admin/": Cell("GET", lambda c: "/admin/", same(302, anon=302, device=302), sided=False),
+    # Public: the API docs in ReDoc (assets served locally) and the favicon.
+    "GET /api/redoc": Cell(
+        "GET", lambda c: "/api/redoc", same(200, anon=200, device=200), sided=False
+    ),
+    "GET /favicon.ico": Cell(
+        "GET", lambda c: "/favicon.ico", same(200, anon=200, device=200), sided=False
+    ),
+    # Approvers: system administrators only (an empty form is a 400 for them).
+    "GET /approvers/": Cell(
+        "GET", lambda c: "/approvers/", same(403, **PAGE, system_admin=200), sided=False
+    ),
+    **{
+        f"POST /approvers/{action}": Cell(
+            "POST",
+            lambda c, action=action: f"/approvers/{action}",
+            same(403, **PAGE, system_admin=400),
+            form=True,
+            sided=False,
+        )
+        for action in ("access/", "access/withdraw/", "leaders/", "leaders/withdraw/")
+    },
     # Review API.
     "GET /api/review/access-requests": Cell(
         "GET", lambda c: "/api/review/access-requests", same(200, **API), sided=False

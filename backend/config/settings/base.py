@@ -43,6 +43,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "channels",
+    "ninja",  # Swagger UI / ReDoc served from the django-ninja wheel's static files, no CDN
     "django_tasks",
     "django_tasks_db",
     "backend.accounts",
