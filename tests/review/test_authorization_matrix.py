@@ -283,6 +283,13 @@ MATRIX: dict[str, Cell] = {
     "GET /favicon.ico": Cell(
         "GET", lambda c: "/favicon.ico", same(200, anon=200, device=200), sided=False
     ),
+    # 持证上岗: certificates expiring soon, for the roles that assign officers to work.
+    "GET /officers/certificates/": Cell(
+        "GET",
+        lambda c: "/officers/certificates/",
+        same(403, **PAGE, supervisor=200, legal_officer=200, system_admin=200),
+        sided=False,
+    ),
     # Approvers: system administrators only (an empty form is a 400 for them).
     "GET /approvers/": Cell(
         "GET", lambda c: "/approvers/", same(403, **PAGE, system_admin=200), sided=False
