@@ -15,6 +15,9 @@ from pathlib import Path
 from typing import IO
 
 MAX_TABLE_BYTES = 20 * 1024 * 1024
+# Rows above the header (a title, the notice's name, a date line) that are skipped while
+# looking for the row with every required column.
+HEADER_SEARCH_ROWS = 5
 
 
 class TableFormatError(ValueError):
@@ -94,7 +97,8 @@ def read_table(
     optional: Sequence[str] = (),
     file_name: str | None = None,
 ) -> Table:
-    """Read a CSV/XLSX table whose first non-blank row holds the headers.
+    """Read a CSV/XLSX table: the headers are the first non-blank row that holds every
+    required column (up to HEADER_SEARCH_ROWS title rows above it are skipped).
 
     Raises TableFormatError when a required column is missing; blank rows are skipped.
     """
@@ -114,18 +118,22 @@ def read_table(
 
     headers: list[str] | None = None
     table: Table | None = None
+    first_row: list[str] | None = None
+    skipped = 0
     for line, cells in rows:
         if not any(cells):
             continue
         if headers is None:
-            headers = [cell.lstrip("\ufeff") for cell in cells]
-            missing = [name for name in required if name not in headers]
+            candidate = [cell.lstrip("\ufeff") for cell in cells]
+            first_row = first_row or candidate
+            missing = [name for name in required if name not in candidate]
+            if missing and skipped < HEADER_SEARCH_ROWS:
+                # A title row (e.g. the notice's name) above the header: look further down.
+                skipped += 1
+                continue
             if missing:
-                raise TableFormatError(
-                    f"缺少必需的列：{'、'.join(missing)}",
-                    code="missing_columns",
-                    details={"missing": missing, "found": headers},
-                )
+                _raise_missing(required, first_row)
+            headers = candidate
             table = Table(headers=[h for h in headers if h in (*required, *optional)])
             continue
         assert table is not None
@@ -136,5 +144,16 @@ def read_table(
         }
         table.rows.append(TableRow(line=line, values=values))
     if table is None:
+        if first_row is not None:
+            _raise_missing(required, first_row)
         raise TableFormatError("文件为空", code="empty_file")
     return table
+
+
+def _raise_missing(required: Sequence[str], found: list[str]) -> None:
+    missing = [name for name in required if name not in found]
+    raise TableFormatError(
+        f"缺少必需的列：{'、'.join(missing)}",
+        code="missing_columns",
+        details={"missing": missing, "found": found},
+    )

@@ -57,6 +57,7 @@ INSTALLED_APPS = [
     "sync.records",
     "backend.corrections",
     "backend.inspections",
+    "backend.workcalendar",
 ]
 
 MIDDLEWARE = [
