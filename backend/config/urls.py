@@ -26,6 +26,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/", api.urls),
     path("i18n/", include("django.conf.urls.i18n")),
+    path("calendar/", include("backend.workcalendar.urls")),
     path("", include("backend.review.urls")),
 ]
 
