@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from django.db import IntegrityError, transaction
 from django.test import Client
+from django.utils import timezone
 from openpyxl import Workbook
 
 from backend.accounts.models import Officer, Role, UnitKind
@@ -178,7 +179,7 @@ def test_uncertified_inspectors_cannot_be_drawn_or_assigned(bureau_setup: dict[s
             officer=expired,
             certificate_number=expired.certificate_number,
             certificate_valid_until=expired.certificate_valid_until,
-            drawn_on=datetime.date.today(),
+            drawn_on=timezone.localdate(),
         )
     with pytest.raises(IntegrityError), transaction.atomic():
         InspectionInspector.objects.create(
@@ -186,7 +187,7 @@ def test_uncertified_inspectors_cannot_be_drawn_or_assigned(bureau_setup: dict[s
             officer=bureau_setup["uncertified"],
             certificate_number="",
             certificate_valid_until=datetime.date(2099, 1, 1),
-            drawn_on=datetime.date.today(),
+            drawn_on=timezone.localdate(),
         )
 
 
@@ -224,6 +225,7 @@ def test_declared_conflict_is_respected_and_too_few_inspectors_refused(
     assert sorted(response.json()["inspections"][0]["inspector_ids"]) == sorted([c.pk, d.pk])
 
 
+@pytest.mark.clock
 def test_inspection_on_tablet_then_published_within_deadline(
     bureau_setup: dict[str, Any],
     django_capture_on_commit_callbacks: Any,
@@ -329,6 +331,7 @@ def _conclude(inspection: Inspection, departed_local: datetime.datetime) -> None
         )
 
 
+@pytest.mark.clock
 def test_december_inspection_gets_a_provisional_2027_deadline_made_final_by_the_import(
     bureau_setup: dict[str, Any], django_capture_on_commit_callbacks: Any
 ) -> None:
