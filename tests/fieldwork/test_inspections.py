@@ -28,6 +28,7 @@ from backend.workcalendar.selectors import working_calendar
 from mobile_contract.tablet_simulator import Tablet
 from tests.factories import make_device, make_officer, make_unit, make_user
 from tests.fieldwork.conftest import django_transport
+from tests.fieldwork.test_corrections import receive_within
 from tests.paths import SHARED_DATA
 
 pytestmark = pytest.mark.django_db
@@ -395,7 +396,7 @@ def test_december_inspection_gets_a_provisional_2027_deadline_made_final_by_the_
         "provisional": False,
     }
     assert recomputed[str(stays.pk)]["old_publish_by"] == "2027-01-19"
-    event = async_to_sync(layer.receive)(channel)["event"]
+    event = receive_within(layer, channel)["event"]
     assert (event["type"], event["inspection_id"], event["publish_by"]) == (
         "inspection.publish_by_earlier",
         str(moves.pk),

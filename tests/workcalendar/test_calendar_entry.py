@@ -56,6 +56,7 @@ def test_years_the_package_knows_are_seeded_and_official() -> None:
     assert calendar.is_working_day(datetime.date(2026, 10, 10))  # make-up Saturday
 
 
+@pytest.mark.clock
 def test_bad_file_is_refused_row_by_row_and_nothing_is_imported(admin_client: Client) -> None:
     # GBK (as Excel saves it), a title row above the header, and one mistake of each kind.
     csv = (
@@ -88,6 +89,7 @@ def test_bad_file_is_refused_row_by_row_and_nothing_is_imported(admin_client: Cl
     assert not working_calendar().is_official(2027)
 
 
+@pytest.mark.clock
 def test_gbk_file_with_a_title_row_is_entered_audited_and_counts_at_once(
     admin_client: Client,
 ) -> None:
