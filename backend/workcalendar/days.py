@@ -22,10 +22,6 @@ HOLIDAY = "holiday"  # 放假
 WORKDAY = "workday"  # 调休上班
 
 
-class CalendarUnknownError(ValueError):
-    """Kept for callers that must refuse a provisional count (none in the product today)."""
-
-
 @dataclass(frozen=True)
 class Deadline:
     """A date counted in working days; `provisional` when a year it crosses has no

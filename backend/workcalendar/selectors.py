@@ -100,8 +100,8 @@ def calendar_days(year: int) -> list[CalendarDay]:
 
 
 def next_year_missing(today: datetime.date) -> int | None:
-    """Next year, when it is 1 November or later and its arrangement is not entered."""
-    if (today.month, today.day) < WARN_FROM:
-        return None
+    """Next year, when it is 1 November or later and its arrangement is not entered. (One
+    query whatever the date, so a page's query count does not depend on the clock.)"""
     year = today.year + 1
-    return None if CalendarYear.objects.filter(year=year).exists() else year
+    entered = CalendarYear.objects.filter(year=year).exists()
+    return None if entered or (today.month, today.day) < WARN_FROM else year
