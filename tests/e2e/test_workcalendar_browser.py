@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from django.db import connection
 from django.utils import timezone
 
 from backend.accounts.models import Role
@@ -29,6 +30,9 @@ def test_system_admin_enters_next_years_arrangement(
     # Playwright's sync API runs an event loop in this thread; the test's own ORM checks
     # are plain synchronous reads.
     monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    # Inside Playwright's loop Django may hand back a connection opened in an earlier
+    # browser test, which that test's server teardown terminated: start from a fresh one.
+    connection.close()
     year = timezone.localdate().year + 1
     CalendarYear.objects.filter(year=year).delete()
     warned = next_year_missing(timezone.localdate()) is not None
