@@ -15,6 +15,11 @@ class WorkCalendarConfig(AppConfig):
 
 
 def _seed_after_migrate(sender: AppConfig, using: str = "default", **kwargs: object) -> None:
+    from django.db import connections
+
+    from backend.workcalendar.models import CalendarDay
     from backend.workcalendar.services.seeding import calendar_seed_from_package
 
-    calendar_seed_from_package(using=using)
+    # A partial migrate (to an earlier state) may leave the tables out.
+    if CalendarDay._meta.db_table in connections[using].introspection.table_names():
+        calendar_seed_from_package(using=using)
