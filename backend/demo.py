@@ -32,6 +32,7 @@ from django.utils import timezone
 
 from backend.accounts.models import Officer, Role, Unit, UnitKind, User
 from backend.audit.services import Actor
+from backend.workcalendar.selectors import working_calendar
 
 # The official sample lists, as tests/data/official holds them (shipped with the package).
 ROOT_DATA = Path(__file__).resolve().parents[1] / "mobile_contract" / "examples"
@@ -193,6 +194,7 @@ def _corrections(officer: Officer, colleague: Officer, admin: User, report: Demo
         term_end=subject.term_end,
         due_from=subject.term_start,
         due_to=subject.term_end,
+        working_days=working_calendar(),
     )
     for number, due in enumerate(periods):
         if due.period_start > today:

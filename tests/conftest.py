@@ -15,6 +15,7 @@ import pytest
 from django.conf import settings
 
 from ops.seaweed import SeaweedServer
+from tests.clock import moved_clock, pytest_generate_tests  # noqa: F401  (clock-proof runs)
 
 
 @pytest.fixture(scope="session")

@@ -42,6 +42,7 @@ urlpatterns = [
     path("api/", api.urls),
     path("i18n/", include("django.conf.urls.i18n")),
     path("officers/", include("backend.accounts.urls")),
+    path("calendar/", include("backend.workcalendar.urls")),
     path("", include("backend.review.urls")),
 ]
 

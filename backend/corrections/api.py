@@ -42,7 +42,6 @@ from backend.corrections.services import (
     subject_transfer,
     subject_update,
 )
-from backend.corrections.workdays import CalendarUnknownError
 
 router = Router(tags=["community correction"], auth=django_auth)
 
@@ -294,6 +293,7 @@ def list_alerts(request: HttpRequest, open_only: bool = True, mine: bool = False
             period_start=a.period_start,
             period_end=a.period_end,
             due_date=a.due_date,
+            due_date_provisional=a.due_date_provisional,
             required=a.required,
             done=a.done,
             raised_at=a.raised_at,
@@ -311,12 +311,7 @@ def _month(month: str) -> tuple[int, int]:
 
 
 def _figures(office: Unit, year: int, month: int) -> FiguresOut:
-    try:
-        result = office_month_figures(office=office, year=year, month=month)
-    except CalendarUnknownError as exc:
-        raise InvalidInput(
-            str(exc), code="calendar_unknown", details={"month": f"{year:04d}-{month:02d}"}
-        ) from exc
+    result = office_month_figures(office=office, year=year, month=month)
     return FiguresOut(**vars(result), office_name=office.name)
 
 

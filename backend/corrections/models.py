@@ -171,6 +171,9 @@ class OverdueAlert(models.Model):
     period_start = models.DateField()
     period_end = models.DateField()
     due_date = models.DateField()
+    # Counted without the official arrangement of a year it crosses (recomputed when the
+    # arrangement is entered: backend.corrections.deadlines).
+    due_date_provisional = models.BooleanField(default=False)
     required = models.PositiveSmallIntegerField()
     done = models.PositiveSmallIntegerField()
     raised_at = models.DateTimeField(auto_now_add=True)

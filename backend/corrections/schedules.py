@@ -5,8 +5,9 @@ period overlapping the subject's term is one obligation. Its due date is the per
 day moved by `grace_working_days` working days (0: the last day itself, or the next
 working day when it is a weekend or holiday — a deadline never falls on a day off).
 
-When the official calendar of the year a deadline falls in is not published yet, the
-obligation is not yet due (never guessed from weekdays).
+When the official arrangement of a year the count crosses is not entered yet, the due
+date is counted provisionally (national rule, see backend/workcalendar/days.py) and says
+so; it is recomputed when the arrangement is entered.
 
 A period cut by the start or end of the term counts only when at least half of it lies
 inside the term: a subject whose term starts on the 30th owes nothing for that month.
@@ -18,7 +19,7 @@ import calendar
 import datetime
 from dataclasses import dataclass
 
-from backend.corrections.workdays import CalendarUnknownError, add_working_days
+from backend.workcalendar.days import WorkingCalendar
 
 WEEKLY = "weekly"
 MONTHLY = "monthly"
@@ -41,6 +42,7 @@ class PeriodDue:
     period_end: datetime.date
     due_date: datetime.date
     required: int
+    provisional: bool = False
 
 
 def period_containing(frequency: str, day: datetime.date) -> tuple[datetime.date, datetime.date]:
@@ -66,6 +68,7 @@ def periods_due(
     term_end: datetime.date,
     due_from: datetime.date,
     due_to: datetime.date,
+    working_days: WorkingCalendar,
 ) -> list[PeriodDue]:
     """The obligations of one schedule whose due date lies in [due_from, due_to].
 
@@ -85,13 +88,12 @@ def periods_due(
         full_days = (full_end - full_start).days + 1
         inside_days = (end - start).days + 1
         if inside_days * 2 >= full_days:
-            try:
-                due = add_working_days(full_end, spec.grace_working_days)
-            except CalendarUnknownError:
-                # Next year's holidays are not announced yet: the deadline is unknown, so the
-                # obligation cannot be overdue before the calendar is published.
-                break
-            if due_from <= due <= due_to:
-                result.append(PeriodDue(spec.kind, start, end, due, spec.times))
+            deadline = working_days.add_working_days(full_end, spec.grace_working_days)
+            if due_from <= deadline.date <= due_to:
+                result.append(
+                    PeriodDue(
+                        spec.kind, start, end, deadline.date, spec.times, deadline.provisional
+                    )
+                )
         scan = full_end + datetime.timedelta(days=1)
     return result

@@ -116,6 +116,7 @@ class AlertOut(Schema):
     period_start: datetime.date
     period_end: datetime.date
     due_date: datetime.date
+    due_date_provisional: bool  # counted without next year's official arrangement
     required: int
     done: int
     raised_at: datetime.datetime

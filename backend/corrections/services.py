@@ -39,6 +39,7 @@ from backend.corrections.models import (
 from backend.corrections.schedules import PeriodDue, ScheduleSpec, periods_due
 from backend.devices.models import Device
 from backend.footage.models import Recording
+from backend.workcalendar.selectors import working_calendar
 from sync.records.kinds import RecordCopy, StoredTime
 from sync.records.services import records_commit, records_lock, records_rescope
 
@@ -867,6 +868,7 @@ def obligations_due(
     contacts were logged in its period. Subjects must have `schedules` prefetched."""
     earliest = due_from - datetime.timedelta(days=OVERDUE_LOOKBACK_DAYS)
     counts = _contact_counts([s.pk for s in subjects], earliest, due_to)
+    working_days = working_calendar()
     result = []
     for subject in subjects:
         for schedule in subject.schedules.all():
@@ -879,6 +881,7 @@ def obligations_due(
                 term_end=subject.term_end,
                 due_from=due_from,
                 due_to=due_to,
+                working_days=working_days,
             ):
                 days = counts.get((subject.pk, schedule.kind), [])
                 result.append(SubjectObligation(subject, due, _done_in(days, due)))
@@ -920,6 +923,7 @@ def overdue_scan(*, today: datetime.date | None = None) -> list[OverdueAlert]:
                     "officer_id": officer_id,
                     "period_end": ob.due.period_end,
                     "due_date": ob.due.due_date,
+                    "due_date_provisional": ob.due.provisional,
                     "required": ob.due.required,
                     "done": ob.done,
                 },
@@ -953,6 +957,7 @@ def overdue_event(alert: OverdueAlert) -> dict[str, Any]:
         "period_start": alert.period_start.isoformat(),
         "period_end": alert.period_end.isoformat(),
         "due_date": alert.due_date.isoformat(),
+        "due_date_provisional": alert.due_date_provisional,
         "required": alert.required,
         "done": alert.done,
     }

@@ -18,7 +18,6 @@ from ninja.security import django_auth
 from backend.accounts.models import Officer, Unit, User
 from backend.audit.services import Actor
 from backend.config.errors import InvalidInput, NotFound, PermissionDenied
-from backend.corrections.workdays import CalendarUnknownError, working_days_between
 from backend.inspections.models import Inspection, InspectionTarget, RandomDraw
 from backend.inspections.schemas import (
     ConflictIn,
@@ -50,6 +49,7 @@ from backend.inspections.services import (
     inspection_targets_import,
     inspector_conflict_declare,
 )
+from backend.workcalendar.selectors import working_calendar
 
 router = Router(tags=["inspections"], auth=django_auth)
 MAX_UPLOAD_BYTES = 20 * 1024 * 1024
@@ -255,8 +255,9 @@ def _published_out(i: Inspection) -> PublishedInspectionOut:
         rectification_required=i.rectification_required,
         rectification_deadline=i.rectification_deadline,
         publish_by=i.publish_by,
+        publish_by_provisional=i.publish_by_provisional,
         published_at=i.published_at,
-        # None while the deadline is unknown (its year's official calendar not published).
+        # None only for a legacy row without a deadline.
         published_within_deadline=None
         if i.publish_by is None
         else timezone.localtime(i.published_at).date() <= i.publish_by,
@@ -271,21 +272,21 @@ def _published_out(i: Inspection) -> PublishedInspectionOut:
 def pending_publication(request: HttpRequest) -> list[PendingPublicationOut]:
     """Concluded inspections not yet published, with their deadline (20 working days after
     the visit, official calendar) and the working days left; `overdue` once it passed.
-    Deadline null: its year's official holiday calendar is not published yet."""
+    `publish_by_provisional`: a year the count crosses has no official holiday arrangement
+    yet, so the deadline was counted on the national rule; it is recomputed (and may move)
+    when the arrangement is entered."""
     user = _manager(request)
     today = timezone.localdate()
+    calendar = working_calendar()
     rows = []
     for i in inspections_pending_publication(user)[:1000]:
         left: int | None = None
         if i.publish_by is not None:
-            try:
-                left = (
-                    working_days_between(today, i.publish_by)
-                    if i.publish_by >= today
-                    else -working_days_between(i.publish_by, today)
-                )
-            except CalendarUnknownError:
-                left = None
+            left = (
+                calendar.working_days_between(today, i.publish_by)
+                if i.publish_by >= today
+                else -calendar.working_days_between(i.publish_by, today)
+            )
         rows.append(
             PendingPublicationOut(
                 id=i.pk,
@@ -293,6 +294,7 @@ def pending_publication(request: HttpRequest) -> list[PendingPublicationOut]:
                 target_name=i.target.name,
                 departed_at=i.departed_at,
                 publish_by=i.publish_by,
+                publish_by_provisional=i.publish_by_provisional,
                 working_days_left=left,
                 overdue=None if i.publish_by is None else today > i.publish_by,
             )

@@ -141,6 +141,9 @@ class Inspection(models.Model):
         "enforcement.Activity", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     publish_by = models.DateField(_("公示期限"), null=True, blank=True)
+    # Counted without the official holiday arrangement of a year it crosses; recomputed
+    # when the arrangement is entered (backend.inspections.deadlines).
+    publish_by_provisional = models.BooleanField(_("公示期限为暂定"), default=False)
     published_at = models.DateTimeField(null=True, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
 

@@ -103,6 +103,7 @@ class PublishedInspectionOut(Schema):
     rectification_required: bool
     rectification_deadline: datetime.date | None
     publish_by: datetime.date | None
+    publish_by_provisional: bool  # counted before the year's official arrangement was entered
     published_at: datetime.datetime
     published_within_deadline: bool | None
 
@@ -113,5 +114,6 @@ class PendingPublicationOut(Schema):
     target_name: str
     departed_at: datetime.datetime | None
     publish_by: datetime.date | None
+    publish_by_provisional: bool  # counted before the year's official arrangement was entered
     working_days_left: int | None
     overdue: bool | None

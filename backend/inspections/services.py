@@ -18,9 +18,9 @@ from django.utils.translation import gettext as _
 from backend.accounts.models import Officer, Unit, User
 from backend.audit.services import Actor, audit_record
 from backend.config.errors import Conflict, InvalidInput, PermissionDenied
-from backend.corrections.workdays import CalendarUnknownError, add_working_days
 from backend.devices.models import Device
 from backend.footage.models import Recording
+from backend.inspections.deadlines import publication_deadline
 from backend.inspections.draw import (
     ALGORITHM,
     DrawImpossibleError,
@@ -42,7 +42,6 @@ from backend.tabular import TableFormatError, read_table
 from sync.records.kinds import RecordCopy
 from sync.records.services import records_commit, records_lock
 
-PUBLICATION_WORKING_DAYS = 20  # 双随机抽查结果 20 个工作日内公示 (shared/DOMAIN.md)
 TEAM_SIZE = 2
 
 
@@ -302,6 +301,7 @@ def inspection_copy(inspection: Inspection) -> RecordCopy:
             else None,
             "photo_recording_ids": sorted(str(p.pk) for p in inspection.photos.all()),
             "publish_by": inspection.publish_by.isoformat() if inspection.publish_by else None,
+            "publish_by_provisional": inspection.publish_by_provisional,
             "published_at": iso(inspection.published_at),
         },
     )
@@ -490,37 +490,6 @@ def _activity_for_inspection(inspection_id: uuid.UUID) -> uuid.UUID | None:
     return created.activity.pk
 
 
-def publication_deadline(departed_at: datetime.datetime) -> datetime.date | None:
-    """20 working days after the visit (local day), on the official calendar; None while the
-    calendar of the year it falls in is not published yet (filled in later by
-    :func:`publication_deadlines_fill`, never guessed from weekdays)."""
-    local_day = timezone.localtime(departed_at).date()
-    try:
-        return add_working_days(local_day, PUBLICATION_WORKING_DAYS)
-    except CalendarUnknownError:
-        return None
-
-
-def publication_deadlines_fill() -> int:
-    """Set the publication deadline of concluded inspections whose deadline year's calendar
-    has been published since (a newer `chinesecalendar`). Idempotent; returns how many."""
-    pending = Inspection.objects.filter(
-        status=InspectionStatus.CONCLUDED, publish_by__isnull=True, departed_at__isnull=False
-    ).values_list("pk", "departed_at")
-    filled: list[uuid.UUID] = []
-    with transaction.atomic():
-        records_lock([pk for pk, _departed in pending])
-        for pk, departed_at in pending:
-            deadline = publication_deadline(departed_at) if departed_at else None
-            if deadline is not None and Inspection.objects.filter(
-                pk=pk, publish_by__isnull=True
-            ).update(publish_by=deadline):
-                filled.append(pk)
-        # The tablets' copies carry the deadline too.
-        records_commit([inspection_copy(_with_detail(pk)) for pk in filled])
-    return len(filled)
-
-
 def inspections_link_redrive() -> int:
     """Create the missing coverage activities of concluded inspections (idempotent)."""
     linked = 0
@@ -574,7 +543,9 @@ def inspection_record_result(
     inspection.rectification_deadline = values.rectification_deadline
     if values.departed_at:
         inspection.status = InspectionStatus.CONCLUDED
-        inspection.publish_by = publication_deadline(values.departed_at)
+        deadline = publication_deadline(values.departed_at)
+        inspection.publish_by = deadline.date
+        inspection.publish_by_provisional = deadline.provisional
     elif values.arrived_at:
         inspection.status = InspectionStatus.IN_PROGRESS
     inspection.save()
@@ -613,7 +584,10 @@ def inspection_publish(*, inspection: Inspection, actor: User) -> Inspection:
                 action="inspection.published",
                 object_type="inspection",
                 object_id=inspection.pk,
-                data={"publish_by": inspection.publish_by},
+                data={
+                    "publish_by": inspection.publish_by,
+                    "publish_by_provisional": inspection.publish_by_provisional,
+                },
             )
             records_commit([inspection_copy(_with_detail(inspection.pk))])
     return inspection

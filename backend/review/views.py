@@ -119,8 +119,19 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         ),
         "damaged": _damaged(user),
         "activities": _today_activities(user),
+        "calendar_missing": _calendar_missing(user),
     }
     return render(request, "review/dashboard.html", context)
+
+
+def _calendar_missing(user: User) -> int | None:
+    """From 1 November, system administrators are warned while next year's holiday
+    arrangement is not entered (deadlines crossing the year end are provisional)."""
+    if user.role != Role.SYSTEM_ADMIN:
+        return None
+    from backend.workcalendar.selectors import next_year_missing
+
+    return next_year_missing(timezone.localdate())
 
 
 def _damaged(user: User) -> list[Any]:

@@ -143,6 +143,7 @@ def test_officer_explains_gap_and_supervisor_decides(world: World) -> None:
     assert AuditEvent.objects.filter(action="coverage.explanation_decided").count() == 1
 
 
+@pytest.mark.clock
 def test_reports_and_exports(world: World) -> None:
     supervisor = client_for(world.supervisor)
     # March: one compliant (alice), one late start (alice, 5 min late), one not recorded (bob),

@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 from django.test import Client
+from django.utils import timezone
 
 from backend.accounts.models import Officer, Role, Unit, UnitKind, User
 from backend.corrections.models import Subject
@@ -61,7 +62,7 @@ def make_subject(
     name: str = "李四",
     term_start: datetime.date | None = None,
 ) -> Subject:
-    today = datetime.date.today()
+    today = timezone.localdate()
     return subject_create(
         actor=actor,
         name=name,

@@ -9,6 +9,7 @@ import uuid
 from typing import Any
 
 import pytest
+import time_machine
 from asgiref.sync import sync_to_async
 from channels.layers import channel_layers
 from channels.testing import WebsocketCommunicator
@@ -61,6 +62,28 @@ def log(subject: Subject, officer: Officer, kind: str, day: D, **extra: Any) -> 
         device=None,
         values=values,
         existing=False,
+    )
+
+
+def receive_within(layer: Any, channel: str, seconds: float = 5) -> Any:
+    """The next message of a channel-layer channel, or a failure (never a hang)."""
+    import asyncio
+
+    from asgiref.sync import async_to_sync
+
+    async def receive() -> Any:
+        return await asyncio.wait_for(layer.receive(channel), seconds)
+
+    return async_to_sync(receive)()
+
+
+def pin_fixture_subjects(world: World) -> None:
+    """The fixtures' own subjects start 200 days before the real today; a test written for
+    the fixed TODAY counts them, so pin their terms to TODAY (the test then passes whatever
+    the clock says)."""
+    Subject.objects.filter(pk__in=[world.north.subject.pk, world.south.subject.pk]).update(
+        term_start=TODAY - datetime.timedelta(days=200),
+        term_end=TODAY + datetime.timedelta(days=365),
     )
 
 
@@ -132,6 +155,7 @@ def test_create_subject_checks_office_officers_and_schedule(world: World) -> Non
     assert response.status_code == 422
 
 
+@pytest.mark.clock
 @pytest.mark.django_db
 def test_overdue_alerts_raised_listed_and_resolved(world: World) -> None:
     subject = fixed_subject(world, "赵六")
@@ -212,8 +236,10 @@ def test_overdue_alert_reaches_the_supervisors_websocket(
     channel_layers.backends.clear()
 
 
+@pytest.mark.clock
 @pytest.mark.django_db
 def test_monthly_figures(world: World) -> None:
+    pin_fixture_subjects(world)
     a, b, c = (fixed_subject(world, n) for n in ("甲", "乙", "丙"))
     officer = world.north.officer
     log(a, officer, "check_in", D(2026, 10, 20))
@@ -299,6 +325,7 @@ def test_checkin_crosschecked_against_linked_footage(world: World) -> None:
     assert result["code"] == "unknown_recording"
 
 
+@pytest.mark.clock
 @pytest.mark.django_db(transaction=True)
 def test_overdue_alert_reaches_the_responsible_officer_not_other_offices(
     committed_world: World, settings: Any
@@ -495,3 +522,71 @@ def test_subject_changed_within_the_office_reaches_its_tablets(world: World) -> 
     assert bad.status_code == 400 and bad.json()["code"] == "invalid_term"
     world.south.tablet.pull_all()
     assert str(north.subject.pk) not in world.south.tablet.records
+
+
+@pytest.mark.django_db
+def test_overdue_due_date_in_a_year_not_entered_is_provisional_then_recomputed(
+    world: World, django_capture_on_commit_callbacks: Any, request: pytest.FixtureRequest
+) -> None:
+    """December's check-in with 16 working days of grace falls due in January 2027, whose
+    arrangement is not entered: the alert carries a provisional due date (national rule:
+    25 January). Entering 2027 (Sunday 24 January a make-up working day) moves it a day
+    earlier: audited with both dates, pushed again to the office's stream."""
+    from asgiref.sync import async_to_sync
+    from channels.layers import get_channel_layer
+
+    from backend.audit.models import AuditEvent
+    from backend.corrections.events import ALL_OFFICES_GROUP
+    from backend.workcalendar.models import CalendarYear
+    from backend.workcalendar.services.entry import calendar_year_enter, rows_from_file
+    from tests.paths import SHARED_DATA
+
+    CalendarYear.objects.filter(year=2027).delete()  # should a newer package know 2027
+    subject = subject_create(
+        actor=world.supervisor,
+        name="郑九",
+        sentence_kind="parole",
+        term_start=D(2026, 3, 1),
+        term_end=D(2027, 6, 30),
+        office=world.north.unit,
+        responsible_officer=world.north.officer,
+        schedules=[ScheduleInput("check_in", "monthly", 1, grace_working_days=16)],
+    )
+    for month in (9, 10, 11):
+        log(subject, world.north.officer, "check_in", D(2026, month, 10))
+    # The scan and the import happen on 1 February 2027 (clock moved there).
+    traveller = time_machine.travel(datetime.datetime(2027, 2, 1, 10, tzinfo=TZ), tick=True)
+    traveller.start()
+    request.addfinalizer(traveller.stop)
+    client = Client()
+    client.force_login(world.north.user)
+    overdue_scan(today=D(2027, 2, 1))
+    alert = OverdueAlert.objects.get(subject=subject)
+    assert (alert.period_start, alert.due_date, alert.due_date_provisional) == (
+        D(2026, 12, 1),
+        D(2027, 1, 25),
+        True,
+    )
+    listed = {a["id"]: a for a in client.get("/api/corrections/alerts").json()}
+    assert listed[alert.pk]["due_date_provisional"] is True
+
+    layer = get_channel_layer()
+    channel = async_to_sync(layer.new_channel)()
+    async_to_sync(layer.group_add)(ALL_OFFICES_GROUP, channel)
+    rows = rows_from_file(SHARED_DATA.parent / "workcalendar" / "2027_test_arrangement.csv")
+    with django_capture_on_commit_callbacks(execute=True):
+        calendar_year_enter(actor=None, year=2027, rows=rows, source="import")
+    alert.refresh_from_db()
+    assert (alert.due_date, alert.due_date_provisional) == (D(2027, 1, 24), False)
+    event = AuditEvent.objects.get(
+        action="correction_overdue.due_date_recomputed", object_id=str(alert.pk)
+    )
+    assert (event.data["old_due_date"], event.data["new_due_date"]) == ("2027-01-25", "2027-01-24")
+    pushed = receive_within(layer, channel)["event"]
+    assert (pushed["alert_id"], pushed["due_date"], pushed["due_date_moved_from"]) == (
+        alert.pk,
+        "2027-01-24",
+        "2027-01-25",
+    )
+    listed = {a["id"]: a for a in client.get("/api/corrections/alerts").json()}
+    assert listed[alert.pk]["due_date_provisional"] is False

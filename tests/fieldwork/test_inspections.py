@@ -11,10 +11,10 @@ from typing import Any
 import pytest
 from django.db import IntegrityError, transaction
 from django.test import Client
+from django.utils import timezone
 from openpyxl import Workbook
 
 from backend.accounts.models import Officer, Role, UnitKind
-from backend.corrections.workdays import add_working_days
 from backend.inspections.draw import inputs_from_json, result_as_json, run_draw
 from backend.inspections.models import (
     Inspection,
@@ -24,9 +24,11 @@ from backend.inspections.models import (
     RandomDraw,
 )
 from backend.inspections.services import draw_create, inspection_items_import
+from backend.workcalendar.selectors import working_calendar
 from mobile_contract.tablet_simulator import Tablet
 from tests.factories import make_device, make_officer, make_unit, make_user
 from tests.fieldwork.conftest import django_transport
+from tests.fieldwork.test_corrections import receive_within
 from tests.paths import SHARED_DATA
 
 pytestmark = pytest.mark.django_db
@@ -178,7 +180,7 @@ def test_uncertified_inspectors_cannot_be_drawn_or_assigned(bureau_setup: dict[s
             officer=expired,
             certificate_number=expired.certificate_number,
             certificate_valid_until=expired.certificate_valid_until,
-            drawn_on=datetime.date.today(),
+            drawn_on=timezone.localdate(),
         )
     with pytest.raises(IntegrityError), transaction.atomic():
         InspectionInspector.objects.create(
@@ -186,7 +188,7 @@ def test_uncertified_inspectors_cannot_be_drawn_or_assigned(bureau_setup: dict[s
             officer=bureau_setup["uncertified"],
             certificate_number="",
             certificate_valid_until=datetime.date(2099, 1, 1),
-            drawn_on=datetime.date.today(),
+            drawn_on=timezone.localdate(),
         )
 
 
@@ -224,6 +226,7 @@ def test_declared_conflict_is_respected_and_too_few_inspectors_refused(
     assert sorted(response.json()["inspections"][0]["inspector_ids"]) == sorted([c.pk, d.pk])
 
 
+@pytest.mark.clock
 def test_inspection_on_tablet_then_published_within_deadline(
     bureau_setup: dict[str, Any],
     django_capture_on_commit_callbacks: Any,
@@ -266,8 +269,14 @@ def test_inspection_on_tablet_then_published_within_deadline(
     assert result["status"] == "applied"
     inspection.refresh_from_db()
     assert inspection.status == "concluded"
-    assert inspection.publish_by == add_working_days(
+    # Computed as the product does: the visit's local day (Asia/Shanghai), the calendar as
+    # entered; provisional when the 20 working days cross into a year not entered yet.
+    expected = working_calendar().add_working_days(
         inspection.departed_at.astimezone(datetime.timezone(datetime.timedelta(hours=8))).date(), 20
+    )
+    assert (inspection.publish_by, inspection.publish_by_provisional) == (
+        expected.date,
+        expected.provisional,
     )
     assert inspection.activity is not None
     assert (inspection.activity.category, inspection.activity.stage) == ("行政检查", "随机抽查")
@@ -279,6 +288,7 @@ def test_inspection_on_tablet_then_published_within_deadline(
     pending = client.get("/api/inspections/pending-publication").json()
     assert [(p["id"], p["overdue"]) for p in pending] == [(str(inspection.pk), False)]
     assert pending[0]["publish_by"] == inspection.publish_by.isoformat()
+    assert pending[0]["publish_by_provisional"] is expected.provisional
     assert 19 <= pending[0]["working_days_left"] <= 20
     assert Client().get("/api/inspections/pending-publication").status_code == 401
     response = client.post(f"/api/inspections/{inspection.pk}/publish")
@@ -299,41 +309,19 @@ def test_inspection_on_tablet_then_published_within_deadline(
     assert mine.push()[1]["results"][0]["code"] == "already_published"
 
 
-def test_deadline_in_a_year_without_official_calendar_is_pending_not_an_error(
-    bureau_setup: dict[str, Any],
-) -> None:
-    """Visited late in December: 20 working days run into a year whose holidays the State
-    Council (and so `chinesecalendar`) has not published. The result is stored with the
-    deadline pending — never a 500 for the tablet's whole batch, never a guessed date."""
-    from backend.corrections.workdays import CalendarUnknownError, is_working_day
-    from backend.inspections.services import (
-        InspectionResultInput,
-        inspection_record_result,
-        publication_deadlines_fill,
-    )
+def _conclude(inspection: Inspection, departed_local: datetime.datetime) -> None:
+    from backend.inspections.services import InspectionResultInput, inspection_record_result
 
-    try:
-        is_working_day(datetime.date(2027, 1, 4))
-    except CalendarUnknownError:
-        pass
-    else:
-        pytest.skip("this chinesecalendar already knows 2027: pick a later year")
-    item = InspectionItem.objects.get(sequence=1)
-    draw = draw_create(item=item, period="2026", actor=bureau_setup["manager"])
-    inspection = Inspection.objects.filter(draw=draw).first()
-    assert inspection is not None
     inspector = inspection.inspectors.first()
     assert inspector is not None
-    tz = datetime.timezone(datetime.timedelta(hours=8))
-    arrived = datetime.datetime(2026, 12, 21, 9, tzinfo=tz)
     with transaction.atomic():
         inspection_record_result(
             record_id=inspection.pk,
             officer=inspector.officer,
             device=None,
             values=InspectionResultInput(
-                arrived_at=arrived,
-                departed_at=arrived + datetime.timedelta(hours=1),
+                arrived_at=departed_local - datetime.timedelta(hours=1),
+                departed_at=departed_local,
                 device_arrived_at=None,
                 device_departed_at=None,
                 findings="",
@@ -342,15 +330,90 @@ def test_deadline_in_a_year_without_official_calendar_is_pending_not_an_error(
                 photo_recording_ids=(),
             ),
         )
-    inspection.refresh_from_db()
-    assert inspection.status == "concluded" and inspection.publish_by is None
-    assert publication_deadlines_fill() == 0  # still unknown: left pending
+
+
+@pytest.mark.clock
+def test_december_inspection_gets_a_provisional_2027_deadline_made_final_by_the_import(
+    bureau_setup: dict[str, Any], django_capture_on_commit_callbacks: Any
+) -> None:
+    """Visited in December: 20 working days run into 2027, whose arrangement is not entered.
+    The deadline is counted on the national rule and marked provisional (API, tablet copy);
+    importing the 2027 arrangement makes it final — audited with the old and new date —
+    and one that moves earlier is pushed to the unit's live view."""
+    from asgiref.sync import async_to_sync
+    from channels.layers import get_channel_layer
+
+    from backend.audit.models import AuditEvent
+    from backend.workcalendar.models import CalendarYear
+    from backend.workcalendar.services.entry import calendar_year_enter, rows_from_file
+    from sync.events import groups_for_unit_path
+
+    CalendarYear.objects.filter(year=2027).delete()  # should a newer package know 2027
+    item = InspectionItem.objects.get(sequence=1)
+    draw = draw_create(item=item, period="2026", actor=bureau_setup["manager"])
+    stays, moves = list(Inspection.objects.filter(draw=draw).order_by("pk")[:2])
+    tz = datetime.timezone(datetime.timedelta(hours=8))
+    # Mon 21 Dec → Dec 22–25, 28–31, Jan 4–8, 11–15, 18, 19: 19 Jan on both calendars.
+    _conclude(stays, datetime.datetime(2026, 12, 21, 23, 30, tzinfo=tz))
+    # Thu 31 Dec → Jan 4–8, 11–15, 18–22, 25–29: 29 Jan on the national rule; the 2027
+    # arrangement makes Sun 24 Jan a working day (调休上班) → 28 Jan, one day earlier.
+    _conclude(moves, datetime.datetime(2026, 12, 31, 0, 30, tzinfo=tz))
+    for inspection, deadline in ((stays, "2027-01-19"), (moves, "2027-01-29")):
+        inspection.refresh_from_db()
+        assert inspection.status == "concluded"
+        assert (inspection.publish_by.isoformat(), inspection.publish_by_provisional) == (
+            deadline,
+            True,
+        )
     pending = bureau_setup["client"].get("/api/inspections/pending-publication").json()
-    assert [(p["publish_by"], p["overdue"], p["working_days_left"]) for p in pending] == [
-        (None, None, None)
-    ]
-    response = bureau_setup["client"].post(f"/api/inspections/{inspection.pk}/publish")
-    assert response.status_code == 200 and response.json()["published_within_deadline"] is None
+    assert {(p["publish_by"], p["publish_by_provisional"]) for p in pending} >= {
+        ("2027-01-19", True),
+        ("2027-01-29", True),
+    }
+    assert all(isinstance(p["working_days_left"], int) for p in pending)
+
+    layer = get_channel_layer()
+    channel = async_to_sync(layer.new_channel)()
+    async_to_sync(layer.group_add)(groups_for_unit_path(moves.unit.path)[-1], channel)
+    rows = rows_from_file(SHARED_DATA.parent / "workcalendar" / "2027_test_arrangement.csv")
+    with django_capture_on_commit_callbacks(execute=True):
+        report = calendar_year_enter(
+            actor=bureau_setup["manager"], year=2027, rows=rows, source="import"
+        )
+    assert report.recomputed >= 2
+    stays.refresh_from_db()
+    moves.refresh_from_db()
+    assert (stays.publish_by, stays.publish_by_provisional) == (datetime.date(2027, 1, 19), False)
+    assert (moves.publish_by, moves.publish_by_provisional) == (datetime.date(2027, 1, 28), False)
+    recomputed = {
+        e.object_id: e.data
+        for e in AuditEvent.objects.filter(action="inspection.publish_by_recomputed")
+    }
+    assert recomputed[str(moves.pk)] == {
+        "year": 2027,
+        "old_publish_by": "2027-01-29",
+        "new_publish_by": "2027-01-28",
+        "provisional": False,
+    }
+    assert recomputed[str(stays.pk)]["old_publish_by"] == "2027-01-19"
+    event = receive_within(layer, channel)["event"]
+    assert (event["type"], event["inspection_id"], event["publish_by"]) == (
+        "inspection.publish_by_earlier",
+        str(moves.pk),
+        "2027-01-28",
+    )
+    pending = bureau_setup["client"].get("/api/inspections/pending-publication").json()
+    assert ("2027-01-28", False) in {
+        (p["publish_by"], p["publish_by_provisional"]) for p in pending
+    }
+    # Entering it again changes nothing: nothing is provisional any more.
+    from backend.audit.services import Actor
+    from backend.workcalendar.services.entry import provisional_deadlines_recompute
+
+    assert provisional_deadlines_recompute(year=None, actor=Actor.system()) == 0
+    response = bureau_setup["client"].post(f"/api/inspections/{moves.pk}/publish")
+    assert response.status_code == 200
+    assert response.json()["publish_by_provisional"] is False
 
 
 def test_draws_are_listed_publicly(bureau_setup: dict[str, Any]) -> None:

@@ -5,18 +5,13 @@ from __future__ import annotations
 import datetime
 from decimal import Decimal
 
+import chinese_calendar
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from backend.corrections.crosscheck import FootageFix, crosscheck_checkin, distance_m
 from backend.corrections.schedules import ScheduleSpec, periods_due
-from backend.corrections.workdays import (
-    CalendarUnknownError,
-    add_working_days,
-    is_working_day,
-    working_days_between,
-)
 from backend.inspections.draw import (
     DrawImpossibleError,
     DrawInputs,
@@ -26,8 +21,21 @@ from backend.inspections.draw import (
     shuffled,
     target_count,
 )
+from backend.workcalendar.days import HOLIDAY, WORKDAY, WorkingCalendar
 
 D = datetime.date
+
+# The official years as the package knows them (2026 at the time of writing; not 2027).
+_DAYS = {day: HOLIDAY for day in chinese_calendar.holidays} | {
+    day: WORKDAY for day in chinese_calendar.workdays
+}
+CAL = WorkingCalendar(official_years={d.year for d in _DAYS} - {2027, 2099}, days=_DAYS)
+is_working_day = CAL.is_working_day
+working_days_between = CAL.working_days_between
+
+
+def add_working_days(day: D, count: int) -> D:
+    return CAL.add_working_days(day, count).date
 
 
 def test_official_calendar_includes_holidays_and_make_up_days() -> None:
@@ -49,9 +57,17 @@ def test_adding_working_days_across_national_day() -> None:
     assert working_days_between(D(2026, 9, 28), D(2026, 10, 30)) == 20
 
 
-def test_unknown_year_is_an_error_not_a_guess() -> None:
-    with pytest.raises(CalendarUnknownError):
-        is_working_day(D(2099, 1, 5))
+def test_a_year_not_entered_is_counted_provisionally_on_the_national_rule() -> None:
+    assert not is_working_day(D(2027, 1, 1))  # New Year (Friday)
+    assert not is_working_day(D(2027, 2, 8))  # Spring Festival 3rd day, a Monday
+    assert is_working_day(D(2027, 2, 9))  # weekday after it: shifts (调休) are not guessed
+    assert not is_working_day(D(2027, 10, 1)) and not is_working_day(D(2027, 9, 15))
+    assert not is_working_day(D(2099, 1, 1)) and is_working_day(D(2099, 1, 5))
+    # Mon 21 Dec 2026: Dec 22–25, 28–31 (8); Jan 4–8 (13), 11–15 (18), 18, 19 → 19 Jan.
+    deadline = CAL.add_working_days(D(2026, 12, 21), 20)
+    assert (deadline.date, deadline.provisional) == (D(2027, 1, 19), True)
+    inside = CAL.add_working_days(D(2026, 11, 2), 20)
+    assert (inside.date, inside.provisional) == (D(2026, 11, 30), False)
 
 
 @pytest.mark.parametrize(
@@ -72,6 +88,7 @@ def test_monthly_due_dates(month: int, due: D) -> None:
         term_end=D(2026, 12, 31),
         due_from=D(2026, 1, 1),
         due_to=D(2026, 12, 31),
+        working_days=CAL,
     )
     assert {d.period_start.month: d.due_date for d in dues}[month] == due
 
@@ -84,6 +101,7 @@ def test_grace_in_working_days_and_clipped_periods() -> None:
         term_end=D(2026, 11, 10),
         due_from=D(2026, 1, 1),
         due_to=D(2026, 12, 31),
+        working_days=CAL,
     )
     # Q1 is cut to 40 of 90 days (< half): not owed; Q4 cut to 41 of 92: not owed.
     # Q2 ends Tue 30 Jun → 3 working days → Fri 3 Jul; Q3 ends Wed 30 Sep → holidays → 10 Oct.
@@ -93,7 +111,7 @@ def test_grace_in_working_days_and_clipped_periods() -> None:
     ]
 
 
-def test_deadline_in_an_unpublished_year_is_not_due_yet() -> None:
+def test_deadline_in_a_year_not_entered_is_due_provisionally() -> None:
     spec = ScheduleSpec("check_in", "monthly", 1, grace_working_days=3)
     dues = periods_due(
         spec,
@@ -101,11 +119,13 @@ def test_deadline_in_an_unpublished_year_is_not_due_yet() -> None:
         term_end=D(2099, 12, 31),
         due_from=D(2026, 11, 1),
         due_to=D(2099, 12, 31),
+        working_days=CAL,
     )
-    # chinesecalendar knows the announced years only (2026 at the time of writing): the
-    # obligations stop where the official calendar stops instead of guessing weekdays.
-    assert dues[0].period_start == D(2026, 11, 1)
-    assert max(d.due_date for d in dues).year < 2099
+    # A deadline never stops: past the official years it is counted on the national rule
+    # and marked provisional (recomputed when the arrangement is entered).
+    assert dues[0].period_start == D(2026, 11, 1) and not dues[0].provisional
+    assert max(d.due_date for d in dues).year == 2099
+    assert all(d.provisional == (d.due_date.year >= 2027) for d in dues)
 
 
 def test_weekly_periods_are_monday_to_sunday() -> None:
@@ -116,6 +136,7 @@ def test_weekly_periods_are_monday_to_sunday() -> None:
         term_end=D(2026, 11, 29),
         due_from=D(2026, 11, 1),
         due_to=D(2026, 11, 30),
+        working_days=CAL,
     )
     assert [d.period_start for d in dues] == [
         D(2026, 11, 2),

@@ -21,7 +21,7 @@ from mobile_contract.tablet_simulator import Tablet
 from sync.records.models import SyncRecord, SyncRecordRemoval
 from tests.factories import make_device, make_officer, make_user
 from tests.fieldwork.conftest import World, checkin_data, django_transport
-from tests.fieldwork.test_corrections import TODAY, fixed_subject, log
+from tests.fieldwork.test_corrections import TODAY, fixed_subject, log, pin_fixture_subjects
 
 D = datetime.date
 PERSONAL = ("name", "id_number", "phone", "address", "notes", "place")
@@ -269,9 +269,11 @@ def test_transfer_refused_to_office_staff_and_one_office_supervisors(world: Worl
     assert str(subject.pk) in held(north.tablet)
 
 
+@pytest.mark.clock
 @pytest.mark.django_db
 def test_overdue_alerts_and_figures_follow_the_effective_date(world: World) -> None:
     north, south = world.north, world.south
+    pin_fixture_subjects(world)
     scanned = fixed_subject(world, "周七")  # north; monthly check-ins, none logged
     unscanned = fixed_subject(world, "吴八")
     log(scanned, north.officer, "check_in", D(2026, 11, 5))

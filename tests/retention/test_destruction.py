@@ -374,6 +374,7 @@ def test_destruction_removes_the_derivative_rows(
     assert event.data["derivative_rows_removed"] == [key]
 
 
+@pytest.mark.clock
 def test_destruction_pages_prepare_preview_approve_and_refuse_the_preparer(
     store_recording: StoreRecording,
     short_retention: None,

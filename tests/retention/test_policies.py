@@ -40,6 +40,7 @@ def test_longest_applicable_period_wins_and_permanent_beats_all() -> None:
     assert winning_rule(["unknown"], {}).period_days == settings.FV_ORIGINAL_RETENTION_DAYS
 
 
+@pytest.mark.clock
 @pytest.mark.django_db
 def test_each_recording_shows_date_and_reason(store_recording: StoreRecording) -> None:
     recording = store_recording(ended_days_ago=1, lock_seconds=60)
@@ -54,6 +55,7 @@ def test_each_recording_shows_date_and_reason(store_recording: StoreRecording) -
     assert retention_check_locks() == []
 
 
+@pytest.mark.clock
 @pytest.mark.django_db
 def test_evidence_mark_makes_it_permanent_and_extends_the_lock(
     store_recording: StoreRecording, legal_officer: User
@@ -73,6 +75,7 @@ def test_evidence_mark_makes_it_permanent_and_extends_the_lock(
     assert row.lock_until_applied == PERMANENT_UNTIL
 
 
+@pytest.mark.clock
 @pytest.mark.django_db
 def test_policy_change_preview_lists_exact_changes_then_extends_locks(
     store_recording: StoreRecording, storage_admin: User, legal_officer: User
@@ -166,6 +169,7 @@ def test_check_command_reports_database_and_lock_disagreement(
     assert "0 disagreement(s)" in capsys.readouterr().out
 
 
+@pytest.mark.clock
 @pytest.mark.django_db
 def test_storing_a_recording_gives_it_retention_and_its_lock(
     s3: object, staging_dir: object

@@ -14,6 +14,7 @@ from tests.review.conftest import World, make_activity
 pytestmark = pytest.mark.django_db
 
 
+@pytest.mark.clock
 def test_activity_page_draws_window_bars_gaps_and_explanations(world: World) -> None:
     activity = make_activity(world)
     client = Client()
@@ -35,6 +36,7 @@ def test_activity_page_draws_window_bars_gaps_and_explanations(world: World) -> 
     assert activity.coverage.verdict in page or "开始记录过晚" in page
 
 
+@pytest.mark.clock
 def test_activity_list_filters_and_scopes(world: World) -> None:
     activity = make_activity(world)
     client = Client()

@@ -275,6 +275,21 @@ MATRIX: dict[str, Cell] = {
         same(403, **PAGE, storage_admin=200, system_admin=200),
         sided=False,
     ),
+    "GET /calendar/": Cell(
+        "GET", lambda c: "/calendar/", same(403, **PAGE, system_admin=200), sided=False
+    ),
+    "GET /calendar/<int:year>/": Cell(
+        "GET", lambda c: "/calendar/2026/", same(403, **PAGE, system_admin=200), sided=False
+    ),
+    # An empty form: refused with 400 for the system administrator, 403 for everyone else.
+    "POST /calendar/enter/": Cell(
+        "POST",
+        lambda c: "/calendar/enter/",
+        same(403, **PAGE, system_admin=400),
+        body=lambda c: {},
+        form=True,
+        sided=False,
+    ),
     "GET /admin/": Cell("GET", lambda c: "/admin/", same(302, anon=302, device=302), sided=False),
     # Public: the API docs in ReDoc (assets served locally) and the favicon.
     "GET /api/redoc": Cell(

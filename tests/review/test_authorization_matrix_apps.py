@@ -219,7 +219,7 @@ def correction_office(ctx: Ctx) -> Any:
 
 def subject_body(ctx: Ctx) -> dict[str, Any]:
     officer = ctx.world.officer if ctx.side == "own" else ctx.world.extra["other_office_officer"]
-    today = datetime.date.today()
+    today = timezone.localdate()
     return {
         "name": "矩阵对象",
         "sentence_kind": "probation",
@@ -716,7 +716,7 @@ def apps_world(matrix_world: World) -> World:
         officer=world.other_officer,
         source=LinkSource.AUTO,
     )
-    today = datetime.date.today()
+    today = timezone.localdate()
     for key, office, officer, actor in (
         ("subject", world.office, world.officer, world.users[SYS]),
         ("other_subject", other_office, world.extra["other_office_officer"], world.users[SYS]),

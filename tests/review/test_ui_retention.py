@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from django.conf import settings
 from django.test import Client
+from django.utils import timezone
 
 from backend.accounts.models import Role, User
 from backend.retention.models import RecordingRetention, RetentionPolicy
@@ -103,6 +104,7 @@ def _section(html: str, element_id: str) -> str:
     return found.group(1)
 
 
+@pytest.mark.clock
 def test_recording_page_shows_retention_date_reason_and_legal_hold(world: World) -> None:
     activity = make_activity(world)
     recording = world.extra["activity_recording"]
@@ -128,7 +130,9 @@ def test_recording_page_shows_retention_date_reason_and_legal_hold(world: World)
     assert row.retention_until == row.anchor_at + datetime.timedelta(days=730)
 
     html = _page(client, recording.pk)
-    assert row.retention_until.strftime("%Y-%m-%d") in _section(html, "retention-until")
+    # The page shows the date in the user's zone (Asia/Shanghai), as the product does.
+    local_until = timezone.localtime(row.retention_until).strftime("%Y-%m-%d")
+    assert local_until in _section(html, "retention-until")
     reason = _section(html, "retention-reason")
     assert "行政检查音像记录" in reason and "730" in reason and "检查结论复核" not in reason
     categories = _section(html, "retention-categories")
@@ -163,8 +167,9 @@ def test_recording_page_shows_retention_date_reason_and_legal_hold(world: World)
         lock_until_applied=later, retention_until=later
     )
     html = _page(client, recording.pk)
-    assert later.strftime("%Y-%m-%d") in _section(html, "retention-until")
-    assert "对象锁定已至 " + later.strftime("%Y-%m-%d") in _section(html, "retention-reason")
+    later_local = timezone.localtime(later).strftime("%Y-%m-%d")
+    assert later_local in _section(html, "retention-until")
+    assert "对象锁定已至 " + later_local in _section(html, "retention-reason")
 
     # Marked as evidence: the permanent evidence policy beats every period.
     legal_hold_place(

@@ -58,6 +58,7 @@ INSTALLED_APPS = [
     "sync.records",
     "backend.corrections",
     "backend.inspections",
+    "backend.workcalendar",
 ]
 
 MIDDLEWARE = [

@@ -1,6 +1,7 @@
 """Periodic pass of field work: overdue alerts, missing coverage links, cross-check re-runs,
-publication deadlines. Safe to repeat; run it from cron or a timer (e.g. every 15 minutes —
-the overdue scan only raises an alert once per period)."""
+provisional deadlines (recounted once the holiday arrangement is entered). Safe to repeat;
+run it from cron or a timer (e.g. every 15 minutes — the overdue scan only raises an alert
+once per period)."""
 
 from __future__ import annotations
 
@@ -11,8 +12,11 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandParser
 from django.utils import timezone
 
+from backend.audit.services import Actor
 from backend.corrections.services import checkins_recheck, contacts_link_redrive, overdue_scan
-from backend.inspections.services import inspections_link_redrive, publication_deadlines_fill
+from backend.inspections.services import inspections_link_redrive
+from backend.workcalendar.services.entry import provisional_deadlines_recompute
+from backend.workcalendar.services.seeding import calendar_seed_from_package
 
 
 def fieldwork_periodic(
@@ -24,7 +28,10 @@ def fieldwork_periodic(
         "contacts_linked": contacts_link_redrive(since=since),
         "inspections_linked": inspections_link_redrive(),
         "checkins_rechecked": checkins_recheck(since=since),
-        "publication_deadlines_set": publication_deadlines_fill(),
+        "calendar_years_seeded": len(calendar_seed_from_package()),
+        "provisional_deadlines_recomputed": provisional_deadlines_recompute(
+            year=None, actor=Actor.system()
+        ),
     }
 
 
