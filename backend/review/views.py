@@ -38,10 +38,11 @@ from backend.config.errors import (
 )
 from backend.footage.models import RecordingState
 from backend.footage.selectors import recording_time_corrections
-from backend.review import selectors, services
+from backend.review import audit_wording, selectors, services
 from backend.review.forms import (
     AccessDocumentForm,
     AccessRequestForm,
+    AuditFilterForm,
     DecisionForm,
     ExportForm,
     LockoutAuthenticationForm,
@@ -57,7 +58,7 @@ from backend.review.models import (
 )
 from backend.review.packaging import export_stream
 from backend.review.playback import original_download_url, processing_state, recording_media_urls
-from backend.review.register_xlsx import register_workbook
+from backend.review.register_xlsx import audit_workbook, register_workbook
 
 PAGE_SIZE = 25
 REGISTER_XLSX_ROWS = 100_000
@@ -209,7 +210,7 @@ def recording_detail(request: HttpRequest, recording_id: str) -> HttpResponse:
             "processing_state": state,
             "processing_label": state_label,
             "metadata": metadata,
-            "custody": selectors.recording_custody_events(recording),
+            "custody": audit_wording.describe(selectors.recording_custody_events(recording)),
             "time_corrections": recording_time_corrections(recording=recording),
             "fixity": selectors.recording_fixity_last(recording),
             "retention": selectors.recording_retention_view(recording, user=user),
@@ -544,16 +545,65 @@ def register_xlsx(request: HttpRequest) -> HttpResponseBase:
     return FileResponse(buffer, as_attachment=True, filename=f"access-register-{stamp}.xlsx")
 
 
+AUDIT_EXPORT_MAX_ROWS = 10_000
+
+
+def _audit_events(request: HttpRequest) -> tuple[AuditFilterForm, Any]:
+    form = AuditFilterForm(request.GET or None)
+    filters: dict[str, Any] = {}
+    if form.is_valid():
+        filters = {
+            "action": form.cleaned_data["action"],
+            "date_from": form.cleaned_data["date_from"],
+            "date_to": form.cleaned_data["date_to"],
+            "actor": form.cleaned_data["actor"].strip(),
+            "object_id": form.cleaned_data["object"].strip(),
+        }
+    return form, selectors.audit_events_filtered(_user(request), **filters)
+
+
 @require_GET
 @page
 def audit_log(request: HttpRequest) -> HttpResponse:
-    events = selectors.audit_events_visible_to(_user(request))
-    action = request.GET.get("action", "").strip()
-    if action:
-        events = events.filter(action__startswith=action)
+    """Newest first, walked by sequence (`?before=N`): no count of the whole log."""
+    form, events = _audit_events(request)
+    before = request.GET.get("before", "")
+    if before.isdigit() and len(before) < 19:
+        events = events.filter(sequence__lt=int(before))
+    page_events = list(events[: PAGE_SIZE + 1])
+    more = len(page_events) > PAGE_SIZE
+    page_events = page_events[:PAGE_SIZE]
+    query = request.GET.copy()
+    query.pop("before", None)
+    base_query = query.urlencode()
+    next_query = None
+    if more:
+        query["before"] = str(page_events[-1].sequence)
+        next_query = query.urlencode()
     return render(
-        request, "review/audit_log.html", {"page_obj": _paginate(request, events), "action": action}
+        request,
+        "review/audit_log.html",
+        {
+            "form": form,
+            "lines": audit_wording.describe(page_events),
+            "next_query": next_query,
+            "first_page": not before,
+            "base_query": base_query,
+        },
     )
+
+
+@require_GET
+@page
+def audit_log_xlsx(request: HttpRequest) -> HttpResponseBase:
+    """The filtered log as a spreadsheet, as readable as the page (at most 10,000 rows)."""
+    _form, events = _audit_events(request)
+    lines = audit_wording.describe(events[:AUDIT_EXPORT_MAX_ROWS])
+    buffer = io.BytesIO()
+    audit_workbook(lines, truncated=len(lines) >= AUDIT_EXPORT_MAX_ROWS).save(buffer)
+    buffer.seek(0)
+    stamp = timezone.localtime().strftime("%Y%m%d-%H%M")
+    return FileResponse(buffer, as_attachment=True, filename=f"audit-log-{stamp}.xlsx")
 
 
 @require_GET

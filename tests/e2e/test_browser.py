@@ -200,7 +200,7 @@ def test_sign_in_timeline_playback_access_request_and_register(
     _wait_canplay(page)
     assert abs(_seek(page, "video#player", 1.5) - 1.5) < 0.5
     assert recording.sha256 in page.content()
-    assert "recording.stored" in page.locator("table.custody").inner_text()
+    assert "存入对象存储" in page.locator("table.custody").inner_text()
     page.screenshot(path=str(ARTIFACTS / "03-recording.png"), full_page=True)
 
     # A supervisor of another bureau asks to see a recording of this one …

@@ -269,6 +269,12 @@ MATRIX: dict[str, Cell] = {
     "GET /audit/": Cell(
         "GET", lambda c: "/audit/", same(403, **PAGE, auditor=200, system_admin=200), sided=False
     ),
+    "GET /audit.xlsx": Cell(
+        "GET",
+        lambda c: "/audit.xlsx",
+        same(403, **PAGE, auditor=200, system_admin=200),
+        sided=False,
+    ),
     "GET /storage/": Cell(
         "GET",
         lambda c: "/storage/",
