@@ -12,6 +12,7 @@ POST an `application/timestamp-query` body to any path; the answer is the
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime
 import logging
 import subprocess
@@ -220,10 +221,8 @@ def main(argv: list[str] | None = None) -> None:
         server.server_address[1],
         args.dir.resolve() / "ca.pem",
     )
-    try:
+    with contextlib.suppress(KeyboardInterrupt):
         server.serve_forever()
-    except KeyboardInterrupt:
-        pass
 
 
 if __name__ == "__main__":

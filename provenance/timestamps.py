@@ -65,7 +65,6 @@ def stamp_request(data: bytes, *, url: str, timeout: float) -> Stamp:
     if PKIStatus(response.status) not in (PKIStatus.GRANTED, PKIStatus.GRANTED_WITH_MODS):
         raise TimestampUnavailable(f"TSA {url} refused: status {response.status}")
 
-
     digest = hashlib.sha256(data).digest()
     if response.tst_info.message_imprint.message != digest:
         raise TimestampInvalid("the TSA stamped a different digest")

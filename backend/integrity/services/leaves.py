@@ -31,7 +31,9 @@ def day_bounds(day: datetime.date) -> tuple[datetime.datetime, datetime.datetime
     """[local midnight of `day`, local midnight of the next day)."""
     zone = local_zone()
     start = datetime.datetime.combine(day, datetime.time.min, tzinfo=zone)
-    end = datetime.datetime.combine(day + datetime.timedelta(days=1), datetime.time.min, tzinfo=zone)
+    end = datetime.datetime.combine(
+        day + datetime.timedelta(days=1), datetime.time.min, tzinfo=zone
+    )
     return start, end
 
 
@@ -98,8 +100,10 @@ def day_leaves(day: datetime.date) -> Iterator[LeafData]:
 
 def first_day_with_leaves() -> datetime.date | None:
     moments = [
-        Recording.objects.filter(stored_at__isnull=False).order_by("stored_at")
-        .values_list("stored_at", flat=True).first(),
+        Recording.objects.filter(stored_at__isnull=False)
+        .order_by("stored_at")
+        .values_list("stored_at", flat=True)
+        .first(),
         AuditEvent.objects.order_by("sequence").values_list("occurred_at", flat=True).first(),
     ]
     known = [moment for moment in moments if moment is not None]

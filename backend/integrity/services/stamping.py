@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 
 from cryptography import x509
 from django.conf import settings
+from django.db.models import F
 from django.utils import timezone
 
 from backend.audit.services import Actor, audit_record
@@ -64,8 +65,9 @@ def roots_stamp(*, now: datetime.datetime | None = None) -> StampOutcome:
         except (TimestampUnavailable, TimestampInvalid) as exc:
             outcome.error = str(exc)
             outcome.waiting = [r.day for r in pending[position:]]
-            DayRoot.objects.filter(pk=root.pk).update(
-                stamp_attempts=root.stamp_attempts + 1,
+            # Every root still waiting shows the outage (the gap is visible on /integrity/).
+            DayRoot.objects.filter(pk__in=[r.pk for r in pending[position:]]).update(
+                stamp_attempts=F("stamp_attempts") + 1,
                 stamp_last_attempt_at=attempted_at,
                 stamp_last_error=outcome.error[:2000],
             )

@@ -29,6 +29,4 @@ class Command(BaseCommand):
         if not outcome.verification.intact:
             for problem in outcome.verification.problems:
                 self.stderr.write(problem)
-            raise CommandError(
-                f"integrity BROKEN: {len(outcome.verification.problems)} problem(s)"
-            )
+            raise CommandError(f"integrity BROKEN: {len(outcome.verification.problems)} problem(s)")

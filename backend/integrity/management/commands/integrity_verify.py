@@ -17,9 +17,7 @@ class Command(BaseCommand):
             self.stdout.write("not timestamped yet: " + ", ".join(report.unstamped))
         if report.intact:
             self.stdout.write(
-                self.style.SUCCESS(
-                    f"day roots intact: {report.days} days, {report.leaves} leaves"
-                )
+                self.style.SUCCESS(f"day roots intact: {report.days} days, {report.leaves} leaves")
             )
             return
         for problem in report.problems:
