@@ -20,7 +20,11 @@ from backend.footage.models import Recording
 from backend.integrity.services.periodic import integrity_pass
 from backend.review import services
 from backend.review.packaging import export_stream
-from tests.review.conftest import World, sample_mp4, store_recording, world  # noqa: F401
+from tests.review.conftest import World, store_recording
+from tests.review.conftest import sample_mp4 as sample_mp4
+from tests.review.conftest import world as world_fixture
+
+world = world_fixture
 
 pytestmark = [pytest.mark.django_db, pytest.mark.integration]
 

@@ -15,6 +15,8 @@ from backend.integrity.services.proofs import day_tree, recording_leaf_stored, r
 from backend.integrity.services.publishing import root_file_names, trust_anchor_pem
 from provenance.merkle import MerkleTree
 
+# ruff: noqa: E501  (the README's command lines are kept whole)
+
 README = """\
 完整性证明 / Proof of integrity
 ===============================
