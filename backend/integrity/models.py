@@ -10,6 +10,7 @@ from django.utils.translation import gettext_lazy as _
 
 class LeafKind(models.TextChoices):
     RECORDING = "recording", _("音像记录")
+    ACCESS_DOCUMENT = "access_document", _("申请材料")
     AUDIT_CHAIN = "audit_chain", _("审计链")
 
 

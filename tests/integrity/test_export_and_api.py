@@ -134,3 +134,42 @@ def test_roots_are_public_and_a_proof_is_for_those_who_see_the_recording(
     page = supervisor.get("/integrity/")
     assert page.status_code == 200
     assert body["roots"][-1]["root"][:14] in page.content.decode()
+
+
+@pytest.mark.clock
+def test_documents_added_to_a_request_file_are_leaves_of_their_day(
+    world: World, integrity_settings
+) -> None:
+    from backend.integrity.models import Leaf
+    from backend.integrity.services.verification import integrity_verify
+    from backend.review.models import AccessDocument
+
+    clerk = world.users[Role.LEGAL_OFFICER]
+    request = services.access_request_create(
+        requester=clerk,
+        requester_kind="court",
+        purpose="审判需要",
+        recording_ids=[str(world.recordings["own"].pk)],
+        want_copy=True,
+        applicant_name="李四",
+        applicant_organisation="甲县人民法院",
+        applicant_id_number="A1",
+    )
+    document = services.access_document_add(
+        request=request,
+        user=clerk,
+        kind="letter_of_introduction",
+        file_name="介绍信.pdf",
+        content_type="application/pdf",
+        body=io.BytesIO(b"%PDF-1.4 letter"),
+    )
+    two_days_ago = timezone.now() - datetime.timedelta(days=2)
+    AccessDocument.objects.filter(pk=document.pk).update(uploaded_at=two_days_ago)
+    integrity_pass()
+    leaf = Leaf.objects.get(kind="access_document", object_id=str(document.pk))
+    assert leaf.day.day == timezone.localtime(two_days_ago).date()
+    assert json.loads(leaf.data)["sha256"] == document.sha256
+    assert integrity_verify().intact
+    AccessDocument.objects.filter(pk=document.pk).update(sha256="0" * 64)
+    problems = integrity_verify().problems
+    assert len(problems) == 1 and f"(access_document {document.pk})" in problems[0]

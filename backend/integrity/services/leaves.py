@@ -1,5 +1,6 @@
 """What a local day commits to, in a deterministic order: every recording stored that day
-(by stored_at, then id), then the day's last audit-chain entry."""
+(by stored_at, then id), every document added to an access request's file that day (by
+uploaded_at, then id), then the day's last audit-chain entry."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from django.conf import settings
 from backend.audit.models import AuditEvent
 from backend.footage.models import Recording
 from backend.integrity.models import LeafKind
+from backend.review.models import AccessDocument
 from provenance.statements import canonical
 
 
@@ -79,6 +81,24 @@ def audit_leaf(event: AuditEvent) -> LeafData:
     )
 
 
+def document_leaf(document: AccessDocument) -> LeafData:
+    return LeafData(
+        LeafKind.ACCESS_DOCUMENT,
+        str(document.pk),
+        canonical(
+            {
+                "kind": LeafKind.ACCESS_DOCUMENT.value,
+                "document": str(document.pk),
+                "request": str(document.request_id),
+                "document_kind": document.kind,
+                "sha256": document.sha256,
+                "size": document.size_bytes,
+                "uploaded_at": _utc_text(document.uploaded_at),
+            }
+        ),
+    )
+
+
 def day_leaves(day: datetime.date) -> Iterator[LeafData]:
     """The day's leaves as the database holds them now."""
     start, end = day_bounds(day)
@@ -89,6 +109,11 @@ def day_leaves(day: datetime.date) -> Iterator[LeafData]:
     )
     for recording in recordings.iterator(chunk_size=5000):
         yield recording_leaf(recording)
+    documents = AccessDocument.objects.filter(uploaded_at__gte=start, uploaded_at__lt=end).order_by(
+        "uploaded_at", "id"
+    )
+    for document in documents.iterator(chunk_size=5000):
+        yield document_leaf(document)
     last_event = (
         AuditEvent.objects.filter(occurred_at__gte=start, occurred_at__lt=end)
         .order_by("-sequence")
@@ -105,6 +130,9 @@ def first_day_with_leaves() -> datetime.date | None:
         .values_list("stored_at", flat=True)
         .first(),
         AuditEvent.objects.order_by("sequence").values_list("occurred_at", flat=True).first(),
+        AccessDocument.objects.order_by("uploaded_at")
+        .values_list("uploaded_at", flat=True)
+        .first(),
     ]
     known = [moment for moment in moments if moment is not None]
     return local_date(min(known)) if known else None

@@ -22,8 +22,8 @@ README = """\
 ===============================
 
 本目录证明：FieldVault 在文件所列日期确实保存了与 originals/ 中完全相同的字节。
-每天结束时，系统把当天存储的每个文件（SHA-256、大小、设备、片段编号、存储时间）和当天
-最后一条审计链哈希组成一棵默克尔树（RFC 6962），当日的根与前一日的根相链接，并由可信
+每天结束时，系统把当天存储的每个文件（SHA-256、大小、设备、片段编号、存储时间）、当天
+上传的调阅申请材料和当天最后一条审计链哈希组成一棵默克尔树（RFC 6962），当日的根与前一日的根相链接，并由可信
 时间戳机构（RFC 3161）加盖时间戳。任何人都可以离线核验，无需联系本系统：
 
   python3 integrity/verify_fieldvault.py originals/<文件> integrity/proofs/<文件>.proof.json --ca integrity/tsa-ca.pem
@@ -37,8 +37,8 @@ openssl ts -verify -data roots/<日期>.statement.json -in roots/<日期>.tsr -C
 
 This folder proves that FieldVault held exactly the bytes in originals/ on the day it
 says. At the end of each day the system builds a Merkle tree (RFC 6962) over every file
-stored that day (SHA-256, size, device, clip id, stored time) and the day's last audit-chain
-hash; the day's root is chained to the previous day's and timestamped by a trusted
+stored that day (SHA-256, size, device, clip id, stored time), the access-request documents
+uploaded that day and the day's last audit-chain hash; the day's root is chained to the previous day's and timestamped by a trusted
 timestamping authority (RFC 3161). Anyone can check it offline, without this system:
 
   python3 integrity/verify_fieldvault.py originals/<file> integrity/proofs/<file>.proof.json --ca integrity/tsa-ca.pem
