@@ -276,3 +276,44 @@ def test_a_pass_that_crosses_midnight_seals_only_the_days_due_at_its_start(
     ids = [leaf.object_id for leaf in sealed.leaves.filter(kind="recording")]
     assert str(late.pk) in ids and str(after_midnight[0].pk) not in ids
     assert integrity_verify().intact
+
+
+def test_roots_export_for_a_notary_is_append_only(integrity_settings, field, tmp_path) -> None:
+    stored_recording(field, local_noon(days_ago(2)))
+    integrity_pass()
+    target = tmp_path / "notary"
+    call_command("integrity_roots_export", str(target))
+    names = sorted(path.name for path in target.iterdir())
+    day = days_ago(2).isoformat()
+    assert {"tsa-ca.pem", f"{day}.statement.json", f"{day}.tsr"} <= set(names)
+    root = DayRoot.objects.get(day=days_ago(2))
+    assert (target / f"{day}.statement.json").read_text() == root.statement
+    # The token in the file verifies against the statement with openssl alone.
+    check = subprocess.run(
+        [
+            "openssl",
+            "ts",
+            "-verify",
+            "-data",
+            str(target / f"{day}.statement.json"),
+            "-in",
+            str(target / f"{day}.tsr"),
+            "-CAfile",
+            str(target / "tsa-ca.pem"),
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert check.returncode == 0 and "OK" in check.stdout, check.stdout + check.stderr
+    call_command("integrity_roots_export", str(target))  # again: nothing changes
+    assert sorted(path.name for path in target.iterdir()) == names
+    # A published file is never replaced.
+    (target / f"{day}.statement.json").write_text("{}")
+    with pytest.raises(CommandError, match="published with other content"):
+        call_command("integrity_roots_export", str(target))
+    assert (target / f"{day}.statement.json").read_text() == "{}"
+    file = tmp_path / "a-file"
+    file.write_text("x")
+    with pytest.raises(CommandError, match="not a directory"):
+        call_command("integrity_roots_export", str(file))
