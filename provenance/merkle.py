@@ -29,9 +29,12 @@ class MerkleTree:
     """All levels of the tree over `leaves` (the leaf data, in order), kept so that any
     leaf's audit path is a few list lookups."""
 
-    def __init__(self, leaves: Sequence[bytes]) -> None:
+    def __init__(self, leaves: Sequence[bytes], *, hashed: bool = False) -> None:
+        """`hashed=True`: `leaves` are the leaf hashes already (a tree rebuilt from the
+        hashes kept in the database)."""
         sha256 = hashlib.sha256
-        level = [sha256(LEAF_PREFIX + data).digest() for data in leaves]
+        prefix = LEAF_PREFIX
+        level = list(leaves) if hashed else [sha256(prefix + data).digest() for data in leaves]
         self.levels: list[list[bytes]] = [level]
         while len(level) > 1:
             paired = [

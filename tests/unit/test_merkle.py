@@ -86,3 +86,10 @@ def test_the_shipped_verifier_computes_the_same_roots() -> None:
 @pytest.mark.parametrize("size", [0, 1])
 def test_small_trees_have_empty_paths(size: int) -> None:
     assert MerkleTree([b"x"] * size).audit_paths() == [()] * size
+
+
+def test_a_tree_rebuilt_from_leaf_hashes_is_the_same_tree() -> None:
+    leaves = [bytes([i]) for i in range(11)]
+    tree = MerkleTree(leaves)
+    rebuilt = MerkleTree([leaf_hash(leaf) for leaf in leaves], hashed=True)
+    assert rebuilt.root == tree.root and rebuilt.audit_paths() == tree.audit_paths()

@@ -15,9 +15,12 @@ PROOF_FORMAT = "fieldvault-inclusion-proof/1"
 
 
 def day_tree(root: DayRoot) -> MerkleTree:
-    """The day's tree rebuilt from its stored leaves."""
-    leaves = Leaf.objects.filter(day=root).order_by("index").values_list("data", flat=True)
-    return MerkleTree([data.encode("utf-8") for data in leaves.iterator(chunk_size=5000)])
+    """The day's tree rebuilt from its stored leaf hashes (a proof that does not lead to the
+    timestamped root fails in the verifier, which hashes the leaf itself)."""
+    hashes = Leaf.objects.filter(day=root).order_by("index").values_list("leaf_hash", flat=True)
+    return MerkleTree(
+        [bytes.fromhex(value) for value in hashes.iterator(chunk_size=20000)], hashed=True
+    )
 
 
 def recording_leaf_stored(recording: Recording) -> Leaf | None:

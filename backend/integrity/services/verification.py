@@ -12,7 +12,7 @@ from backend.integrity.models import DayRoot, Leaf
 from backend.integrity.services.leaves import day_leaves
 from backend.integrity.services.stamping import trust_anchors
 from provenance.merkle import MerkleTree
-from provenance.statements import GENESIS, DayStatement, statement_parse
+from provenance.statements import GENESIS, statement_parse
 from provenance.timestamps import TimestampInvalid, stamp_verify
 
 
@@ -100,6 +100,3 @@ def integrity_verify(*, sample: int | None = None) -> IntegrityReport:
     for root in sorted(chosen, key=lambda r: r.day):
         day_verify(root, report, anchors=anchors)
     return report
-
-
-__all__ = ["DayStatement", "IntegrityReport", "integrity_verify"]
