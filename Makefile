@@ -28,7 +28,7 @@ lint: install
 	$(VENV)/bin/ruff format --check .
 
 typecheck: install
-	$(VENV)/bin/mypy backend sync media mobile_contract ops
+	$(VENV)/bin/mypy backend sync media mobile_contract ops provenance
 
 # Node/npm, Chromium and a CJK font: installed when missing (root on Debian), otherwise the
 # command stops at once with the one install line to run.

@@ -115,6 +115,8 @@ VERBS: dict[str, Any] = {
     "retention.mark_withdrawn": gettext_lazy("撤销证据标记"),
     "retention.policy_changed": gettext_lazy("修改保存期限策略"),
     "workcalendar.year_entered": gettext_lazy("录入年度节假日安排"),
+    "integrity.day_sealed": gettext_lazy("封存当日默克尔树根"),
+    "integrity.day_stamped": gettext_lazy("为当日树根取得可信时间戳"),
 }
 
 OBJECT_KINDS: dict[str, Any] = {
@@ -143,6 +145,7 @@ OBJECT_KINDS: dict[str, Any] = {
     "calendar_year": gettext_lazy("年度节假日安排"),
     "access_register": gettext_lazy("查阅登记簿"),
     "upload": gettext_lazy("上传"),
+    "integrity_day": gettext_lazy("完整性日根"),
 }
 
 # Payload keys people care about, in the order shown; others are left to the raw view.

@@ -100,7 +100,9 @@ def test_package_verifies_with_sha256sum_alone(
         ["sha256sum", "-c", "SHA256SUMS"], cwd=tmp_path, capture_output=True, text=True, check=False
     )
     assert check.returncode == 0, check.stdout + check.stderr
-    assert check.stdout.count(": OK") == 4  # original, proxy, manifest, audit extract
+    # original, proxy, manifest, audit extract, and integrity/: the proof (pending: stored
+    # today), the verifier and its README.
+    assert check.stdout.count(": OK") == 7
     readme = (tmp_path / "README.txt").read_text(encoding="utf-8")
     assert "sha256sum -c SHA256SUMS" in readme and "如何校验" in readme
     audit = (tmp_path / "audit-extract.jsonl").read_text(encoding="utf-8")
