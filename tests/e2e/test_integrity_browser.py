@@ -65,6 +65,7 @@ def test_the_integrity_page_shows_roots_and_the_timestamp_gap_on_a_phone(
         page.reload()
         assert "尚未加盖" not in row.inner_text()
         assert page.locator("#integrity-unstamped").inner_text() == "0"
+        page.click("button.menu-toggle")  # on a phone the language switch is in the menu
         page.click("form.lang button[name=language]")
         page.wait_for_load_state()
         assert page.locator("h1").inner_text() == "Proof of integrity"
