@@ -130,7 +130,7 @@ class MonthChart:
 
 
 def _month_chart(rows: list[OfficeMonthFigures]) -> MonthChart:
-    width, height, left, right, top, bottom = 640, 240, 56, 16, 16, 200
+    width, height, left, right, top, bottom = 440, 230, 50, 10, 14, 188
     plot_w = width - left - right
     slot = plot_w / max(len(rows), 1)
 
@@ -384,7 +384,9 @@ def _subject_page(
         "team": list(subject.team.all()),
         "entries": entries,
         "open_alerts": [a for a in alerts if a.resolved_at is None],
-        "timeline": _contact_timeline(subject, contacts, alerts, today),
+        "timeline": _contact_timeline(
+            subject, contacts, [a for a in alerts if a.resolved_at is None], today
+        ),
         "form": form,
         "may_log": _may_log(user, subject),
         "flagged": sum(1 for c in contacts if c.crosscheck_status == CrossCheckStatus.MISMATCH),
