@@ -189,6 +189,24 @@ def contact_form(ctx: Ctx) -> dict[str, Any]:
     }
 
 
+def explanation(ctx: Ctx) -> str:
+    """A pending explanation of the side's activity (own: the fixture's, submitted by the
+    officer's tablet; other: one given in the other bureau)."""
+    from backend.coverage.models import GapExplanation
+
+    if ctx.side == "own":
+        found = GapExplanation.objects.filter(activity=ctx.world.extra["activity"]).first()
+        assert found is not None
+        return str(found.pk)
+    made = GapExplanation.objects.create(
+        activity=ctx.world.extra["other_activity"],
+        officer=ctx.world.other_officer,
+        reason="battery",
+        text="矩阵",
+    )
+    return str(made.pk)
+
+
 def manifest_body(ctx: Ctx) -> dict[str, Any]:
     return {"device_time": timezone.now().isoformat(), "clips": []}
 
@@ -375,6 +393,34 @@ MATRIX: dict[str, Cell] = {
         lambda c: f"/corrections/subjects/{correction_subject(c)}/contacts/",
         roles({CO: 302}, {CO: 404, SUP: 404}, default=403, other_default=403, **PAGE),
         body=contact_form,
+        form=True,
+    ),
+    # Gap explanations: a participant explains (the field officer of the own activity);
+    # supervisors, legal officers and the system administrator decide, with a reason.
+    "POST /coverage/activities/<str:activity_id>/explanations/": Cell(
+        "POST",
+        lambda c: f"/coverage/activities/{activity(c)}/explanations/",
+        roles(
+            {FO: 302, CO: 403, SUP: 403, LEGAL: 403, SYS: 403},
+            {SYS: 403},
+            default=404,
+            other_default=404,
+            **PAGE,
+        ),
+        body=lambda c: {"reason": "battery", "text": "矩阵"},
+        form=True,
+    ),
+    "POST /coverage/explanations/<int:explanation_id>/decide/": Cell(
+        "POST",
+        lambda c: f"/coverage/explanations/{explanation(c)}/decide/",
+        roles(
+            {FO: 403, CO: 403, SUP: 302, LEGAL: 302, SYS: 302},
+            {SYS: 302},
+            default=404,
+            other_default=404,
+            **PAGE,
+        ),
+        body=lambda c: {"decision": "accept", "note": "矩阵"},
         form=True,
     ),
     # Approvers: system administrators only (an empty form is a 400 for them).
