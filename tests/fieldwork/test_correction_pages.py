@@ -221,3 +221,22 @@ def test_scope_supervisor_reads_but_does_not_log_other_office_404(world: World) 
     assert refused.status_code == 403
     assert "只有本司法所的矫正工作人员可以登记工作记录" in refused.content.decode()
     assert not Contact.objects.exists()
+
+
+@pytest.mark.clock
+def test_pages_read_in_english(world: World) -> None:
+    overdue_scan()
+    client = _client(world.north.user)
+    client.post("/i18n/setlang/", {"language": "en", "next": "/"})
+    page = client.get("/corrections/").content.decode()
+    assert "Community correction" in page and "target 70 %" in page
+    assert "days overdue" in page or "day overdue" in page
+    assert "社区矫正" not in page
+    bad = client.post(
+        f"/corrections/subjects/{world.north.subject.pk}/contacts/",
+        _form(identity_method="", latitude="", longitude="1"),
+    )
+    assert bad.status_code == 400
+    text = bad.content.decode()
+    assert "Enter latitude and longitude together" in text
+    assert "Contacts timeline" in text

@@ -141,3 +141,13 @@ def test_who_may_explain_and_scope(world: World) -> None:
         ).status_code
         == 404
     )
+
+
+def test_explanation_lines_read_in_english(world: World) -> None:
+    activity = make_activity(world)
+    GapExplanation.objects.filter(activity=activity).update(state="accepted")
+    client = _client(world.users[Role.SUPERVISOR])
+    client.post("/i18n/setlang/", {"language": "en", "next": "/"})
+    page = client.get(f"/activities/{activity.pk}/").content.decode()
+    assert 'id="explanation-line">Explained (accepted)' in page
+    assert "Gap explanations and decisions" in page
