@@ -193,6 +193,11 @@ def test_correction_officer_day(
                 "/corrections/": (page, server + "/corrections/"),
                 "/corrections/subjects/<id>/": (page, f"{server}/corrections/subjects/{zhang.pk}/"),
                 "/corrections/alerts/": (page, server + "/corrections/alerts/"),
+                "/ (dashboard, explanations queue)": (page, server + "/"),
+                "/activities/<id>/ (explanations)": (
+                    page,
+                    f"{server}/activities/{world.extra['activity'].pk}/",
+                ),
             }
             medians = {}
             for name, (tab, url) in pages.items():
