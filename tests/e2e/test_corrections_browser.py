@@ -25,7 +25,7 @@ from tests.review.conftest import PASSWORD, World
 
 pytestmark = [pytest.mark.browser, pytest.mark.integration]
 
-SIZES = {"tablet": (820, 1180), "desktop": (1440, 900)}
+SIZES = {"tablet": (820, 1180), "desktop": (1440, 900), "phone": (390, 844)}
 LOAD_RUNS = 7
 
 
@@ -92,6 +92,12 @@ def _no_horizontal_scroll(page: Any) -> None:
     overflow = page.evaluate(
         "() => document.documentElement.scrollWidth - document.documentElement.clientWidth"
     )
+    if overflow > 0:
+        print(
+            page.evaluate(
+                """() => { const w = document.documentElement.clientWidth; return [...document.querySelectorAll('body *')].filter(e => e.getBoundingClientRect().right > w + 1).slice(0, 8).map(e => e.tagName + '.' + e.className + '#' + e.id + ' ' + Math.round(e.getBoundingClientRect().right)); }"""
+            )
+        )
     assert overflow <= 0, f"{page.url} scrolls sideways by {overflow}px"
 
 
