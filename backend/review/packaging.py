@@ -26,14 +26,9 @@ from backend.audit.models import AuditEvent
 from backend.footage.models import MediaKind, Recording
 from backend.footage.storage import object_store
 from backend.review.models import ExportPackage
+from media.fonts import cjk_font_path
 from media.tools import ffmpeg_binary
 
-CJK_FONT_CANDIDATES = (
-    "/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc",
-    "/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc",
-    "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc",
-)
-FALLBACK_FONTS = ("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf",)
 _SAFE_PATH = re.compile(r"^[A-Za-z0-9/._-]+$")
 _UNSAFE_NAME = re.compile(r"[^\w.\-]+", re.UNICODE)
 
@@ -78,13 +73,6 @@ PROXY_NOTE_EN = (
 )
 
 
-def cjk_font_path() -> str | None:
-    for candidate in (*CJK_FONT_CANDIDATES, *FALLBACK_FONTS):
-        if Path(candidate).is_file():
-            return candidate
-    return None
-
-
 def watermark_clean_text(text: str) -> str:
     """One printable line of at most 120 characters: control characters (new lines
     included) become spaces. Markup, quotes, colons and percent signs stay as they are:
@@ -93,14 +81,15 @@ def watermark_clean_text(text: str) -> str:
     return " ".join(cleaned.split())[:120]
 
 
-def watermark_filter(*, text_file: Path, font_file: str | None) -> str:
+def watermark_filter(*, text_file: Path, font_file: str) -> str:
     """The drawtext filter for a watermark. The text itself never enters the filter
     string (it is read from `text_file`), so it needs no escaping; the two paths are
     checked to hold only characters with no meaning in a filtergraph."""
-    for path in (str(text_file), font_file or ""):
-        if path and not _SAFE_PATH.match(path):
+    for path in (str(text_file), font_file):
+        if not _SAFE_PATH.match(path):
             raise ValueError(f"unsafe path for a filtergraph: {path!r}")
     options = [
+        f"fontfile={font_file}",
         f"textfile={text_file}",
         "expansion=none",
         "fontcolor=white@0.85",
@@ -111,8 +100,6 @@ def watermark_filter(*, text_file: Path, font_file: str | None) -> str:
         "x=(w-text_w)/2",
         "y=h-text_h-h/12",
     ]
-    if font_file:
-        options.insert(0, f"fontfile={font_file}")
     return "drawtext=" + ":".join(options)
 
 
@@ -163,7 +150,7 @@ def watermark_media(
     """Burn `text` into a viewing copy of `source` (a path or URL) with ffmpeg."""
     text_file = work_dir / "watermark.txt"
     text_file.write_text(watermark_clean_text(text), encoding="utf-8")
-    drawtext = watermark_filter(text_file=text_file, font_file=cjk_font_path())
+    drawtext = watermark_filter(text_file=text_file, font_file=str(cjk_font_path()))
     command = viewing_copy_command(
         source=source, target=target, media_kind=media_kind, overlay=drawtext
     )

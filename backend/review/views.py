@@ -261,6 +261,38 @@ def recording_download(request: HttpRequest, recording_id: str) -> HttpResponse:
 # -- access requests -------------------------------------------------------------------------
 
 
+def _access_request_error(code: str) -> tuple[str | None, str]:
+    """The access-request form field a refusal belongs to, and the reason in words."""
+    reasons: dict[str, tuple[str | None, str]] = {
+        "invalid_requester_kind": ("requester_kind", _("请选择申请人类别。")),
+        "purpose_required": ("purpose", _("请填写调阅事由。")),
+        "requester_kind_mismatch": (
+            "requester_kind",
+            _("只有法制审核人员可以以“本单位法制项目负责人”身份申请，请选择其他申请人类别。"),
+        ),
+        "legal_officer_views_directly": (
+            "requester_kind",
+            _("法制审核人员在职责范围内可直接查阅，无需申请；如需复制请勾选“申请复制”。"),
+        ),
+        "party_may_not_copy": ("want_copy", _("当事人及其律师只能查看，不能复制。")),
+        "applicant_identity_required": (
+            "applicant_name",
+            _("外单位或当事人申请须填写申请人姓名和有效证件号码。"),
+        ),
+        "invalid_recording_id": (
+            "recording_ids",
+            _("音像记录编号格式不正确；可改填执法活动编号。"),
+        ),
+        "unknown_recordings": ("recording_ids", _("有音像记录编号不存在或无权申请。")),
+        "recordings_required": (
+            "recording_ids",
+            _("请至少填写一个音像记录编号，或填写有关联音像记录的执法活动编号。"),
+        ),
+        "unknown_activity": ("activity_id", _("没有该执法活动。")),
+    }
+    return reasons.get(code, (None, _("无法提交调阅申请（%(code)s）。") % {"code": code}))
+
+
 @require_http_methods(["GET", "POST"])
 @page
 def access_request_list(request: HttpRequest) -> HttpResponse:
@@ -271,19 +303,25 @@ def access_request_list(request: HttpRequest) -> HttpResponse:
     }
     form = AccessRequestForm(request.POST or None, initial=initial)
     if request.method == "POST" and form.is_valid():
-        created = services.access_request_create(
-            requester=user,
-            requester_kind=form.cleaned_data["requester_kind"],
-            purpose=form.cleaned_data["purpose"],
-            recording_ids=form.recording_id_list(),
-            want_copy=form.cleaned_data["want_copy"],
-            applicant_name=form.cleaned_data["applicant_name"],
-            applicant_organisation=form.cleaned_data["applicant_organisation"],
-            applicant_id_number=form.cleaned_data["applicant_id_number"],
-            activity_id=form.cleaned_data["activity_id"],
-        )
-        messages.success(request, _("调阅申请已提交，等待审批。"))
-        return HttpResponseRedirect(reverse("review:access_request", args=[created.pk]))
+        try:
+            created = services.access_request_create(
+                requester=user,
+                requester_kind=form.cleaned_data["requester_kind"],
+                purpose=form.cleaned_data["purpose"],
+                recording_ids=form.recording_id_list(),
+                want_copy=form.cleaned_data["want_copy"],
+                applicant_name=form.cleaned_data["applicant_name"],
+                applicant_organisation=form.cleaned_data["applicant_organisation"],
+                applicant_id_number=form.cleaned_data["applicant_id_number"],
+                activity_id=form.cleaned_data["activity_id"],
+            )
+        except InvalidInput as error:
+            # The form comes back with what was typed and the reason in words, on its field.
+            field, message = _access_request_error(error.code)
+            form.add_error(field, message)
+        else:
+            messages.success(request, _("调阅申请已提交，等待审批。"))
+            return HttpResponseRedirect(reverse("review:access_request", args=[created.pk]))
     requests = selectors.access_requests_visible_to(user).order_by("-created_at")
     return render(
         request,
