@@ -133,6 +133,8 @@ def test_correction_officer_day(
         )
 
         # The nav leads to the correction pages: the queue, the figures, the subjects.
+        if page.is_visible("button.menu-toggle"):  # a phone: the menu folds behind a button
+            page.click("button.menu-toggle")
         page.click("nav.main-nav a[href='/corrections/']")
         assert page.locator("h1").inner_text() == "社区矫正"
         queue = page.locator("#overdue-queue")
@@ -198,7 +200,6 @@ def test_correction_officer_day(
                 "sign-in (reference)": (anonymous.new_page(), server + "/accounts/login/"),
                 "/corrections/": (page, server + "/corrections/"),
                 "/corrections/subjects/<id>/": (page, f"{server}/corrections/subjects/{zhang.pk}/"),
-                "/corrections/alerts/": (page, server + "/corrections/alerts/"),
                 "/ (dashboard, explanations queue)": (page, server + "/"),
                 "/activities/<id>/ (explanations)": (
                     page,
