@@ -44,6 +44,8 @@ urlpatterns = [
     path("officers/", include("backend.accounts.urls")),
     path("calendar/", include("backend.workcalendar.urls")),
     path("integrity/", include("backend.integrity.urls")),
+    path("corrections/", include("backend.corrections.urls")),
+    path("coverage/", include("backend.coverage.urls")),
     path("", include("backend.review.urls")),
 ]
 

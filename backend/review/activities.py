@@ -32,7 +32,8 @@ def verdict_label(verdict: str | None, *, language: str = "zh-hans") -> str:
 
 def _with_details(activities: QuerySet[Activity]) -> QuerySet[Activity]:
     return activities.select_related("unit", "coverage").prefetch_related(
-        Prefetch("participants", queryset=ActivityOfficer.objects.select_related("officer"))
+        Prefetch("participants", queryset=ActivityOfficer.objects.select_related("officer")),
+        "explanations",
     )
 
 

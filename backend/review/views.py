@@ -121,6 +121,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         "damaged": _damaged(user),
         "activities": _today_activities(user),
         "calendar_missing": _calendar_missing(user),
+        "explanations_pending": _explanations_pending(user),
     }
     return render(request, "review/dashboard.html", context)
 
@@ -133,6 +134,12 @@ def _calendar_missing(user: User) -> int | None:
     from backend.workcalendar.selectors import next_year_missing
 
     return next_year_missing(timezone.localdate())
+
+
+def _explanations_pending(user: User) -> list[Any]:
+    from backend.coverage.views import pending_for_reviewer
+
+    return list(pending_for_reviewer(user)[:20])
 
 
 def _damaged(user: User) -> list[Any]:
@@ -657,6 +664,7 @@ def activity_list(request: HttpRequest) -> HttpResponse:
 @require_GET
 @page
 def activity_detail(request: HttpRequest, activity_id: str) -> HttpResponse:
+    from backend.coverage.views import explanation_context
     from backend.enforcement.selectors import activity_get_visible
     from backend.review import activities
 
@@ -686,6 +694,7 @@ def activity_detail(request: HttpRequest, activity_id: str) -> HttpResponse:
             "readable": readable_ids,
             "linked": linked,
             "unreadable": any(bar[2] not in readable_ids for _name, bar in linked),
+            **explanation_context(user, activity),
         },
     )
 

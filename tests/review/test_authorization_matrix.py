@@ -18,6 +18,7 @@ import re
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -147,6 +148,63 @@ def export(ctx: Ctx) -> str:
 
 def own_device(ctx: Ctx) -> str:
     return str((ctx.world.device if ctx.side == "own" else ctx.world.other_device).pk)
+
+
+def correction_subject(ctx: Ctx) -> str:
+    """Own side: a subject of the own bureau's justice office (a correction officer
+    principal is put on that office's roster, so that they may log contacts); other side:
+    one of an office of the other bureau."""
+    from backend.corrections.services import ScheduleInput, subject_create
+    from tests.factories import make_officer, make_unit
+
+    if ctx.side == "own":
+        office = ctx.world.office
+    else:
+        office = make_unit("乙县城关司法所", kind="office", parent=ctx.world.other_bureau)
+    officer = make_officer(office, name="矩阵矫正员")
+    if ctx.side == "own" and ctx.principal == CO and ctx.user is not None:
+        officer.user = ctx.user
+        officer.save(update_fields=["user"])
+    today = timezone.localdate()
+    subject = subject_create(
+        actor=ctx.world.users[SYS],
+        name="矩阵对象",
+        sentence_kind="probation",
+        term_start=today - timedelta(days=60),
+        term_end=today + timedelta(days=300),
+        office=office,
+        responsible_officer=officer,
+        schedules=[ScheduleInput(kind="check_in", frequency="monthly", times=1)],
+    )
+    return str(subject.pk)
+
+
+def contact_form(ctx: Ctx) -> dict[str, Any]:
+    started = timezone.localtime() - timedelta(hours=1)
+    return {
+        "kind": "talk",
+        "started_at": f"{started:%Y-%m-%dT%H:%M}",
+        "minutes": "20",
+        "notes": "矩阵",
+    }
+
+
+def explanation(ctx: Ctx) -> str:
+    """A pending explanation of the side's activity (own: the fixture's, submitted by the
+    officer's tablet; other: one given in the other bureau)."""
+    from backend.coverage.models import GapExplanation
+
+    if ctx.side == "own":
+        found = GapExplanation.objects.filter(activity=ctx.world.extra["activity"]).first()
+        assert found is not None
+        return str(found.pk)
+    made = GapExplanation.objects.create(
+        activity=ctx.world.extra["other_activity"],
+        officer=ctx.world.other_officer,
+        reason="battery",
+        text="矩阵",
+    )
+    return str(made.pk)
 
 
 def manifest_body(ctx: Ctx) -> dict[str, Any]:
@@ -311,6 +369,66 @@ MATRIX: dict[str, Cell] = {
         lambda c: "/officers/certificates/",
         same(403, **PAGE, supervisor=200, legal_officer=200, system_admin=200),
         sided=False,
+    ),
+    # Community correction pages: correction roles; subjects of another bureau are 404 (the
+    # system administrator sees all); only the office's correction officer logs contacts.
+    "GET /corrections/": Cell(
+        "GET",
+        lambda c: "/corrections/",
+        same(403, **PAGE, correction_officer=200, supervisor=200, system_admin=200),
+        sided=False,
+    ),
+    "GET /corrections/alerts/": Cell(
+        "GET",
+        lambda c: "/corrections/alerts/",
+        same(403, **PAGE, correction_officer=200, supervisor=200, system_admin=200),
+        sided=False,
+    ),
+    "GET /corrections/subjects/<str:subject_id>/": Cell(
+        "GET",
+        lambda c: f"/corrections/subjects/{correction_subject(c)}/",
+        roles(
+            {CO: 200, SUP: 200, SYS: 200},
+            {CO: 404, SUP: 404, SYS: 200},
+            default=403,
+            other_default=403,
+            **PAGE,
+        ),
+    ),
+    "POST /corrections/subjects/<str:subject_id>/contacts/": Cell(
+        "POST",
+        lambda c: f"/corrections/subjects/{correction_subject(c)}/contacts/",
+        roles({CO: 302}, {CO: 404, SUP: 404}, default=403, other_default=403, **PAGE),
+        body=contact_form,
+        form=True,
+    ),
+    # Gap explanations: a participant explains (the field officer of the own activity);
+    # supervisors, legal officers and the system administrator decide, with a reason.
+    "POST /coverage/activities/<str:activity_id>/explanations/": Cell(
+        "POST",
+        lambda c: f"/coverage/activities/{activity(c)}/explanations/",
+        roles(
+            {FO: 302, CO: 403, SUP: 403, LEGAL: 403, SYS: 403},
+            {SYS: 403},
+            default=404,
+            other_default=404,
+            **PAGE,
+        ),
+        body=lambda c: {"reason": "battery", "text": "矩阵"},
+        form=True,
+    ),
+    "POST /coverage/explanations/<int:explanation_id>/decide/": Cell(
+        "POST",
+        lambda c: f"/coverage/explanations/{explanation(c)}/decide/",
+        roles(
+            {FO: 403, CO: 403, SUP: 302, LEGAL: 302, SYS: 302},
+            {SYS: 302},
+            default=404,
+            other_default=404,
+            **PAGE,
+        ),
+        body=lambda c: {"decision": "accept", "note": "矩阵"},
+        form=True,
     ),
     # Approvers: system administrators only (an empty form is a 400 for them).
     "GET /approvers/": Cell(
