@@ -12,7 +12,7 @@ from django.db import transaction
 
 from backend.accounts.models import CertificateStatus, Officer, Unit, UnitKind
 from backend.audit.services import Actor, audit_record
-from backend.tabular import Table, TableRow, read_table
+from backend.tabular import Table, TableRow, read_table, row_error
 
 
 def unit_create(*, name: str, kind: str, parent: Unit | None = None) -> Unit:
@@ -90,15 +90,7 @@ class ImportReport:
     default_unit_used: list[str] = field(default_factory=list)
 
     def error(self, table: Table, row: TableRow, column: str, message: str) -> None:
-        self.errors.append(
-            {
-                "line": row.line,
-                "sheet": table.sheet,
-                "column": table.columns.get(column, ""),
-                "where": table.cell_ref(row, column),
-                "error": message,
-            }
-        )
+        self.errors.append(row_error(table, row, column, message))
 
     def as_dict(self) -> dict[str, object]:
         return {
@@ -180,6 +172,7 @@ class _RosterRow:
 
 def _roster_rows(table: Table, report: ImportReport, default_unit: Unit | None) -> list[_RosterRow]:
     rows: list[_RosterRow] = []
+    seen: dict[str, int] = {}
     for row in table.rows:
         values = row.values
         name = values.get("姓名", "").strip()
@@ -202,9 +195,17 @@ def _roster_rows(table: Table, report: ImportReport, default_unit: Unit | None) 
         except ValueError:
             report.error(table, row, "证件有效期至", f"证件有效期无法识别：{until_text}")
             continue
+        number_column = "证件编号" if "证件编号" in table.columns else "证件情况"
         if certificate is not None and not certificate.isalnum():
-            report.error(table, row, "证件编号", f"证件编号格式不正确：{certificate}")
+            report.error(table, row, number_column, f"证件编号格式不正确：{certificate}")
             continue
+        if certificate and certificate in seen:
+            report.error(
+                table, row, number_column, f"证件编号 {certificate} 与第 {seen[certificate]} 行重复"
+            )
+            continue
+        if certificate:
+            seen[certificate] = row.line
         rows.append(
             _RosterRow(
                 line=row.line,

@@ -8,6 +8,7 @@ from django.utils import timezone
 from openpyxl import Workbook
 
 from backend.review.models import AccessRegisterEntry
+from backend.tabular import neutralise_formula
 
 COLUMNS = (
     "序号",
@@ -27,9 +28,8 @@ COLUMNS = (
 )
 
 
-def _cell(text: str) -> str:
-    # A spreadsheet must not run what a user typed: neutralise formula starts.
-    return "'" + text if text[:1] in ("=", "+", "-", "@") else text
+# A spreadsheet must not run what a user typed: neutralise formula starts.
+_cell = neutralise_formula
 
 
 def register_workbook(entries: Iterable[AccessRegisterEntry]) -> Workbook:
