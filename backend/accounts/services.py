@@ -89,7 +89,7 @@ class ImportReport:
     warnings: list[str] = field(default_factory=list)
     default_unit_used: list[str] = field(default_factory=list)
 
-    def error(self, table: Table, row: TableRow, column: str, message: str) -> None:
+    def error(self, table: Table, row: TableRow | int, column: str, message: str) -> None:
         self.errors.append(row_error(table, row, column, message))
 
     def as_dict(self) -> dict[str, object]:
@@ -123,12 +123,15 @@ def officers_import(
     actor: Actor,
     file_name: str | None = None,
     default_unit: Unit | None = None,
+    scope: Unit | None = None,
 ) -> ImportReport:
     """Import the roster, all or nothing: a file with any bad row imports no row and every
     problem is reported with its sheet, row and column. Idempotent: officers are matched by
     certificate number (or by name within a unit when the roster has none). Officers without
     a valid certificate are kept but flagged. A row without 单位 belongs to ``default_unit``
-    (the importing user's unit), which the report names."""
+    (the importing user's unit), which the report names. With ``scope`` (a supervisor's
+    unit) every row must belong to an existing unit of that subtree and may not take over
+    an officer of another unit."""
     table = read_table(
         source,
         required=ROSTER_REQUIRED,
@@ -138,6 +141,8 @@ def officers_import(
     )
     report = ImportReport(warnings=list(table.warnings))
     rows = _roster_rows(table, report, default_unit)
+    if scope is not None:
+        _roster_check_scope(table, rows, report, scope)
     if report.errors:
         return report
     units = {unit.name: unit for unit in Unit.objects.all()}
@@ -159,6 +164,25 @@ def officers_import(
                 units[row.unit_name] = unit
             _roster_save(row, unit, actor, report)
     return report
+
+
+def _roster_check_scope(
+    table: Table, rows: list[_RosterRow], report: ImportReport, scope: Unit
+) -> None:
+    inside = {u.name: u for u in Unit.objects.filter(path__startswith=scope.path)}
+    numbers = [row.certificate for row in rows if row.certificate]
+    elsewhere = set(
+        Officer.objects.filter(certificate_number__in=numbers)
+        .exclude(unit__path__startswith=scope.path)
+        .values_list("certificate_number", flat=True)
+    )
+    for row in rows:
+        if row.unit_name not in inside:
+            report.error(table, row.line, "单位", f"无权导入单位「{row.unit_name}」的人员")
+        elif row.certificate in elsewhere:
+            report.error(
+                table, row.line, "证件编号", f"证件编号 {row.certificate} 属于其他单位的人员"
+            )
 
 
 @dataclass
