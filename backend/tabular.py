@@ -279,12 +279,22 @@ def read_table(
 
     best: tuple[int, int, dict[int, str]] | None = None  # (position, line, columns)
     previous: list[str] | None = None
-    for position, line, cells in nonblank[:HEADER_SEARCH_ROWS]:
+    candidates = nonblank[:HEADER_SEARCH_ROWS]
+    for index, (position, line, cells) in enumerate(candidates):
         for parents in (None, previous):
             columns = _match_header(cells, parents, aliases)
             if best is None or len(columns) > len(best[2]):
                 best = (position, line, columns)
             if all(name in columns.values() for name in required):
+                # The top row of a two-row header may hold every required column already
+                # (证件 over 编号 and 有效期至): the row below, read under it, knows more.
+                if index + 1 < len(candidates):
+                    below_position, below_line, below = candidates[index + 1]
+                    deeper = _match_header(below, cells, aliases)
+                    if len(deeper) > len(columns) and all(
+                        name in deeper.values() for name in required
+                    ):
+                        return _table(sheet, grid, below_position, below_line, below, deeper, known)
                 return _table(sheet, grid, position, line, cells, columns, known)
         previous = cells
     assert best is not None
