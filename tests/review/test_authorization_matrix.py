@@ -281,6 +281,12 @@ MATRIX: dict[str, Cell] = {
     "GET /calendar/<int:year>/": Cell(
         "GET", lambda c: "/calendar/2026/", same(403, **PAGE, system_admin=200), sided=False
     ),
+    "GET /calendar/<int:year>/export.xlsx": Cell(
+        "GET",
+        lambda c: "/calendar/2026/export.xlsx",
+        same(403, **PAGE, system_admin=200),
+        sided=False,
+    ),
     # An empty form: refused with 400 for the system administrator, 403 for everyone else.
     "POST /calendar/enter/": Cell(
         "POST",
