@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from django import forms
 from django.core.files.uploadedfile import UploadedFile
@@ -21,7 +21,12 @@ from django.utils.translation import gettext_lazy
 
 from backend.accounts.models import User
 from backend.config.errors import FieldVaultError
-from backend.tabular import MAX_TABLE_BYTES, TableFormatError, rows_refused_message
+from backend.tabular import (
+    MAX_TABLE_BYTES,
+    TableFormatError,
+    rows_refused_message,
+    write_table_xlsx,
+)
 
 _SESSION_KEY = "import_summary:"
 
@@ -87,6 +92,25 @@ def xlsx_response(data: bytes, file_name: str) -> HttpResponse:
     response = HttpResponse(data, content_type=XLSX_TYPE)
     response["Content-Disposition"] = content_disposition_header(True, file_name) or ""
     return response
+
+
+def table_response(
+    *, title: str, sheet: str, headers: Sequence[str], rows: Sequence[Sequence[object]]
+) -> HttpResponse:
+    """An export in the official layout (title row, header, rows), named after its sheet."""
+    data = write_table_xlsx(title=title, sheet=sheet, headers=headers, rows=rows)
+    return xlsx_response(data, f"{sheet}.xlsx")
+
+
+class UpsertReport(Protocol):
+    created: int
+    updated: int
+    unchanged: int
+
+
+def upsert_counts(report: UpsertReport) -> list[tuple[str, int]]:
+    """The summary of an import that creates, updates or leaves rows as they were."""
+    return [(_("新增"), report.created), (_("更新"), report.updated), (_("未变"), report.unchanged)]
 
 
 def import_page(

@@ -12,17 +12,22 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from backend.accounts import selectors
 from backend.accounts.models import CertificateStatus, Officer, Role, User
-from backend.accounts.services import CERTIFICATE_STATUS, officers_import
+from backend.accounts.services import (
+    CERTIFICATE_STATUS,
+    ROSTER_OPTIONAL,
+    ROSTER_REQUIRED,
+    officers_import,
+)
 from backend.audit.services import Actor
 from backend.importpages import (
     ImportPage,
     Outcome,
     forbidden,
     import_page,
+    table_response,
+    upsert_counts,
     user_of,
-    xlsx_response,
 )
-from backend.tabular import write_table_xlsx
 
 MAX_ROWS = 500  # one unit's officers; a bureau has tens to a few hundred
 
@@ -59,17 +64,7 @@ def certificates(request: HttpRequest) -> HttpResponse:
 
 # The roster (执法人员名单): supervisors for their unit, system administrators for all.
 ROSTER_ROLES = (Role.SUPERVISOR, Role.SYSTEM_ADMIN)
-ROSTER_COLUMNS = (
-    "序号",
-    "姓名",
-    "单位",
-    "执法岗位",
-    "执法类型",
-    "编制类别",
-    "证件编号",
-    "证件有效期至",
-    "证件情况",
-)
+ROSTER_COLUMNS = (ROSTER_OPTIONAL[0], *ROSTER_REQUIRED, *ROSTER_OPTIONAL[1:])
 _STATUS_TEXT = {code: text for text, code in CERTIFICATE_STATUS.items()}
 
 
@@ -116,11 +111,7 @@ def roster_import(request: HttpRequest) -> HttpResponse:
         ]
         notes += [f"{flag['name']}：{flag['problem']}" for flag in report.flagged]
         return Outcome(
-            counts=[
-                (_("新增"), report.created),
-                (_("更新"), report.updated),
-                (_("未变"), report.unchanged),
-            ],
+            counts=upsert_counts(report),
             warnings=report.warnings,
             notes=notes,
             errors=[str(error["message"]) for error in report.errors],
@@ -154,9 +145,6 @@ def roster_export(request: HttpRequest) -> HttpResponse:
         )
         for index, officer in enumerate(officers, 1)
     ]
-    return xlsx_response(
-        write_table_xlsx(
-            title="行政执法人员名单", sheet="执法人员名单", headers=ROSTER_COLUMNS, rows=rows
-        ),
-        "执法人员名单.xlsx",
+    return table_response(
+        title="行政执法人员名单", sheet="执法人员名单", headers=ROSTER_COLUMNS, rows=rows
     )

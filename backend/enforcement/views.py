@@ -26,10 +26,9 @@ from backend.importpages import (
     Outcome,
     forbidden,
     import_page,
+    table_response,
     user_of,
-    xlsx_response,
 )
-from backend.tabular import write_table_xlsx
 
 RECORD_LIST_COLUMNS = (fmt.COL_SEQUENCE, *fmt.REQUIRED_COLUMNS, fmt.COL_REMARKS)
 
@@ -111,14 +110,8 @@ def record_list_export(request: HttpRequest) -> HttpResponse:
         )
         for rule in rules
     ]
-    return xlsx_response(
-        write_table_xlsx(
-            title="音像记录事项清单",
-            sheet="音像记录事项清单",
-            headers=RECORD_LIST_COLUMNS,
-            rows=rows,
-        ),
-        "音像记录事项清单.xlsx",
+    return table_response(
+        title="音像记录事项清单", sheet="音像记录事项清单", headers=RECORD_LIST_COLUMNS, rows=rows
     )
 
 

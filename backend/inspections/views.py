@@ -14,11 +14,18 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods
 
 from backend.accounts.models import Unit, User
-from backend.importpages import ImportPage, Outcome, forbidden, import_page, user_of, xlsx_response
+from backend.importpages import (
+    ImportPage,
+    Outcome,
+    forbidden,
+    import_page,
+    table_response,
+    upsert_counts,
+    user_of,
+)
 from backend.inspections import services
 from backend.inspections.models import InspectionItem, InspectionTarget
 from backend.inspections.selectors import may_manage_inspections
-from backend.tabular import write_table_xlsx
 
 ITEM_COLUMNS = (
     "序号",
@@ -69,11 +76,7 @@ def _page(
             unit=unit, source=data["file"].read(), actor=user, file_name=data["file"].name
         )
         return Outcome(
-            counts=[
-                (_("新增"), report.created),
-                (_("更新"), report.updated),
-                (_("未变"), report.unchanged),
-            ],
+            counts=upsert_counts(report),
             warnings=report.warnings,
             notes=[_("导入单位：%(unit)s") % {"unit": unit.name}],
         )
@@ -136,10 +139,7 @@ def items_export(request: HttpRequest) -> HttpResponse:
         for item in items
     ]
     title = f"{manager[1].name}随机抽查事项清单"
-    return xlsx_response(
-        write_table_xlsx(title=title, sheet="随机抽查事项清单", headers=ITEM_COLUMNS, rows=rows),
-        "随机抽查事项清单.xlsx",
-    )
+    return table_response(title=title, sheet="随机抽查事项清单", headers=ITEM_COLUMNS, rows=rows)
 
 
 @require_GET
@@ -154,7 +154,4 @@ def targets_export(request: HttpRequest) -> HttpResponse:
         for index, t in enumerate(targets, 1)
     ]
     title = f"{manager[1].name}检查对象名录"
-    return xlsx_response(
-        write_table_xlsx(title=title, sheet="检查对象名录", headers=TARGET_COLUMNS, rows=rows),
-        "检查对象名录.xlsx",
-    )
+    return table_response(title=title, sheet="检查对象名录", headers=TARGET_COLUMNS, rows=rows)

@@ -15,9 +15,8 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from backend.accounts.models import User
 from backend.config.errors import FieldVaultError
-from backend.importpages import xlsx_response
+from backend.importpages import table_response
 from backend.review.views import page
-from backend.tabular import write_table_xlsx
 from backend.workcalendar import selectors
 from backend.workcalendar.forms import YearFileForm, YearTextForm
 from backend.workcalendar.models import CalendarSource, DayKind
@@ -126,7 +125,6 @@ def calendar_export(request: HttpRequest, year: int) -> HttpResponse:
         (day.date.isoformat(), _KIND_WORD[DayKind(day.kind)], day.name)
         for day in selectors.calendar_days(year)
     ]
-    data = write_table_xlsx(
-        title=f"{year}年节假日安排", sheet=f"{year}年", headers=EXPORT_COLUMNS, rows=rows
+    return table_response(
+        title=f"{year}年节假日安排", sheet=f"{year}年节假日安排", headers=EXPORT_COLUMNS, rows=rows
     )
-    return xlsx_response(data, f"{year}年节假日安排.xlsx")
