@@ -99,7 +99,11 @@ def test_supervisor_imports_a_roster_with_an_error_then_fixes_it(
         }
         assert _overflow(page) <= 1
         page.screenshot(path=str(ARTIFACTS / f"roster-import-done-{viewport}.png"), full_page=True)
-        assert console == []
+        # The refused upload answers 400 on purpose (the page lists the errors); Chromium
+        # logs that status of the document itself. Anything else is a real console error.
+        refused = "Failed to load resource: the server responded with a status of 400"
+        assert [m for m in console if not m.startswith(refused)] == []
+        assert len(console) <= 1
     finally:
         context.close()
         connection.close()
