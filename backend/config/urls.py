@@ -45,6 +45,7 @@ urlpatterns = [
     path("calendar/", include("backend.workcalendar.urls")),
     path("enforcement/", include("backend.enforcement.urls")),
     path("inspections/", include("backend.inspections.urls")),
+    path("integrity/", include("backend.integrity.urls")),
     path("", include("backend.review.urls")),
 ]
 

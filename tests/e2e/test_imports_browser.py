@@ -58,6 +58,9 @@ def test_supervisor_imports_a_roster_with_an_error_then_fixes_it(
         page.fill("input[name=password]", PASSWORD)
         page.click("button[type=submit].primary")
         page.wait_for_url(server + "/")
+        toggle = page.locator("button.menu-toggle")
+        if toggle.is_visible():  # on a phone the menu folds behind one button
+            toggle.click()
         page.click("nav.main-nav a[href='/officers/import/']")
         assert page.locator("h1").inner_text() == "导入执法人员名单"
         assert _overflow(page) <= 1
