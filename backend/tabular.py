@@ -26,7 +26,7 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, NoReturn, Protocol
 
 MAX_TABLE_BYTES = 20 * 1024 * 1024
 # How many non-blank rows at the top may stand above the header (titles, notes, units).
@@ -36,6 +36,16 @@ _NOTE_PREFIX = re.compile(
 )
 _HEADER_NOISE = re.compile(r"[\s\u3000*＊]+")
 _BRACKETS = str.maketrans({"（": "(", "）": ")", "：": ":"})
+
+
+# A cell starting with one of these is a formula to a spreadsheet program.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def neutralise_formula(text: str) -> str:
+    """A text a user typed, safe in a spreadsheet: a formula start gets a leading apostrophe
+    (the reader strips it again, so an export reads back unchanged)."""
+    return "'" + text if text[:1] in FORMULA_STARTS else text
 
 
 class TableFormatError(ValueError):
@@ -115,6 +125,8 @@ def decode_csv_bytes(data: bytes) -> str:
 def _clean(value: object) -> str:
     if value is None:
         return ""
+    if isinstance(value, str) and value[:1] == "'" and value[1:2] in FORMULA_STARTS:
+        return value[1:].strip()  # a cell our export neutralised: the apostrophe is not data
     if hasattr(value, "isoformat") and not isinstance(value, str):
         text = value.isoformat()  # dates from XLSX cells
         return text[:10] if text.endswith("T00:00:00") else text
@@ -267,12 +279,22 @@ def read_table(
 
     best: tuple[int, int, dict[int, str]] | None = None  # (position, line, columns)
     previous: list[str] | None = None
-    for position, line, cells in nonblank[:HEADER_SEARCH_ROWS]:
+    candidates = nonblank[:HEADER_SEARCH_ROWS]
+    for index, (position, line, cells) in enumerate(candidates):
         for parents in (None, previous):
             columns = _match_header(cells, parents, aliases)
             if best is None or len(columns) > len(best[2]):
                 best = (position, line, columns)
             if all(name in columns.values() for name in required):
+                # The top row of a two-row header may hold every required column already
+                # (证件 over 编号 and 有效期至): the row below, read under it, knows more.
+                if index + 1 < len(candidates):
+                    below_position, below_line, below = candidates[index + 1]
+                    deeper = _match_header(below, cells, aliases)
+                    if len(deeper) > len(columns) and all(
+                        name in deeper.values() for name in required
+                    ):
+                        return _table(sheet, grid, below_position, below_line, below, deeper, known)
                 return _table(sheet, grid, position, line, cells, columns, known)
         previous = cells
     assert best is not None
@@ -322,3 +344,88 @@ def _table(
             continue
         table.rows.append(TableRow(line=line, values=values, sheet=sheet))
     return table
+
+
+def rows_refused_message(count: int) -> str:
+    """The one sentence of every import a bad row refuses (all or nothing)."""
+    return f"文件中有 {count} 处问题，未导入任何数据；请修正后重新导入"
+
+
+class _Report(Protocol):
+    errors: list[dict[str, Any]]
+
+    def as_dict(self) -> dict[str, Any]: ...
+
+
+def refuse_import(report: _Report) -> NoReturn:
+    """All or nothing: a report with bad rows answers 400 ``rows_invalid`` with every row's
+    problem in ``details``; raised inside the import's transaction, it rolls back any row
+    already written."""
+    from backend.config.errors import InvalidInput
+
+    raise InvalidInput(
+        rows_refused_message(len(report.errors)), code="rows_invalid", details=report.as_dict()
+    )
+
+
+def invalid_table(exc: TableFormatError) -> Exception:
+    """A file that cannot be read as a table, as the API's 400."""
+    from backend.config.errors import InvalidInput
+
+    return InvalidInput(str(exc), code=exc.code, details=dict(exc.details))
+
+
+def row_error(
+    table: Table,
+    row: TableRow | int,
+    column: str | None,
+    message: str,
+    *,
+    code: str = "invalid_cell",
+    **details: object,
+) -> dict[str, Any]:
+    """One row's problem as every importer reports it: where a person finds the cell
+    (sheet, row, column letter and name) and the Chinese message."""
+    line = row.line if isinstance(row, TableRow) else row
+    where = table.cell_ref(line, column)
+    return {
+        "code": code,
+        "line": line,
+        "sheet": table.sheet,
+        "column": table.columns.get(column or "", ""),
+        "field": column or "",
+        "where": where,
+        "error": message,
+        "message": f"{where}：{message}",
+        "details": details,
+    }
+
+
+def write_table_xlsx(
+    *, title: str, sheet: str, headers: Sequence[str], rows: Iterable[Sequence[object]]
+) -> bytes:
+    """A table in the official layout: a title row merged across the columns, the header,
+    then the rows. Texts are neutralised (:func:`neutralise_formula`); :func:`read_table`
+    reads the file back as it was written."""
+    from openpyxl import Workbook
+    from openpyxl.styles import Alignment, Font
+
+    workbook = Workbook()
+    worksheet = workbook.active
+    assert worksheet is not None
+    worksheet.title = sheet[:31]
+    worksheet.append([title])
+    worksheet.merge_cells(start_row=1, start_column=1, end_row=1, end_column=max(len(headers), 1))
+    worksheet["A1"].font = Font(bold=True, size=14)
+    worksheet["A1"].alignment = Alignment(horizontal="center")
+    worksheet.append(list(headers))
+    for cell in worksheet[2]:
+        cell.font = Font(bold=True)
+    for row in rows:
+        worksheet.append(
+            [neutralise_formula(value) if isinstance(value, str) else value for value in row]
+        )
+    worksheet.freeze_panes = "A3"
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    return buffer.getvalue()

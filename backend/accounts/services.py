@@ -12,7 +12,7 @@ from django.db import transaction
 
 from backend.accounts.models import CertificateStatus, Officer, Unit, UnitKind
 from backend.audit.services import Actor, audit_record
-from backend.tabular import Table, TableRow, read_table
+from backend.tabular import Table, TableRow, read_table, row_error
 
 
 def unit_create(*, name: str, kind: str, parent: Unit | None = None) -> Unit:
@@ -89,16 +89,8 @@ class ImportReport:
     warnings: list[str] = field(default_factory=list)
     default_unit_used: list[str] = field(default_factory=list)
 
-    def error(self, table: Table, row: TableRow, column: str, message: str) -> None:
-        self.errors.append(
-            {
-                "line": row.line,
-                "sheet": table.sheet,
-                "column": table.columns.get(column, ""),
-                "where": table.cell_ref(row, column),
-                "error": message,
-            }
-        )
+    def error(self, table: Table, row: TableRow | int, column: str, message: str) -> None:
+        self.errors.append(row_error(table, row, column, message))
 
     def as_dict(self) -> dict[str, object]:
         return {
@@ -131,12 +123,15 @@ def officers_import(
     actor: Actor,
     file_name: str | None = None,
     default_unit: Unit | None = None,
+    scope: Unit | None = None,
 ) -> ImportReport:
     """Import the roster, all or nothing: a file with any bad row imports no row and every
     problem is reported with its sheet, row and column. Idempotent: officers are matched by
     certificate number (or by name within a unit when the roster has none). Officers without
     a valid certificate are kept but flagged. A row without 单位 belongs to ``default_unit``
-    (the importing user's unit), which the report names."""
+    (the importing user's unit), which the report names. With ``scope`` (a supervisor's
+    unit) every row must belong to an existing unit of that subtree and may not take over
+    an officer of another unit."""
     table = read_table(
         source,
         required=ROSTER_REQUIRED,
@@ -146,6 +141,8 @@ def officers_import(
     )
     report = ImportReport(warnings=list(table.warnings))
     rows = _roster_rows(table, report, default_unit)
+    if scope is not None:
+        _roster_check_scope(table, rows, report, scope)
     if report.errors:
         return report
     units = {unit.name: unit for unit in Unit.objects.all()}
@@ -169,6 +166,25 @@ def officers_import(
     return report
 
 
+def _roster_check_scope(
+    table: Table, rows: list[_RosterRow], report: ImportReport, scope: Unit
+) -> None:
+    inside = {u.name: u for u in Unit.objects.filter(path__startswith=scope.path)}
+    numbers = [row.certificate for row in rows if row.certificate]
+    elsewhere = set(
+        Officer.objects.filter(certificate_number__in=numbers)
+        .exclude(unit__path__startswith=scope.path)
+        .values_list("certificate_number", flat=True)
+    )
+    for row in rows:
+        if row.unit_name not in inside:
+            report.error(table, row.line, "单位", f"无权导入单位「{row.unit_name}」的人员")
+        elif row.certificate in elsewhere:
+            report.error(
+                table, row.line, "证件编号", f"证件编号 {row.certificate} 属于其他单位的人员"
+            )
+
+
 @dataclass
 class _RosterRow:
     line: int
@@ -180,6 +196,7 @@ class _RosterRow:
 
 def _roster_rows(table: Table, report: ImportReport, default_unit: Unit | None) -> list[_RosterRow]:
     rows: list[_RosterRow] = []
+    seen: dict[str, int] = {}
     for row in table.rows:
         values = row.values
         name = values.get("姓名", "").strip()
@@ -202,9 +219,17 @@ def _roster_rows(table: Table, report: ImportReport, default_unit: Unit | None) 
         except ValueError:
             report.error(table, row, "证件有效期至", f"证件有效期无法识别：{until_text}")
             continue
+        number_column = "证件编号" if "证件编号" in table.columns else "证件情况"
         if certificate is not None and not certificate.isalnum():
-            report.error(table, row, "证件编号", f"证件编号格式不正确：{certificate}")
+            report.error(table, row, number_column, f"证件编号格式不正确：{certificate}")
             continue
+        if certificate and certificate in seen:
+            report.error(
+                table, row, number_column, f"证件编号 {certificate} 与第 {seen[certificate]} 行重复"
+            )
+            continue
+        if certificate:
+            seen[certificate] = row.line
         rows.append(
             _RosterRow(
                 line=row.line,

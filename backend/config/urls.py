@@ -43,6 +43,8 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("officers/", include("backend.accounts.urls")),
     path("calendar/", include("backend.workcalendar.urls")),
+    path("enforcement/", include("backend.enforcement.urls")),
+    path("inspections/", include("backend.inspections.urls")),
     path("integrity/", include("backend.integrity.urls")),
     path("corrections/", include("backend.corrections.urls")),
     path("coverage/", include("backend.coverage.urls")),

@@ -6,8 +6,9 @@ GBK/GB18030) and XLSX are read by :mod:`backend.tabular`.
 
 What is an error and what is a warning:
 - file errors (nothing imported): unreadable file, unknown encoding, missing columns;
-- row errors (row skipped, others imported): an empty required cell, a 序号 that is not
-  a whole number or repeats, a start/stop text that is only punctuation;
+- row errors (the import refuses the whole file, naming every bad cell by sheet, row and
+  column): an empty required cell, a 序号 that is not a whole number or repeats, a
+  start/stop text that is only punctuation;
 - warnings (row kept): an enforcement category not in :data:`KNOWN_CATEGORIES`, a
   start/stop text that matches no standard moment (kept as its own named moment).
 Blank rows are skipped silently.
@@ -15,6 +16,7 @@ Blank rows are skipped silently.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
@@ -43,6 +45,16 @@ REQUIRED_COLUMNS: tuple[str, ...] = (
 )
 # A list without numbering or remarks is still usable; the official form has both.
 OPTIONAL_COLUMNS: tuple[str, ...] = (COL_SEQUENCE, COL_REMARKS)
+# Names offices give the columns.
+SYNONYMS: dict[str, tuple[str, ...]] = {
+    COL_CATEGORY: ("行政执法类别", "执法行为类别", "执法种类"),
+    COL_STAGE: ("环节", "执法程序环节"),
+    COL_ITEM: ("音像记录事项", "记录内容"),
+    COL_PLACE: ("记录场所", "场合"),
+    COL_DEPARTMENT: ("实施部门", "执法部门", "责任部门"),
+    COL_START: ("开始时间", "记录开始时间", "开始记录时点"),
+    COL_STOP: ("结束时间", "记录结束时间", "结束记录时点"),
+}
 # Cells that must not be empty in a row.
 REQUIRED_CELLS: tuple[str, ...] = (COL_CATEGORY, COL_STAGE, COL_START, COL_STOP)
 
@@ -77,6 +89,9 @@ class RecordListIssue:
     line: int | None = None
     column: str | None = None
     details: dict[str, Any] = field(default_factory=dict)
+    sheet: str = ""
+    letter: str = ""  # the column as Excel names it (C)
+    where: str = ""  # 工作表「清单」第 5 行 C 列（执法环节）
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -85,6 +100,9 @@ class RecordListIssue:
             "message_en": self.message_en,
             "line": self.line,
             "column": self.column,
+            "sheet": self.sheet,
+            "letter": self.letter,
+            "where": self.where,
             "details": self.details,
         }
 
@@ -134,7 +152,11 @@ def parse_record_list(
     result = RecordListParseResult()
     try:
         table = read_table(
-            source, required=REQUIRED_COLUMNS, optional=OPTIONAL_COLUMNS, file_name=file_name
+            source,
+            required=REQUIRED_COLUMNS,
+            optional=OPTIONAL_COLUMNS,
+            synonyms=SYNONYMS,
+            file_name=file_name,
         )
     except TableFormatError as exc:
         result.file_errors.append(_file_error(exc))
@@ -150,7 +172,31 @@ def parse_record_list(
         )
         return result
 
+    for text in table.warnings:
+        result.warnings.append(
+            RecordListIssue(
+                code="unknown_column", message=text, message_en="Unknown column ignored"
+            )
+        )
+
+    def issue(
+        code: str, line: int, column: str, message: str, english: str, **details: Any
+    ) -> RecordListIssue:
+        where = table.cell_ref(line, column)
+        return RecordListIssue(
+            code=code,
+            message=f"{where}：{message}",
+            message_en=f"Line {line}: {english}",
+            line=line,
+            column=column,
+            details=details,
+            sheet=table.sheet,
+            letter=table.columns.get(column, ""),
+            where=where,
+        )
+
     seen_sequences: dict[int, int] = {}
+    seen_rules: dict[tuple[str, str, str], int] = {}
     for table_row in table.rows:
         values = table_row.values
         line = table_row.line
@@ -159,17 +205,17 @@ def parse_record_list(
             continue
         cell = {name: " ".join(values.get(name, "").split()) for name in _ALL_COLUMNS}
         problems = [
-            RecordListIssue(
-                code="required_cell_empty",
-                message=f"第 {line} 行：「{name}」不能为空",
-                message_en=f"Line {line}: {name} must not be empty",
-                line=line,
-                column=name,
+            issue(
+                "required_cell_empty",
+                line,
+                name,
+                f"「{name}」不能为空",
+                f"{name} must not be empty",
             )
             for name in REQUIRED_CELLS
             if not cell[name]
         ]
-        sequence = _parse_sequence(cell[COL_SEQUENCE], line, problems, seen_sequences)
+        sequence = _parse_sequence(cell[COL_SEQUENCE], line, problems, seen_sequences, issue)
         interpretation = None
         if not problems:
             try:
@@ -181,31 +227,42 @@ def parse_record_list(
                 )
             except ValueError:
                 problems.append(
-                    RecordListIssue(
-                        code="moment_text_empty",
-                        message=f"第 {line} 行：开始/结束记录时间只有标点，无法识别",
-                        message_en=f"Line {line}: start/stop text has only punctuation",
-                        line=line,
-                        column=COL_START,
+                    issue(
+                        "moment_text_empty",
+                        line,
+                        COL_START,
+                        "开始/结束记录时间只有标点，无法识别",
+                        "start/stop text has only punctuation",
                     )
                 )
+        key = (cell[COL_CATEGORY], cell[COL_STAGE], cell[COL_ITEM])
+        if not problems and key in seen_rules:
+            problems.append(
+                issue(
+                    "duplicate_rule",
+                    line,
+                    COL_ITEM,
+                    f"与第 {seen_rules[key]} 行的执法类别、环节和记录事项重复",
+                    f"same category, stage and item as line {seen_rules[key]}",
+                    first_line=seen_rules[key],
+                )
+            )
         if problems or interpretation is None:
             result.row_errors.extend(problems)
             continue
+        seen_rules[key] = line
         if sequence is not None:
             seen_sequences[sequence] = line
         known_category = cell[COL_CATEGORY] in KNOWN_CATEGORIES
         if not known_category:
             result.warnings.append(
-                RecordListIssue(
-                    code="unknown_category",
-                    message=f"第 {line} 行：执法类别「{cell[COL_CATEGORY]}」不在已知类别中，已保留",
-                    message_en=(
-                        f"Line {line}: unknown enforcement category {cell[COL_CATEGORY]!r} (kept)"
-                    ),
-                    line=line,
-                    column=COL_CATEGORY,
-                    details={"category": cell[COL_CATEGORY]},
+                issue(
+                    "unknown_category",
+                    line,
+                    COL_CATEGORY,
+                    f"执法类别「{cell[COL_CATEGORY]}」不在已知类别中，已保留",
+                    f"unknown enforcement category {cell[COL_CATEGORY]!r} (kept)",
+                    category=cell[COL_CATEGORY],
                 )
             )
         for column, moment in (
@@ -214,19 +271,15 @@ def parse_record_list(
         ):
             if not moment.standard:
                 result.warnings.append(
-                    RecordListIssue(
-                        code="custom_moment",
-                        message=(
-                            f"第 {line} 行：「{moment.label}」不是标准时刻，"
-                            f"已作为自定义时刻 {moment.code} 保存"
-                        ),
-                        message_en=(
-                            f"Line {line}: {moment.label!r} is not a standard moment; kept as "
-                            f"custom moment {moment.code}"
-                        ),
-                        line=line,
-                        column=column,
-                        details={"moment": moment.code, "label": moment.label},
+                    issue(
+                        "custom_moment",
+                        line,
+                        column,
+                        f"「{moment.label}」不是标准时刻，已作为自定义时刻 {moment.code} 保存",
+                        f"{moment.label!r} is not a standard moment; kept as custom moment "
+                        f"{moment.code}",
+                        moment=moment.code,
+                        label=moment.label,
                     )
                 )
         result.rows.append(
@@ -260,7 +313,11 @@ _ALL_COLUMNS: tuple[str, ...] = (*OPTIONAL_COLUMNS, *REQUIRED_COLUMNS)
 
 
 def _parse_sequence(
-    text: str, line: int, problems: list[RecordListIssue], seen: dict[int, int]
+    text: str,
+    line: int,
+    problems: list[RecordListIssue],
+    seen: dict[int, int],
+    issue: Callable[..., RecordListIssue],
 ) -> int | None:
     if not text:
         return None
@@ -268,24 +325,24 @@ def _parse_sequence(
         sequence = int(text)
     except ValueError:
         problems.append(
-            RecordListIssue(
-                code="invalid_sequence",
-                message=f"第 {line} 行：序号「{text}」不是整数",
-                message_en=f"Line {line}: 序号 {text!r} is not a whole number",
-                line=line,
-                column=COL_SEQUENCE,
+            issue(
+                "invalid_sequence",
+                line,
+                COL_SEQUENCE,
+                f"序号「{text}」不是整数",
+                f"序号 {text!r} is not a whole number",
             )
         )
         return None
     if sequence in seen:
         problems.append(
-            RecordListIssue(
-                code="duplicate_sequence",
-                message=f"第 {line} 行：序号 {sequence} 与第 {seen[sequence]} 行重复",
-                message_en=f"Line {line}: 序号 {sequence} repeats line {seen[sequence]}",
-                line=line,
-                column=COL_SEQUENCE,
-                details={"first_line": seen[sequence]},
+            issue(
+                "duplicate_sequence",
+                line,
+                COL_SEQUENCE,
+                f"序号 {sequence} 与第 {seen[sequence]} 行重复",
+                f"序号 {sequence} repeats line {seen[sequence]}",
+                first_line=seen[sequence],
             )
         )
     return sequence
@@ -295,6 +352,7 @@ _FILE_ERROR_EN = {
     "missing_columns": "Missing required columns",
     "unknown_encoding": "Unknown text encoding (UTF-8, GBK/GB18030 are supported)",
     "unreadable_xlsx": "The XLSX file cannot be read",
+    "unreadable_xls": "The XLS file cannot be read",
     "empty_file": "The file is empty",
     "file_too_large": "The file is too large",
 }

@@ -36,8 +36,15 @@ from backend.enforcement.models import (
     RecordList,
     RecordRule,
 )
-from backend.enforcement.record_list_format import RecordListIssue, parse_record_list
-from backend.tabular import TableFormatError, read_table
+from backend.enforcement.record_list_format import parse_record_list
+from backend.tabular import (
+    TableFormatError,
+    invalid_table,
+    read_table,
+    refuse_import,
+    row_error,
+    rows_refused_message,
+)
 
 ActivityHook = Callable[[uuid.UUID], None]
 # Called with the activity id inside the transaction that created/closed/changed it.
@@ -90,9 +97,9 @@ def record_list_import(
 ) -> RecordListImportReport:
     """Import one version of the record list, in force from ``effective_from``.
 
-    Rows with problems are reported (line, column, code, Chinese message) and skipped; the
-    other rows are imported. A file-level problem (missing columns, unknown encoding, no
-    rows) imports nothing and raises InvalidInput with the report in ``details``. A second
+    All or nothing: a file-level problem (missing columns, unknown encoding, no rows) or any
+    bad row (reported by sheet, row, column, code and Chinese message) imports nothing and
+    raises InvalidInput with the report in ``details``. A second
     version with the same effective date is refused (409): versions are history, edit
     single rules in the admin instead.
     """
@@ -108,27 +115,17 @@ def record_list_import(
         warnings=[issue.to_dict() for issue in parsed.warnings],
         skipped_blank_rows=parsed.skipped_blank_rows,
     )
-    rows = []
-    seen: dict[tuple[str, str, str], int] = {}
-    for row in parsed.rows:
-        key = (row.category, row.stage, row.item)
-        if key in seen:
-            report.row_errors.append(
-                RecordListIssue(
-                    code="duplicate_rule",
-                    message=f"第 {row.line} 行：与第 {seen[key]} 行的执法类别、环节和记录事项重复",
-                    message_en=(
-                        f"Line {row.line}: same category, stage and item as line {seen[key]}"
-                    ),
-                    line=row.line,
-                    details={"first_line": seen[key]},
-                ).to_dict()
+    rows = parsed.rows
+    if parsed.file_errors or parsed.row_errors or not rows:
+        if not report.file_errors and report.row_errors:
+            report.file_errors.append(
+                {
+                    "code": "rows_invalid",
+                    "message": rows_refused_message(len(report.row_errors)),
+                    "line": None,
+                }
             )
-            continue
-        seen[key] = row.line
-        rows.append(row)
-    if parsed.file_errors or not rows:
-        if not report.file_errors:
+        elif not report.file_errors:
             report.file_errors.append(
                 {"code": "no_valid_rows", "message": "没有可导入的记录事项", "line": None}
             )
@@ -697,12 +694,26 @@ ACTIVITY_COLUMNS_OPTIONAL = (
 _OFFICER_SPLIT = re.compile(r"[、,，;；\s]+")
 
 
+ACTIVITY_SYNONYMS = {
+    "编号": ("活动编号", "案件编号", "序号"),
+    "执法类别": ("行政执法类别", "执法行为类别"),
+    "执法环节": ("环节",),
+    "单位": ("执法单位", "所在单位", "单位名称"),
+    "执法人员": ("执法人员证件编号", "执法证号", "执法人员证号"),
+    "地点": ("执法地点", "地址"),
+    "开始时间": ("开始记录时间", "执法开始时间"),
+    "结束时间": ("结束记录时间", "执法结束时间"),
+}
+_TIME_SOURCES = {"平板": "tablet", "执法终端": "terminal", "定位": "gps", "手工录入": "manual"}
+
+
 @dataclass
 class ActivityImportReport:
     created: int = 0
     existing: int = 0
     flagged: list[dict[str, Any]] = field(default_factory=list)
     errors: list[dict[str, Any]] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -710,6 +721,7 @@ class ActivityImportReport:
             "existing": self.existing,
             "flagged": self.flagged,
             "errors": self.errors,
+            "warnings": self.warnings,
         }
 
 
@@ -731,106 +743,126 @@ def activities_import(
     user: User | None = None,
     file_name: str | None = None,
 ) -> ActivityImportReport:
-    """Import activities from CSV/XLSX (columns 编号, 执法类别, 执法环节, 记录事项, 单位,
+    """Import activities from CSV/XLSX/XLS (columns 编号, 执法类别, 执法环节, 记录事项, 单位,
     执法人员 = certificate numbers separated by 、, 地点, 纬度, 经度, 开始时间, 结束时间,
     时间来源, 原因). Times without a source count as entered by hand (原因 defaults to the
-    file name). Per-row errors; rows with a 编号 already imported are skipped."""
+    file name). All or nothing: any bad row (reported by sheet, row and column) imports no
+    row (400 ``rows_invalid``); rows with a 编号 already imported count as existing."""
     try:
         table = read_table(
             source,
             required=ACTIVITY_COLUMNS_REQUIRED,
             optional=ACTIVITY_COLUMNS_OPTIONAL,
+            synonyms=ACTIVITY_SYNONYMS,
             file_name=file_name,
         )
     except TableFormatError as exc:
-        raise InvalidInput(str(exc), code=exc.code, details=dict(exc.details)) from exc
-    report = ActivityImportReport()
+        raise invalid_table(exc) from exc
+    report = ActivityImportReport(warnings=list(table.warnings))
     units = {u.name: u for u in Unit.objects.all()}
-    for row in table.rows:
-        values = row.values
-
-        def fail(code: str, message: str, line: int = row.line, **details: Any) -> None:
-            report.errors.append(
-                {"line": line, "code": code, "message": message, "details": details}
-            )
-
-        if not any(v.strip() for v in values.values()):
-            continue
-        unit = units.get(values.get("单位", "").strip())
-        if unit is None:
-            fail("unknown_unit", f"未知的单位：{values.get('单位', '')}")
-            continue
-        if user is not None and user.role != Role.SYSTEM_ADMIN:
-            home = user.unit
-            if home is None or not unit.path.startswith(home.path):
-                fail("unit_out_of_scope", f"无权为单位「{unit.name}」导入")
-                continue
-        try:
-            started = parse_local_datetime(values.get("开始时间", ""))
-            stopped_text = values.get("结束时间", "").strip()
-            stopped = parse_local_datetime(stopped_text) if stopped_text else None
-        except ValueError:
-            fail("invalid_time", "时间无法识别（格式：2026-03-02 09:00:00）")
-            continue
-        latitude = longitude = None
-        try:
-            if values.get("纬度", "").strip() or values.get("经度", "").strip():
-                latitude = float(values.get("纬度", ""))
-                longitude = float(values.get("经度", ""))
-        except ValueError:
-            fail("invalid_coordinates", "经纬度无法识别")
-            continue
-        source_kind = values.get("时间来源", "").strip() or MomentSource.MANUAL
-        source_kind = {
-            "平板": "tablet",
-            "执法终端": "terminal",
-            "定位": "gps",
-            "手工录入": "manual",
-        }.get(source_kind, source_kind)
-        reason = values.get("原因", "").strip() or f"导入：{file_name or '文件'}"
-        try:
-            officers = _resolve_officers(
-                officer_ids=[],
-                certificate_numbers=_OFFICER_SPLIT.split(values.get("执法人员", "")),
-                unit=unit,
-            )
-            result = activity_create(
-                actor=actor,
-                user=user,
-                category=values.get("执法类别", ""),
-                stage=values.get("执法环节", ""),
-                item=values.get("记录事项", ""),
-                unit=unit,
-                officers=officers,
-                place=values.get("地点", ""),
-                latitude=latitude,
-                longitude=longitude,
-                start=MomentIn(occurred_at=started, source=source_kind, reason=reason),
-                stop=MomentIn(occurred_at=stopped, source=source_kind, reason=reason)
-                if stopped
-                else None,
-                external_ref=values.get("编号", "").strip() or None,
-            )
-        except InvalidInput as exc:
-            fail(exc.code, exc.message, **exc.details)
-            continue
-        except Conflict as exc:
-            fail(exc.code, exc.message, **exc.details)
-            continue
-        if result.created:
-            report.created += 1
-        else:
-            report.existing += 1
-        for flag in result.flagged:
-            report.flagged.append(
-                {
-                    "line": row.line,
-                    "officer_id": flag.officer_id,
-                    "name": flag.name,
-                    "problem": flag.problem,
-                }
-            )
+    with transaction.atomic():
+        for row in table.rows:
+            _activity_import_row(table, row, report, units, actor, user, file_name)
+        if report.errors:
+            refuse_import(report)  # rolls back the rows already written
     return report
+
+
+def _activity_import_row(
+    table: Any,
+    row: Any,
+    report: ActivityImportReport,
+    units: dict[str, Unit],
+    actor: Actor,
+    user: User | None,
+    file_name: str | None,
+) -> None:
+    values = row.values
+
+    def fail(code: str, column: str, message: str, **details: Any) -> None:
+        report.errors.append(row_error(table, row, column, message, code=code, **details))
+
+    unit = units.get(values.get("单位", "").strip())
+    if unit is None:
+        fail("unknown_unit", "单位", f"未知的单位：{values.get('单位', '')}")
+        return
+    if user is not None and user.role != Role.SYSTEM_ADMIN:
+        home = user.unit
+        if home is None or not unit.path.startswith(home.path):
+            fail("unit_out_of_scope", "单位", f"无权为单位「{unit.name}」导入")
+            return
+    column = "开始时间"
+    try:
+        started = parse_local_datetime(values.get("开始时间", ""))
+        column = "结束时间"
+        stopped_text = values.get("结束时间", "").strip()
+        stopped = parse_local_datetime(stopped_text) if stopped_text else None
+    except ValueError:
+        fail("invalid_time", column, "时间无法识别（格式：2026-03-02 09:00:00）")
+        return
+    latitude = longitude = None
+    try:
+        if values.get("纬度", "").strip() or values.get("经度", "").strip():
+            latitude = float(values.get("纬度", ""))
+            longitude = float(values.get("经度", ""))
+    except ValueError:
+        fail("invalid_coordinates", "纬度", "经纬度无法识别")
+        return
+    source_kind = values.get("时间来源", "").strip() or MomentSource.MANUAL
+    source_kind = _TIME_SOURCES.get(source_kind, source_kind)
+    reason = values.get("原因", "").strip() or f"导入：{file_name or '文件'}"
+    try:
+        officers = _resolve_officers(
+            officer_ids=[],
+            certificate_numbers=_OFFICER_SPLIT.split(values.get("执法人员", "")),
+            unit=unit,
+        )
+    except (InvalidInput, Conflict) as exc:
+        fail(exc.code, "执法人员", exc.message, **exc.details)
+        return
+    try:
+        result = activity_create(
+            actor=actor,
+            user=user,
+            category=values.get("执法类别", ""),
+            stage=values.get("执法环节", ""),
+            item=values.get("记录事项", ""),
+            unit=unit,
+            officers=officers,
+            place=values.get("地点", ""),
+            latitude=latitude,
+            longitude=longitude,
+            start=MomentIn(occurred_at=started, source=source_kind, reason=reason),
+            stop=MomentIn(occurred_at=stopped, source=source_kind, reason=reason)
+            if stopped
+            else None,
+            external_ref=values.get("编号", "").strip() or None,
+        )
+    except (InvalidInput, Conflict) as exc:
+        fail(exc.code, _ACTIVITY_ERROR_COLUMN.get(exc.code, ""), exc.message, **exc.details)
+        return
+    if result.created:
+        report.created += 1
+    else:
+        report.existing += 1
+    for flag in result.flagged:
+        report.flagged.append(
+            {
+                "line": row.line,
+                "officer_id": flag.officer_id,
+                "name": flag.name,
+                "problem": flag.problem,
+            }
+        )
+
+
+_ACTIVITY_ERROR_COLUMN = {
+    "category_stage_required": "执法类别",
+    "stop_before_start": "结束时间",
+    "invalid_coordinates": "纬度",
+    "unknown_moment_source": "时间来源",
+    "manual_moment_needs_reason": "原因",
+}
 
 
 def resolve_officers(

@@ -15,6 +15,7 @@ class ImportReportOut(Schema):
     updated: int
     unchanged: int
     errors: list[dict[str, Any]]
+    warnings: list[str] = []
 
 
 class ItemOut(Schema):

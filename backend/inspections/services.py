@@ -38,7 +38,15 @@ from backend.inspections.models import (
     InspectorConflict,
     RandomDraw,
 )
-from backend.tabular import TableFormatError, read_table
+from backend.tabular import (
+    Table,
+    TableFormatError,
+    TableRow,
+    invalid_table,
+    read_table,
+    refuse_import,
+    row_error,
+)
 from sync.records.kinds import RecordCopy
 from sync.records.services import records_commit, records_lock
 
@@ -51,6 +59,7 @@ class ImportReport:
     updated: int = 0
     unchanged: int = 0
     errors: list[dict[str, Any]] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -58,6 +67,7 @@ class ImportReport:
             "updated": self.updated,
             "unchanged": self.unchanged,
             "errors": self.errors,
+            "warnings": self.warnings,
         }
 
 
@@ -66,12 +76,15 @@ def _table(
     *,
     required: list[str],
     optional: list[str],
+    synonyms: dict[str, tuple[str, ...]],
     file_name: str | None,
-) -> Any:
+) -> Table:
     try:
-        return read_table(source, required=required, optional=optional, file_name=file_name)
+        return read_table(
+            source, required=required, optional=optional, synonyms=synonyms, file_name=file_name
+        )
     except TableFormatError as exc:
-        raise InvalidInput(str(exc), code=exc.code, details=exc.details) from exc
+        raise invalid_table(exc) from exc
 
 
 def parse_ratio(text: str) -> Decimal:
@@ -88,6 +101,16 @@ def parse_ratio(text: str) -> Decimal:
 
 ITEM_REQUIRED = ["检查主体", "抽查事项", "适用对象", "抽查比例"]
 ITEM_OPTIONAL = ["序号", "检查依据", "检查内容", "检查方式", "市场主体数量", "抽查频次"]
+ITEM_SYNONYMS = {
+    "检查主体": ("抽查主体", "实施主体", "检查实施主体"),
+    "抽查事项": ("抽查事项名称", "事项名称", "检查事项"),
+    "适用对象": ("检查对象", "抽查对象"),
+    "抽查比例": ("比例", "抽查比例(%)"),
+    "检查依据": ("抽查依据", "依据"),
+    "检查方式": ("抽查方式",),
+    "市场主体数量": ("对象数量", "主体数量"),
+    "抽查频次": ("频次", "检查频次"),
+}
 
 
 def inspection_items_import(
@@ -98,30 +121,45 @@ def inspection_items_import(
     file_name: str | None = None,
 ) -> ImportReport:
     """Import the random-inspection item list (随机抽查事项清单) in its official columns.
-    Rows are matched by 抽查事项 within the unit; bad rows are reported and skipped."""
-    table = _table(source, required=ITEM_REQUIRED, optional=ITEM_OPTIONAL, file_name=file_name)
-    report = ImportReport()
+    Rows are matched by 抽查事项 within the unit. All or nothing: any bad row (reported by
+    sheet, row and column) imports no row (400 ``rows_invalid``)."""
+    table = _table(
+        source,
+        required=ITEM_REQUIRED,
+        optional=ITEM_OPTIONAL,
+        synonyms=ITEM_SYNONYMS,
+        file_name=file_name,
+    )
+    report = ImportReport(warnings=list(table.warnings))
+    seen: dict[str, int] = {}
     with transaction.atomic():
         for row in table.rows:
             v = row.values
-            problems: list[str] = []
-            values: dict[str, Any] = {}
+            before = len(report.errors)
+
+            def fail(column: str, message: str, row: TableRow = row) -> None:
+                report.errors.append(row_error(table, row, column, message))
+
             for column in ITEM_REQUIRED:
                 if not v.get(column):
-                    problems.append(f"缺少{column}")
+                    fail(column, f"缺少{column}")
+            values: dict[str, Any] = {}
             try:
                 values["ratio_percent"] = (
                     parse_ratio(v.get("抽查比例", "")) if v.get("抽查比例") else None
                 )
             except ValueError as exc:
-                problems.append(str(exc))
+                fail("抽查比例", str(exc))
             for column, key in (("序号", "sequence"), ("市场主体数量", "declared_target_count")):
                 text = v.get(column, "")
                 if text and not text.isdigit():
-                    problems.append(f"{column}须为整数：{text!r}")
+                    fail(column, f"{column}须为整数：{text}")
                 values[key] = int(text) if text.isdigit() else None
-            if problems:
-                report.errors.append({"line": row.line, "problems": problems})
+            name = v.get("抽查事项", "")
+            if name and name in seen:
+                fail("抽查事项", f"抽查事项与第 {seen[name]} 行重复：{name}")
+            seen.setdefault(name, row.line)
+            if len(report.errors) > before:
                 continue
             values.update(
                 inspecting_body=v["检查主体"],
@@ -131,19 +169,9 @@ def inspection_items_import(
                 target_type=v["适用对象"],
                 frequency=v.get("抽查频次", ""),
             )
-            item = InspectionItem.objects.filter(unit=unit, name=v["抽查事项"]).first()
-            if item is None:
-                InspectionItem.objects.create(unit=unit, name=v["抽查事项"], **values)
-                report.created += 1
-                continue
-            changed = [k for k, val in values.items() if getattr(item, k) != val]
-            if changed:
-                for k in changed:
-                    setattr(item, k, values[k])
-                item.save()
-                report.updated += 1
-            else:
-                report.unchanged += 1
+            _upsert(InspectionItem, report, unit=unit, name=name, values=values)
+        if report.errors:
+            refuse_import(report)
         audit_record(
             actor=Actor.user(actor) if actor else Actor.system(),
             action="inspection_items.imported",
@@ -154,8 +182,36 @@ def inspection_items_import(
     return report
 
 
+def _upsert(
+    model: type[InspectionItem] | type[InspectionTarget],
+    report: ImportReport,
+    *,
+    unit: Unit,
+    name: str,
+    values: dict[str, Any],
+) -> None:
+    """Create or update the unit's row of that name, counting it in the report."""
+    existing = model.objects.filter(unit=unit, name=name).first()
+    if existing is None:
+        model.objects.create(unit=unit, name=name, **values)
+        report.created += 1
+    elif any(getattr(existing, k) != val for k, val in values.items()):
+        for k, val in values.items():
+            setattr(existing, k, val)
+        existing.save()
+        report.updated += 1
+    else:
+        report.unchanged += 1
+
+
 TARGET_REQUIRED = ["名称", "类型"]
 TARGET_OPTIONAL = ["序号", "统一社会信用代码", "地址"]
+TARGET_SYNONYMS = {
+    "名称": ("检查对象名称", "对象名称", "单位名称", "市场主体名称"),
+    "类型": ("对象类型", "检查对象类型", "适用对象"),
+    "统一社会信用代码": ("信用代码", "社会信用代码"),
+    "地址": ("住所", "经营地址", "注册地址"),
+}
 
 
 def inspection_targets_import(
@@ -165,41 +221,48 @@ def inspection_targets_import(
     actor: User | None,
     file_name: str | None = None,
 ) -> ImportReport:
-    """Import inspection targets (名称, 类型 = the item list's 适用对象, 统一社会信用代码, 地址)."""
-    table = _table(source, required=TARGET_REQUIRED, optional=TARGET_OPTIONAL, file_name=file_name)
-    report = ImportReport()
-    seen: set[str] = set()
+    """Import inspection targets (名称, 类型 = the item list's 适用对象, 统一社会信用代码, 地址).
+    All or nothing, like the item list."""
+    table = _table(
+        source,
+        required=TARGET_REQUIRED,
+        optional=TARGET_OPTIONAL,
+        synonyms=TARGET_SYNONYMS,
+        file_name=file_name,
+    )
+    report = ImportReport(warnings=list(table.warnings))
+    seen: dict[str, int] = {}
     with transaction.atomic():
         for row in table.rows:
             v = row.values
             name, target_type = v.get("名称", ""), v.get("类型", "")
-            problems = [f"缺少{c}" for c, val in (("名称", name), ("类型", target_type)) if not val]
+            problems = [
+                row_error(table, row, c, f"缺少{c}")
+                for c, val in (("名称", name), ("类型", target_type))
+                if not val
+            ]
             code = v.get("统一社会信用代码", "")
             if code and len(code) != 18:
-                problems.append(f"统一社会信用代码须为 18 位：{code!r}")
-            if name in seen:
-                problems.append(f"名称重复：{name}")
+                problems.append(
+                    row_error(table, row, "统一社会信用代码", f"统一社会信用代码须为 18 位：{code}")
+                )
+            if name and name in seen:
+                problems.append(
+                    row_error(table, row, "名称", f"名称与第 {seen[name]} 行重复：{name}")
+                )
+            seen.setdefault(name, row.line)
             if problems:
-                report.errors.append({"line": row.line, "problems": problems})
+                report.errors.extend(problems)
                 continue
-            seen.add(name)
             values = {
                 "target_type": target_type,
                 "credit_code": code,
                 "address": v.get("地址", ""),
                 "active": True,
             }
-            target = InspectionTarget.objects.filter(unit=unit, name=name).first()
-            if target is None:
-                InspectionTarget.objects.create(unit=unit, name=name, **values)
-                report.created += 1
-            elif any(getattr(target, k) != val for k, val in values.items()):
-                for k, val in values.items():
-                    setattr(target, k, val)
-                target.save()
-                report.updated += 1
-            else:
-                report.unchanged += 1
+            _upsert(InspectionTarget, report, unit=unit, name=name, values=values)
+        if report.errors:
+            refuse_import(report)
         audit_record(
             actor=Actor.user(actor) if actor else Actor.system(),
             action="inspection_targets.imported",

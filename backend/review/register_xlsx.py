@@ -10,6 +10,7 @@ from openpyxl import Workbook
 
 from backend.accounts.models import Role
 from backend.review.models import AccessRegisterEntry
+from backend.tabular import neutralise_formula
 
 if TYPE_CHECKING:
     from backend.review.audit_wording import EventLine
@@ -32,9 +33,8 @@ COLUMNS = (
 )
 
 
-def _cell(text: str) -> str:
-    # A spreadsheet must not run what a user typed: neutralise formula starts.
-    return "'" + text if text[:1] in ("=", "+", "-", "@") else text
+# A spreadsheet must not run what a user typed: neutralise formula starts.
+_cell = neutralise_formula
 
 
 def register_workbook(entries: Iterable[AccessRegisterEntry]) -> Workbook:

@@ -15,16 +15,22 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from backend.accounts.models import User
 from backend.config.errors import FieldVaultError
+from backend.importpages import table_response
 from backend.review.views import page
 from backend.workcalendar import selectors
 from backend.workcalendar.forms import YearFileForm, YearTextForm
-from backend.workcalendar.models import CalendarSource
+from backend.workcalendar.models import CalendarSource, DayKind
 from backend.workcalendar.services.entry import (
+    COLUMN_DATE,
+    COLUMN_KIND,
+    COLUMN_NAME,
     EntryRow,
     calendar_year_enter,
     rows_from_file,
     rows_from_text,
 )
+
+EXPORT_COLUMNS = (COLUMN_DATE, COLUMN_KIND, COLUMN_NAME)
 
 
 def _admin(request: HttpRequest) -> User:
@@ -105,3 +111,20 @@ def calendar_enter(request: HttpRequest) -> HttpResponse:
         "errors": errors,
     }
     return render(request, "workcalendar/overview.html", context, status=status)
+
+
+_KIND_WORD = {DayKind.HOLIDAY: "放假", DayKind.WORKDAY: "上班"}
+
+
+@require_GET
+@page
+def calendar_export(request: HttpRequest, year: int) -> HttpResponse:
+    """One year's days as XLSX (日期, 类型, 名称), which the file import reads back."""
+    _admin(request)
+    rows = [
+        (day.date.isoformat(), _KIND_WORD[DayKind(day.kind)], day.name)
+        for day in selectors.calendar_days(year)
+    ]
+    return table_response(
+        title=f"{year}年节假日安排", sheet=f"{year}年节假日安排", headers=EXPORT_COLUMNS, rows=rows
+    )

@@ -108,7 +108,7 @@ def test_row_errors_are_reported_per_row_and_other_rows_kept() -> None:
         (5, "required_cell_empty", "开始记录时间"),
         (6, "moment_text_empty", "开始记录时间"),
     ]
-    assert result.row_errors[0].message == "第 3 行：序号 1 与第 2 行重复"
+    assert result.row_errors[0].message == "第 3 行 A 列（序号）：序号 1 与第 2 行重复"
 
 
 def test_unknown_moment_text_is_kept_as_custom_moment_with_warning() -> None:

@@ -225,15 +225,25 @@ def test_csv_import_with_per_row_errors(world: World, capsys: pytest.CaptureFixt
     response = client_for(world.supervisor).post(
         "/api/enforcement/activities/import", {"file": SimpleUploadedFile("a.csv", data)}
     )
+    # All or nothing: four bad rows, each named by its cell; not even A1 is imported.
+    assert response.status_code == 400, response.content
+    body = response.json()
+    assert body["code"] == "rows_invalid"
+    assert {(e["line"], e["code"], e["field"]) for e in body["details"]["errors"]} == {
+        (4, "unknown_unit", "单位"),
+        (5, "unknown_officers", "执法人员"),
+        (6, "stop_before_start", "结束时间"),
+        (7, "invalid_time", "开始时间"),
+    }
+    assert body["details"]["errors"][0]["message"].startswith("第 4 行 D 列（单位）：")
+    assert not Activity.objects.filter(external_ref__in=["A1", "A2"]).exists()
+    data = "\n".join([*rows[:3], ""]).encode("gbk")
+    response = client_for(world.supervisor).post(
+        "/api/enforcement/activities/import", {"file": SimpleUploadedFile("a.csv", data)}
+    )
     assert response.status_code == 200, response.content
     report = response.json()["report"]
-    assert report["created"] == 2
-    assert {(e["line"], e["code"]) for e in report["errors"]} == {
-        (4, "unknown_unit"),
-        (5, "unknown_officers"),
-        (6, "stop_before_start"),
-        (7, "invalid_time"),
-    }
+    assert report["created"] == 2 and report["errors"] == []
     assert report["flagged"][0]["officer_id"] == expired.pk
     imported = Activity.objects.get(external_ref="A1")
     assert imported.moments.get(code="site_enter").source == "manual"
@@ -245,15 +255,11 @@ def test_csv_import_with_per_row_errors(world: World, capsys: pytest.CaptureFixt
     again = json.loads(capsys.readouterr().out)
     assert again["created"] == 0 and again["existing"] == 2
     # The other unit's supervisor may not import into this unit.
-    denied = (
-        client_for(world.other_supervisor)
-        .post("/api/enforcement/activities/import", {"file": SimpleUploadedFile("a.csv", data)})
-        .json()["report"]
+    denied = client_for(world.other_supervisor).post(
+        "/api/enforcement/activities/import", {"file": SimpleUploadedFile("a.csv", data)}
     )
-    assert denied["created"] == 0 and {e["code"] for e in denied["errors"]} == {
-        "unit_out_of_scope",
-        "unknown_unit",
-    }
+    assert denied.status_code == 400
+    assert {e["code"] for e in denied.json()["details"]["errors"]} == {"unit_out_of_scope"}
     assert (
         datetime.date(2026, 3, 2)
         == imported.started_at.astimezone(datetime.timezone(datetime.timedelta(hours=8))).date()

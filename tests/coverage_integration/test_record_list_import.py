@@ -63,22 +63,29 @@ def test_command_imports_the_shared_record_list(capsys: pytest.CaptureFixture[st
 
 def test_api_reports_rows_blank_lines_and_unknown_categories() -> None:
     manager = make_user(role=Role.LEGAL_OFFICER)
-    body = (
+    good = (
         HEADER
         + "1,行政处罚,调查取证,调查取证,现场,承办机构,进入调查取证场所,离开调查取证场所,\n"
         + ",,,,,,,,\n"
         + "\n"
         + "2,行政许可创新,勘验,勘验,现场,承办机构,开始勘验,勘验结束,\n"
-        + "3,行政处罚,,送达,受送达人所在地,承办机构,到达送达地点,离开送达地点,\n"
     )
-    response = upload(client_for(manager), body.encode(), "list.csv")
+    bad = good + "3,行政处罚,,送达,受送达人所在地,承办机构,到达送达地点,离开送达地点,\n"
+    # All or nothing: one bad row refuses the whole file, naming the cell.
+    response = upload(client_for(manager), bad.encode(), "list.csv")
+    assert response.status_code == 400, response.content
+    body = response.json()
+    assert body["code"] == "rows_invalid" and "未导入任何数据" in body["message"]
+    # Blank lines (also ",,,,") are skipped silently: the only error is the empty stage.
+    [error] = body["details"]["row_errors"]
+    assert error["line"] == 6 and error["code"] == "required_cell_empty"
+    assert error["column"] == "执法环节" and error["letter"] == "C"
+    assert error["message"] == "第 6 行 C 列（执法环节）：「执法环节」不能为空"
+    assert RecordList.objects.count() == 0 and RecordRule.objects.count() == 0
+    response = upload(client_for(manager), good.encode(), "list.csv")
     assert response.status_code == 201, response.content
     report = response.json()["report"]
-    assert report["rules_created"] == 2
-    # Blank lines (also ",,,,") are skipped silently: the only error is the empty stage.
-    [error] = report["row_errors"]
-    assert error["line"] == 6 and error["code"] == "required_cell_empty"
-    assert error["column"] == "执法环节"
+    assert report["rules_created"] == 2 and report["row_errors"] == []
     codes = {w["code"] for w in report["warnings"]}
     assert {"unknown_category", "custom_moment"} <= codes
     # The unknown phrase became its own named moment, not an error.

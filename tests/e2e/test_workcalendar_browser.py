@@ -54,8 +54,8 @@ def test_system_admin_enters_next_years_arrangement(
     page.set_input_files("#enter-file input[name=file]", str(bad))
     page.click("#enter-file button[type=submit]")
     errors = page.locator("#calendar-errors").inner_text()
-    assert f"第 4 行：日期 {year}-01-01 与第 3 行重复" in errors
-    assert f"第 5 行：日期 {year - 1}-12-31 不在 {year} 年内" in errors
+    assert f"第 4 行 A 列（日期）：日期 {year}-01-01 与第 3 行重复" in errors
+    assert f"第 5 行 A 列（日期）：日期 {year - 1}-12-31 不在 {year} 年内" in errors
     assert not CalendarYear.objects.filter(year=year).exists()
 
     page.fill("#enter-text input[name=year]", str(year))

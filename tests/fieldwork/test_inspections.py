@@ -15,6 +15,7 @@ from django.utils import timezone
 from openpyxl import Workbook
 
 from backend.accounts.models import Officer, Role, UnitKind
+from backend.config.errors import InvalidInput
 from backend.inspections.draw import inputs_from_json, result_as_json, run_draw
 from backend.inspections.models import (
     Inspection,
@@ -37,9 +38,8 @@ TARGETS_CSV = (
     "名称,类型,统一社会信用代码,地址\n"
     + "".join(f"律所{i},律师事务所和律师,31110000MD{i:08d},青山路{i}号\n" for i in range(1, 7))
     + "公证处,公证机构和公证员,,柳河街1号\n"
-    + ",律师事务所和律师,,\n"
-    + "律所1,律师事务所和律师,,重复\n"
 )
+BAD_TARGET_ROWS = ",律师事务所和律师,,\n律所1,律师事务所和律师,,重复\n"
 
 
 @pytest.fixture
@@ -97,8 +97,13 @@ def test_items_import_reports_bad_rows_and_bad_files(bureau_setup: dict[str, Any
         "检查主体,抽查事项,适用对象,抽查比例\n司法局,事项A,律所,150%\n司法局,事项B,律所,五成\n"
         "司法局,事项C,律所,5%\n"
     )
-    report = inspection_items_import(unit=bureau_setup["bureau"], source=bad.encode(), actor=None)
-    assert report.created == 1 and [e["line"] for e in report.errors] == [2, 3]
+    # All or nothing: the good row (事项C) is not imported either.
+    with pytest.raises(InvalidInput) as refused:
+        inspection_items_import(unit=bureau_setup["bureau"], source=bad.encode(), actor=None)
+    errors = refused.value.details["errors"]
+    assert refused.value.code == "rows_invalid" and [e["line"] for e in errors] == [2, 3]
+    assert errors[0]["where"] == "第 2 行 D 列（抽查比例）"
+    assert not InspectionItem.objects.filter(name="事项C").exists()
     response = bureau_setup["client"].post(
         "/api/inspections/items/import", {"file": _named(b"a,b\n1,2\n", "x.csv")}
     )
@@ -107,8 +112,15 @@ def test_items_import_reports_bad_rows_and_bad_files(bureau_setup: dict[str, Any
 
 def test_targets_import_csv_gbk_and_xlsx(bureau_setup: dict[str, Any]) -> None:
     report = bureau_setup["targets"]
-    assert report["created"] == 7
-    assert [e["line"] for e in report["errors"]] == [9, 10]
+    assert report["created"] == 7 and report["errors"] == []
+    response = bureau_setup["client"].post(
+        "/api/inspections/targets/import",
+        {"file": _named((TARGETS_CSV + BAD_TARGET_ROWS).encode("gbk"), "targets.csv")},
+    )
+    body = response.json()
+    assert response.status_code == 400 and body["code"] == "rows_invalid"
+    assert [(e["line"], e["column"]) for e in body["details"]["errors"]] == [(9, "A"), (10, "A")]
+    assert "名称与第 2 行重复：律所1" in body["details"]["errors"][1]["message"]
     workbook = Workbook()
     sheet = workbook.active
     sheet.append(["名称", "类型", "地址"])

@@ -346,6 +346,12 @@ MATRIX: dict[str, Cell] = {
     "GET /calendar/<int:year>/": Cell(
         "GET", lambda c: "/calendar/2026/", same(403, **PAGE, system_admin=200), sided=False
     ),
+    "GET /calendar/<int:year>/export.xlsx": Cell(
+        "GET",
+        lambda c: "/calendar/2026/export.xlsx",
+        same(403, **PAGE, system_admin=200),
+        sided=False,
+    ),
     # An empty form: refused with 400 for the system administrator, 403 for everyone else.
     "POST /calendar/enter/": Cell(
         "POST",
@@ -355,6 +361,39 @@ MATRIX: dict[str, Cell] = {
         form=True,
         sided=False,
     ),
+    # Import pages (GET the form, POST an empty form: 400) and the XLSX exports, for the
+    # roles the API (or, for the roster, the supervisors and system administrators) allow.
+    **{
+        f"{method} {path}": Cell(
+            method,
+            lambda c, path=path: path,
+            same(403, **PAGE, **{role: ok for role in allowed}),
+            form=method == "POST",
+            sided=False,
+        )
+        for path, allowed in (
+            ("/officers/import/", (SUP, SYS)),
+            ("/enforcement/record-list/", (LEGAL, SYS)),
+            ("/enforcement/activities/import/", (SUP, LEGAL, CO, SYS)),
+            ("/inspections/items/", (SUP, LEGAL, SYS)),
+            ("/inspections/targets/", (SUP, LEGAL, SYS)),
+        )
+        for method, ok in (("GET", 200), ("POST", 400))
+    },
+    **{
+        f"GET {path}": Cell(
+            "GET",
+            lambda c, path=path: path,
+            same(403, **PAGE, **{role: 200 for role in allowed}),
+            sided=False,
+        )
+        for path, allowed in (
+            ("/officers/export.xlsx", (SUP, SYS)),
+            ("/enforcement/record-list/export.xlsx", (LEGAL, SYS)),
+            ("/inspections/items/export.xlsx", (SUP, LEGAL, SYS)),
+            ("/inspections/targets/export.xlsx", (SUP, LEGAL, SYS)),
+        )
+    },
     "GET /admin/": Cell("GET", lambda c: "/admin/", same(302, anon=302, device=302), sided=False),
     # Public: the API docs in ReDoc (assets served locally) and the favicon.
     "GET /api/redoc": Cell(

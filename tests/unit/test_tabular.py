@@ -2,51 +2,13 @@
 
 from __future__ import annotations
 
-import io
-
-import openpyxl
 import pytest
-import xlwt  # type: ignore[import-untyped]
 
 from backend.tabular import TableFormatError, column_letter, read_table
+from tests.imports.corpus import xls, xlsx
 
 REQUIRED = ["执法类别", "执法环节", "记录事项"]
 OPTIONAL = ["序号", "备注"]
-
-
-def xlsx(rows: list[list[object]], merges: list[str] = (), title: str = "Sheet1") -> bytes:  # type: ignore[assignment]
-    workbook = openpyxl.Workbook()
-    sheet = workbook.active
-    sheet.title = title
-    for row in rows:
-        sheet.append(row)
-    for cells in merges:
-        sheet.merge_cells(cells)
-    buffer = io.BytesIO()
-    workbook.save(buffer)
-    return buffer.getvalue()
-
-
-def xls(rows: list[list[object]], merges: list[tuple[int, int, int, int]] = ()) -> bytes:  # type: ignore[assignment]
-    book = xlwt.Workbook(encoding="utf-8")
-    sheet = book.add_sheet("清单")
-    merged = {(r0, c0): (r1, c1) for r0, r1, c0, c1 in merges}
-    covered = {
-        (r, c)
-        for (r0, c0), (r1, c1) in merged.items()
-        for r in range(r0, r1 + 1)
-        for c in range(c0, c1 + 1)
-    }
-    for r, row in enumerate(rows):
-        for c, value in enumerate(row):
-            if (r, c) in merged:
-                r1, c1 = merged[(r, c)]
-                sheet.write_merge(r, r1, c, c1, value)
-            elif (r, c) not in covered:
-                sheet.write(r, c, value)
-    buffer = io.BytesIO()
-    book.save(buffer)
-    return buffer.getvalue()
 
 
 def test_title_row_merged_over_the_header_is_skipped() -> None:

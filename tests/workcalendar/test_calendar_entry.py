@@ -81,8 +81,8 @@ def test_bad_file_is_refused_row_by_row_and_nothing_is_imported(admin_client: Cl
         (7, "unknown_kind"),
         (8, "invalid_date"),
     ]
-    assert errors[1]["message"] == "第 5 行：日期 2027-01-01 与第 3 行重复"
-    assert "第 4 行：日期 2026-12-31 不在 2027 年内" in response.content.decode()
+    assert errors[1]["message"] == "第 5 行 A 列（日期）：日期 2027-01-01 与第 3 行重复"
+    assert "第 4 行 A 列（日期）：日期 2026-12-31 不在 2027 年内" in response.content.decode()
     assert not CalendarYear.objects.filter(year=2027).exists()
     assert not CalendarDay.objects.filter(date__year=2027).exists()
     assert AuditEvent.objects.count() == before
@@ -188,3 +188,15 @@ def test_dashboard_warns_system_admins_from_1_november(
             assert not _dashboard_warns(other)
             call_command("workcalendar_import", str(ARRANGEMENT), "--year", "2027")
             assert not _dashboard_warns(admin_client)
+
+
+@pytest.mark.clock
+def test_a_years_export_reads_back_as_the_same_days(admin_client: Client) -> None:
+    assert _upload(admin_client, ARRANGEMENT.read_bytes(), "通知.csv").status_code == 302
+    before = list(CalendarDay.objects.filter(year_id=2027).values_list("date", "kind", "name"))
+    exported = admin_client.get("/calendar/2027/export.xlsx")
+    assert exported.status_code == 200 and exported.content[:2] == b"PK"
+    response = _upload(admin_client, exported.content, "2027.xlsx", replace="on")
+    assert response.status_code == 302, response.context and response.context["errors"]
+    after = list(CalendarDay.objects.filter(year_id=2027).values_list("date", "kind", "name"))
+    assert after == before and len(before) > 10

@@ -18,7 +18,7 @@ from django.utils import timezone
 from backend.accounts.models import User
 from backend.audit.services import Actor, audit_record
 from backend.config.errors import Conflict, InvalidInput
-from backend.tabular import TableFormatError, TableRow, read_table
+from backend.tabular import TableFormatError, TableRow, cell_ref, read_table
 from backend.workcalendar.days import statutory_holidays
 from backend.workcalendar.models import CalendarDay, CalendarSource, CalendarYear, DayKind
 
@@ -56,6 +56,14 @@ class EntryRow:
     date: str
     kind: str
     name: str = ""
+    # From a file: where a person finds the row (sheet; column letter of each column).
+    sheet: str = ""
+    letters: tuple[tuple[str, str], ...] = ()
+
+    def where(self, column: str) -> str:
+        if not self.letters:
+            return f"第 {self.line} 行"  # typed into the form: lines, no columns
+        return cell_ref(self.sheet, self.line, dict(self.letters).get(column), column)
 
 
 @dataclass(frozen=True)
@@ -101,16 +109,19 @@ def rows_from_file(
         )
     except TableFormatError as exc:
         raise InvalidInput(str(exc), code=exc.code, details=exc.details) from exc
-    return [_entry_row(row) for row in table.rows]
+    letters = tuple(table.columns.items())
+    return [_entry_row(row, table.sheet, letters) for row in table.rows]
 
 
-def _entry_row(row: TableRow) -> EntryRow:
+def _entry_row(row: TableRow, sheet: str, letters: tuple[tuple[str, str], ...]) -> EntryRow:
     values = row.values
     return EntryRow(
         row.line,
         values.get(COLUMN_DATE, ""),
         values.get(COLUMN_KIND, ""),
         values.get(COLUMN_NAME, ""),
+        sheet,
+        letters,
     )
 
 
@@ -135,8 +146,11 @@ def validate_rows(year: int, rows: list[EntryRow]) -> tuple[list[ParsedDay], lis
     days: list[ParsedDay] = []
     seen: dict[datetime.date, int] = {}
 
-    def error(row: EntryRow, code: str, message: str) -> None:
-        errors.append({"row": row.line, "code": code, "message": f"第 {row.line} 行：{message}"})
+    def error(row: EntryRow, code: str, message: str, column: str = COLUMN_DATE) -> None:
+        where = row.where(column)
+        errors.append(
+            {"row": row.line, "code": code, "where": where, "message": f"{where}：{message}"}
+        )
 
     if len(rows) > MAX_ROWS:
         raise InvalidInput(
@@ -150,7 +164,9 @@ def validate_rows(year: int, rows: list[EntryRow]) -> tuple[list[ParsedDay], lis
         elif day.year != year:
             error(row, "date_outside_year", f"日期 {day.isoformat()} 不在 {year} 年内")
         if kind is None:
-            error(row, "unknown_kind", f"类型“{row.kind}”无法识别（应为“放假”或“上班”）")
+            error(
+                row, "unknown_kind", f"类型“{row.kind}”无法识别（应为“放假”或“上班”）", COLUMN_KIND
+            )
         if day is None or day.year != year or kind is None:
             continue
         if day in seen:

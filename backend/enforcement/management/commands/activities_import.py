@@ -23,6 +23,8 @@ class Command(BaseCommand):
         try:
             report = activities_import(source=path, actor=Actor.system(), file_name=path.name)
         except FieldVaultError as exc:
+            for error in exc.details.get("errors", []):
+                self.stderr.write(f"  {error['message']}")
             raise CommandError(f"{exc.message} ({exc.code})") from exc
         if options["json"]:
             self.stdout.write(json.dumps(report.as_dict(), ensure_ascii=False))
