@@ -2,7 +2,11 @@
 
 Loopback only, telemetry off, and the filer's own HTTP API disabled (`-disableHttp`; the
 flag `-filer.disableHttp` of older releases does not exist in 4.48): that API deletes
-even COMPLIANCE-locked objects, so nothing but the S3 port may be reachable.
+even COMPLIANCE-locked objects, so nothing but the S3 port may be reachable. Every other
+port `weed mini` opens (master, volume, filer, s3 and admin gRPC; master, volume, filer
+and admin HTTP) requires mutual TLS with the certificates ops/seaweed_security.py makes
+under `<dir>/security` at first start, and volume reads/writes need JWTs signed with
+keys kept there (`weed -config_dir`): `weed shell` without them cannot reach the filer.
 """
 
 from __future__ import annotations
@@ -19,6 +23,8 @@ import time
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from ops.seaweed_security import ensure_security
 
 PORT_NAMES = [
     "master.port",
@@ -64,18 +70,26 @@ class SeaweedServer:
     # test. 0 keeps SeaweedFS's own default.
     volume_max: int = 0
     process: subprocess.Popen[bytes] | None = field(default=None, repr=False)
+    ports: dict[str, int] = field(default_factory=dict)
 
     @property
     def endpoint_url(self) -> str:
         return f"http://127.0.0.1:{self.s3_port}"
 
+    @property
+    def security_dir(self) -> Path:
+        """CA, certificates, JWT keys and security.toml (ops/seaweed_security.py)."""
+        return self.data_dir / "security"
+
     def command(self) -> list[str]:
-        ports = {name: free_port() for name in PORT_NAMES}
+        ports = self.ports = {name: free_port() for name in PORT_NAMES}
         if not self.s3_port:
             self.s3_port = free_port()
         config_path = self.data_dir / "s3.json"
         args = [
             weed_binary(),
+            # security.toml: mutual TLS on every port but S3, JWT-signed volume reads/writes.
+            f"-config_dir={self.security_dir}",
             "mini",
             f"-dir={self.data_dir / 'data'}",
             "-ip=127.0.0.1",
@@ -97,6 +111,7 @@ class SeaweedServer:
 
     def start(self, timeout: float = 60) -> SeaweedServer:
         (self.data_dir / "data").mkdir(parents=True, exist_ok=True)
+        ensure_security(self.data_dir)
         (self.data_dir / "s3.json").write_text(
             json.dumps(
                 {
