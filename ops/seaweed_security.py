@@ -151,6 +151,8 @@ def _make_component(component: str, ca_key: object, ca_cert: object) -> tuple[by
 
 
 def security_toml(files: SecurityFiles, *, read_key: str, write_key: str) -> str:
+    """security.toml naming the files as the components see them (`files.directory` may be
+    where a container mounts the directory rather than where it was written)."""
     ca = files.ca
     lines = [
         "# Made by ops/seaweed_security.py at first start. Do not edit; delete the directory",
@@ -204,11 +206,15 @@ def security_toml(files: SecurityFiles, *, read_key: str, write_key: str) -> str
     return "\n".join(lines)
 
 
-def ensure_security(data_dir: Path) -> SecurityFiles:
+def ensure_security(
+    data_dir: Path, *, seen_at: Path | None = None, owner: tuple[int, int] | None = None
+) -> SecurityFiles:
     """The CA, component certificates, JWT keys and security.toml under data_dir/security.
 
     Made once (atomically per file, 0600); an existing complete set is reused unchanged,
-    so restarts keep the same keys.
+    so restarts keep the same keys. `seen_at`: where the SeaweedFS processes find that
+    directory (a container's mount point); `owner`: uid, gid to give the files (the
+    SeaweedFS image runs as uid 1000).
     """
     from cryptography.hazmat.primitives import serialization
 
@@ -231,9 +237,14 @@ def ensure_security(data_dir: Path) -> SecurityFiles:
     _write_private(
         files.config,
         security_toml(
-            files, read_key=secrets.token_urlsafe(32), write_key=secrets.token_urlsafe(32)
+            SecurityFiles(seen_at) if seen_at else files,
+            read_key=secrets.token_urlsafe(32),
+            write_key=secrets.token_urlsafe(32),
         ).encode(),
     )
+    if owner is not None:
+        for path in [files.directory, *files.directory.iterdir()]:
+            os.chown(path, *owner)
     return files
 
 
@@ -243,8 +254,18 @@ def main() -> None:
         "DIR/security (kept if already there)."
     )
     parser.add_argument("dir", type=Path)
+    parser.add_argument(
+        "--seen-at",
+        type=Path,
+        help="the directory's path inside the SeaweedFS containers (default: DIR/security)",
+    )
+    parser.add_argument("--owner", help="UID:GID to own the files (SeaweedFS image: 1000:1000)")
     args = parser.parse_args()
-    files = ensure_security(args.dir)
+    owner = None
+    if args.owner:
+        uid, _, gid = args.owner.partition(":")
+        owner = (int(uid), int(gid or uid))
+    files = ensure_security(args.dir, seen_at=args.seen_at, owner=owner)
     print(f"SeaweedFS security configuration: {files.config}")
 
 
