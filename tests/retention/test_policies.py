@@ -10,7 +10,8 @@ from django.core.management import call_command
 
 from backend.accounts.models import User
 from backend.config.errors import Conflict
-from backend.footage.storage import object_store
+from backend.footage.models import Recording
+from backend.footage.storage import destruction_store, object_store
 from backend.retention.models import PERMANENT_UNTIL, RecordingRetention, RetentionPolicy
 from backend.retention.services import (
     PolicyRule,
@@ -207,7 +208,8 @@ def test_seaweedfs_really_enforces_compliance_retention(store_recording: StoreRe
     from botocore.exceptions import ClientError
 
     recording = store_recording(lock_seconds=3600)
-    client = object_store().client
+    # The destruction identity, which may delete: the lock, not a missing right, refuses.
+    client = destruction_store().client
     bucket, key = settings.FV_ORIGINALS_BUCKET, recording.storage_key
     head = client.head_object(Bucket=bucket, Key=key)
     version = head["VersionId"]
@@ -252,7 +254,11 @@ def test_seaweedfs_really_enforces_compliance_retention(store_recording: StoreRe
     assert client.head_object(Bucket=bucket, Key=key, VersionId=version)["ContentLength"] == (
         recording.size_bytes
     )
-    # The check command sees the hidden object as a disagreement.
+    # The application reads the version recorded at ingest, which the marker does not hide;
+    # for an original stored before versions were recorded, the check command sees the
+    # hidden object as a disagreement.
+    assert retention_check_locks() == []
+    Recording.objects.filter(pk=recording.pk).update(storage_version_id="")
     problems = retention_check_locks()
     assert [p.key for p in problems] == [key] and problems[0].object_until is None
 
