@@ -2,7 +2,9 @@
 
 Originals are content-addressed (`originals/sha256/ab/cd/<sha256>`), written once with
 Object Lock in COMPLIANCE mode and the S3 server checking our SHA-256; the same content
-twice is stored once. Nothing here rewrites or deletes an original.
+twice is stored once. Nothing here rewrites or deletes an original. Every read of an
+original names the version written at ingest (`version_id`): a later PUT on the same key
+(the app's S3 identity may write, so it may) adds a version that nothing reads.
 """
 
 from __future__ import annotations
@@ -103,12 +105,17 @@ class ObjectStore:
                 raise ObjectStoreError(f"cannot create bucket {bucket}: {exc}") from exc
 
     # -- originals ---------------------------------------------------------------------
-    def head(self, bucket: str, key: str) -> dict[str, Any] | None:
+    def head(
+        self, bucket: str, key: str, *, version_id: str | None = None
+    ) -> dict[str, Any] | None:
+        kwargs: dict[str, Any] = {"Bucket": bucket, "Key": key}
+        if version_id:
+            kwargs["VersionId"] = version_id
         try:
-            response: dict[str, Any] = self.client.head_object(Bucket=bucket, Key=key)
+            response: dict[str, Any] = self.client.head_object(**kwargs)
             return response
         except ClientError as exc:
-            if _error_code(exc) in {"404", "NoSuchKey", "NotFound"}:
+            if _error_code(exc) in {"404", "NoSuchKey", "NotFound", "NoSuchVersion"}:
                 return None
             raise ObjectStoreError(f"HEAD {key} failed: {exc}") from exc
         except BotoCoreError as exc:  # unreachable endpoint, timeouts

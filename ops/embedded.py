@@ -62,8 +62,9 @@ def log(line: str) -> None:
     print(f"[{stamp}] fieldvault: {line}", flush=True)
 
 
-class Interrupted(Exception):
-    """SIGINT or SIGTERM arrived."""
+class Interrupted(BaseException):
+    """SIGINT or SIGTERM arrived. A BaseException, like KeyboardInterrupt: a step's own
+    `except Exception` (SeaweedServer.wait_ready retries on any error) must not swallow it."""
 
     def __init__(self, signum: int) -> None:
         super().__init__(signal.Signals(signum).name)

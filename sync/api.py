@@ -42,7 +42,11 @@ def post_enrol(request: HttpRequest, payload: EnrolIn) -> EnrolOut:
 
     The administrator issues the code (valid 24 h, single use) for a device kind and
     usually an officer; the device sends it with its serial number and receives its bearer
-    token, which only it ever sees. An unknown, used or expired code answers 401.
+    token, which only it ever sees. An unknown, used or expired code answers 401. A code
+    enrols only a device not yet registered: a serial that is already registered (active
+    or revoked) answers 409 `device_already_enrolled` and changes nothing (the code stays
+    unused); a code issued for one serial answers 403 `enrolment_code_other_device` for
+    any other. Replacing a known device's credential is an administrator's re-enrolment.
     """
     enrolment = device_enrol_with_code(
         code=payload.code,

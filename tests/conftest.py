@@ -40,6 +40,8 @@ def s3(seaweed: SeaweedServer, settings) -> Iterator[SeaweedServer]:  # type: ig
     settings.FV_S3_ENDPOINT_URL = seaweed.endpoint_url
     settings.FV_S3_ACCESS_KEY = seaweed.access_key
     settings.FV_S3_SECRET_KEY = seaweed.secret_key
+    settings.FV_S3_DESTRUCTION_ACCESS_KEY = seaweed.destruction_access_key
+    settings.FV_S3_DESTRUCTION_SECRET_KEY = seaweed.destruction_secret_key
     settings.FV_ORIGINALS_BUCKET = f"fv-originals-{suffix}"
     settings.FV_DERIVATIVES_BUCKET = f"fv-derivatives-{suffix}"
     from backend.footage.storage import storage_ensure_buckets

@@ -123,6 +123,7 @@ def make_stored_original(
         officer=officer,
         state=RecordingState.STORED,
         storage_key=original_key(digest),
+        storage_version_id=(stored.version_id or "") if stored else "",
         stored_at=timezone.now(),
     )
     audit_record(

@@ -22,6 +22,8 @@ def deployed_environment(tmp_path: Path, **extra: str) -> dict[str, str]:
         FV_S3_ENDPOINT_URL=settings.FV_S3_ENDPOINT_URL,
         FV_S3_ACCESS_KEY=settings.FV_S3_ACCESS_KEY,
         FV_S3_SECRET_KEY=settings.FV_S3_SECRET_KEY,
+        FV_S3_DESTRUCTION_ACCESS_KEY=settings.FV_S3_DESTRUCTION_ACCESS_KEY,
+        FV_S3_DESTRUCTION_SECRET_KEY=settings.FV_S3_DESTRUCTION_SECRET_KEY,
         FV_ORIGINALS_BUCKET=settings.FV_ORIGINALS_BUCKET,
         FV_DERIVATIVES_BUCKET=settings.FV_DERIVATIVES_BUCKET,
         **extra,

@@ -18,11 +18,17 @@ from backend.devices.schemas import (
     DeviceEnrolIn,
     DeviceEnrolOut,
     DeviceOut,
+    DeviceReenrolIn,
     DeviceRevokeIn,
     EnrolmentCodeIn,
     EnrolmentCodeOut,
 )
-from backend.devices.services import device_enroll, device_revoke, enrolment_code_issue
+from backend.devices.services import (
+    device_enroll,
+    device_reenrol,
+    device_revoke,
+    enrolment_code_issue,
+)
 
 router = Router(tags=["devices"], auth=django_auth)
 
@@ -51,7 +57,11 @@ def _device_out(device: Device) -> DeviceOut:
 
 @router.post("", response={201: DeviceEnrolOut}, operation_id="devices_enrol")
 def enrol(request: HttpRequest, payload: DeviceEnrolIn) -> Status:
-    """Enrol a device (or re-enrol it, replacing its credential) and return its token once."""
+    """Enrol a new device and return its token once.
+
+    A device already registered (same kind and serial) answers 409 `device_already_enrolled`;
+    replacing its credential is `POST /api/devices/{id}/re-enrol`.
+    """
     user = _admin(request)
     officer = None
     if payload.officer_certificate_number:
@@ -84,6 +94,7 @@ def issue_enrolment_code(request: HttpRequest, payload: EnrolmentCodeIn) -> Stat
             raise NotFound("no officer with that certificate number", code="officer_not_found")
     code = enrolment_code_issue(
         kind=payload.kind,
+        serial=payload.serial,
         officer=officer,
         unit=user.unit,
         actor=Actor.user(user),
@@ -112,6 +123,23 @@ def revoke(request: HttpRequest, device_id: str, payload: DeviceRevokeIn) -> Dev
     if device is None:
         raise NotFound("no such device", code="device_not_found")
     return _device_out(device_revoke(device=device, actor=Actor.user(user), reason=payload.reason))
+
+
+@router.post("{device_id}/re-enrol", response=DeviceEnrolOut, operation_id="devices_reenrol")
+def reenrol(request: HttpRequest, device_id: str, payload: DeviceReenrolIn) -> DeviceEnrolOut:
+    """Replace a device's credential (audited with the reason); the old token stops at once.
+
+    This is the only way a known device gets a new token, and the only way a revoked one
+    becomes active again. The new token is shown once.
+    """
+    user = _admin(request)
+    key = _uuid_or_none(device_id)
+    scoped = Device.objects.filter(unit_scope_q(user, unit_field="unit"))
+    device = scoped.filter(pk=key).first() if key is not None else None
+    if device is None:
+        raise NotFound("no such device", code="device_not_found")
+    enrolment = device_reenrol(device=device, actor=Actor.user(user), reason=payload.reason)
+    return DeviceEnrolOut(device_id=str(enrolment.device.pk), token=enrolment.token)
 
 
 def _uuid_or_none(value: str) -> str | None:

@@ -101,6 +101,8 @@ class EnrolmentCode(models.Model):
 
     code_hash = models.CharField(max_length=64, unique=True)
     kind = models.CharField(max_length=20, choices=DeviceKind.choices)
+    # The one device it enrols; blank: any device of `kind` not yet registered.
+    serial = models.CharField(max_length=100, blank=True, default="")
     officer = models.ForeignKey(
         "accounts.Officer", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )

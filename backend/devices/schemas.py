@@ -31,12 +31,21 @@ class DeviceOut(Schema):
     last_clock_offset_ms: int | None
 
 
+class DeviceReenrolIn(Schema):
+    reason: str = Field(min_length=1, max_length=500)
+
+
 class DeviceRevokeIn(Schema):
     reason: str = Field(default="", max_length=500)
 
 
 class EnrolmentCodeIn(Schema):
     kind: str = Field(description="body_camera, handheld, tablet or dock")
+    serial: str = Field(
+        default="",
+        max_length=100,
+        description="The one device the code enrols; empty: any device not yet registered.",
+    )
     officer_certificate_number: str | None = None
     valid_hours: int = Field(default=24, ge=1, le=168)
 

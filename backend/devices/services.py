@@ -15,7 +15,14 @@ from django.utils import timezone
 
 from backend.accounts.models import Officer, Unit
 from backend.audit.services import Actor, audit_record
-from backend.config.errors import Conflict, InvalidInput, NotAuthenticated, NotFound
+from backend.config.errors import (
+    Conflict,
+    FieldVaultError,
+    InvalidInput,
+    NotAuthenticated,
+    NotFound,
+    PermissionDenied,
+)
 from backend.devices.models import (
     ClockReading,
     Device,
@@ -38,6 +45,28 @@ class Enrolment:
     token: str  # shown once; only its hash is stored
 
 
+def _valid_kind_and_serial(kind: str, serial: str) -> str:
+    if kind not in DeviceKind.values:
+        raise InvalidInput(
+            f"unknown device kind {kind!r}",
+            code="unknown_device_kind",
+            details={"allowed": list(DeviceKind.values)},
+        )
+    serial = serial.strip()
+    if not serial or len(serial) > 100:
+        raise InvalidInput("serial must be 1–100 characters", code="invalid_serial")
+    return serial
+
+
+def _already_enrolled(device: Device) -> Conflict:
+    return Conflict(
+        "a device of this kind with this serial is already enrolled; "
+        "re-enrolling it is an administrator's action",
+        code="device_already_enrolled",
+        details={"kind": device.kind, "serial": device.serial},
+    )
+
+
 def device_enroll(
     *,
     kind: str,
@@ -48,49 +77,78 @@ def device_enroll(
     unit: Unit | None = None,
     officer: Officer | None = None,
 ) -> Enrolment:
-    """Register a device (or re-enrol a known one) and issue a fresh credential.
+    """Register a new device and issue its credential.
 
-    Re-enrolling replaces the credential: the old token stops working at once.
+    A device that is already registered (same kind and serial, active or revoked) is
+    refused with 409 `device_already_enrolled`: enrolling never rebinds or revives a
+    device. Replacing a known device's credential is `device_reenrol`, an explicit
+    administrator's action.
     """
-    if kind not in DeviceKind.values:
-        raise InvalidInput(
-            f"unknown device kind {kind!r}",
-            code="unknown_device_kind",
-            details={"allowed": list(DeviceKind.values)},
-        )
-    serial = serial.strip()
-    if not serial or len(serial) > 100:
-        raise InvalidInput("serial must be 1–100 characters", code="invalid_serial")
+    serial = _valid_kind_and_serial(kind, serial)
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)
     now = timezone.now()
     with transaction.atomic():
-        device, created = Device.objects.select_for_update().get_or_create(
-            kind=kind,
-            serial=serial,
-            defaults={"model_name": model_name, "firmware": firmware, "unit": unit},
-        )
-        device.token_hash = _token_digest(token)
-        device.state = DeviceState.ACTIVE
-        device.enrolled_at = now
-        device.revoked_at = None
-        if model_name:
-            device.model_name = model_name
-        if firmware:
-            device.firmware = firmware
-        if unit is not None:
-            device.unit = unit
-        if officer is not None and device.unit is None:
-            device.unit = officer.unit
-        device.save()
+        existing = Device.objects.filter(kind=kind, serial=serial).first()
+        if existing is not None:
+            raise _already_enrolled(existing)
+        try:
+            with transaction.atomic():
+                device = Device.objects.create(
+                    kind=kind,
+                    serial=serial,
+                    model_name=model_name,
+                    firmware=firmware,
+                    unit=unit if unit is not None else (officer.unit if officer else None),
+                    token_hash=_token_digest(token),
+                    state=DeviceState.ACTIVE,
+                    enrolled_at=now,
+                )
+        except IntegrityError as exc:  # a concurrent enrolment of the same serial won
+            raise Conflict(
+                "a device of this kind with this serial is already enrolled",
+                code="device_already_enrolled",
+                details={"kind": kind, "serial": serial},
+            ) from exc
         audit_record(
             actor=actor,
             action="device.enrolled",
             object_type="device",
             object_id=device.pk,
-            data={"kind": kind, "serial": serial, "re_enrolment": not created},
+            data={"kind": kind, "serial": serial},
         )
         if officer is not None:
             device_assign(device=device, officer=officer, starts_at=now, actor=actor)
+    return Enrolment(device=device, token=token)
+
+
+def device_reenrol(*, device: Device, actor: Actor, reason: str = "") -> Enrolment:
+    """An administrator replaces a known device's credential (lost token, factory reset).
+
+    The old token stops working at once. A revoked device is reactivated only here, by a
+    named administrator, and the audit entry records that it was revoked. The device keeps
+    its unit and assignment: reassigning it is `device_assign`.
+    """
+    token = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    with transaction.atomic():
+        device = Device.objects.select_for_update().get(pk=device.pk)
+        previous_state = device.state
+        device.token_hash = _token_digest(token)
+        device.state = DeviceState.ACTIVE
+        device.enrolled_at = timezone.now()
+        device.revoked_at = None
+        device.save(update_fields=["token_hash", "state", "enrolled_at", "revoked_at"])
+        audit_record(
+            actor=actor,
+            action="device.re_enrolled",
+            object_type="device",
+            object_id=device.pk,
+            data={
+                "kind": device.kind,
+                "serial": device.serial,
+                "previous_state": previous_state,
+                "reason": reason,
+            },
+        )
     return Enrolment(device=device, token=token)
 
 
@@ -236,10 +294,17 @@ def enrolment_code_issue(
     actor: Actor,
     officer: Officer | None = None,
     unit: Unit | None = None,
+    serial: str = "",
     valid_for: datetime.timedelta = datetime.timedelta(hours=24),
 ) -> str:
-    """Issue a single-use enrolment code (shown once, 60 random bits) for one device."""
-    if kind not in DeviceKind.values:
+    """Issue a single-use enrolment code (shown once, 60 random bits) for one device.
+
+    The code enrols one device of `kind`: the one with `serial` when given, otherwise any
+    device not yet registered ("new device only"). It never enrols a known device.
+    """
+    if serial:
+        serial = _valid_kind_and_serial(kind, serial)
+    elif kind not in DeviceKind.values:
         raise InvalidInput(
             f"unknown device kind {kind!r}",
             code="unknown_device_kind",
@@ -251,6 +316,7 @@ def enrolment_code_issue(
         issued = EnrolmentCode.objects.create(
             code_hash=_code_digest(code),
             kind=kind,
+            serial=serial,
             officer=officer,
             unit=unit or (officer.unit if officer else None),
             issued_by=actor.identifier,
@@ -261,7 +327,11 @@ def enrolment_code_issue(
             action="device.enrolment_code_issued",
             object_type="enrolment_code",
             object_id=issued.pk,
-            data={"kind": kind, "officer_id": officer.pk if officer else None},
+            data={
+                "kind": kind,
+                "serial": serial or None,
+                "officer_id": officer.pk if officer else None,
+            },
         )
     return code
 
@@ -269,8 +339,14 @@ def enrolment_code_issue(
 def device_enrol_with_code(
     *, code: str, serial: str, model_name: str = "", firmware: str = ""
 ) -> Enrolment:
-    """A device redeems its one-time code for its own credential."""
+    """A device redeems its one-time code for its own credential.
+
+    The code enrols only what it was issued for: its kind, its serial if it names one,
+    and never a device that is already registered (409 `device_already_enrolled`, the code
+    stays unused, the device and its token are untouched).
+    """
     now = timezone.now()
+    refused: FieldVaultError | None = None
     with transaction.atomic():
         issued = (
             EnrolmentCode.objects.select_for_update(of=("self",))
@@ -283,23 +359,41 @@ def device_enrol_with_code(
             raise NotAuthenticated(
                 "the enrolment code is unknown, used or expired", code="invalid_enrolment_code"
             )
-        enrolment = device_enroll(
-            kind=issued.kind,
-            serial=serial,
-            model_name=model_name,
-            firmware=firmware,
-            unit=issued.unit,
-            officer=issued.officer,
-            actor=Actor.system(),
-        )
-        issued.used_at = now
-        issued.device = enrolment.device
-        issued.save(update_fields=["used_at", "device"])
+        wanted = serial.strip()
+        existing = Device.objects.filter(kind=issued.kind, serial=wanted).first()
+        if issued.serial and wanted != issued.serial:
+            refused = PermissionDenied(
+                "this enrolment code was issued for another device",
+                code="enrolment_code_other_device",
+            )
+        elif existing is not None:
+            refused = _already_enrolled(existing)
+        else:
+            enrolment = device_enroll(
+                kind=issued.kind,
+                serial=wanted,
+                model_name=model_name,
+                firmware=firmware,
+                unit=issued.unit,
+                officer=issued.officer,
+                actor=Actor.system(),
+            )
+            issued.used_at = now
+            issued.device = enrolment.device
+            issued.save(update_fields=["used_at", "device"])
+            audit_record(
+                actor=Actor.device(enrolment.device),
+                action="device.enrolment_code_redeemed",
+                object_type="enrolment_code",
+                object_id=issued.pk,
+                data={"serial": enrolment.device.serial},
+            )
+            return enrolment
         audit_record(
-            actor=Actor.device(enrolment.device),
-            action="device.enrolment_code_redeemed",
+            actor=Actor.system(),
+            action="device.enrolment_refused",
             object_type="enrolment_code",
             object_id=issued.pk,
-            data={"serial": enrolment.device.serial},
+            data={"serial": wanted[:100], "reason": refused.code},
         )
-    return enrolment
+    raise refused

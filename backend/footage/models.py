@@ -58,6 +58,11 @@ class Recording(models.Model):
         max_length=12, choices=RecordingState.choices, default=RecordingState.ANNOUNCED
     )
     storage_key = models.CharField(max_length=200, blank=True)
+    # The S3 version written (or found, for the same content stored before) at ingest:
+    # every read of the original names it, so a later PUT on the same key changes nothing
+    # we hand out. Blank for originals stored before it was recorded (read by key, and
+    # still verified against `sha256`).
+    storage_version_id = models.CharField(max_length=200, blank=True)
     stored_at = models.DateTimeField(null=True, blank=True)
     storage_attempts = models.PositiveIntegerField(default=0)
     storage_last_error = models.TextField(blank=True)

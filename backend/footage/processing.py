@@ -42,7 +42,7 @@ from backend.footage.models import (
     RecordingProcessing,
     RecordingState,
 )
-from backend.footage.storage import object_store
+from backend.footage.storage import object_store, original_version
 from media.hashing import sha256_file
 from media.object_store import ObjectStore
 from media.pipeline import OutcomeStatus, ProcessingOutcome, ProducedFile, process_original
@@ -287,7 +287,12 @@ def _run_claimed(claim: Claim) -> str:
         suffix = Path(recording.file_name).suffix.lower()
         original = work / ("original" + (suffix if _SAFE_SUFFIX.match(suffix) else ""))
         _download_verified(
-            store, settings.FV_ORIGINALS_BUCKET, recording.storage_key, recording.sha256, original
+            store,
+            settings.FV_ORIGINALS_BUCKET,
+            recording.storage_key,
+            recording.sha256,
+            original,
+            version_id=original_version(recording),
         )
         original.chmod(0o444)  # the pipeline only reads it; make that a fact
         reference = _salvage_reference_if_needed(store, recording, original, work)
@@ -305,11 +310,17 @@ def _run_claimed(claim: Claim) -> str:
 
 
 def _download_verified(
-    store: ObjectStore, bucket: str, key: str, sha256_hex: str, target: Path
+    store: ObjectStore,
+    bucket: str,
+    key: str,
+    sha256_hex: str,
+    target: Path,
+    *,
+    version_id: str | None = None,
 ) -> None:
     digest = hashlib.sha256()
     with target.open("wb") as out:
-        for chunk in store.iter_object(bucket, key):
+        for chunk in store.iter_object(bucket, key, version_id=version_id):
             digest.update(chunk)
             out.write(chunk)
     if digest.hexdigest() != sha256_hex:
@@ -352,7 +363,12 @@ def _salvage_reference_if_needed(
             return None
         target = work / "reference.mp4"
         _download_verified(
-            store, settings.FV_ORIGINALS_BUCKET, reference.storage_key, reference.sha256, target
+            store,
+            settings.FV_ORIGINALS_BUCKET,
+            reference.storage_key,
+            reference.sha256,
+            target,
+            version_id=original_version(reference),
         )
         return reference.pk, target
     return None

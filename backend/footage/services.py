@@ -29,7 +29,7 @@ from backend.footage.models import (
 )
 from backend.footage.selectors import recordings_visible_to
 from backend.footage.storage import object_store
-from media.object_store import IntegrityMismatch, ObjectStoreError
+from media.object_store import IntegrityMismatch, ObjectStoreError, StoredObject
 from sync.events import publish_recording_event
 from sync.models import Upload, UploadState
 
@@ -188,6 +188,7 @@ def recording_store(*, recording_id: uuid.UUID) -> str:
             detail={"key": stored.key, "version_id": stored.version_id},
         )
         recording.storage_key = stored.key
+        recording.storage_version_id = _ingest_version(stored)
         recording.stored_at = timezone.now()
         recording.storage_lease_until = None
         recording.storage_last_error = ""
@@ -214,6 +215,25 @@ def recording_store(*, recording_id: uuid.UUID) -> str:
         transaction.on_commit(lambda: publish_recording_event(recording_id, "stored"))
         transaction.on_commit(lambda: _after_stored(recording_id))
     return "stored"
+
+
+def _ingest_version(stored: StoredObject) -> str:
+    """The version this recording's original is read by from now on.
+
+    Same content stored before: the version recorded for it then, not whatever version is
+    current under the key now (a PUT on the key since would otherwise become the original).
+    """
+    if stored.already_present:
+        earlier = (
+            Recording.objects.filter(storage_key=stored.key)
+            .exclude(storage_version_id="")
+            .order_by("stored_at")
+            .values_list("storage_version_id", flat=True)
+            .first()
+        )
+        if earlier:
+            return earlier
+    return stored.version_id or ""
 
 
 def _after_stored(recording_id: uuid.UUID) -> None:

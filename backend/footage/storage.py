@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 from functools import lru_cache
+from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 
 from media.object_store import ObjectStore, ObjectStoreConfig
+
+if TYPE_CHECKING:
+    from backend.footage.models import Recording
 
 
 @lru_cache(maxsize=4)
@@ -25,6 +29,28 @@ def object_store() -> ObjectStore:
         settings.FV_S3_SECRET_KEY,
         settings.FV_S3_REGION,
     )
+
+
+def destruction_store() -> ObjectStore:
+    """The separate S3 identity that may delete originals: retention destruction only."""
+    return _store_for(
+        settings.FV_S3_ENDPOINT_URL,
+        settings.FV_S3_DESTRUCTION_ACCESS_KEY,
+        settings.FV_S3_DESTRUCTION_SECRET_KEY,
+        settings.FV_S3_REGION,
+    )
+
+
+def original_version(recording: Recording) -> str | None:
+    """The S3 version of a recording's original recorded at ingest (None: stored before
+    versions were recorded; read by key, and verified against its SHA-256)."""
+    return recording.storage_version_id or None
+
+
+def original_version_params(recording: Recording) -> dict[str, Any]:
+    """Extra parameters for a presigned GET of the original: its ingest version."""
+    version = original_version(recording)
+    return {"VersionId": version} if version else {}
 
 
 def storage_ensure_buckets() -> None:

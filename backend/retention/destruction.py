@@ -23,7 +23,7 @@ from backend.audit.services import Actor, audit_record
 from backend.config.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from backend.footage.models import Recording, RecordingDerivative, RecordingState
 from backend.footage.services import recording_transition
-from backend.footage.storage import object_store
+from backend.footage.storage import destruction_store
 from backend.retention import conf
 from backend.retention.facts import retention_facts_bulk
 from backend.retention.models import (
@@ -305,7 +305,8 @@ def destruction_item_recover(*, actor: User, item_id: int, reason: str) -> Destr
 
 # -- execution ---------------------------------------------------------------------------
 def _delete_all_versions(bucket: str, key: str) -> list[dict[str, Any]]:
-    client = object_store().client
+    # The destruction identity: the application's own may not delete originals.
+    client = destruction_store().client
     deleted: list[dict[str, Any]] = []
     paginator = client.get_paginator("list_object_versions")
     for page in paginator.paginate(Bucket=bucket, Prefix=key):
@@ -324,7 +325,7 @@ def _delete_all_versions(bucket: str, key: str) -> list[dict[str, Any]]:
 
 
 def _delete_prefix(bucket: str, prefix: str) -> list[str]:
-    client = object_store().client
+    client = destruction_store().client
     deleted: list[str] = []
     paginator = client.get_paginator("list_object_versions")
     for page in paginator.paginate(Bucket=bucket, Prefix=prefix):

@@ -16,6 +16,7 @@ import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from typing import Any
 
 from botocore.exceptions import ClientError
 from django.conf import settings
@@ -28,7 +29,7 @@ from backend.accounts.models import User
 from backend.audit.services import Actor, audit_record
 from backend.config.errors import Conflict, Gone, NotFound
 from backend.footage.models import Recording, RecordingState
-from backend.footage.storage import object_store
+from backend.footage.storage import object_store, original_version
 from backend.retention import conf
 from backend.retention.models import FixityAlert, FixityCheck, FixityOutcome, RecordingRetention
 from media.object_store import READ_CHUNK
@@ -113,18 +114,22 @@ def _missing_detail(key: str) -> str:
     return str(_("存储中找不到该对象，也没有任何版本"))
 
 
-def _read_and_hash(key: str, expected: str) -> _Reading:
-    """Stream one original from S3 and hash it. No database access: runs in worker threads."""
+def _read_and_hash(key: str, expected: str, version_id: str | None = None) -> _Reading:
+    """Stream one original (the version written at ingest) from S3 and hash it. No database
+    access: runs in worker threads."""
     store = object_store()
     started = time.perf_counter()
     digest = hashlib.sha256()
     read = 0
     try:
         try:
-            body = store.client.get_object(Bucket=settings.FV_ORIGINALS_BUCKET, Key=key)["Body"]
+            request: dict[str, Any] = {"Bucket": settings.FV_ORIGINALS_BUCKET, "Key": key}
+            if version_id:
+                request["VersionId"] = version_id
+            body = store.client.get_object(**request)["Body"]
         except ClientError as exc:
             code = str(exc.response.get("Error", {}).get("Code", ""))
-            if code in {"404", "NoSuchKey", "NotFound"}:
+            if code in {"404", "NoSuchKey", "NotFound", "NoSuchVersion"}:
                 return _Reading(
                     FixityOutcome.MISSING,
                     "",
@@ -190,7 +195,10 @@ def fixity_check_recording(*, recording_id: uuid.UUID) -> FixityCheck:
             code="recording_destroyed",
             details={"recordings": [str(recording.pk)]},
         )
-    return _record(recording, _read_and_hash(recording.storage_key, recording.sha256))
+    return _record(
+        recording,
+        _read_and_hash(recording.storage_key, recording.sha256, original_version(recording)),
+    )
 
 
 def _raise_alert(recording: Recording, check: FixityCheck) -> None:
@@ -254,7 +262,9 @@ def fixity_sweep(*, limit: int | None = None, workers: int | None = None) -> Fix
         pending.clear()
 
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="fixity") as pool:
-        readings = pool.map(lambda r: _read_and_hash(r.storage_key, r.sha256), recordings)
+        readings = pool.map(
+            lambda r: _read_and_hash(r.storage_key, r.sha256, original_version(r)), recordings
+        )
         for recording, reading in zip(recordings, readings, strict=True):
             pending.append((recording, reading))
             if len(pending) >= 25:

@@ -34,7 +34,7 @@ from backend.audit.services import Actor, audit_record
 from backend.config.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from backend.footage.models import Recording, RecordingState
 from backend.footage.selectors import recordings_visible_to
-from backend.footage.storage import object_store
+from backend.footage.storage import object_store, original_version
 from backend.retention import conf
 from backend.retention.facts import (
     categories_from_key,
@@ -169,7 +169,11 @@ def _initial_lock(recording: Recording) -> datetime.datetime | None:
     if stored is None or stored.data.get("deduplicated"):
         return None
     try:
-        head = object_store().head(settings.FV_ORIGINALS_BUCKET, recording.storage_key)
+        head = object_store().head(
+            settings.FV_ORIGINALS_BUCKET,
+            recording.storage_key,
+            version_id=original_version(recording),
+        )
     except ObjectStoreError:
         head = None
     if head and head.get("ObjectLockRetainUntilDate"):
@@ -525,6 +529,7 @@ class _ObjectState:
     held: bool
     applied_until: datetime.datetime | None
     applied_held: bool
+    version_id: str = ""  # the version written at ingest; blank: the current one
 
 
 @dataclass
@@ -548,6 +553,7 @@ def _object_states(keys: list[str]) -> dict[str, _ObjectState]:
             applied_until=Min("lock_until_applied"),
             unapplied=Count("pk", filter=Q(lock_until_applied__isnull=True)),
             applied_held_count=Count("pk", filter=Q(legal_hold_applied=True)),
+            version_id=Max("recording__storage_version_id"),
         )
     )
     return {
@@ -556,6 +562,7 @@ def _object_states(keys: list[str]) -> dict[str, _ObjectState]:
             held=row["held_count"] > 0,
             applied_until=None if row["unapplied"] else row["applied_until"],
             applied_held=row["applied_held_count"] > 0,
+            version_id=row["version_id"] or "",
         )
         for row in rows
     }
@@ -573,6 +580,7 @@ def _sync_object(key: str, state: _ObjectState) -> _ObjectResult:
     store = object_store()
     bucket = settings.FV_ORIGINALS_BUCKET
     result = _ObjectResult(outcome="ok", applied_until=state.applied_until)
+    version = {"VersionId": state.version_id} if state.version_id else {}
     try:
         if state.applied_until is None or _seconds(state.applied_until) < state.until:
             try:
@@ -580,13 +588,14 @@ def _sync_object(key: str, state: _ObjectState) -> _ObjectResult:
                     Bucket=bucket,
                     Key=key,
                     Retention={"Mode": "COMPLIANCE", "RetainUntilDate": state.until},
+                    **version,
                 )
                 result.extended, result.extended_from = True, state.applied_until
                 result.applied_until = state.until
             except Exception as exc:
                 # Refused: the lock may already be later (the database was behind), or the
                 # object is gone. Read it back to tell.
-                head = store.head(bucket, key)
+                head = store.head(bucket, key, version_id=state.version_id or None)
                 if head is None:
                     return _ObjectResult(outcome="missing", error=_client_error_code(exc))
                 current = head.get("ObjectLockRetainUntilDate")
@@ -595,7 +604,10 @@ def _sync_object(key: str, state: _ObjectState) -> _ObjectResult:
                 result.applied_until = _seconds(current)
         if state.held != state.applied_held:
             store.client.put_object_legal_hold(
-                Bucket=bucket, Key=key, LegalHold={"Status": "ON" if state.held else "OFF"}
+                Bucket=bucket,
+                Key=key,
+                LegalHold={"Status": "ON" if state.held else "OFF"},
+                **version,
             )
             result.hold_set = True
     except Exception as exc:  # S3 down or refusing: the next pass retries
@@ -712,7 +724,7 @@ def retention_check_locks(*, limit: int | None = None) -> list[LockDisagreement]
         _live()
         .exclude(recording__storage_key="")
         .values("recording__storage_key")
-        .annotate(until=Max("retention_until"))
+        .annotate(until=Max("retention_until"), version_id=Max("recording__storage_version_id"))
         .order_by("recording__storage_key")
     )
     if limit:
@@ -729,7 +741,7 @@ def retention_check_locks(*, limit: int | None = None) -> list[LockDisagreement]
             .filter(recording__storage_key=key)
             .values_list("recording_id", flat=True)
         ]
-        head = store.head(bucket, key)
+        head = store.head(bucket, key, version_id=entry["version_id"] or None)
         if head is None:
             problems.append(
                 LockDisagreement(key, ids, target, None, held, None, str(_("对象不存在")))

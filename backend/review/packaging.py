@@ -25,7 +25,7 @@ from django.utils import timezone
 
 from backend.audit.models import AuditEvent
 from backend.footage.models import MediaKind, Recording
-from backend.footage.storage import object_store
+from backend.footage.storage import object_store, original_version
 from backend.integrity.services.packaging import integrity_files
 from backend.review.models import ExportPackage
 from media.fonts import cjk_font_path
@@ -236,7 +236,11 @@ def export_stream(export: ExportPackage) -> Iterator[bytes]:
             name = f"originals/{package_file_name(recording)}"
             digest = hashlib.sha256()
             with archive.open(_entry(name), mode="w", force_zip64=True) as member:
-                for chunk in store.iter_object(settings.FV_ORIGINALS_BUCKET, recording.storage_key):
+                for chunk in store.iter_object(
+                    settings.FV_ORIGINALS_BUCKET,
+                    recording.storage_key,
+                    version_id=original_version(recording),
+                ):
                     digest.update(chunk)
                     member.write(chunk)
                     yield sink.drain()

@@ -3,15 +3,23 @@ stored original otherwise (a view grant allows viewing the original's bytes)."""
 
 from __future__ import annotations
 
+import hashlib
+import logging
 import mimetypes
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ObjectDoesNotExist
+from django.http import StreamingHttpResponse
+from django.utils.translation import gettext as _
 
+from backend.config.errors import Conflict
 from backend.footage.models import MediaKind, Recording, RecordingState
-from backend.footage.storage import object_store
+from backend.footage.storage import object_store, original_version, original_version_params
+
+logger = logging.getLogger(__name__)
 
 PROXY_PROFILES: dict[str, str] = {
     MediaKind.VIDEO: "proxy-720p",
@@ -70,17 +78,72 @@ def recording_media_urls(recording: Recording) -> MediaUrls:
             key=recording.storage_key,
             expires_seconds=seconds,
             ResponseContentType=media_type,
+            **original_version_params(recording),
         )
         return MediaUrls(url, media_type, "original", poster, thumbs, seconds)
     return MediaUrls(None, "", "", poster, thumbs, seconds)
 
 
-def original_download_url(recording: Recording) -> str:
-    seconds = int(settings.FV_PRESIGNED_URL_SECONDS)
-    name = recording.file_name.encode("ascii", "replace").decode().replace('"', "_")
-    return object_store().presigned_get(
-        bucket=settings.FV_ORIGINALS_BUCKET,
-        key=recording.storage_key,
-        expires_seconds=seconds,
-        ResponseContentDisposition=f'attachment; filename="{name}"',
+class OriginalMismatch(RuntimeError):
+    """The stored bytes read back do not hash to the recording's SHA-256."""
+
+
+def original_download_check(recording: Recording) -> None:
+    """Before a download starts: the ingest version is there and has the recorded size."""
+    head = object_store().head(
+        settings.FV_ORIGINALS_BUCKET, recording.storage_key, version_id=original_version(recording)
     )
+    if head is None:
+        raise Conflict(
+            _("存储中找不到该原始文件"),
+            code="original_missing",
+            details={"recording": str(recording.pk)},
+        )
+    if int(head.get("ContentLength", -1)) != recording.size_bytes:
+        logger.error("original %s: stored size differs from the recorded size", recording.pk)
+        raise Conflict(
+            _("存储中的原始文件与入库记录不一致，已拒绝下载"),
+            code="original_integrity_failed",
+            details={"recording": str(recording.pk)},
+        )
+
+
+def original_download_stream(recording: Recording) -> Iterator[bytes]:
+    """The original's bytes (the version written at ingest), hashed on the way out.
+
+    One chunk is always held back until the SHA-256 of everything read is known: when it
+    differs from the recorded one the stream stops short of its Content-Length and the
+    client never holds a complete file, only a failed download.
+    """
+    digest = hashlib.sha256()
+    held: bytes | None = None
+    for chunk in object_store().iter_object(
+        settings.FV_ORIGINALS_BUCKET, recording.storage_key, version_id=original_version(recording)
+    ):
+        digest.update(chunk)
+        if held is not None:
+            yield held
+        held = chunk
+    if digest.hexdigest() != recording.sha256:
+        logger.error(
+            "original %s read back with SHA-256 %s, recorded %s: download refused",
+            recording.pk,
+            digest.hexdigest(),
+            recording.sha256,
+        )
+        raise OriginalMismatch(f"{recording.pk}: stored bytes do not match the recorded SHA-256")
+    if held is not None:
+        yield held
+
+
+def original_download_response(recording: Recording) -> StreamingHttpResponse:
+    original_download_check(recording)
+    name = recording.file_name.encode("ascii", "replace").decode().replace('"', "_")
+    response = StreamingHttpResponse(
+        original_download_stream(recording),
+        content_type=mimetypes.guess_type(recording.file_name)[0] or "application/octet-stream",
+    )
+    response["Content-Length"] = str(recording.size_bytes)
+    response["Content-Disposition"] = f'attachment; filename="{name}"'
+    response["X-Content-SHA256"] = recording.sha256
+    return response

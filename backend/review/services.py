@@ -24,7 +24,7 @@ from backend.accounts.models import Role, User
 from backend.audit.services import Actor, audit_record
 from backend.config.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from backend.footage.models import MediaKind, Recording, RecordingState
-from backend.footage.storage import object_store
+from backend.footage.storage import object_store, original_version_params
 from backend.review.models import (
     OUTSIDE_BODIES,
     PARTIES,
@@ -849,6 +849,7 @@ def export_proxies_prepare(*, export_id: uuid.UUID, now: datetime.datetime | Non
                     bucket=settings.FV_ORIGINALS_BUCKET,
                     key=recording.storage_key,
                     expires_seconds=3600,
+                    **original_version_params(recording),
                 ),
                 target=target,
                 text=export.watermark_text,

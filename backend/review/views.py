@@ -57,7 +57,11 @@ from backend.review.models import (
     RegisterAction,
 )
 from backend.review.packaging import export_stream
-from backend.review.playback import original_download_url, processing_state, recording_media_urls
+from backend.review.playback import (
+    original_download_response,
+    processing_state,
+    recording_media_urls,
+)
 from backend.review.register_xlsx import audit_workbook, register_workbook
 
 PAGE_SIZE = 25
@@ -236,7 +240,7 @@ def recording_detail(request: HttpRequest, recording_id: str) -> HttpResponse:
 
 @require_POST
 @page
-def recording_download(request: HttpRequest, recording_id: str) -> HttpResponse:
+def recording_download(request: HttpRequest, recording_id: str) -> HttpResponseBase:
     """The original's bytes, for a holder of an unexpired copy grant naming it."""
     user = _user(request)
     access = selectors.recording_access_for(
@@ -247,6 +251,9 @@ def recording_download(request: HttpRequest, recording_id: str) -> HttpResponse:
     selectors.recordings_require_not_destroyed([access.recording])
     if access.recording.state != RecordingState.STORED:
         raise PermissionDenied("the original is not stored yet", code="recording_not_stored")
+    # Streamed through here, by the version written at ingest and hashed on the way out
+    # (as exports are): a presigned link would hand out whatever S3 holds under the key.
+    response = original_download_response(access.recording)  # refuses a missing/altered one
     services.register_write(
         user=user,
         action=RegisterAction.DOWNLOAD,
@@ -256,7 +263,7 @@ def recording_download(request: HttpRequest, recording_id: str) -> HttpResponse:
         grant=access.grant,
         ip_address=client_ip(request),
     )
-    return HttpResponseRedirect(original_download_url(access.recording))
+    return response
 
 
 # -- access requests -------------------------------------------------------------------------

@@ -8,7 +8,7 @@ from backend.accounts.models import Role
 from backend.audit.models import AuditEvent
 from backend.audit.services import Actor
 from backend.devices.models import Device
-from backend.devices.services import device_authenticate, device_revoke
+from backend.devices.services import device_authenticate, device_reenrol, device_revoke
 from tests.factories import make_device, make_officer, make_unit, make_user
 
 pytestmark = pytest.mark.django_db
@@ -60,7 +60,7 @@ def test_revocation_takes_effect_on_the_next_request() -> None:
 
 def test_re_enrolment_replaces_the_credential() -> None:
     device, old = make_device(serial="SN-RE")
-    _, new = make_device(serial="SN-RE")
+    new = device_reenrol(device=device, actor=Actor.system(), reason="lost token").token
     assert device_authenticate(token=old) is None
     assert device_authenticate(token=new) == device
 

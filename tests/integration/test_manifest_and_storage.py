@@ -19,7 +19,7 @@ from backend.footage.services import (
     recording_upload_received,
     recordings_redrive_storage,
 )
-from backend.footage.storage import object_store
+from backend.footage.storage import destruction_store, object_store
 from media.object_store import original_key
 from sync.models import Upload, UploadState
 from tests.factories import make_device, make_officer, random_clip
@@ -104,9 +104,12 @@ def test_manifest_answers_missing_then_stored(s3: Any, staging_dir: Path) -> Non
     assert head is not None and head["Metadata"]["sha256"] == digest
     assert head["ObjectLockMode"] == "COMPLIANCE"
     assert store.sha256_of_object(settings.FV_ORIGINALS_BUCKET, recording.storage_key) == digest
-    # COMPLIANCE: deleting the locked version is refused by the S3 server itself.
+    recording.refresh_from_db()
+    assert recording.storage_version_id == head["VersionId"]  # every read names it
+    # COMPLIANCE: deleting the locked version is refused by the S3 server itself, even to
+    # the identity that may delete (the application's own may not delete originals at all).
     with pytest.raises(ClientError):
-        store.client.delete_object(
+        destruction_store().client.delete_object(
             Bucket=settings.FV_ORIGINALS_BUCKET,
             Key=recording.storage_key,
             VersionId=head["VersionId"],

@@ -12,7 +12,8 @@ from django.core.management import call_command
 from django.test import TestCase
 
 from backend.audit.models import AuditEvent
-from backend.footage.storage import object_store
+from backend.footage.models import Recording
+from backend.footage.storage import destruction_store, object_store
 from backend.retention.fixity import fixity_sweep
 from backend.retention.models import FixityAlert, FixityCheck, RecordingRetention
 from backend.retention.periodic import retention_periodic
@@ -82,21 +83,26 @@ def test_periodic_pass_runs_fixity(store_recording: StoreRecording) -> None:
 def test_plain_delete_behind_our_back_is_found_with_how_to_recover(
     store_recording: StoreRecording,
 ) -> None:
-    """Someone with S3 credentials deletes a locked original around the system. S3 accepts a
-    plain DELETE (it writes a delete marker); the sweep finds the key missing, alerts, and
-    says the locked version is still there."""
+    """Someone with delete rights (the destruction identity; the application's own has
+    none) deletes a locked original around the system. S3 accepts a plain DELETE (it
+    writes a delete marker). An original stored before versions were recorded is read by
+    key: the sweep finds it missing, alerts, and says the locked version is still there.
+    One read by its recorded version is not hidden by the marker at all."""
     recording = store_recording(lock_seconds=3600)
-    client = object_store().client
-    version = client.head_object(Bucket=settings.FV_ORIGINALS_BUCKET, Key=recording.storage_key)[
-        "VersionId"
-    ]
-    client.delete_object(Bucket=settings.FV_ORIGINALS_BUCKET, Key=recording.storage_key)
+    by_version = store_recording(lock_seconds=3600)
+    assert recording.storage_version_id and by_version.storage_version_id
+    Recording.objects.filter(pk=recording.pk).update(storage_version_id="")
+    client = destruction_store().client
+    version = recording.storage_version_id
+    for hidden in (recording, by_version):
+        client.delete_object(Bucket=settings.FV_ORIGINALS_BUCKET, Key=hidden.storage_key)
     report = fixity_sweep(limit=10)
     assert report.failed == [f"{recording.pk}:missing"]
     check = FixityCheck.objects.get(recording_id=recording.pk)
     assert check.outcome == "missing" and "删除标记" in check.detail and version in check.detail
     assert FixityAlert.objects.filter(recording_id=recording.pk, outcome="missing").exists()
     assert AuditEvent.objects.filter(action="fixity.alert", object_id=str(recording.pk)).exists()
+    assert FixityCheck.objects.get(recording_id=by_version.pk).outcome == "ok"
 
 
 def test_sweep_is_paced_to_finish_within_the_period(

@@ -10,7 +10,8 @@ from django.core.management import call_command
 
 from backend.accounts.models import User
 from backend.config.errors import Conflict
-from backend.footage.storage import object_store
+from backend.footage.models import Recording
+from backend.footage.storage import destruction_store, object_store
 from backend.retention.models import PERMANENT_UNTIL, RecordingRetention, RetentionPolicy
 from backend.retention.services import (
     PolicyRule,
@@ -52,7 +53,8 @@ def test_each_recording_shows_date_and_reason(store_recording: StoreRecording) -
     # The object's lock was extended from 60 s to the policy date.
     retention_sync_locks()
     assert object_lock_until(recording) == row.retention_until
-    assert retention_check_locks() == []
+    (by_version,) = retention_check_locks()  # found; only its lock awaits extension
+    assert by_version.object_until is not None
 
 
 @pytest.mark.clock
@@ -111,7 +113,8 @@ def test_policy_change_preview_lists_exact_changes_then_extends_locks(
         assert row.retention_until == changes[str(r.pk)].new_until
         assert object_lock_until(r) == row.retention_until  # extended in SeaweedFS
     assert retention_of(evidence).retention_until == PERMANENT_UNTIL
-    assert retention_check_locks() == []
+    (by_version,) = retention_check_locks()  # found; only its lock awaits extension
+    assert by_version.object_until is not None
 
 
 @pytest.mark.django_db
@@ -196,7 +199,8 @@ def test_storing_a_recording_gives_it_retention_and_its_lock(
     assert row.lock_floor_until is not None  # the lock footage applied, read back from S3
     assert row.retention_until == max(row.policy_until, row.lock_floor_until)
     assert object_lock_until(recording) == row.retention_until
-    assert retention_check_locks() == []
+    (by_version,) = retention_check_locks()  # found; only its lock awaits extension
+    assert by_version.object_until is not None
 
 
 @pytest.mark.django_db
@@ -207,7 +211,9 @@ def test_seaweedfs_really_enforces_compliance_retention(store_recording: StoreRe
     from botocore.exceptions import ClientError
 
     recording = store_recording(lock_seconds=3600)
-    client = object_store().client
+    client = object_store().client  # the application's: extends locks
+    # The destruction identity, which may delete: the lock, not a missing right, refuses.
+    destroyer = destruction_store().client
     bucket, key = settings.FV_ORIGINALS_BUCKET, recording.storage_key
     head = client.head_object(Bucket=bucket, Key=key)
     version = head["VersionId"]
@@ -215,10 +221,10 @@ def test_seaweedfs_really_enforces_compliance_retention(store_recording: StoreRe
     until = head["ObjectLockRetainUntilDate"]
 
     with pytest.raises(ClientError) as deleting:
-        client.delete_object(Bucket=bucket, Key=key, VersionId=version)
+        destroyer.delete_object(Bucket=bucket, Key=key, VersionId=version)
     assert deleting.value.response["Error"]["Code"] == "AccessDenied"
     with pytest.raises(ClientError):  # "bypass" is for GOVERNANCE only
-        client.delete_object(
+        destroyer.delete_object(
             Bucket=bucket, Key=key, VersionId=version, BypassGovernanceRetention=True
         )
     with pytest.raises(ClientError):
@@ -245,14 +251,19 @@ def test_seaweedfs_really_enforces_compliance_retention(store_recording: StoreRe
     assert object_lock_until(recording) == later
 
     # A plain DELETE is accepted (delete marker) but the locked version survives it.
-    client.delete_object(Bucket=bucket, Key=key)
+    destroyer.delete_object(Bucket=bucket, Key=key)
     assert object_store().head(bucket, key) is None
     versions = client.list_object_versions(Bucket=bucket, Prefix=key)
     assert [v["VersionId"] for v in versions["Versions"] if v["Key"] == key] == [version]
     assert client.head_object(Bucket=bucket, Key=key, VersionId=version)["ContentLength"] == (
         recording.size_bytes
     )
-    # The check command sees the hidden object as a disagreement.
+    # The application reads the version recorded at ingest, which the marker does not hide;
+    # for an original stored before versions were recorded, the check command sees the
+    # hidden object as a disagreement.
+    (by_version,) = retention_check_locks()  # found; only its lock awaits extension
+    assert by_version.object_until is not None
+    Recording.objects.filter(pk=recording.pk).update(storage_version_id="")
     problems = retention_check_locks()
     assert [p.key for p in problems] == [key] and problems[0].object_until is None
 

@@ -83,7 +83,7 @@ def store_recording(
     digest = hashlib.sha256(data).hexdigest()
     start = started_at or timezone.now() - datetime.timedelta(hours=1)
     end = start + datetime.timedelta(minutes=minutes)
-    key = ""
+    key = version = ""
     if state == RecordingState.STORED:
         path = Path(tempfile.mkdtemp(prefix="fv-review-")) / "original"
         path.write_bytes(data)
@@ -93,7 +93,7 @@ def store_recording(
             sha256_hex=digest,
             retain_until=timezone.now() + datetime.timedelta(days=1),
         )
-        key = stored.key
+        key, version = stored.key, stored.version_id or ""
     recording = Recording.objects.create(
         device=device,
         clip_id=f"C-{uuid.uuid4().hex[:8]}",
@@ -108,6 +108,7 @@ def store_recording(
         officer=officer,
         state=state,
         storage_key=key,
+        storage_version_id=version,
         stored_at=timezone.now() if state == RecordingState.STORED else None,
     )
     audit_record(

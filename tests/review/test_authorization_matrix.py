@@ -678,6 +678,12 @@ MATRIX: dict[str, Cell] = {
         sided=False,
         body=lambda c: {"code": "WRONG-CODE", "serial": "SN-MATRIX"},
     ),
+    "POST /api/devices/{device_id}/re-enrol": Cell(
+        "POST",
+        lambda c: f"/api/devices/{own_device(c)}/re-enrol",
+        roles({SYS: 200}, {SYS: 200}, default=403, other_default=403, **API),
+        body=lambda c: {"reason": "矩阵"},
+    ),
     "POST /api/devices/{device_id}/revoke": Cell(
         "POST",
         lambda c: f"/api/devices/{own_device(c)}/revoke",

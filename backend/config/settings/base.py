@@ -23,7 +23,16 @@ from backend.config.env import (
 BASE_DIR = Path(__file__).resolve().parents[3]
 VAR_DIR = Path(env_str("FV_VAR_DIR", str(BASE_DIR / "var")))
 
-SECRET_KEY = env_str("DJANGO_SECRET_KEY", "embedded-insecure-key-change-me-in-production")
+# The embedded stack's well-known defaults: production refuses every one of them
+# (backend/config/checks.py, `manage.py check --deploy` fails).
+EMBEDDED_SECRET_KEY = "embedded-insecure-key-change-me-in-production"  # noqa: S105
+EMBEDDED_S3_CREDENTIALS = {
+    "fieldvault-embedded",
+    "fieldvault-embedded-secret",
+    "fieldvault-embedded-destruction",
+    "fieldvault-embedded-destruction-secret",
+}
+SECRET_KEY = env_str("DJANGO_SECRET_KEY", EMBEDDED_SECRET_KEY)
 DEBUG = env_bool("DJANGO_DEBUG", False)
 ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", ["127.0.0.1", "localhost", "testserver"])
 CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS", [])
@@ -145,6 +154,14 @@ FV_S3_ENDPOINT_URL = env_str("FV_S3_ENDPOINT_URL", "http://127.0.0.1:8333")
 FV_S3_REGION = env_str("FV_S3_REGION", "us-east-1")
 FV_S3_ACCESS_KEY = env_str("FV_S3_ACCESS_KEY", "fieldvault-embedded")
 FV_S3_SECRET_KEY = env_str("FV_S3_SECRET_KEY", "fieldvault-embedded-secret")
+# A second S3 identity, used by retention destruction alone: the application's own may
+# write and read but never delete an original (ops/seaweed.py, ops/s3.json.example).
+FV_S3_DESTRUCTION_ACCESS_KEY = env_str(
+    "FV_S3_DESTRUCTION_ACCESS_KEY", "fieldvault-embedded-destruction"
+)
+FV_S3_DESTRUCTION_SECRET_KEY = env_str(
+    "FV_S3_DESTRUCTION_SECRET_KEY", "fieldvault-embedded-destruction-secret"
+)
 FV_ORIGINALS_BUCKET = env_str("FV_ORIGINALS_BUCKET", "fv-originals")
 FV_DERIVATIVES_BUCKET = env_str("FV_DERIVATIVES_BUCKET", "fv-derivatives")
 FV_ORIGINAL_RETENTION_DAYS = env_int("FV_ORIGINAL_RETENTION_DAYS", 180)

@@ -14,6 +14,12 @@ DATABASES["default"]["NAME"] = os.environ["FV_TEST_SERVER_DB"]
 FV_S3_ENDPOINT_URL = os.environ.get("FV_S3_ENDPOINT_URL", "http://127.0.0.1:8333")
 FV_S3_ACCESS_KEY = os.environ.get("FV_S3_ACCESS_KEY", "fieldvault-embedded")
 FV_S3_SECRET_KEY = os.environ.get("FV_S3_SECRET_KEY", "fieldvault-embedded-secret")
+FV_S3_DESTRUCTION_ACCESS_KEY = os.environ.get(
+    "FV_S3_DESTRUCTION_ACCESS_KEY", "fieldvault-embedded-destruction"
+)
+FV_S3_DESTRUCTION_SECRET_KEY = os.environ.get(
+    "FV_S3_DESTRUCTION_SECRET_KEY", "fieldvault-embedded-destruction-secret"
+)
 FV_ORIGINALS_BUCKET = os.environ.get("FV_ORIGINALS_BUCKET", "fv-originals")
 FV_DERIVATIVES_BUCKET = os.environ.get("FV_DERIVATIVES_BUCKET", "fv-derivatives")
 if "FV_STAGING_DIR" in os.environ:

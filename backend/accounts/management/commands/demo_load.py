@@ -16,7 +16,8 @@ from backend.accounts.models import Role, Unit, User
 from backend.accounts.services import officers_import
 from backend.audit.services import Actor
 from backend.demo import LEADERS, demo_access_request, demo_build
-from backend.devices.services import device_assign, device_enroll
+from backend.devices.models import Device
+from backend.devices.services import device_assign, device_enroll, device_reenrol
 
 
 class Command(BaseCommand):
@@ -64,12 +65,16 @@ class Command(BaseCommand):
         from backend.demo import demo_officers
 
         officer, _colleague = demo_officers()
-        enrolment = device_enroll(
-            kind="body_camera",
-            serial="DEMO-DSJ-0001",
-            model_name="DSJ-DEMO",
-            actor=Actor.system(),
-        )
+        known = Device.objects.filter(kind="body_camera", serial="DEMO-DSJ-0001").first()
+        if known is not None:  # a second `make run` on the same var/: a fresh demo token
+            enrolment = device_reenrol(device=known, actor=Actor.system(), reason="demo_load")
+        else:
+            enrolment = device_enroll(
+                kind="body_camera",
+                serial="DEMO-DSJ-0001",
+                model_name="DSJ-DEMO",
+                actor=Actor.system(),
+            )
         # Handed out before the clips were recorded, so they are attributed to the officer.
         device_assign(
             device=enrolment.device,

@@ -16,6 +16,11 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--kind", required=True, choices=list(DeviceKind.values))
+        parser.add_argument(
+            "--serial",
+            default="",
+            help="the one device it enrols (default: any device of the kind not yet registered)",
+        )
         parser.add_argument("--officer", help="certificate number of the officer who holds it")
         parser.add_argument("--hours", type=int, default=24)
         parser.add_argument("--json", action="store_true")
@@ -29,6 +34,7 @@ class Command(BaseCommand):
         try:
             code = enrolment_code_issue(
                 kind=options["kind"],
+                serial=options["serial"],
                 officer=officer,
                 actor=Actor.system(),
                 valid_for=datetime.timedelta(hours=options["hours"]),
