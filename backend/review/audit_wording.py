@@ -115,6 +115,9 @@ VERBS: dict[str, Any] = {
     "retention.mark_withdrawn": gettext_lazy("撤销证据标记"),
     "retention.policy_changed": gettext_lazy("修改保存期限策略"),
     "workcalendar.year_entered": gettext_lazy("录入年度节假日安排"),
+    "correction_contact.logged": gettext_lazy("登记矫正工作记录"),
+    "device.enrolment_refused": gettext_lazy("拒绝用注册码接管已注册设备"),
+    "device.re_enrolled": gettext_lazy("重新注册设备（换发凭据）"),
     "integrity.day_sealed": gettext_lazy("封存当日默克尔树根"),
     "integrity.day_stamped": gettext_lazy("为当日树根取得可信时间戳"),
 }
