@@ -198,3 +198,6 @@ FV_SERVE_STATIC = env_bool("FV_SERVE_STATIC", True)
 
 # A 20,000-clip manifest is ~7 MB of JSON; uploads never pass through Django (sync/tus).
 DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("FV_MAX_JSON_BYTES", 12 * 1024 * 1024)
+# Any request body Django gets (JSON, forms, the 20 MB file imports): refused with 413 before
+# it is read and before authentication (backend/config/body_limit.py).
+FV_MAX_REQUEST_BYTES = env_int("FV_MAX_REQUEST_BYTES", 24 * 1024 * 1024)
