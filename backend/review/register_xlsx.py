@@ -8,6 +8,7 @@ from django.utils import timezone
 from openpyxl import Workbook
 
 from backend.review.models import AccessRegisterEntry
+from backend.spreadsheet_safety import safe_row
 
 COLUMNS = (
     "序号",
@@ -27,11 +28,6 @@ COLUMNS = (
 )
 
 
-def _cell(text: str) -> str:
-    # A spreadsheet must not run what a user typed: neutralise formula starts.
-    return "'" + text if text[:1] in ("=", "+", "-", "@") else text
-
-
 def register_workbook(entries: Iterable[AccessRegisterEntry]) -> Workbook:
     workbook = Workbook(write_only=True)
     sheet = workbook.create_sheet("查阅登记簿")
@@ -39,21 +35,23 @@ def register_workbook(entries: Iterable[AccessRegisterEntry]) -> Workbook:
     for entry in entries:
         recording = entry.recording
         sheet.append(
-            [
-                entry.pk,
-                timezone.localtime(entry.occurred_at).strftime("%Y-%m-%d %H:%M:%S"),
-                _cell(entry.user_display),
-                _cell(entry.user_unit),
-                entry.user_role,
-                str(entry.get_action_display()),
-                str(entry.get_basis_display()),
-                _cell(entry.purpose),
-                str(recording.pk) if recording else "",
-                _cell(recording.file_name) if recording else "",
-                recording.sha256 if recording else "",
-                str(entry.grant_id or ""),
-                str(entry.export_id or ""),
-                entry.ip_address or "",
-            ]
+            safe_row(
+                [
+                    entry.pk,
+                    timezone.localtime(entry.occurred_at).strftime("%Y-%m-%d %H:%M:%S"),
+                    entry.user_display,
+                    entry.user_unit,
+                    entry.user_role,
+                    str(entry.get_action_display()),
+                    str(entry.get_basis_display()),
+                    entry.purpose,
+                    str(recording.pk) if recording else "",
+                    recording.file_name if recording else "",
+                    recording.sha256 if recording else "",
+                    str(entry.grant_id or ""),
+                    str(entry.export_id or ""),
+                    entry.ip_address or "",
+                ]
+            )
         )
     return workbook
