@@ -7,7 +7,7 @@ from typing import Any
 
 from django.db.models import Count, Prefetch
 from django.http import HttpRequest
-from ninja import File, Form, Router, Status
+from ninja import File, Form, Query, Router, Status
 from ninja.files import UploadedFile
 from ninja.security import django_auth
 
@@ -279,7 +279,7 @@ def list_activities(
     request: HttpRequest,
     date_from: datetime.date | None = None,
     date_to: datetime.date | None = None,
-    limit: int = 200,
+    limit: int = Query(200, ge=1, le=1000),
 ) -> list[ActivityOut]:
     """Activities the caller may see (supervisors: their unit subtree; field officers:
     their own), newest first; `date_to` is inclusive."""

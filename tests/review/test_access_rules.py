@@ -299,11 +299,14 @@ def test_register_is_append_only_and_audited(world: World) -> None:
     client = client_for(supervisor)
     client.get(f"/recordings/{recording.pk}/?purpose=月度抽查")
     entry = AccessRegisterEntry.objects.get()
-    # A link cannot write the register's purpose (issue 13 item 9): only a grant has one.
-    assert entry.purpose == ""
+    # A link cannot write the register's purpose (issue 13 item 9): the access decides it
+    # (a grant's request, or the scope's own wording), never the URL.
+    assert entry.purpose == "职责范围内直接查阅"
     played = client.get(f"/api/review/recordings/{recording.pk}/playback?purpose=伪造事由")
     assert played.status_code == 200, played.content
-    assert set(AccessRegisterEntry.objects.values_list("purpose", flat=True)) == {""}
+    assert set(AccessRegisterEntry.objects.values_list("purpose", flat=True)) == {
+        "职责范围内直接查阅"
+    }
     entry = services.register_write(
         user=supervisor,
         action=RegisterAction.VIEW,
