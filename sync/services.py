@@ -31,6 +31,8 @@ from sync.schemas import ClipIn
 
 # Longer than the longest sleep of SQLite's busy handler (100 ms) between two attempts.
 SQLITE_WRITER_GAP_SECONDS = 0.11
+# How long a manifest's chunks may hold SQLite's write lock before it pauses for others.
+SQLITE_LOCK_SLICE_SECONDS = 0.25
 
 
 @dataclass(frozen=True)
@@ -206,15 +208,21 @@ def _manifest_sync(
     # chunk is reconciled on its own; the manifest is idempotent, so a manifest cut short
     # between chunks is completed by the device's next one.
     # SQLite's busy handler polls a waiting writer every 100 ms at most, so a lock released
-    # for microseconds between chunks would starve it: the pause lets it in.
+    # for microseconds between chunks would starve it: once the chunks have held the lock
+    # for SQLITE_LOCK_SLICE_SECONDS, a pause lets a waiting writer in.
     chunk_size = max(1, settings.FV_MANIFEST_CHUNK_CLIPS)
+    pausing = connection.vendor == "sqlite"
+    held = 0.0
     for start in range(0, len(clips), chunk_size):
-        if start and connection.vendor == "sqlite":
+        if pausing and held >= SQLITE_LOCK_SLICE_SECONDS:
             time.sleep(SQLITE_WRITER_GAP_SECONDS)
+            held = 0.0
+        began = time.monotonic()
         with transaction.atomic():
             opened, chunk_redeclared = _reconcile(
                 device, clips[start : start + chunk_size], offset_ms, now, answers
             )
+        held += time.monotonic() - began
         uploads_opened += opened
         redeclared.extend(chunk_redeclared)
     with transaction.atomic():
