@@ -5,7 +5,7 @@ Every operation of /api/openapi.json gets schema-conforming and schema-violating
 through the real WSGI application on the test database (autocommit, so one refused value
 does not poison the next request's transaction), signed in as a system administrator with
 a valid CSRF token, and with a device's Bearer token on the device endpoints. Bounded by
-FV_FUZZ_EXAMPLES (default 6 per operation and mode) so that it runs in well under two
+FV_FUZZ_EXAMPLES (default 4 per operation and mode) so that it runs in well under two
 minutes; raise it for a deeper run. The failures are listed with the request that caused
 them.
 """
@@ -28,7 +28,7 @@ from tests.factories import make_device, make_officer, make_user
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 
-EXAMPLES = int(os.environ.get("FV_FUZZ_EXAMPLES", "6"))
+EXAMPLES = int(os.environ.get("FV_FUZZ_EXAMPLES", "4"))
 CSRF = "fuzzcsrftokenfuzzcsrftokenfuzzcs"  # 32 characters: a valid CSRF secret
 
 
