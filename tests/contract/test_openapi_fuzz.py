@@ -32,16 +32,33 @@ EXAMPLES = int(os.environ.get("FV_FUZZ_EXAMPLES", "4"))
 CSRF = "fuzzcsrftokenfuzzcsrftokenfuzzcs"  # 32 characters: a valid CSRF secret
 
 
+BOUNDARIES = (-1, 0, 2**63, 99999999999999999999)
+
+
+def integer_query_parameters(operation: Any) -> list[str]:
+    """The integer query parameters of an operation (limits, ids), from the raw document."""
+    names = []
+    for parameter in operation.definition.raw.get("parameters", []):
+        schema = parameter.get("schema", {})
+        types = {schema.get("type")} | {s.get("type") for s in schema.get("anyOf", [])}
+        if parameter.get("in") == "query" and "integer" in types:
+            names.append(parameter["name"])
+    return names
+
+
 def fuzz(
     operation: Any,
     mode: GenerationMode,
     headers: dict[str, str],
     cookies: dict[str, str],
     failures: list[str],
+    *,
+    query: dict[str, Any] | None = None,
+    examples: int = EXAMPLES,
 ) -> None:
-    @given(case=operation.as_strategy(generation_mode=mode))
+    @given(case=operation.as_strategy(generation_mode=mode, query=query))
     @settings(
-        max_examples=EXAMPLES,
+        max_examples=examples,
         deadline=None,
         database=None,
         derandomize=True,
@@ -79,5 +96,18 @@ def test_no_operation_answers_a_server_error(s3: Any) -> None:
             headers["Authorization"] = f"Bearer {token}"
         for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE):
             fuzz(operation, mode, headers, cookies, failures)
+        # Boundaries every integer query parameter gets, whatever the random draw: negative
+        # limits and ids past 64 bits were 500s.
+        for name in integer_query_parameters(operation):
+            for value in BOUNDARIES:
+                fuzz(
+                    operation,
+                    GenerationMode.POSITIVE,
+                    headers,
+                    cookies,
+                    failures,
+                    query={name: value},
+                    examples=1,
+                )
     assert operations > 50
     assert not failures, "\n".join(sorted(set(failures))[:40])
