@@ -28,6 +28,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any, NoReturn, Protocol
 
+from backend.spreadsheet_safety import FORMULA_STARTS, safe_cell
+
 MAX_TABLE_BYTES = 20 * 1024 * 1024
 # How many non-blank rows at the top may stand above the header (titles, notes, units).
 HEADER_SEARCH_ROWS = 12
@@ -38,14 +40,10 @@ _HEADER_NOISE = re.compile(r"[\s\u3000*＊]+")
 _BRACKETS = str.maketrans({"（": "(", "）": ")", "：": ":"})
 
 
-# A cell starting with one of these is a formula to a spreadsheet program.
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
-
-
 def neutralise_formula(text: str) -> str:
-    """A text a user typed, safe in a spreadsheet: a formula start gets a leading apostrophe
-    (the reader strips it again, so an export reads back unchanged)."""
-    return "'" + text if text[:1] in FORMULA_STARTS else text
+    """A text a user typed, safe in a spreadsheet (backend/spreadsheet_safety.py, the one
+    guard); the reader strips the apostrophe again, so an export reads back unchanged."""
+    return str(safe_cell(text))
 
 
 class TableFormatError(ValueError):

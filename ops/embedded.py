@@ -38,6 +38,7 @@ from types import FrameType
 from typing import Any
 
 from ops.seaweed import SeaweedServer
+from ops.web import uvicorn_command
 
 ROOT = Path(__file__).resolve().parents[1]
 PY = sys.executable
@@ -287,19 +288,7 @@ def run(env: dict[str, str], supervisor: Supervisor, on_up: Callable[[], None]) 
     )
     supervisor.start(
         "web",
-        [
-            PY,
-            "-m",
-            "uvicorn",
-            "backend.config.asgi:application",
-            "--host",
-            host,
-            "--port",
-            str(port),
-            "--lifespan",
-            "off",
-            "--no-access-log",
-        ],
+        uvicorn_command(host=host, port=port, env=env, access_log=False),
     )
     worker_command = env.get("FV_WORKER_COMMAND", "fieldvault_worker")
     supervisor.start("worker", [PY, str(ROOT / "manage.py"), worker_command])

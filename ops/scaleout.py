@@ -18,6 +18,7 @@ import time
 from pathlib import Path
 
 from ops.seaweed import SeaweedServer
+from ops.web import uvicorn_command
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -55,18 +56,7 @@ def main() -> None:
     subprocess.run([*manage, "storage_init"], env=env, check=True, cwd=ROOT)
     processes = [
         subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "uvicorn",
-                "backend.config.asgi:application",
-                "--host",
-                "127.0.0.1",
-                "--port",
-                str(args.first_port + index),
-                "--lifespan",
-                "off",
-            ],
+            uvicorn_command(host="127.0.0.1", port=args.first_port + index, env=env),
             env=env,
             cwd=ROOT,
         )

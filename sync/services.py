@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime
+import time
 import unicodedata
 import uuid
 from collections import Counter
@@ -18,11 +19,20 @@ from django.utils import timezone
 from backend.audit.services import Actor, audit_record
 from backend.config.errors import Conflict, InvalidInput, PayloadTooLarge
 from backend.devices.models import Device
-from backend.devices.services import AssignmentIndex, device_clock_record
+from backend.devices.services import (
+    AssignmentIndex,
+    device_clock_offset_ms,
+    device_clock_record,
+)
 from backend.footage.models import Recording, RecordingState, RecordingStateChange
 from backend.garbage_collection import collector_paused
 from sync.models import Upload, UploadState
 from sync.schemas import ClipIn
+
+# Longer than the longest sleep of SQLite's busy handler (100 ms) between two attempts.
+SQLITE_WRITER_GAP_SECONDS = 0.11
+# How long a manifest's chunks may hold SQLite's write lock before it pauses for others.
+SQLITE_LOCK_SLICE_SECONDS = 0.25
 
 
 @dataclass(frozen=True)
@@ -185,95 +195,37 @@ def _manifest_sync(
 ) -> ManifestAnswer:
     _validate_manifest(clips)
     now = timezone.now()
-    offset_ms = round((now - device_time).total_seconds() * 1000)
+    offset_ms = device_clock_offset_ms(device_time=device_time, server_time=now)
+    _validate_clip_times(clips, offset_ms)
     answers: list[ClipAnswer] = []
+    uploads_opened = 0
+    redeclared: list[str] = []
     with transaction.atomic():
         device_clock_record(device=device, device_time=device_time, server_time=now)
-        known = _announce(device, clips, offset_ms)
-        open_uploads: dict[uuid.UUID, tuple[uuid.UUID, int]] = {
-            recording_id: (upload_id, offset)
-            for recording_id, upload_id, offset in Upload.objects.filter(
-                device=device, state=UploadState.RECEIVING, expires_at__gt=now
+    # Bounded transactions: on SQLite (the embedded stack) a transaction holds the one
+    # write lock of the whole database, and a 20,000-clip manifest in one transaction held
+    # it for tens of seconds — the worker's writes failed with "database is locked". Each
+    # chunk is reconciled on its own; the manifest is idempotent, so a manifest cut short
+    # between chunks is completed by the device's next one.
+    # SQLite's busy handler polls a waiting writer every 100 ms at most, so a lock released
+    # for microseconds between chunks would starve it: once the chunks have held the lock
+    # for SQLITE_LOCK_SLICE_SECONDS, a pause lets a waiting writer in.
+    chunk_size = max(1, settings.FV_MANIFEST_CHUNK_CLIPS)
+    pausing = connection.vendor == "sqlite"
+    held = 0.0
+    for start in range(0, len(clips), chunk_size):
+        if pausing and held >= SQLITE_LOCK_SLICE_SECONDS:
+            time.sleep(SQLITE_WRITER_GAP_SECONDS)
+            held = 0.0
+        began = time.monotonic()
+        with transaction.atomic():
+            opened, chunk_redeclared = _reconcile(
+                device, clips[start : start + chunk_size], offset_ms, now, answers
             )
-            .order_by("created_at")
-            .values_list("recording_id", "pk", "offset")
-        }
-        to_create: list[Upload] = []
-        redeclared: list[str] = []
-        for clip in clips:
-            recording = known[clip.clip_id]
-            same_content = recording.sha256 == clip.sha256 and recording.size == clip.size
-            if not same_content and recording.state in {
-                RecordingState.VERIFIED,
-                RecordingState.STORED,
-                RecordingState.DESTROYED,
-            }:
-                answers.append(
-                    ClipAnswer(
-                        clip_id=clip.clip_id,
-                        status="mismatch",
-                        recording_id=str(recording.pk),
-                        detail="the server holds different content for this clip id; keep the clip",
-                    )
-                )
-                continue
-            if not same_content:
-                # Not yet verified: the device's newer declaration replaces the old one.
-                Upload.objects.filter(
-                    recording_id=recording.pk, state=UploadState.RECEIVING
-                ).update(state=UploadState.TERMINATED)
-                open_uploads.pop(recording.pk, None)
-                Recording.objects.filter(pk=recording.pk).update(
-                    sha256=clip.sha256, size_bytes=clip.size
-                )
-                recording.sha256, recording.size = clip.sha256, clip.size
-                redeclared.append(clip.clip_id)
-            # A destroyed recording is answered `stored` on purpose: the server held these
-            # bytes for their whole retention and destroyed them lawfully, so the device must
-            # not send them again and may delete its copy. The mobile contract keeps its five
-            # statuses (no `destroyed`: devices in the field would not know it).
-            if recording.state in (RecordingState.STORED, RecordingState.DESTROYED):
-                answers.append(
-                    ClipAnswer(
-                        clip_id=clip.clip_id, status="stored", recording_id=str(recording.pk)
-                    )
-                )
-                continue
-            if recording.state == RecordingState.VERIFIED:
-                answers.append(
-                    ClipAnswer(
-                        clip_id=clip.clip_id,
-                        status="storing",
-                        recording_id=str(recording.pk),
-                        offset=recording.size,
-                    )
-                )
-                continue
-            if recording.pk not in open_uploads:
-                upload = _new_upload(device, recording.pk, recording, clip, now)
-                to_create.append(upload)
-                open_uploads[recording.pk] = (upload.pk, 0)
-            upload_id, upload_offset = open_uploads[recording.pk]
-            if recording.state == RecordingState.MISMATCH:
-                status, detail = (
-                    "mismatch",
-                    "received bytes did not match the declared hash; send again",
-                )
-            elif upload_offset > 0:
-                status, detail = "partial", None
-            else:
-                status, detail = "missing", None
-            answers.append(
-                ClipAnswer(
-                    clip_id=clip.clip_id,
-                    status=status,
-                    recording_id=str(recording.pk),
-                    offset=upload_offset,
-                    upload_url=f"/api/sync/v1/uploads/{upload_id}",
-                    detail=detail,
-                )
-            )
-        Upload.objects.bulk_create(to_create, batch_size=2000)
+        held += time.monotonic() - began
+        uploads_opened += opened
+        redeclared.extend(chunk_redeclared)
+    with transaction.atomic():
         audit_record(
             actor=Actor.device(device),
             action="device.manifest_synced",
@@ -281,9 +233,125 @@ def _manifest_sync(
             object_id=device.pk,
             data={
                 "clips": len(clips),
-                "uploads_opened": len(to_create),
+                "uploads_opened": uploads_opened,
                 "redeclared": redeclared[:100],
                 "clock_offset_ms": offset_ms,
             },
         )
     return ManifestAnswer(server_time=now, clock_offset_ms=offset_ms, clips=answers)
+
+
+def _validate_clip_times(clips: list[ClipIn], offset_ms: int) -> None:
+    """Every clip's recorded times, on the server's clock, are dates the database can hold."""
+    offset = datetime.timedelta(milliseconds=offset_ms)
+    bad = []
+    for clip in clips:
+        try:
+            clip.recorded_start + offset  # only whether it overflows
+            clip.recorded_end + offset
+        except OverflowError:
+            bad.append(clip.clip_id)
+    if bad:
+        raise InvalidInput(
+            "recorded times out of range",
+            code="recorded_time_out_of_range",
+            details={"clip_ids": bad[:50]},
+        )
+
+
+def _reconcile(
+    device: Device,
+    clips: list[ClipIn],
+    offset_ms: int,
+    now: datetime.datetime,
+    answers: list[ClipAnswer],
+) -> tuple[int, list[str]]:
+    """One chunk of a manifest, in the caller's transaction: appends its answers, returns
+    (uploads opened, clip ids redeclared)."""
+    known = _announce(device, clips, offset_ms)
+    open_uploads: dict[uuid.UUID, tuple[uuid.UUID, int]] = {
+        recording_id: (upload_id, offset)
+        for recording_id, upload_id, offset in Upload.objects.filter(
+            device=device,
+            state=UploadState.RECEIVING,
+            expires_at__gt=now,
+            recording_id__in=[known[clip.clip_id].pk for clip in clips],
+        )
+        .order_by("created_at")
+        .values_list("recording_id", "pk", "offset")
+    }
+    to_create: list[Upload] = []
+    redeclared: list[str] = []
+    for clip in clips:
+        recording = known[clip.clip_id]
+        same_content = recording.sha256 == clip.sha256 and recording.size == clip.size
+        if not same_content and recording.state in {
+            RecordingState.VERIFIED,
+            RecordingState.STORED,
+            RecordingState.DESTROYED,
+        }:
+            answers.append(
+                ClipAnswer(
+                    clip_id=clip.clip_id,
+                    status="mismatch",
+                    recording_id=str(recording.pk),
+                    detail="the server holds different content for this clip id; keep the clip",
+                )
+            )
+            continue
+        if not same_content:
+            # Not yet verified: the device's newer declaration replaces the old one.
+            Upload.objects.filter(recording_id=recording.pk, state=UploadState.RECEIVING).update(
+                state=UploadState.TERMINATED
+            )
+            open_uploads.pop(recording.pk, None)
+            Recording.objects.filter(pk=recording.pk).update(
+                sha256=clip.sha256, size_bytes=clip.size
+            )
+            recording.sha256, recording.size = clip.sha256, clip.size
+            redeclared.append(clip.clip_id)
+        # A destroyed recording is answered `stored` on purpose: the server held these
+        # bytes for their whole retention and destroyed them lawfully, so the device must
+        # not send them again and may delete its copy. The mobile contract keeps its five
+        # statuses (no `destroyed`: devices in the field would not know it).
+        if recording.state in (RecordingState.STORED, RecordingState.DESTROYED):
+            answers.append(
+                ClipAnswer(clip_id=clip.clip_id, status="stored", recording_id=str(recording.pk))
+            )
+            continue
+        if recording.state == RecordingState.VERIFIED:
+            answers.append(
+                ClipAnswer(
+                    clip_id=clip.clip_id,
+                    status="storing",
+                    recording_id=str(recording.pk),
+                    offset=recording.size,
+                )
+            )
+            continue
+        if recording.pk not in open_uploads:
+            upload = _new_upload(device, recording.pk, recording, clip, now)
+            to_create.append(upload)
+            open_uploads[recording.pk] = (upload.pk, 0)
+        upload_id, upload_offset = open_uploads[recording.pk]
+        if recording.state == RecordingState.MISMATCH:
+            status, detail = (
+                "mismatch",
+                "received bytes did not match the declared hash; send again",
+            )
+        elif upload_offset > 0:
+            status, detail = "partial", None
+        else:
+            status, detail = "missing", None
+        answers.append(
+            ClipAnswer(
+                clip_id=clip.clip_id,
+                status=status,
+                recording_id=str(recording.pk),
+                offset=upload_offset,
+                upload_url=f"/api/sync/v1/uploads/{upload_id}",
+                detail=detail,
+            )
+        )
+    Upload.objects.bulk_create(to_create, batch_size=2000)
+    return len(to_create), redeclared

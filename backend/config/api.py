@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
+from django.db import DataError
 from django.http import HttpRequest, HttpResponse
 from ninja import NinjaAPI, Redoc, Swagger
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 
 from backend.config.errors import FieldVaultError, error_body
+
+logger = logging.getLogger(__name__)
 
 api = NinjaAPI(
     title="FieldVault API",
@@ -68,6 +72,29 @@ def _authentication_error(request: HttpRequest, exc: AuthenticationError) -> Htt
         request,
         401,
         error_body("not_authenticated", "Missing, unknown or revoked credentials."),
+    )
+
+
+@api.exception_handler(OverflowError)
+def _overflow_error(request: HttpRequest, exc: OverflowError) -> HttpResponse:
+    # A date or number past what Python or the database can hold (year 10000 after a clock
+    # correction, an integer past 64 bits): the client's value, not the server's fault.
+    return _json_error(
+        request,
+        400,
+        error_body("value_out_of_range", "A value in the request is out of range."),
+    )
+
+
+@api.exception_handler(DataError)
+def _data_error(request: HttpRequest, exc: DataError) -> HttpResponse:
+    # The database refused a value (out of range for its column). The backstop of the
+    # precise checks: still the client's value, answered 400 in the one error shape.
+    logger.warning("database refused a value: %s", exc)
+    return _json_error(
+        request,
+        400,
+        error_body("value_out_of_range", "A value in the request is out of range."),
     )
 
 

@@ -30,11 +30,16 @@ from sync.tus.app import build_upload_app  # noqa: E402
 
 UPLOAD_PREFIX = "/api/sync/v1/uploads"
 
+from backend.config.body_limit import BodyLimit  # noqa: E402
+
 _upload_application = build_upload_app()
-_django_http = (
-    ASGIStaticFilesHandler(django_application)
-    if getattr(settings, "FV_SERVE_STATIC", True)
-    else django_application
+_django_http = BodyLimit(
+    (
+        ASGIStaticFilesHandler(django_application)
+        if getattr(settings, "FV_SERVE_STATIC", True)
+        else django_application
+    ),
+    max_bytes=settings.FV_MAX_REQUEST_BYTES,
 )
 
 

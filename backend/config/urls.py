@@ -7,6 +7,7 @@ from django.urls import include, path
 
 from backend.config.api import api, redoc_page
 from backend.config.errors import error_body
+from backend.review.forms import LockoutAdminAuthenticationForm
 
 
 def _not_found(request: HttpRequest, exception: Exception | None = None) -> JsonResponse:
@@ -34,6 +35,9 @@ def _favicon(request: HttpRequest) -> HttpResponse:
     response["Cache-Control"] = "public, max-age=86400"
     return response
 
+
+# One sign-in throttle for every sign-in path (backend/review/forms.py).
+admin.site.login_form = LockoutAdminAuthenticationForm
 
 urlpatterns = [
     path("favicon.ico", _favicon),

@@ -9,6 +9,8 @@ from typing import Any, Literal
 from ninja import Schema
 from pydantic import Field
 
+from backend.config.api_types import DbId
+
 
 class ScheduleIn(Schema):
     kind: Literal["check_in", "home_visit", "talk", "phone_report"]
@@ -25,17 +27,17 @@ class SubjectIn(Schema):
     sentence_kind: Literal["surveillance", "probation", "parole", "medical_parole"]
     term_start: datetime.date
     term_end: datetime.date
-    office_id: int
-    responsible_officer_id: int
-    team_officer_ids: list[int] = Field(default_factory=list, max_length=20)
+    office_id: DbId
+    responsible_officer_id: DbId
+    team_officer_ids: list[DbId] = Field(default_factory=list, max_length=20)
     schedules: list[ScheduleIn] = Field(default_factory=list, max_length=4)
 
 
 class SubjectChangeIn(Schema):
     """Only the fields sent change. The office cannot change here (see the transfer)."""
 
-    responsible_officer_id: int | None = None
-    team_officer_ids: list[int] | None = Field(default=None, max_length=20)
+    responsible_officer_id: DbId | None = None
+    team_officer_ids: list[DbId] | None = Field(default=None, max_length=20)
     schedules: list[ScheduleIn] | None = Field(default=None, max_length=4)
     term_end: datetime.date | None = None
     phone: str | None = Field(default=None, max_length=30)
@@ -43,8 +45,8 @@ class SubjectChangeIn(Schema):
 
 
 class SubjectTransferIn(Schema):
-    to_office_id: int = Field(description="The receiving justice office (司法所).")
-    responsible_officer_id: int = Field(description="An officer of the receiving office.")
+    to_office_id: DbId = Field(description="The receiving justice office (司法所).")
+    responsible_officer_id: DbId = Field(description="An officer of the receiving office.")
     reason: str = Field(min_length=1, max_length=2000, description="变更原因 (required).")
     effective_on: datetime.date = Field(
         description="The day the subject counts under the new office (not in the future)."

@@ -10,6 +10,7 @@ from typing import Any
 from django.http import HttpResponse
 
 from backend.config.errors import InvalidInput
+from backend.spreadsheet_safety import safe_row
 
 EXPORT_FORMATS = ("json", "csv", "xlsx")
 XLSX_MIME = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -30,17 +31,19 @@ def table_bytes(
     if fmt == "csv":
         buffer = io.StringIO()
         writer = csv.writer(buffer)
-        writer.writerow([title for _key, title in columns])
+        writer.writerow(safe_row(title for _key, title in columns))
         for row in rows:
-            writer.writerow(["" if row.get(key) is None else row.get(key) for key, _t in columns])
+            writer.writerow(
+                safe_row("" if row.get(key) is None else row.get(key) for key, _t in columns)
+            )
         return b"\xef\xbb\xbf" + buffer.getvalue().encode("utf-8")
     from openpyxl import Workbook
 
     workbook = Workbook(write_only=True)
     sheet = workbook.create_sheet("report")
-    sheet.append([title for _key, title in columns])
+    sheet.append(safe_row(title for _key, title in columns))
     for row in rows:
-        sheet.append([row.get(key) for key, _title in columns])
+        sheet.append(safe_row(row.get(key) for key, _title in columns))
     out = io.BytesIO()
     workbook.save(out)
     return out.getvalue()

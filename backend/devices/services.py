@@ -8,6 +8,7 @@ import secrets
 import uuid
 from dataclasses import dataclass
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import Q
@@ -262,10 +263,33 @@ def officer_holding_device_at(*, device: Device, at: datetime.datetime) -> Offic
     return assignment.officer if assignment else None
 
 
+def device_clock_offset_ms(
+    *, device_time: datetime.datetime, server_time: datetime.datetime
+) -> int:
+    """server time − device time in ms; a clock beyond FV_DEVICE_CLOCK_MAX_OFFSET_DAYS (year
+    1, year 9999) is refused with 400 rather than carried into every corrected time."""
+    limit = datetime.timedelta(days=settings.FV_DEVICE_CLOCK_MAX_OFFSET_DAYS)
+    try:
+        offset = server_time - device_time
+    except OverflowError:  # 9999-12-31T23:59-05:00 is past year 9999 in UTC
+        offset = datetime.timedelta.max
+    if abs(offset) > limit:
+        raise InvalidInput(
+            "the device clock is too far from the server's",
+            code="device_clock_out_of_range",
+            details={
+                "device_time": device_time.isoformat(),
+                "server_time": server_time.isoformat(),
+                "max_offset_days": settings.FV_DEVICE_CLOCK_MAX_OFFSET_DAYS,
+            },
+        )
+    return round(offset.total_seconds() * 1000)
+
+
 def device_clock_record(
     *, device: Device, device_time: datetime.datetime, server_time: datetime.datetime
 ) -> ClockReading:
-    offset_ms = round((server_time - device_time).total_seconds() * 1000)
+    offset_ms = device_clock_offset_ms(device_time=device_time, server_time=server_time)
     reading = ClockReading.objects.create(
         device=device, device_time=device_time, server_time=server_time, offset_ms=offset_ms
     )

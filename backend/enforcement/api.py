@@ -7,7 +7,7 @@ from typing import Any
 
 from django.db.models import Count, Prefetch
 from django.http import HttpRequest
-from ninja import File, Form, Router, Status
+from ninja import File, Form, Query, Router, Status
 from ninja.files import UploadedFile
 from ninja.security import django_auth
 
@@ -36,7 +36,7 @@ from backend.enforcement.selectors import (
     activities_visible_to,
     parse_activity_id,
 )
-from sync.auth import DeviceBearer
+from sync.auth import DEVICE_OR_SESSION
 
 router = Router(tags=["enforcement"], auth=django_auth)
 
@@ -215,7 +215,7 @@ def list_rules(request: HttpRequest, list_id: int) -> list[RecordRuleOut]:
 @router.post(
     "activities",
     response={201: ActivityOut, 200: ActivityOut},
-    auth=[django_auth, DeviceBearer()],
+    auth=DEVICE_OR_SESSION,
     operation_id="activities_create",
 )
 def create_activity(request: HttpRequest, payload: ActivityIn) -> Status:
@@ -279,7 +279,7 @@ def list_activities(
     request: HttpRequest,
     date_from: datetime.date | None = None,
     date_to: datetime.date | None = None,
-    limit: int = 200,
+    limit: int = Query(200, ge=1, le=1000),
 ) -> list[ActivityOut]:
     """Activities the caller may see (supervisors: their unit subtree; field officers:
     their own), newest first; `date_to` is inclusive."""
@@ -326,7 +326,7 @@ def _visible_activity(request: HttpRequest, activity_id: str) -> tuple[Activity,
 @router.get(
     "activities/{activity_id}",
     response=ActivityOut,
-    auth=[django_auth, DeviceBearer()],
+    auth=DEVICE_OR_SESSION,
     operation_id="activities_get",
 )
 def get_activity(request: HttpRequest, activity_id: str) -> ActivityOut:
@@ -338,7 +338,7 @@ def get_activity(request: HttpRequest, activity_id: str) -> ActivityOut:
 @router.post(
     "activities/{activity_id}/close",
     response=ActivityOut,
-    auth=[django_auth, DeviceBearer()],
+    auth=DEVICE_OR_SESSION,
     operation_id="activities_close",
 )
 def close_activity(request: HttpRequest, activity_id: str, payload: ActivityCloseIn) -> ActivityOut:
@@ -352,7 +352,7 @@ def close_activity(request: HttpRequest, activity_id: str, payload: ActivityClos
 @router.post(
     "activities/{activity_id}/moments",
     response={201: MomentOut},
-    auth=[django_auth, DeviceBearer()],
+    auth=DEVICE_OR_SESSION,
     operation_id="activities_add_moment",
 )
 def add_moment(request: HttpRequest, activity_id: str, payload: MomentIn) -> Status:

@@ -6,6 +6,8 @@ from typing import Any
 from ninja import Schema
 from pydantic import Field
 
+from backend.config.api_types import DbId
+
 
 class MomentIn(Schema):
     occurred_at: datetime.datetime
@@ -19,8 +21,8 @@ class ActivityIn(Schema):
     category: str
     stage: str
     item: str = ""
-    unit_id: int | None = None
-    officer_ids: list[int] = Field(default_factory=list)
+    unit_id: DbId | None = None
+    officer_ids: list[DbId] = Field(default_factory=list, max_length=100)
     officer_certificates: list[str] = Field(default_factory=list)
     place: str = ""
     latitude: float | None = None

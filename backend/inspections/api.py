@@ -11,12 +11,13 @@ import uuid
 
 from django.http import HttpRequest
 from django.utils import timezone
-from ninja import File, Router, Status
+from ninja import File, Query, Router, Status
 from ninja.files import UploadedFile
 from ninja.security import django_auth
 
 from backend.accounts.models import Officer, Unit, User
 from backend.audit.services import Actor
+from backend.config.api_types import BIGINT_MAX
 from backend.config.errors import InvalidInput, NotFound, PermissionDenied
 from backend.inspections.models import Inspection, InspectionTarget, RandomDraw
 from backend.inspections.schemas import (
@@ -175,7 +176,10 @@ def create_draw(request: HttpRequest, payload: DrawIn) -> Status:
 
 @router.get("draws", response=list[DrawSummaryOut], auth=None, operation_id="random_draws_list")
 def list_draws(
-    request: HttpRequest, item_id: int | None = None, period: str | None = None, limit: int = 200
+    request: HttpRequest,
+    item_id: int | None = Query(None, ge=1, le=BIGINT_MAX),
+    period: str | None = None,
+    limit: int = Query(200, ge=1, le=1000),
 ) -> list[DrawSummaryOut]:
     """Every draw as published (一公开), newest first: item, period, seed and the SHA-256 of
     the result. Fetch one for its full inputs and result and re-run it. Public."""
@@ -308,7 +312,9 @@ def pending_publication(request: HttpRequest) -> list[PendingPublicationOut]:
     auth=None,
     operation_id="inspections_published",
 )
-def published(request: HttpRequest, limit: int = 200) -> list[PublishedInspectionOut]:
+def published(
+    request: HttpRequest, limit: int = Query(200, ge=1, le=1000)
+) -> list[PublishedInspectionOut]:
     """Published inspection results, newest first — the listing of the publication page
     (公示). Public."""
     return [_published_out(i) for i in inspections_published()[: max(1, min(limit, 1000))]]

@@ -9,10 +9,11 @@ from typing import Any
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils.translation import gettext as _
-from ninja import Router, Status
+from ninja import Query, Router, Status
 from ninja.security import django_auth
 
 from backend.accounts.models import Role, User
+from backend.config.api_types import BIGINT_MAX
 from backend.config.errors import FieldVaultError, NotFound, PermissionDenied
 from backend.footage.selectors import recording_get_visible
 from backend.retention import destruction, fixity, services
@@ -275,7 +276,9 @@ def _batch_out(batch: DestructionBatch) -> BatchOut:
 @router.get(
     "destruction/candidates", response=list[str], operation_id="retention_destruction_candidates"
 )
-def destruction_candidates(request: HttpRequest, limit: int = 500) -> list[str]:
+def destruction_candidates(
+    request: HttpRequest, limit: int = Query(500, ge=1, le=10000)
+) -> list[str]:
     _storage_admin(request)
     return [str(i) for i in destruction.destruction_candidates(limit=min(limit, 10000))]
 
@@ -342,7 +345,11 @@ def recover_item(request: HttpRequest, item_id: int, body: ReasonIn) -> Status:
 
 
 @router.get("register", response=list[RegisterEntryOut], operation_id="retention_register")
-def register(request: HttpRequest, after: int = 0, limit: int = 500) -> list[RegisterEntryOut]:
+def register(
+    request: HttpRequest,
+    after: int = Query(0, ge=0, le=BIGINT_MAX),
+    limit: int = Query(500, ge=1, le=5000),
+) -> list[RegisterEntryOut]:
     _register_reader(request)
     entries = register_entries().filter(number__gt=after)[: min(limit, 5000)]
     return [

@@ -11,6 +11,7 @@ from openpyxl import Workbook
 from openpyxl.styles import Alignment, Font
 
 from backend.retention.models import DestructionRegisterEntry
+from backend.spreadsheet_safety import safe_row
 
 COLUMNS = [
     ("序号", "number"),
@@ -58,7 +59,7 @@ def register_xlsx(entries: Iterable[DestructionRegisterEntry]) -> bytes:
         cell.font = Font(bold=True)
         cell.alignment = Alignment(horizontal="center")
     for row in register_rows(entries):
-        sheet.append(row)
+        sheet.append(safe_row(row))
     sheet.freeze_panes = "A2"
     buffer = io.BytesIO()
     workbook.save(buffer)

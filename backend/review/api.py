@@ -170,9 +170,7 @@ def register(
 @router.get(
     "recordings/{recording_id}/playback", response=PlaybackOut, operation_id="review_playback"
 )
-def playback(
-    request: HttpRequest, recording_id: str, grant: str = "", purpose: str = ""
-) -> PlaybackOut:
+def playback(request: HttpRequest, recording_id: str, grant: str = "") -> PlaybackOut:
     """Short-lived presigned URLs for playing a recording; the view is registered. 404 for
     recordings outside scope and grants; 403 `grant_expired` / `grant_does_not_cover`;
     410 `recording_destroyed` for a recording destroyed after its retention ran out."""
@@ -185,7 +183,7 @@ def playback(
         user=user,
         action=RegisterAction.VIEW,
         basis=access.basis,
-        purpose=access.purpose or purpose,
+        purpose=access.purpose,  # the grant's, never the caller's (a link could forge it)
         recording=access.recording,
         grant=access.grant,
         ip_address=client_ip(request),

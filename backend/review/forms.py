@@ -7,6 +7,7 @@ from typing import Any
 
 from django import forms
 from django.conf import settings
+from django.contrib.admin.forms import AdminAuthenticationForm
 from django.contrib.auth.forms import AuthenticationForm
 from django.core.exceptions import ValidationError
 from django.utils import timezone
@@ -79,6 +80,17 @@ class LockoutAuthenticationForm(AuthenticationForm):
             raise
         login_attempt_record(username=username, ip_address=client_ip(self.request), succeeded=True)
         return cleaned
+
+
+class LockoutAdminAuthenticationForm(LockoutAuthenticationForm, AdminAuthenticationForm):
+    """/admin/login/: the same per-name lockout and per-IP throttle (one throttle for every
+    sign-in path), and the admin's own staff check."""
+
+    error_messages = {
+        **AdminAuthenticationForm.error_messages,
+        "locked": LockoutAuthenticationForm.error_messages["locked"],
+        "ip_throttled": LockoutAuthenticationForm.error_messages["ip_throttled"],
+    }
 
 
 class AccessRequestForm(forms.Form):

@@ -10,7 +10,7 @@ from openpyxl import Workbook
 
 from backend.accounts.models import Role
 from backend.review.models import AccessRegisterEntry
-from backend.tabular import neutralise_formula
+from backend.spreadsheet_safety import safe_cell, safe_row
 
 if TYPE_CHECKING:
     from backend.review.audit_wording import EventLine
@@ -33,10 +33,6 @@ COLUMNS = (
 )
 
 
-# A spreadsheet must not run what a user typed: neutralise formula starts.
-_cell = neutralise_formula
-
-
 def register_workbook(entries: Iterable[AccessRegisterEntry]) -> Workbook:
     workbook = Workbook(write_only=True)
     sheet = workbook.create_sheet("查阅登记簿")
@@ -44,22 +40,24 @@ def register_workbook(entries: Iterable[AccessRegisterEntry]) -> Workbook:
     for entry in entries:
         recording = entry.recording
         sheet.append(
-            [
-                entry.pk,
-                timezone.localtime(entry.occurred_at).strftime("%Y-%m-%d %H:%M:%S"),
-                _cell(entry.user_display),
-                _cell(entry.user_unit),
-                str(Role(entry.user_role).label) if entry.user_role in Role.values else "",
-                str(entry.get_action_display()),
-                str(entry.get_basis_display()),
-                _cell(entry.purpose),
-                str(recording.pk) if recording else "",
-                _cell(recording.file_name) if recording else "",
-                recording.sha256 if recording else "",
-                str(entry.grant_id or ""),
-                str(entry.export_id or ""),
-                entry.ip_address or "",
-            ]
+            safe_row(
+                [
+                    entry.pk,
+                    timezone.localtime(entry.occurred_at).strftime("%Y-%m-%d %H:%M:%S"),
+                    entry.user_display,
+                    entry.user_unit,
+                    str(Role(entry.user_role).label) if entry.user_role in Role.values else "",
+                    str(entry.get_action_display()),
+                    str(entry.get_basis_display()),
+                    entry.purpose,
+                    str(recording.pk) if recording else "",
+                    recording.file_name if recording else "",
+                    recording.sha256 if recording else "",
+                    str(entry.grant_id or ""),
+                    str(entry.export_id or ""),
+                    entry.ip_address or "",
+                ]
+            )
         )
     return workbook
 
@@ -79,11 +77,11 @@ def audit_workbook(lines: Iterable[EventLine], *, truncated: bool = False) -> Wo
             [
                 event.sequence,
                 timezone.localtime(event.occurred_at).strftime("%Y-%m-%d %H:%M:%S"),
-                _cell(line.actor),
-                _cell(line.verb),
-                _cell(line.object_kind),
-                _cell(line.object_title),
-                _cell("；".join(f"{label}：{value}" for label, value in line.details)),
+                safe_cell(line.actor),
+                safe_cell(line.verb),
+                safe_cell(line.object_kind),
+                safe_cell(line.object_title),
+                safe_cell("；".join(f"{label}：{value}" for label, value in line.details)),
                 event.action,
                 event.entry_hash,
             ]

@@ -194,12 +194,13 @@ def recording_detail(request: HttpRequest, recording_id: str) -> HttpResponse:
         user=user, recording_id=recording_id, grant_id=request.GET.get("grant") or None
     )
     recording = access.recording
-    purpose = access.purpose or request.GET.get("purpose", "")
+    # The purpose is the grant's (an approved request's), never the URL's: a link could
+    # otherwise write whatever it likes into the viewer's register entry.
     services.register_write(
         user=user,
         action=RegisterAction.VIEW,
         basis=access.basis,
-        purpose=purpose,
+        purpose=access.purpose,
         recording=recording,
         grant=access.grant,
         ip_address=client_ip(request),

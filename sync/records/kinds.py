@@ -40,7 +40,14 @@ class DeviceContext:
             raise InvalidInput(
                 _("时间必须带时区偏移"), code="naive_timestamp", details={"field": field_name}
             )
-        corrected = device_time + self.clock_offset
+        try:
+            corrected = device_time + self.clock_offset
+        except OverflowError:
+            raise InvalidInput(
+                _("时间超出范围"),
+                code="timestamp_out_of_range",
+                details={"field": field_name, "value": device_time.isoformat()},
+            ) from None
         if corrected > self.server_now + FUTURE_TOLERANCE:
             raise InvalidInput(
                 _("时间晚于服务器当前时间"),

@@ -27,6 +27,7 @@ from backend.accounts.models import Officer
 from backend.audit.services import Actor, audit_record
 from backend.config.errors import Conflict, FieldVaultError, InvalidInput, PermissionDenied
 from backend.devices.models import Device, DeviceAssignment, DeviceKind
+from backend.devices.services import device_clock_offset_ms
 from sync.records.kinds import (
     DEFER_INSERTS,
     DeviceContext,
@@ -281,6 +282,7 @@ def records_push(
         )
     officer = device_officer(device)
     server_now = timezone.now()
+    device_clock_offset_ms(device_time=device_time, server_time=server_now)  # bounded, or 400
     ctx = DeviceContext(
         device=device, officer=officer, server_now=server_now, clock_offset=server_now - device_time
     )

@@ -135,7 +135,11 @@ def test_officer_without_valid_certificate_is_accepted_but_flagged(world: World)
 
 
 def test_device_creates_and_closes_for_its_officer(world: World) -> None:
-    device = Client(headers={"Authorization": f"Bearer {world.alice_token}"})
+    # CSRF checks on, as on a real server: a Bearer call must not need a CSRF token (issue
+    # 13 item 6: every device POST got 403 "CSRF check Failed").
+    device = Client(
+        enforce_csrf_checks=True, headers={"Authorization": f"Bearer {world.alice_token}"}
+    )
     created = device.post(
         "/api/enforcement/activities",
         {
@@ -165,6 +169,12 @@ def test_device_creates_and_closes_for_its_officer(world: World) -> None:
         content_type="application/json",
     )
     assert again.status_code == 200 and again.json()["id"] == body["id"]
+    added = device.post(
+        f"/api/enforcement/activities/{body['id']}/moments",
+        moment(at("2026-03-02 10:10"), source="terminal", code="site_enter", label="到达现场"),
+        content_type="application/json",
+    )
+    assert added.status_code == 201, added.content
     stop = {"stop": moment(at("2026-03-02 10:40"), source="gps")}
     closed = device.post(
         f"/api/enforcement/activities/{body['id']}/close", stop, content_type="application/json"
@@ -264,3 +274,33 @@ def test_csv_import_with_per_row_errors(world: World, capsys: pytest.CaptureFixt
         datetime.date(2026, 3, 2)
         == imported.started_at.astimezone(datetime.timezone(datetime.timedelta(hours=8))).date()
     )
+
+
+def test_browser_session_calls_keep_their_csrf_check(world: World) -> None:
+    """Devices skip CSRF (Bearer); a signed-in browser does not, even beside a bad token."""
+    browser = Client(enforce_csrf_checks=True)
+    browser.force_login(world.alice_user)
+    body = {
+        "category": "行政处罚",
+        "stage": "调查取证",
+        "start": moment(at("2026-03-02 10:00")),
+    }
+    refused = browser.post("/api/enforcement/activities", body, content_type="application/json")
+    assert refused.status_code == 403
+    forged = browser.post(
+        "/api/enforcement/activities",
+        body,
+        content_type="application/json",
+        headers={"Authorization": "Bearer fvd_not-a-device-token"},
+    )
+    assert forged.status_code == 403
+    assert not Activity.objects.exists()
+    browser.get("/")  # the page sets the CSRF cookie
+    token = browser.cookies["csrftoken"].value
+    allowed = browser.post(
+        "/api/enforcement/activities",
+        body,
+        content_type="application/json",
+        headers={"X-CSRFToken": token},
+    )
+    assert allowed.status_code == 201, allowed.content

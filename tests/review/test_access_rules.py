@@ -17,10 +17,12 @@ from backend.audit.services import audit_verify
 from backend.config.errors import Conflict, InvalidInput, PermissionDenied
 from backend.review import services
 from backend.review.models import (
+    AccessBasis,
     AccessGrant,
     AccessRegisterEntry,
     AccessRequest,
     LoginAttempt,
+    RegisterAction,
 )
 from tests.review.conftest import PASSWORD, World, store_recording
 
@@ -293,9 +295,25 @@ def test_view_only_grant_cannot_export(world: World) -> None:
 
 def test_register_is_append_only_and_audited(world: World) -> None:
     supervisor = world.users[Role.SUPERVISOR]
-    client_for(supervisor).get(f"/recordings/{world.recordings['own'].pk}/?purpose=月度抽查")
+    recording = world.recordings["own"]
+    client = client_for(supervisor)
+    client.get(f"/recordings/{recording.pk}/?purpose=月度抽查")
     entry = AccessRegisterEntry.objects.get()
-    assert entry.purpose == "月度抽查"
+    # A link cannot write the register's purpose (issue 13 item 9): the access decides it
+    # (a grant's request, or the scope's own wording), never the URL.
+    assert entry.purpose == "职责范围内直接查阅"
+    played = client.get(f"/api/review/recordings/{recording.pk}/playback?purpose=伪造事由")
+    assert played.status_code == 200, played.content
+    assert set(AccessRegisterEntry.objects.values_list("purpose", flat=True)) == {
+        "职责范围内直接查阅"
+    }
+    entry = services.register_write(
+        user=supervisor,
+        action=RegisterAction.VIEW,
+        basis=AccessBasis.SCOPE,
+        purpose="月度抽查",
+        recording=recording,
+    )
     assert AuditEvent.objects.filter(
         action="recording.viewed", object_id=str(world.recordings["own"].pk)
     ).exists()
@@ -303,7 +321,7 @@ def test_register_is_append_only_and_audited(world: World) -> None:
         AccessRegisterEntry.objects.filter(pk=entry.pk).update(purpose="改过")
     with pytest.raises(DatabaseError, match="append-only"), transaction.atomic():
         AccessRegisterEntry.objects.filter(pk=entry.pk).delete()
-    assert AccessRegisterEntry.objects.get().purpose == "月度抽查"
+    assert AccessRegisterEntry.objects.get(pk=entry.pk).purpose == "月度抽查"
     assert audit_verify().intact
 
 
@@ -312,7 +330,13 @@ def test_register_search_and_xlsx(world: World) -> None:
 
     supervisor = world.users[Role.SUPERVISOR]
     client = client_for(supervisor)
-    client.get(f'/recordings/{world.recordings["own"].pk}/?purpose==HYPERLINK("x")')
+    services.register_write(
+        user=supervisor,
+        action=RegisterAction.VIEW,
+        basis=AccessBasis.SCOPE,
+        purpose='=HYPERLINK("x")',
+        recording=world.recordings["own"],
+    )
     page = client.get("/register/?q=HYPERLINK")
     assert page.status_code == 200 and "HYPERLINK" in page.content.decode()
     assert "没有登记记录" in client.get("/register/?q=nothing-like-this").content.decode()

@@ -238,3 +238,48 @@ def test_throttle_and_revocation_read_in_english(world: World, settings: Any) ->
     page = client_for(grant.holder)
     shown = page.get(f"/access/{grant.request_id}/", headers={"Accept-Language": "en"})
     assert "Revoked by" in shown.content.decode() and ">Revoked<" in shown.content.decode()
+
+
+def test_admin_sign_in_shares_the_lockout(world: World, settings: Any) -> None:
+    """Issue 13 item 5: /admin/login/ had no lockout (30 wrong, then right: in)."""
+    settings.FV_LOGIN_MAX_FAILURES = 5
+    settings.FV_LOGIN_IP_MAX_FAILURES = 1000
+    admin = world.users[Role.SYSTEM_ADMIN]
+    admin.is_staff = True
+    admin.save(update_fields=["is_staff"])
+    client = Client()
+    for _ in range(5):
+        wrong = client.post(
+            "/admin/login/",
+            {"username": admin.username, "password": "wrong"},
+            REMOTE_ADDR="192.0.2.9",
+        )
+        assert wrong.status_code == 200
+    assert LoginAttempt.objects.filter(username=admin.username, succeeded=False).count() == 5
+    right = client.post(
+        "/admin/login/", {"username": admin.username, "password": PASSWORD}, REMOTE_ADDR="192.0.2.9"
+    )
+    assert right.status_code == 200 and "_auth_user_id" not in client.session
+    assert "账户已锁定" in right.content.decode()
+    # The review sign-in sees the same lockout, and failures there count for the admin.
+    assert sign_in(Client(), admin.username, PASSWORD, "192.0.2.10").status_code == 200
+
+
+def test_admin_sign_in_shares_the_ip_throttle(world: World, settings: Any) -> None:
+    settings.FV_LOGIN_IP_MAX_FAILURES = 3
+    admin = world.users[Role.SYSTEM_ADMIN]
+    admin.is_staff = True
+    admin.save(update_fields=["is_staff"])
+    attacker = "203.0.113.99"
+    for n in range(3):
+        assert sign_in(Client(), f"guess-{n}", "wrong", attacker).status_code == 200
+    client = Client()
+    refused = client.post(
+        "/admin/login/", {"username": admin.username, "password": PASSWORD}, REMOTE_ADDR=attacker
+    )
+    assert "_auth_user_id" not in client.session and "此 IP 地址" in refused.content.decode()
+    ok = Client()
+    ok.post(
+        "/admin/login/", {"username": admin.username, "password": PASSWORD}, REMOTE_ADDR="192.0.2.1"
+    )
+    assert "_auth_user_id" in ok.session

@@ -14,6 +14,7 @@ from django.utils import timezone
 
 from backend.accounts.models import Role
 from backend.review import services
+from backend.review.models import AccessBasis, RegisterAction
 from tests.review.conftest import World, make_activity, store_recording
 
 pytestmark = pytest.mark.django_db
@@ -140,7 +141,13 @@ def test_long_lists_paginate(world: World) -> None:
     assert second.count('href="/recordings/') - second.count('href="/recordings/"') == 2
     # The register paginates the same way, keeping the search in the page links.
     for _ in range(26):
-        client.get(f"/recordings/{world.recordings['own'].pk}/?purpose=翻页")
+        services.register_write(
+            user=world.users[Role.SUPERVISOR],
+            action=RegisterAction.VIEW,
+            basis=AccessBasis.SCOPE,
+            purpose="翻页",
+            recording=world.recordings["own"],
+        )
     register = client.get("/register/?q=翻页").content.decode()
     assert register.count('class="entry"') == 25 and "q=%E7%BF%BB%E9%A1%B5&amp;page=2" in register
 

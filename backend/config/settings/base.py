@@ -73,6 +73,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "backend.config.content_security.ContentSecurityPolicyMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -172,6 +173,11 @@ FV_STAGING_DIR = Path(env_str("FV_STAGING_DIR", str(VAR_DIR / "staging")))
 FV_UPLOAD_MAX_BYTES = env_int("FV_UPLOAD_MAX_BYTES", 16 * 1024**3)
 FV_UPLOAD_EXPIRY_SECONDS = env_int("FV_UPLOAD_EXPIRY_SECONDS", 7 * 24 * 3600)
 FV_MANIFEST_MAX_CLIPS = env_int("FV_MANIFEST_MAX_CLIPS", 20_000)
+# Clips reconciled per transaction: bounds how long a manifest holds SQLite's write lock.
+FV_MANIFEST_CHUNK_CLIPS = env_int("FV_MANIFEST_CHUNK_CLIPS", 1000)
+# A device clock further than this from the server's is refused (400). Wide on purpose: a
+# camera whose battery died restarts at its epoch (1970/2000) and must still sync.
+FV_DEVICE_CLOCK_MAX_OFFSET_DAYS = env_int("FV_DEVICE_CLOCK_MAX_OFFSET_DAYS", 100 * 366)
 FV_STORAGE_MAX_ATTEMPTS = env_int("FV_STORAGE_MAX_ATTEMPTS", 50)
 FV_STORAGE_LEASE_SECONDS = env_int("FV_STORAGE_LEASE_SECONDS", 600)
 
@@ -226,3 +232,6 @@ FV_SERVE_STATIC = env_bool("FV_SERVE_STATIC", True)
 
 # A 20,000-clip manifest is ~7 MB of JSON; uploads never pass through Django (sync/tus).
 DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("FV_MAX_JSON_BYTES", 12 * 1024 * 1024)
+# Any request body Django gets (JSON, forms, the 20 MB file imports): refused with 413 before
+# it is read and before authentication (backend/config/body_limit.py).
+FV_MAX_REQUEST_BYTES = env_int("FV_MAX_REQUEST_BYTES", 24 * 1024 * 1024)
