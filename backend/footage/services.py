@@ -32,6 +32,7 @@ from backend.footage.storage import object_store
 from media.object_store import IntegrityMismatch, ObjectStoreError
 from sync.events import publish_recording_event
 from sync.models import Upload, UploadState
+from sync.tus.staging import remove_staging_file
 
 logger = logging.getLogger(__name__)
 
@@ -210,7 +211,7 @@ def recording_store(*, recording_id: uuid.UUID) -> str:
             },
         )
         staged = upload.staging_path
-        transaction.on_commit(lambda: staged.unlink(missing_ok=True))
+        transaction.on_commit(lambda: remove_staging_file(staged))
         transaction.on_commit(lambda: publish_recording_event(recording_id, "stored"))
         transaction.on_commit(lambda: _after_stored(recording_id))
     return "stored"

@@ -43,7 +43,13 @@ from sync.tus.protocol import (
     parse_metadata,
     parse_non_negative_int,
 )
-from sync.tus.staging import Hasher, HasherCache, StagingFile, remove_staging_file
+from sync.tus.staging import (
+    Hasher,
+    HasherCache,
+    StagingFile,
+    StagingLost,
+    remove_staging_file,
+)
 from sync.tus.store import Caller, UploadInfo, UploadStatus, UploadStore
 
 logger = logging.getLogger("sync.tus")
@@ -515,9 +521,19 @@ class _Receiver:
         if info.status != UploadStatus.RECEIVING or info.offset != self.start_offset:
             raise _offset_mismatch(info.offset, self.start_offset)
         hasher = self.app.hashers.take(info.id, info.offset)
-        staging = await self.app._run_io(
-            StagingFile.open, path=info.staging_path, offset=info.offset, hasher=hasher
-        )
+        try:
+            staging = await self.app._run_io(
+                StagingFile.open,
+                path=info.staging_path,
+                offset=info.offset,
+                hasher=hasher,
+                generation=info.generation or None,
+            )
+        except StagingLost as lost:
+            # Never a 500 loop: end this upload; the next manifest hands out a fresh one.
+            self.app.hashers.drop(info.id)
+            await self.store.lost(upload_id=info.id, token=self.token, detail=lost.details)
+            raise
         self.staging = staging
         if self.checksum is not None:
             self.start_hasher = staging.hasher.copy()
@@ -561,9 +577,17 @@ class _Receiver:
             await self._rollback()
             raise _length_exceeded(limit)
         if self.checksum is not None and disconnected:
-            # A cut request cannot be verified against its checksum: discard it.
+            # A cut request cannot be verified against its checksum: discard it, if the
+            # upload is still ours (a late disconnect after a takeover touches nothing).
             await self._drain()
-            await self._rollback()
+            try:
+                await self._rollback()
+            except TusError as error:
+                if error.status != 423:
+                    raise
+                logger.info(
+                    "upload %s: late disconnect after a takeover, nothing cut", self.info.id
+                )
             return _Outcome(info=self.info, disconnected=True)
         if batch:
             await self._write(batch)
@@ -694,12 +718,20 @@ class _Receiver:
             logger.exception("progress report of upload %s failed", self.info.id)
 
     async def _rollback(self) -> None:
-        """Discard this request's bytes: file and persisted offset back to the start."""
+        """Discard this request's bytes: persisted offset, then file, back to the start.
+
+        Both steps are fenced: the offset moves back only while this request still holds
+        the lease (else 423 and nothing is touched), and the truncate only while the
+        staging file's fence still carries this lease's generation. The offset goes
+        first so that it never exceeds the bytes on disk.
+        """
         staging = self.staging
         assert staging is not None
-        await self.app._run_io(staging.rollback, offset=self.start_offset, hasher=self.start_hasher)
         if self.persisted != self.start_offset:
             await self._checkpoint(self.start_offset)
+        else:
+            await self._ensure_lease()
+        await self.app._run_io(staging.rollback, offset=self.start_offset, hasher=self.start_hasher)
         if self.start_hasher is not None:
             self.app.hashers.put(self.info.id, self.start_offset, self.start_hasher)
         else:
