@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime
 import logging
+import threading
 import uuid
 from pathlib import Path
 from typing import Any
@@ -273,6 +274,40 @@ def upload_lock_release(*, upload_id: uuid.UUID, token: uuid.UUID) -> None:
     Upload.objects.filter(pk=upload_id, lock_token=token).update(
         lock_token=None, lock_expires_at=None, lock_owner=""
     )
+
+
+def leases_release_at_start() -> None:
+    """A process starting up: the upload and storage leases of dead processes of this
+    host (a kill -9, an OOM kill, a power cut of the previous instance) are void now,
+    not when they run out. Never fails the start-up (the database may be down)."""
+    from django.conf import settings
+
+    from backend.footage.services import storage_leases_release_dead
+
+    if not getattr(settings, "FV_LEASES_RELEASE_AT_START", True):
+        return
+
+    def release() -> None:
+        try:
+            uploads = upload_leases_release_dead()
+            recordings = storage_leases_release_dead()
+        except Exception:
+            logger.exception("releasing the leases of dead processes at start-up failed")
+            return
+        finally:
+            connection.close()
+        if uploads or recordings:
+            logger.warning(
+                "start-up: released %s upload and %s storage leases of dead processes",
+                uploads,
+                len(recordings),
+            )
+
+    # Own thread (and connection): an ASGI server calls the app factory inside its event
+    # loop, where the ORM refuses to run. Joined briefly so requests find leases released.
+    worker = threading.Thread(target=release, name="fv-leases-release", daemon=True)
+    worker.start()
+    worker.join(timeout=10)
 
 
 def upload_lost(*, upload_id: uuid.UUID, token: uuid.UUID, detail: dict[str, int]) -> None:

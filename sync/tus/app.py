@@ -885,12 +885,13 @@ def build_upload_app() -> ASGIApp:
     """The endpoint backed by the Django store, configured from django.conf.settings."""
     from django.conf import settings
 
-    from sync.uploads import DjangoUploadStore
+    from sync.uploads import DjangoUploadStore, leases_release_at_start
 
+    leases_release_at_start()
     config = TusConfig(
         max_size=settings.FV_UPLOAD_MAX_BYTES,
         expires_after=timedelta(seconds=settings.FV_UPLOAD_EXPIRY_SECONDS),
-        lock_lease=timedelta(seconds=getattr(settings, "FV_UPLOAD_LOCK_LEASE_SECONDS", 30)),
+        lock_lease=timedelta(seconds=getattr(settings, "FV_UPLOAD_LOCK_LEASE_SECONDS", 15)),
         checkpoint_bytes=getattr(settings, "FV_UPLOAD_CHECKPOINT_BYTES", 64 * 1024 * 1024),
     )
     return TusApp(store=DjangoUploadStore(), config=config)

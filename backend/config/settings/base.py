@@ -155,7 +155,12 @@ FV_UPLOAD_MAX_BYTES = env_int("FV_UPLOAD_MAX_BYTES", 16 * 1024**3)
 FV_UPLOAD_EXPIRY_SECONDS = env_int("FV_UPLOAD_EXPIRY_SECONDS", 7 * 24 * 3600)
 FV_MANIFEST_MAX_CLIPS = env_int("FV_MANIFEST_MAX_CLIPS", 20_000)
 FV_STORAGE_MAX_ATTEMPTS = env_int("FV_STORAGE_MAX_ATTEMPTS", 50)
-FV_STORAGE_LEASE_SECONDS = env_int("FV_STORAGE_LEASE_SECONDS", 600)
+# Short, renewed by a heartbeat while the S3 write runs: a crash costs seconds (issue 14).
+FV_STORAGE_LEASE_SECONDS = env_int("FV_STORAGE_LEASE_SECONDS", 30)
+# The write lease of one upload (renewed while the body streams in).
+FV_UPLOAD_LOCK_LEASE_SECONDS = env_int("FV_UPLOAD_LOCK_LEASE_SECONDS", 15)
+# At process start, release the upload and storage leases of dead processes of this host.
+FV_LEASES_RELEASE_AT_START = env_bool("FV_LEASES_RELEASE_AT_START", True)
 
 # Media processing (footage/processing.py, worker: `manage.py fieldvault_worker`).
 FV_PROCESS_AFTER_STORE = env_bool("FV_PROCESS_AFTER_STORE", True)
