@@ -104,6 +104,7 @@ def passes_build(*, interval_seconds: float, commands: Sequence[str] | None = No
     return [
         Pass(["retention_periodic", "--interval", f"{interval_seconds:g}"], interval_seconds),
         Pass(["fieldwork_periodic"], interval_seconds),
+        Pass(["staging_reclaim_abandoned"], interval_seconds),
     ]
 
 

@@ -23,6 +23,7 @@ from backend.footage.models import Recording, RecordingState, RecordingStateChan
 from backend.garbage_collection import collector_paused
 from sync.models import Upload, UploadState
 from sync.schemas import ClipIn
+from sync.staging_admission import REFUSAL_DETAILS, StagingBudget
 
 
 @dataclass(frozen=True)
@@ -200,6 +201,7 @@ def _manifest_sync(
         }
         to_create: list[Upload] = []
         redeclared: list[str] = []
+        budget = StagingBudget.read(device_id=device.pk, now=now)
         for clip in clips:
             recording = known[clip.clip_id]
             same_content = recording.sha256 == clip.sha256 and recording.size == clip.size
@@ -250,6 +252,17 @@ def _manifest_sync(
                 )
                 continue
             if recording.pk not in open_uploads:
+                refused = budget.admit(clip.clip_id, recording.size)
+                if refused is not None:
+                    answers.append(
+                        ClipAnswer(
+                            clip_id=clip.clip_id,
+                            status="insufficient_storage",
+                            recording_id=str(recording.pk),
+                            detail=REFUSAL_DETAILS[refused],
+                        )
+                    )
+                    continue
                 upload = _new_upload(device, recording.pk, recording, clip, now)
                 to_create.append(upload)
                 open_uploads[recording.pk] = (upload.pk, 0)
@@ -274,6 +287,20 @@ def _manifest_sync(
                 )
             )
         Upload.objects.bulk_create(to_create, batch_size=2000)
+        if budget.refused:
+            reasons = Counter(reason for _clip, reason, _size in budget.refused)
+            audit_record(
+                actor=Actor.device(device),
+                action="staging.admission_refused",
+                object_type="device",
+                object_id=device.pk,
+                data={
+                    "clips": len(budget.refused),
+                    "bytes": sum(size for _clip, _reason, size in budget.refused),
+                    "reasons": dict(reasons),
+                    "clip_ids": [clip_id for clip_id, _r, _s in budget.refused[:20]],
+                },
+            )
         audit_record(
             actor=Actor.device(device),
             action="device.manifest_synced",

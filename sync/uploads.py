@@ -28,6 +28,7 @@ from backend.footage.services import recording_transition, recording_upload_rece
 from backend.lease_owner import current_owner, dead_owners, owner_is_dead
 from sync.events import apublish, device_event, groups_for_unit_path
 from sync.models import Upload, UploadState
+from sync.staging_admission import StagingBudget
 from sync.tus.protocol import TusError
 from sync.tus.staging import remove_staging_file
 from sync.tus.store import Caller, UploadInfo, UploadStatus
@@ -163,6 +164,17 @@ def upload_open(
             reusable.save(update_fields=["metadata", "expires_at", "length", "updated_at"])
             upload = reusable
         else:
+            refused = StagingBudget.read(device_id=device_key, now=now).admit(
+                clip_id, recording.size_bytes
+            )
+            if refused is not None:
+                raise TusError(
+                    507,
+                    "insufficient_storage",
+                    "服务器暂存空间不足，请保留该片段稍后再同步 / The server cannot stage this "
+                    "clip now; keep it and sync again later",
+                    details={"reason": refused, "clip_id": clip_id[:128]},
+                )
             upload = Upload.objects.create(
                 device_id=device_key,
                 recording=recording,
