@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
-from django.db import close_old_connections, transaction
+from django.db import close_old_connections, connection, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -194,7 +194,7 @@ class _StorageLeaseHeartbeat(threading.Thread):
                 except Exception:  # the database is down: the write finishes or fails alone
                     logger.exception("renewing the storage lease of %s failed", self.recording_id)
         finally:
-            close_old_connections()
+            connection.close()  # this thread's own connection, never left to linger
 
     def stop(self) -> None:
         self.stopped.set()

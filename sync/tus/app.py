@@ -19,6 +19,7 @@ checksum (sha256, per request, 460 on mismatch), termination.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import errno
 import hashlib
 import json
@@ -73,6 +74,10 @@ class TusConfig:
     expires_after: timedelta
     prefix: str = "/api/sync/v1/uploads"
     lock_lease: timedelta = timedelta(seconds=30)
+    # A PATCH finding the lease held by a request of this process whose client is gone
+    # (the device's own cut request, still winding down: fsync, checkpoint) waits up to
+    # this long for it instead of answering 423.
+    lock_wait: timedelta = timedelta(seconds=2)
     checkpoint_bytes: int = 64 * 1024 * 1024
     buffer_bytes: int = 1024 * 1024
     io_threads: int = 8
@@ -94,6 +99,8 @@ class TusApp:
         self.store = store
         self.config = config
         self.hashers = HasherCache()
+        # Requests of this process writing an upload now (one per upload: the lease holder).
+        self._active: dict[uuid.UUID, _Receiver] = {}
         self._io = ThreadPoolExecutor(max_workers=config.io_threads, thread_name_prefix="tus-io")
 
     # ---------------------------------------------------------------- ASGI entry
@@ -439,9 +446,7 @@ class TusApp:
         receive: Receive,
     ) -> _Outcome:
         token = uuid.uuid4()
-        locked = await self.store.acquire_lock(
-            caller=caller, upload_id=info.id, token=token, lease_until=self._lease_until()
-        )
+        locked = await self._acquire_waiting(caller, info.id, token)
         if locked is None:
             raise _locked()
         receiver = _Receiver(
@@ -453,13 +458,35 @@ class TusApp:
             new_length=new_length,
             checksum=checksum,
         )
+        self._active[info.id] = receiver
         try:
             return await receiver.run(receive)
         finally:
+            if self._active.get(info.id) is receiver:
+                del self._active[info.id]
             try:
                 await self.store.release_lock(upload_id=info.id, token=token)
             except Exception:
                 logger.exception("releasing the lease of upload %s failed", info.id)
+            receiver.finished.set()
+
+    async def _acquire_waiting(
+        self, caller: Caller, upload_id: uuid.UUID, token: uuid.UUID
+    ) -> UploadInfo | None:
+        locked = await self.store.acquire_lock(
+            caller=caller, upload_id=upload_id, token=token, lease_until=self._lease_until()
+        )
+        holder = self._active.get(upload_id)
+        if locked is None and holder is not None and holder.client_gone:
+            # The holder is a cut request of this process: it ends within moments.
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(
+                    holder.finished.wait(), self.config.lock_wait.total_seconds()
+                )
+            locked = await self.store.acquire_lock(
+                caller=caller, upload_id=upload_id, token=token, lease_until=self._lease_until()
+            )
+        return locked
 
     def _lease_until(self) -> datetime:
         return datetime.now(UTC) + self.config.lock_lease
@@ -513,6 +540,8 @@ class _Receiver:
         self.request_hasher: Hasher | None = hashlib.sha256() if checksum else None
         self.start_hasher: Hasher | None = None
         self.state_lock = asyncio.Lock()
+        self.client_gone = False
+        self.finished = asyncio.Event()
 
     async def run(self, receive: Receive) -> _Outcome:
         info = self.info
@@ -557,7 +586,7 @@ class _Receiver:
         while True:
             message = await receive()
             if message["type"] == "http.disconnect":
-                disconnected = True
+                disconnected = self.client_gone = True
                 break
             body = message.get("body", b"")
             if body:

@@ -22,6 +22,7 @@ import os
 import random
 import socket
 import statistics
+import subprocess
 import sys
 import tempfile
 import threading
@@ -259,6 +260,14 @@ def main() -> None:
             device_enroll(kind="body_camera", serial=f"SOAK-{n:02d}", actor=Actor.system()).token
             for n in range(args.devices + 1)
         ]
+        # The deployed layout: a worker re-drives what a web store thread could not finish.
+        worker = subprocess.Popen(
+            [sys.executable, "manage.py", "fieldvault_worker", "--redrive-seconds", "5"],
+            cwd=Path(__file__).resolve().parents[2],
+            env={**os.environ, **env},
+            stdout=(work / "worker.log").open("wb"),
+            stderr=subprocess.STDOUT,
+        )
         with UvicornServer(
             factory="bench_upload_soak:full_app",
             env=env,
@@ -291,6 +300,8 @@ def main() -> None:
                 Totals(acknowledged={"single-stream": single_sha}), wait_seconds=300
             )
             rss_after_single = rss_mib(server.pid)
+        worker.terminate()
+        worker.wait(timeout=30)
     resumes = sorted(totals.resume_seconds)
     p95 = resumes[int(0.95 * (len(resumes) - 1))] if resumes else float("nan")
     print(f"devices {args.devices}, {args.minutes:g} min, cut fraction {args.cut_fraction:g}")
