@@ -108,6 +108,7 @@ def passes_build(*, interval_seconds: float, commands: Sequence[str] | None = No
         Pass(["retention_periodic", "--interval", f"{interval_seconds:g}"], interval_seconds),
         Pass(["fieldwork_periodic"], interval_seconds),
         Pass(["integrity_periodic"], interval_seconds),
+        Pass(["staging_reclaim_abandoned"], interval_seconds),
     ]
 
 

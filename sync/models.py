@@ -8,6 +8,8 @@ from pathlib import Path
 from django.conf import settings
 from django.db import models
 
+from sync.tus.staging import fence_path_of
+
 
 class UploadState(models.TextChoices):
     RECEIVING = "receiving", "receiving"
@@ -33,6 +35,11 @@ class Upload(models.Model):
     expires_at = models.DateTimeField()
     lock_token = models.UUIDField(null=True, blank=True)
     lock_expires_at = models.DateTimeField(null=True, blank=True)
+    # Fencing token: +1 on every lease acquisition; every write, truncate and checkpoint
+    # is conditional on it (in the row and in the staging file's `.fence` companion).
+    lock_generation = models.BigIntegerField(default=0)
+    # The process holding the lease (backend.lease_owner): a dead one's lease is void.
+    lock_owner = models.CharField(max_length=200, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
     completed_at = models.DateTimeField(null=True, blank=True)
@@ -53,6 +60,10 @@ class Upload(models.Model):
     def staging_path(self) -> Path:
         """Derived from the upload id only: nothing a device sends reaches a file path."""
         return Path(settings.FV_STAGING_DIR) / "uploads" / f"{self.id}.part"
+
+    @property
+    def fence_path(self) -> Path:
+        return fence_path_of(self.staging_path)
 
     @property
     def mismatch_path(self) -> Path:

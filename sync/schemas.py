@@ -60,7 +60,7 @@ class ManifestIn(BaseModel):
         return value
 
 
-ClipStatus = Literal["stored", "storing", "partial", "missing", "mismatch"]
+ClipStatus = Literal["stored", "storing", "partial", "missing", "mismatch", "insufficient_storage"]
 
 
 class ClipOut(BaseModel):
@@ -70,7 +70,10 @@ class ClipOut(BaseModel):
             "stored: verified and in storage, the device may delete it. storing: verified, "
             "being written to storage; keep it. partial: some bytes received; resume at "
             "`offset`. missing: send it. mismatch: what arrived (or what is stored) differs "
-            "from the declared hash; keep the clip, and send again when `upload_url` is given."
+            "from the declared hash; keep the clip, and send again when `upload_url` is given. "
+            "insufficient_storage: the server cannot stage this clip now (its staging space, "
+            "or this device's share of it, is taken); no `upload_url`: keep the clip and sync "
+            "again later (`detail` says why)."
         )
     )
     recording_id: str

@@ -28,6 +28,7 @@ from backend.footage.models import Recording, RecordingState, RecordingStateChan
 from backend.garbage_collection import collector_paused
 from sync.models import Upload, UploadState
 from sync.schemas import ClipIn
+from sync.staging_admission import REFUSAL_DETAILS, StagingBudget
 
 # Longer than the longest sleep of SQLite's busy handler (100 ms) between two attempts.
 SQLITE_WRITER_GAP_SECONDS = 0.11
@@ -210,6 +211,8 @@ def _manifest_sync(
     # SQLite's busy handler polls a waiting writer every 100 ms at most, so a lock released
     # for microseconds between chunks would starve it: once the chunks have held the lock
     # for SQLITE_LOCK_SLICE_SECONDS, a pause lets a waiting writer in.
+    # Staging admission (sync/staging_admission.py): one budget for the whole manifest.
+    budget = StagingBudget.read(device_id=device.pk, now=now)
     chunk_size = max(1, settings.FV_MANIFEST_CHUNK_CLIPS)
     pausing = connection.vendor == "sqlite"
     held = 0.0
@@ -220,12 +223,26 @@ def _manifest_sync(
         began = time.monotonic()
         with transaction.atomic():
             opened, chunk_redeclared = _reconcile(
-                device, clips[start : start + chunk_size], offset_ms, now, answers
+                device, clips[start : start + chunk_size], offset_ms, now, answers, budget
             )
         held += time.monotonic() - began
         uploads_opened += opened
         redeclared.extend(chunk_redeclared)
     with transaction.atomic():
+        if budget.refused:
+            reasons = Counter(reason for _clip, reason, _size in budget.refused)
+            audit_record(
+                actor=Actor.device(device),
+                action="staging.admission_refused",
+                object_type="device",
+                object_id=device.pk,
+                data={
+                    "clips": len(budget.refused),
+                    "bytes": sum(size for _clip, _reason, size in budget.refused),
+                    "reasons": dict(reasons),
+                    "clip_ids": [clip_id for clip_id, _r, _s in budget.refused[:20]],
+                },
+            )
         audit_record(
             actor=Actor.device(device),
             action="device.manifest_synced",
@@ -265,6 +282,7 @@ def _reconcile(
     offset_ms: int,
     now: datetime.datetime,
     answers: list[ClipAnswer],
+    budget: StagingBudget,
 ) -> tuple[int, list[str]]:
     """One chunk of a manifest, in the caller's transaction: appends its answers, returns
     (uploads opened, clip ids redeclared)."""
@@ -330,6 +348,17 @@ def _reconcile(
             )
             continue
         if recording.pk not in open_uploads:
+            refused = budget.admit(clip.clip_id, recording.size)
+            if refused is not None:
+                answers.append(
+                    ClipAnswer(
+                        clip_id=clip.clip_id,
+                        status="insufficient_storage",
+                        recording_id=str(recording.pk),
+                        detail=REFUSAL_DETAILS[refused],
+                    )
+                )
+                continue
             upload = _new_upload(device, recording.pk, recording, clip, now)
             to_create.append(upload)
             open_uploads[recording.pk] = (upload.pk, 0)

@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import datetime
 import logging
+import threading
 import uuid
 from pathlib import Path
 from typing import Any
 
 from asgiref.sync import sync_to_async
 from django.db import close_old_connections, connection, transaction
-from django.db.models import Q
+from django.db.models import F, Q
 from django.utils import timezone
 
 from backend.audit.models import ActorKind
@@ -24,14 +25,17 @@ from backend.audit.services import Actor, audit_record
 from backend.devices.services import device_authenticate
 from backend.footage.models import Recording, RecordingState
 from backend.footage.services import recording_transition, recording_upload_received
+from backend.lease_owner import current_owner, dead_owners, owner_is_dead
 from sync.events import apublish, device_event, groups_for_unit_path
 from sync.models import Upload, UploadState
+from sync.staging_admission import StagingBudget
 from sync.tus.protocol import TusError
+from sync.tus.staging import remove_staging_file
 from sync.tus.store import Caller, UploadInfo, UploadStatus
 
 logger = logging.getLogger(__name__)
 
-_FIELDS = ("id", "length", "offset", "metadata", "state", "expires_at")
+_FIELDS = ("id", "length", "offset", "metadata", "state", "expires_at", "lock_generation")
 
 
 def _info(row: dict[str, Any]) -> UploadInfo:
@@ -44,6 +48,7 @@ def _info(row: dict[str, Any]) -> UploadInfo:
         expires_at=row["expires_at"],
         staging_path=Upload(id=upload_id).staging_path,
         metadata={str(k): str(v) for k, v in (row["metadata"] or {}).items()},
+        generation=row["lock_generation"],
     )
 
 
@@ -159,6 +164,17 @@ def upload_open(
             reusable.save(update_fields=["metadata", "expires_at", "length", "updated_at"])
             upload = reusable
         else:
+            refused = StagingBudget.read(device_id=device_key, now=now).admit(
+                clip_id, recording.size_bytes
+            )
+            if refused is not None:
+                raise TusError(
+                    507,
+                    "insufficient_storage",
+                    "服务器暂存空间不足，请保留该片段稍后再同步 / The server cannot stage this "
+                    "clip now; keep it and sync again later",
+                    details={"reason": refused, "clip_id": clip_id[:128]},
+                )
             upload = Upload.objects.create(
                 device_id=device_key,
                 recording=recording,
@@ -182,7 +198,7 @@ def upload_open(
 
 def _remove_files(paths: list[Path]) -> None:
     for path in paths:
-        path.unlink(missing_ok=True)
+        remove_staging_file(path)
 
 
 def upload_lock_acquire(
@@ -192,20 +208,46 @@ def upload_lock_acquire(
     token: uuid.UUID,
     lease_until: datetime.datetime,
 ) -> UploadInfo | None:
-    """Take the write lease when free or expired (one conditional UPDATE, no race)."""
+    """Take the write lease when free, expired, or held by a process known to be dead
+    (same host, gone: a crash costs no lease period). One conditional UPDATE each, no
+    race; every acquisition bumps the fencing generation."""
     now = timezone.now()
-    taken = (
-        Upload.objects.filter(pk=upload_id, device_id=device_key)
-        .filter(
-            Q(lock_token__isnull=True)
-            | Q(lock_expires_at__isnull=True)
-            | Q(lock_expires_at__lte=now)
-        )
-        .update(lock_token=token, lock_expires_at=lease_until, updated_at=now)
-    )
+    mine = Upload.objects.filter(pk=upload_id, device_id=device_key)
+    take = {
+        "lock_token": token,
+        "lock_expires_at": lease_until,
+        "lock_generation": F("lock_generation") + 1,
+        "lock_owner": current_owner(),
+        "updated_at": now,
+    }
+    taken = mine.filter(
+        Q(lock_token__isnull=True) | Q(lock_expires_at__isnull=True) | Q(lock_expires_at__lte=now)
+    ).update(**take)
+    if not taken:
+        holder = mine.values_list("lock_token", "lock_owner").first()
+        if holder is not None and holder[1] and owner_is_dead(holder[1]):
+            taken = mine.filter(lock_token=holder[0], lock_owner=holder[1]).update(**take)
+            if taken:
+                logger.info("upload %s: lease of dead process %s taken over", upload_id, holder[1])
     if not taken:
         return None
     return _info(_row(upload_id))
+
+
+def upload_leases_release_dead(*, owners: set[str] | None = None) -> int:
+    """Release every upload lease held by a dead process of this host (at start-up)."""
+    held = set(
+        Upload.objects.filter(lock_token__isnull=False)
+        .exclude(lock_owner="")
+        .values_list("lock_owner", flat=True)
+        .distinct()
+    )
+    dead = dead_owners(held) if owners is None else held & owners
+    if not dead:
+        return 0
+    return Upload.objects.filter(lock_owner__in=dead, lock_token__isnull=False).update(
+        lock_token=None, lock_expires_at=None, lock_owner=""
+    )
 
 
 def upload_checkpoint(
@@ -242,7 +284,74 @@ def upload_complete(*, upload_id: uuid.UUID, token: uuid.UUID, sha256: str) -> U
 
 def upload_lock_release(*, upload_id: uuid.UUID, token: uuid.UUID) -> None:
     Upload.objects.filter(pk=upload_id, lock_token=token).update(
-        lock_token=None, lock_expires_at=None
+        lock_token=None, lock_expires_at=None, lock_owner=""
+    )
+
+
+def leases_release_at_start() -> None:
+    """A process starting up: the upload and storage leases of dead processes of this
+    host (a kill -9, an OOM kill, a power cut of the previous instance) are void now,
+    not when they run out. Never fails the start-up (the database may be down)."""
+    from django.conf import settings
+
+    from backend.footage.services import storage_leases_release_dead
+
+    if not getattr(settings, "FV_LEASES_RELEASE_AT_START", True):
+        return
+
+    def release() -> None:
+        try:
+            uploads = upload_leases_release_dead()
+            recordings = storage_leases_release_dead()
+        except Exception:
+            logger.exception("releasing the leases of dead processes at start-up failed")
+            return
+        finally:
+            connection.close()
+        if uploads or recordings:
+            logger.warning(
+                "start-up: released %s upload and %s storage leases of dead processes",
+                uploads,
+                len(recordings),
+            )
+
+    # Own thread (and connection): an ASGI server calls the app factory inside its event
+    # loop, where the ORM refuses to run. Joined briefly so requests find leases released.
+    worker = threading.Thread(target=release, name="fv-leases-release", daemon=True)
+    worker.start()
+    worker.join(timeout=10)
+
+
+def upload_lost(*, upload_id: uuid.UUID, token: uuid.UUID, detail: dict[str, int]) -> None:
+    """The staged bytes of a receiving upload are gone or short of its persisted offset:
+    terminate it (the device gets 410 and the next manifest a fresh upload URL, status
+    `missing`) instead of answering every PATCH with an error until it expires."""
+    with transaction.atomic():
+        upload = (
+            Upload.objects.select_for_update()
+            .filter(pk=upload_id, lock_token=token, state=UploadState.RECEIVING)
+            .first()
+        )
+        if upload is None:
+            return
+        upload.state = UploadState.TERMINATED
+        upload.lock_token = None
+        upload.lock_expires_at = None
+        upload.save(update_fields=["state", "lock_token", "lock_expires_at", "updated_at"])
+        _recording_release(
+            recording_id=upload.recording_id, upload_id=upload.pk, reason="staging_file_lost"
+        )
+        audit_record(
+            actor=Actor.system(),
+            action="upload.staging_lost",
+            object_type="upload",
+            object_id=upload.pk,
+            data={"recording_id": str(upload.recording_id), **detail},
+        )
+        path = upload.staging_path
+        transaction.on_commit(lambda: remove_staging_file(path))
+    logger.warning(
+        "upload %s: staged bytes lost (%s); restarted from a fresh URL", upload_id, detail
     )
 
 
@@ -351,7 +460,7 @@ def uploads_expire(*, now: datetime.datetime | None = None, limit: int = 500) ->
                 data={"recording_id": str(upload.recording_id), "offset": upload.offset},
             )
             path = upload.staging_path
-            transaction.on_commit(lambda path=path: path.unlink(missing_ok=True))  # type: ignore[misc]
+            transaction.on_commit(lambda path=path: remove_staging_file(path))  # type: ignore[misc]
         expired += 1
     return expired
 
@@ -416,6 +525,9 @@ class DjangoUploadStore:
 
     async def terminate(self, *, upload_id: uuid.UUID, token: uuid.UUID) -> None:
         await sync_to_async(upload_terminate)(upload_id=upload_id, token=token)
+
+    async def lost(self, *, upload_id: uuid.UUID, token: uuid.UUID, detail: dict[str, int]) -> None:
+        await sync_to_async(upload_lost)(upload_id=upload_id, token=token, detail=detail)
 
     async def progress(
         self, *, caller: Caller, upload: UploadInfo, offset: int, first: bool

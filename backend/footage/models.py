@@ -68,6 +68,7 @@ class Recording(models.Model):
     storage_last_error = models.TextField(blank=True)
     storage_next_attempt_at = models.DateTimeField(null=True, blank=True)
     storage_lease_until = models.DateTimeField(null=True, blank=True)
+    storage_lease_owner = models.CharField(max_length=200, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

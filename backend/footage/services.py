@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
-from django.db import close_old_connections, transaction
+from django.db import close_old_connections, connection, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -29,9 +29,11 @@ from backend.footage.models import (
 )
 from backend.footage.selectors import recordings_visible_to
 from backend.footage.storage import object_store
+from backend.lease_owner import current_owner, dead_owners, owner_is_dead
 from media.object_store import IntegrityMismatch, ObjectStoreError, StoredObject
 from sync.events import publish_recording_event
 from sync.models import Upload, UploadState
+from sync.tus.staging import remove_staging_file
 
 logger = logging.getLogger(__name__)
 
@@ -146,21 +148,80 @@ def _storage_backoff(attempts: int) -> datetime.timedelta:
     return datetime.timedelta(seconds=min(5 * 2 ** max(attempts - 1, 0), 3600))
 
 
+def _storage_lease_claim(recording_id: uuid.UUID, owner: str) -> bool:
+    """Claim the storage lease: free, expired, or held by a process known to be dead."""
+    now = timezone.now()
+    lease_until = now + datetime.timedelta(seconds=settings.FV_STORAGE_LEASE_SECONDS)
+    claim = {
+        "storage_lease_until": lease_until,
+        "storage_lease_owner": owner,
+        "storage_attempts": F("storage_attempts") + 1,
+    }
+    verified = Recording.objects.filter(pk=recording_id, state=RecordingState.VERIFIED)
+    if verified.filter(Q(storage_lease_until__isnull=True) | Q(storage_lease_until__lt=now)).update(
+        **claim
+    ):
+        return True
+    holder = verified.values_list("storage_lease_owner", flat=True).first()
+    if holder and owner_is_dead(holder):
+        logger.info(
+            "recording %s: storage lease of dead process %s taken over", recording_id, holder
+        )
+        return bool(verified.filter(storage_lease_owner=holder).update(**claim))
+    return False
+
+
+class _StorageLeaseHeartbeat(threading.Thread):
+    """Renews a short storage lease while the S3 write runs: a crash costs seconds."""
+
+    def __init__(self, recording_id: uuid.UUID, owner: str) -> None:
+        super().__init__(name=f"store-lease-{recording_id}", daemon=True)
+        self.recording_id = recording_id
+        self.owner = owner
+        self.stopped = threading.Event()
+
+    def run(self) -> None:
+        every = max(settings.FV_STORAGE_LEASE_SECONDS / 3, 0.2)
+        try:
+            while not self.stopped.wait(every):
+                lease_until = timezone.now() + datetime.timedelta(
+                    seconds=settings.FV_STORAGE_LEASE_SECONDS
+                )
+                try:
+                    Recording.objects.filter(
+                        pk=self.recording_id, storage_lease_owner=self.owner
+                    ).update(storage_lease_until=lease_until)
+                except Exception:  # the database is down: the write finishes or fails alone
+                    logger.exception("renewing the storage lease of %s failed", self.recording_id)
+        finally:
+            connection.close()  # this thread's own connection, never left to linger
+
+    def stop(self) -> None:
+        self.stopped.set()
+        self.join(timeout=5)
+
+
 def recording_store(*, recording_id: uuid.UUID) -> str:
     """Write a verified recording's staged bytes to object storage under Object Lock.
 
-    Takes a lease so that two workers never store the same recording at once; a worker
-    killed mid-way leaves a lease that simply expires. Returns the outcome as a word.
+    Takes a short lease (FV_STORAGE_LEASE_SECONDS, renewed by a heartbeat while the S3
+    write runs) so that two workers never store the same recording at once; the lease of
+    a killed process ends with its heartbeat, or at once when a process on the same host
+    sees that its owner is dead. Returns the outcome as a word.
     """
     now = timezone.now()
-    lease_until = now + datetime.timedelta(seconds=settings.FV_STORAGE_LEASE_SECONDS)
-    claimed = (
-        Recording.objects.filter(pk=recording_id, state=RecordingState.VERIFIED)
-        .filter(Q(storage_lease_until__isnull=True) | Q(storage_lease_until__lt=now))
-        .update(storage_lease_until=lease_until, storage_attempts=F("storage_attempts") + 1)
-    )
-    if not claimed:
+    owner = current_owner()
+    if not _storage_lease_claim(recording_id, owner):
         return "not_claimed"
+    heartbeat = _StorageLeaseHeartbeat(recording_id, owner)
+    heartbeat.start()
+    try:
+        return _recording_store_claimed(recording_id, now)
+    finally:
+        heartbeat.stop()
+
+
+def _recording_store_claimed(recording_id: uuid.UUID, now: datetime.datetime) -> str:
     recording = Recording.objects.select_related("device").get(pk=recording_id)
     upload = recording.uploads.filter(state=UploadState.COMPLETE).order_by("-completed_at").first()
     if upload is None or not upload.staging_path.exists():
@@ -191,6 +252,7 @@ def recording_store(*, recording_id: uuid.UUID) -> str:
         recording.storage_version_id = _ingest_version(stored)
         recording.stored_at = timezone.now()
         recording.storage_lease_until = None
+        recording.storage_lease_owner = ""
         recording.storage_last_error = ""
         recording.storage_next_attempt_at = None
         recording.save()
@@ -211,7 +273,7 @@ def recording_store(*, recording_id: uuid.UUID) -> str:
             },
         )
         staged = upload.staging_path
-        transaction.on_commit(lambda: staged.unlink(missing_ok=True))
+        transaction.on_commit(lambda: remove_staging_file(staged))
         transaction.on_commit(lambda: publish_recording_event(recording_id, "stored"))
         transaction.on_commit(lambda: _after_stored(recording_id))
     return "stored"
@@ -251,6 +313,7 @@ def _storage_failed(recording: Recording, error: str, *, permanent: bool) -> str
     next_attempt = None if give_up else timezone.now() + _storage_backoff(attempts)
     Recording.objects.filter(pk=recording.pk).update(
         storage_lease_until=None,
+        storage_lease_owner="",
         storage_last_error=error[:2000],
         storage_next_attempt_at=next_attempt,
     )
@@ -271,18 +334,54 @@ def _storage_failed(recording: Recording, error: str, *, permanent: bool) -> str
     return "gave_up" if give_up else "retry_scheduled"
 
 
+def _storage_leases_of_dead_owners() -> set[str]:
+    held = set(
+        Recording.objects.filter(state=RecordingState.VERIFIED, storage_lease_until__isnull=False)
+        .exclude(storage_lease_owner="")
+        .values_list("storage_lease_owner", flat=True)
+        .distinct()
+    )
+    return dead_owners(held)
+
+
 def recordings_redrive_storage(*, limit: int = 200) -> list[uuid.UUID]:
-    """The periodic re-drive: store every verified recording that is due and not leased."""
+    """The periodic re-drive: store every verified recording that is due and not leased
+    (a lease of a dead process on this host counts as not leased)."""
     now = timezone.now()
+    free = Q(storage_lease_until__isnull=True) | Q(storage_lease_until__lt=now)
+    dead = _storage_leases_of_dead_owners()
+    if dead:
+        free |= Q(storage_lease_owner__in=dead)
     due = list(
         Recording.objects.filter(state=RecordingState.VERIFIED, storage_next_attempt_at__lte=now)
-        .filter(Q(storage_lease_until__isnull=True) | Q(storage_lease_until__lt=now))
+        .filter(free)
         .order_by("storage_next_attempt_at")
         .values_list("pk", flat=True)[:limit]
     )
     for recording_id in due:
         recording_store(recording_id=recording_id)
     return due
+
+
+def storage_leases_release_dead() -> list[uuid.UUID]:
+    """At process start: release the storage leases of dead processes of this host and
+    hand those recordings to the store dispatch again (a web kill -9 mid-write costs the
+    restart, not a lease period). Returns the recordings released."""
+    dead = _storage_leases_of_dead_owners()
+    if not dead:
+        return []
+    released = list(
+        Recording.objects.filter(
+            state=RecordingState.VERIFIED, storage_lease_owner__in=dead
+        ).values_list("pk", flat=True)
+    )
+    Recording.objects.filter(pk__in=released, storage_lease_owner__in=dead).update(
+        storage_lease_until=None, storage_lease_owner=""
+    )
+    for recording_id in released:
+        logger.warning("recording %s: storage lease of a dead process released", recording_id)
+        recording_store_dispatch(recording_id=recording_id)
+    return released
 
 
 # ------------------------------------------------------------------ time correction

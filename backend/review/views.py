@@ -126,8 +126,21 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         "activities": _today_activities(user),
         "calendar_missing": _calendar_missing(user),
         "explanations_pending": _explanations_pending(user),
+        "staging": _staging_alert(user),
     }
     return render(request, "review/dashboard.html", context)
+
+
+def _staging_alert(user: User) -> Any:
+    """Storage and system administrators see when the staging volume is under pressure
+    (admissions refused in the last day, free space near the headroom, quota 80 % used)
+    and which devices use the space."""
+    if user.role not in (Role.SYSTEM_ADMIN, Role.STORAGE_ADMIN):
+        return None
+    from sync.staging_admission import staging_pressure
+
+    pressure = staging_pressure()
+    return pressure if pressure.alarming else None
 
 
 def _calendar_missing(user: User) -> int | None:

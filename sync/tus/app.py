@@ -19,6 +19,7 @@ checksum (sha256, per request, 460 on mismatch), termination.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import errno
 import hashlib
 import json
@@ -43,7 +44,13 @@ from sync.tus.protocol import (
     parse_metadata,
     parse_non_negative_int,
 )
-from sync.tus.staging import Hasher, HasherCache, StagingFile, remove_staging_file
+from sync.tus.staging import (
+    Hasher,
+    HasherCache,
+    StagingFile,
+    StagingLost,
+    remove_staging_file,
+)
 from sync.tus.store import Caller, UploadInfo, UploadStatus, UploadStore
 
 logger = logging.getLogger("sync.tus")
@@ -67,6 +74,10 @@ class TusConfig:
     expires_after: timedelta
     prefix: str = "/api/sync/v1/uploads"
     lock_lease: timedelta = timedelta(seconds=30)
+    # A PATCH finding the lease held by a request of this process whose client is gone
+    # (the device's own cut request, still winding down: fsync, checkpoint) waits up to
+    # this long for it instead of answering 423.
+    lock_wait: timedelta = timedelta(seconds=2)
     checkpoint_bytes: int = 64 * 1024 * 1024
     buffer_bytes: int = 1024 * 1024
     io_threads: int = 8
@@ -88,6 +99,8 @@ class TusApp:
         self.store = store
         self.config = config
         self.hashers = HasherCache()
+        # Requests of this process writing an upload now (one per upload: the lease holder).
+        self._active: dict[uuid.UUID, _Receiver] = {}
         self._io = ThreadPoolExecutor(max_workers=config.io_threads, thread_name_prefix="tus-io")
 
     # ---------------------------------------------------------------- ASGI entry
@@ -433,9 +446,7 @@ class TusApp:
         receive: Receive,
     ) -> _Outcome:
         token = uuid.uuid4()
-        locked = await self.store.acquire_lock(
-            caller=caller, upload_id=info.id, token=token, lease_until=self._lease_until()
-        )
+        locked = await self._acquire_waiting(caller, info.id, token)
         if locked is None:
             raise _locked()
         receiver = _Receiver(
@@ -447,13 +458,35 @@ class TusApp:
             new_length=new_length,
             checksum=checksum,
         )
+        self._active[info.id] = receiver
         try:
             return await receiver.run(receive)
         finally:
+            if self._active.get(info.id) is receiver:
+                del self._active[info.id]
             try:
                 await self.store.release_lock(upload_id=info.id, token=token)
             except Exception:
                 logger.exception("releasing the lease of upload %s failed", info.id)
+            receiver.finished.set()
+
+    async def _acquire_waiting(
+        self, caller: Caller, upload_id: uuid.UUID, token: uuid.UUID
+    ) -> UploadInfo | None:
+        locked = await self.store.acquire_lock(
+            caller=caller, upload_id=upload_id, token=token, lease_until=self._lease_until()
+        )
+        holder = self._active.get(upload_id)
+        if locked is None and holder is not None and holder.client_gone:
+            # The holder is a cut request of this process: it ends within moments.
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(
+                    holder.finished.wait(), self.config.lock_wait.total_seconds()
+                )
+            locked = await self.store.acquire_lock(
+                caller=caller, upload_id=upload_id, token=token, lease_until=self._lease_until()
+            )
+        return locked
 
     def _lease_until(self) -> datetime:
         return datetime.now(UTC) + self.config.lock_lease
@@ -507,6 +540,8 @@ class _Receiver:
         self.request_hasher: Hasher | None = hashlib.sha256() if checksum else None
         self.start_hasher: Hasher | None = None
         self.state_lock = asyncio.Lock()
+        self.client_gone = False
+        self.finished = asyncio.Event()
 
     async def run(self, receive: Receive) -> _Outcome:
         info = self.info
@@ -515,9 +550,19 @@ class _Receiver:
         if info.status != UploadStatus.RECEIVING or info.offset != self.start_offset:
             raise _offset_mismatch(info.offset, self.start_offset)
         hasher = self.app.hashers.take(info.id, info.offset)
-        staging = await self.app._run_io(
-            StagingFile.open, path=info.staging_path, offset=info.offset, hasher=hasher
-        )
+        try:
+            staging = await self.app._run_io(
+                StagingFile.open,
+                path=info.staging_path,
+                offset=info.offset,
+                hasher=hasher,
+                generation=info.generation or None,
+            )
+        except StagingLost as lost:
+            # Never a 500 loop: end this upload; the next manifest hands out a fresh one.
+            self.app.hashers.drop(info.id)
+            await self.store.lost(upload_id=info.id, token=self.token, detail=lost.details)
+            raise
         self.staging = staging
         if self.checksum is not None:
             self.start_hasher = staging.hasher.copy()
@@ -541,7 +586,7 @@ class _Receiver:
         while True:
             message = await receive()
             if message["type"] == "http.disconnect":
-                disconnected = True
+                disconnected = self.client_gone = True
                 break
             body = message.get("body", b"")
             if body:
@@ -561,9 +606,17 @@ class _Receiver:
             await self._rollback()
             raise _length_exceeded(limit)
         if self.checksum is not None and disconnected:
-            # A cut request cannot be verified against its checksum: discard it.
+            # A cut request cannot be verified against its checksum: discard it, if the
+            # upload is still ours (a late disconnect after a takeover touches nothing).
             await self._drain()
-            await self._rollback()
+            try:
+                await self._rollback()
+            except TusError as error:
+                if error.status != 423:
+                    raise
+                logger.info(
+                    "upload %s: late disconnect after a takeover, nothing cut", self.info.id
+                )
             return _Outcome(info=self.info, disconnected=True)
         if batch:
             await self._write(batch)
@@ -694,12 +747,20 @@ class _Receiver:
             logger.exception("progress report of upload %s failed", self.info.id)
 
     async def _rollback(self) -> None:
-        """Discard this request's bytes: file and persisted offset back to the start."""
+        """Discard this request's bytes: persisted offset, then file, back to the start.
+
+        Both steps are fenced: the offset moves back only while this request still holds
+        the lease (else 423 and nothing is touched), and the truncate only while the
+        staging file's fence still carries this lease's generation. The offset goes
+        first so that it never exceeds the bytes on disk.
+        """
         staging = self.staging
         assert staging is not None
-        await self.app._run_io(staging.rollback, offset=self.start_offset, hasher=self.start_hasher)
         if self.persisted != self.start_offset:
             await self._checkpoint(self.start_offset)
+        else:
+            await self._ensure_lease()
+        await self.app._run_io(staging.rollback, offset=self.start_offset, hasher=self.start_hasher)
         if self.start_hasher is not None:
             self.app.hashers.put(self.info.id, self.start_offset, self.start_hasher)
         else:
@@ -853,12 +914,13 @@ def build_upload_app() -> ASGIApp:
     """The endpoint backed by the Django store, configured from django.conf.settings."""
     from django.conf import settings
 
-    from sync.uploads import DjangoUploadStore
+    from sync.uploads import DjangoUploadStore, leases_release_at_start
 
+    leases_release_at_start()
     config = TusConfig(
         max_size=settings.FV_UPLOAD_MAX_BYTES,
         expires_after=timedelta(seconds=settings.FV_UPLOAD_EXPIRY_SECONDS),
-        lock_lease=timedelta(seconds=getattr(settings, "FV_UPLOAD_LOCK_LEASE_SECONDS", 30)),
+        lock_lease=timedelta(seconds=getattr(settings, "FV_UPLOAD_LOCK_LEASE_SECONDS", 15)),
         checkpoint_bytes=getattr(settings, "FV_UPLOAD_CHECKPOINT_BYTES", 64 * 1024 * 1024),
     )
     return TusApp(store=DjangoUploadStore(), config=config)

@@ -75,6 +75,7 @@ class FileUploadStore:
             expires_at=datetime.fromisoformat(expires) if expires else None,
             staging_path=self.staging_path(upload_id),
             metadata=dict(state.get("metadata", {})),
+            generation=int(state.get("lock_generation", 0)),
         )
 
     async def _call(self, function: Callable[..., T], *args: Any) -> T:
@@ -131,6 +132,7 @@ class FileUploadStore:
                     return None
                 state["lock_token"] = str(token)
                 state["lock_expires_at"] = lease_until.isoformat()
+                state["lock_generation"] = int(state.get("lock_generation", 0)) + 1
                 self._write(state)
                 return self._info(state)
 
@@ -186,6 +188,13 @@ class FileUploadStore:
     async def release_lock(self, *, upload_id: uuid.UUID, token: uuid.UUID) -> None:
         await self._call(
             lambda: self._update_if_holder(upload_id, token, lock_token=None, lock_expires_at=None)
+        )
+
+    async def lost(self, *, upload_id: uuid.UUID, token: uuid.UUID, detail: dict[str, int]) -> None:
+        await self._call(
+            lambda: self._update_if_holder(
+                upload_id, token, status=UploadStatus.TERMINATED.value, lost=detail
+            )
         )
 
     async def progress(

@@ -46,6 +46,8 @@ class UploadInfo:
     expires_at: datetime | None
     staging_path: Path
     metadata: dict[str, str] = field(default_factory=dict)
+    # The fencing token of the lease this state was read under (0: not under a lease).
+    generation: int = 0
 
     @property
     def is_complete(self) -> bool:
@@ -78,7 +80,8 @@ class UploadStore(Protocol):
     async def acquire_lock(
         self, *, caller: Caller, upload_id: uuid.UUID, token: uuid.UUID, lease_until: datetime
     ) -> UploadInfo | None:
-        """Take the write lease if free or expired; the fresh state, or None when held."""
+        """Take the write lease if free, expired or held by a dead process; the fresh state
+        with the lease's new generation (fencing token), or None when held."""
         ...
 
     async def checkpoint(
@@ -99,6 +102,11 @@ class UploadStore(Protocol):
         ...
 
     async def release_lock(self, *, upload_id: uuid.UUID, token: uuid.UUID) -> None: ...
+
+    async def lost(self, *, upload_id: uuid.UUID, token: uuid.UUID, detail: dict[str, int]) -> None:
+        """The staged bytes are gone (under the caller's lease): end this upload so the
+        next manifest hands out a fresh one. Never touches a complete upload."""
+        ...
 
     async def terminate(self, *, upload_id: uuid.UUID, token: uuid.UUID) -> None:
         """Mark terminated (under the caller's lease); the endpoint removes the file."""

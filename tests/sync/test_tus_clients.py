@@ -133,11 +133,21 @@ def tuspy(server: UvicornServer, token: str) -> tus_client.TusClient:
 class RawPatch:
     """A PATCH whose body is sent by hand, to cut it or hold it open at a chosen byte."""
 
-    def __init__(self, server: UvicornServer, path: str, *, token: str, offset: int, length: int):
+    def __init__(
+        self,
+        server: UvicornServer,
+        path: str,
+        *,
+        token: str,
+        offset: int,
+        length: int,
+        headers: dict[str, str] | None = None,
+    ):
         self.sock = socket.create_connection(("127.0.0.1", server.port))
+        extra = "".join(f"{name}: {value}\r\n" for name, value in (headers or {}).items())
         head = (
             f"PATCH {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nTus-Resumable: 1.0.0\r\n"
-            f"Authorization: Bearer {token}\r\nUpload-Offset: {offset}\r\n"
+            f"Authorization: Bearer {token}\r\nUpload-Offset: {offset}\r\n{extra}"
             f"Content-Type: application/offset+octet-stream\r\nContent-Length: {length}\r\n\r\n"
         )
         self.sock.sendall(head.encode())

@@ -50,6 +50,7 @@ def test_default_passes_pace_fixity_to_the_interval() -> None:
         ["retention_periodic", "--interval", "300"],
         ["fieldwork_periodic"],
         ["integrity_periodic"],
+        ["staging_reclaim_abandoned"],
     ]
     assert all(p.every_seconds == 300 and p.due_at == 0 for p in passes)
 

@@ -179,7 +179,20 @@ FV_MANIFEST_CHUNK_CLIPS = env_int("FV_MANIFEST_CHUNK_CLIPS", 1000)
 # camera whose battery died restarts at its epoch (1970/2000) and must still sync.
 FV_DEVICE_CLOCK_MAX_OFFSET_DAYS = env_int("FV_DEVICE_CLOCK_MAX_OFFSET_DAYS", 100 * 366)
 FV_STORAGE_MAX_ATTEMPTS = env_int("FV_STORAGE_MAX_ATTEMPTS", 50)
-FV_STORAGE_LEASE_SECONDS = env_int("FV_STORAGE_LEASE_SECONDS", 600)
+# Short, renewed by a heartbeat while the S3 write runs: a crash costs seconds (issue 14).
+FV_STORAGE_LEASE_SECONDS = env_int("FV_STORAGE_LEASE_SECONDS", 30)
+# The write lease of one upload (renewed while the body streams in).
+FV_UPLOAD_LOCK_LEASE_SECONDS = env_int("FV_UPLOAD_LOCK_LEASE_SECONDS", 15)
+# At process start, release the upload and storage leases of dead processes of this host.
+FV_LEASES_RELEASE_AT_START = env_bool("FV_LEASES_RELEASE_AT_START", True)
+# Staging admission at the manifest (sync/staging_admission.py). Quota 0: none beyond
+# the disk; headroom: free space always kept; per-device and per-clip caps on staged bytes.
+FV_STAGING_QUOTA_BYTES = env_int("FV_STAGING_QUOTA_BYTES", 0)
+FV_STAGING_HEADROOM_BYTES = env_int("FV_STAGING_HEADROOM_BYTES", 512 * 1024**2)
+FV_STAGING_DEVICE_MAX_BYTES = env_int("FV_STAGING_DEVICE_MAX_BYTES", 64 * 1024**3)
+FV_STAGING_UPLOAD_MAX_BYTES = env_int("FV_STAGING_UPLOAD_MAX_BYTES", FV_UPLOAD_MAX_BYTES)
+# Receiving uploads without progress for this many days are reclaimed (never a stored one).
+FV_STAGING_ABANDON_DAYS = env_int("FV_STAGING_ABANDON_DAYS", 3)
 
 # Media processing (footage/processing.py, worker: `manage.py fieldvault_worker`).
 FV_PROCESS_AFTER_STORE = env_bool("FV_PROCESS_AFTER_STORE", True)

@@ -30,3 +30,6 @@ CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}
 FV_STAGING_DIR = Path(tempfile.mkdtemp(prefix="fv-test-staging-"))
 # The S3 endpoint and keys are set by the test session's SeaweedFS fixture (tests/conftest.py).
 FV_STORE_DISPATCH = "sync"
+# In-process tests build the upload endpoint inside a test: no start-up lease sweep there
+# (the subprocess servers of tests/sync run it, with the deployed settings).
+FV_LEASES_RELEASE_AT_START = False

@@ -73,6 +73,9 @@ class Command(DatabaseWorkerCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         every = float(options.pop("redrive_seconds"))
+        from sync.uploads import leases_release_at_start
+
+        leases_release_at_start()
         if every > 0:
             Redriver(every).start()
         super().handle(*args, **options)
