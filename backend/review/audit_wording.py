@@ -118,6 +118,9 @@ VERBS: dict[str, Any] = {
     "correction_contact.logged": gettext_lazy("登记矫正工作记录"),
     "device.enrolment_refused": gettext_lazy("拒绝用注册码接管已注册设备"),
     "device.re_enrolled": gettext_lazy("重新注册设备（换发凭据）"),
+    "staging.admission_refused": gettext_lazy("因暂存空间不足拒收上传"),
+    "upload.abandoned_reclaimed": gettext_lazy("回收长期无进展的上传"),
+    "upload.staging_lost": gettext_lazy("发现上传暂存文件丢失，重新上传"),
     "integrity.day_sealed": gettext_lazy("封存当日默克尔树根"),
     "integrity.day_stamped": gettext_lazy("为当日树根取得可信时间戳"),
 }
