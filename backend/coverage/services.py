@@ -7,7 +7,7 @@ What counts for an activity:
 - only recordings in custody (state ``stored``, or ``destroyed`` once their retention ran
   out: they were held when it mattered): a clip announced but not yet stored is
   linked, counted in ``detail.recordings_pending_storage``, and the activity is
-  re-checked when it is stored (AFTER_STORED_HOOKS);
+  re-checked when it is stored (footage.after_stored, wired in backend/wiring/registry.py);
 - times are the clock-corrected ``Recording.started_at/ended_at``. **Unknown clock
   offset:** ``Recording.clock_offset_ms`` has no "unknown" value, so a recording's offset
   counts as unknown when its device had no clock measurement (ClockReading) at or
@@ -1036,22 +1036,3 @@ def explanation_decide(
             data={"explanation_id": locked.pk, "state": locked.state, "note": locked.decision_note},
         )
     return locked
-
-
-# ---------------------------------------------------------------------- hooks
-
-_registered = False
-
-
-def register_hooks() -> None:
-    """Called from CoverageConfig.ready(): footage's after-stored hook and enforcement's
-    activity-changed hook (both idempotent to register)."""
-    global _registered
-    if _registered:
-        return
-    from backend.enforcement.services import ACTIVITY_CHANGED_HOOKS
-    from backend.footage.services import AFTER_STORED_HOOKS
-
-    AFTER_STORED_HOOKS.append(coverage_on_recording_stored)
-    ACTIVITY_CHANGED_HOOKS.append(coverage_activity_refresh)
-    _registered = True

@@ -1,8 +1,8 @@
 """Writes for the record list and activities: import, create, close, moments.
 
-Coverage re-checks are not called from here directly: the coverage app registers a
-callable in :data:`ACTIVITY_CHANGED_HOOKS` (run inside the same transaction, so the
-stored verdict commits together with the change that caused it).
+Coverage re-checks are not called from here directly: :data:`ACTIVITY_CHANGED_HOOKS` is
+fired inside the same transaction (so the stored verdict commits together with the change
+that caused it); its receivers are wired in backend/wiring/registry.py.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ import datetime
 import hashlib
 import re
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
@@ -37,19 +37,21 @@ from backend.enforcement.models import (
     RecordRule,
 )
 from backend.enforcement.record_list_format import RecordListIssue, parse_record_list
+from backend.hooks import HookPoint
 from backend.tabular import TableFormatError, read_table
 
-ActivityHook = Callable[[uuid.UUID], None]
-# Called with the activity id inside the transaction that created/closed/changed it.
-ACTIVITY_CHANGED_HOOKS: list[ActivityHook] = []
+# Fired with the activity id inside the transaction that created/closed/changed it.
+ACTIVITY_CHANGED_HOOKS: HookPoint[[uuid.UUID], None] = HookPoint(
+    "enforcement.activity_changed",
+    "an activity was created, closed or changed (in its transaction)",
+)
 
 START_MOMENT_FALLBACK = "activity_start"
 STOP_MOMENT_FALLBACK = "activity_stop"
 
 
 def _run_activity_hooks(activity_id: uuid.UUID) -> None:
-    for hook in ACTIVITY_CHANGED_HOOKS:
-        hook(activity_id)
+    ACTIVITY_CHANGED_HOOKS.fire(activity_id)
 
 
 # ------------------------------------------------------------------ record list

@@ -29,6 +29,7 @@ from backend.footage.models import (
 )
 from backend.footage.selectors import recordings_visible_to
 from backend.footage.storage import object_store
+from backend.hooks import HookPoint
 from media.object_store import IntegrityMismatch, ObjectStoreError
 from sync.events import publish_recording_event
 from sync.models import Upload, UploadState
@@ -212,17 +213,15 @@ def recording_store(*, recording_id: uuid.UUID) -> str:
         staged = upload.staging_path
         transaction.on_commit(lambda: staged.unlink(missing_ok=True))
         transaction.on_commit(lambda: publish_recording_event(recording_id, "stored"))
-        transaction.on_commit(lambda: _after_stored(recording_id))
+        transaction.on_commit(lambda: AFTER_STORED_HOOKS.fire(recording_id))
     return "stored"
 
 
-def _after_stored(recording_id: uuid.UUID) -> None:
-    # Later stages (media processing) register here without this module importing them.
-    for hook in AFTER_STORED_HOOKS:
-        hook(recording_id)
-
-
-AFTER_STORED_HOOKS: list[Any] = []
+# Fired after the transaction that stored an original committed, with the recording's id.
+# Its receivers and their order are in backend/wiring/registry.py; this module imports none.
+AFTER_STORED_HOOKS: HookPoint[[uuid.UUID], object] = HookPoint(
+    "footage.after_stored", "a verified original is stored (after commit)"
+)
 
 
 def _storage_failed(recording: Recording, error: str, *, permanent: bool) -> str:

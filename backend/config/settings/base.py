@@ -59,6 +59,7 @@ INSTALLED_APPS = [
     "backend.corrections",
     "backend.inspections",
     "backend.workcalendar",
+    "backend.wiring",  # last: connects every cross-app reaction (backend/wiring/registry.py)
 ]
 
 MIDDLEWARE = [
