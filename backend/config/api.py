@@ -87,11 +87,13 @@ def _register_routers() -> None:
     api.add_router("/recordings/", footage_router)
     api.add_router("/retention/", retention_router)
 
+    from backend.coverage.api import recordings_router as coverage_recordings_router
     from backend.coverage.api import router as coverage_router
     from backend.enforcement.api import router as enforcement_router
 
     api.add_router("/enforcement/", enforcement_router)
     api.add_router("/coverage/", coverage_router)
+    api.add_router("/recordings/", coverage_recordings_router)  # time correction (retiming)
 
     from backend.review.api import router as review_router
 

@@ -16,7 +16,7 @@ What counts for an activity:
   before it announces clips, so its recordings always count as placed.) A measurement
   taken later does not make such a recording placeable — its stored times were not
   corrected by it; a corrected time must come through
-  :func:`coverage_on_recording_time_changed` (after ``footage.services.recordings_retime``,
+  :func:`coverage_on_recording_time_changed` (after ``coverage.retime.recordings_retime``,
   whose history row makes the recording count as placed). Such recordings are passed to the check
   with ``offset_known=False``; the check then answers ``undecidable`` unless the
   placeable recordings already satisfy the rule.
@@ -113,7 +113,7 @@ def coverage_evaluate(
 def _offset_known() -> ExpressionWrapper:
     """For a RecordingLink row: is its recording placed in time? Yes when its device's
     clock was measured before the row was written (sync), or when a person corrected its
-    times afterwards (footage.services.recordings_retime: the corrected time is a placement)."""
+    times afterwards (coverage.retime.recordings_retime: the corrected time is a placement)."""
     measured = ClockReading.objects.filter(
         device_id=OuterRef("recording__device_id"),
         server_time__lte=OuterRef("recording__created_at"),

@@ -23,17 +23,13 @@ from backend.footage.schemas import (
     ProcessingOut,
     RecordingDetailOut,
     StateChangeOut,
-    TimeCorrectionIn,
     TimeCorrectionOut,
-    TimeCorrectionResultOut,
-    VerdictChangeOut,
 )
 from backend.footage.selectors import (
     DerivativeLink,
     recording_derivative_links,
     recording_get_visible,
 )
-from backend.footage.services import recordings_retime, time_correction_offset
 from backend.review.forms import client_ip
 from backend.review.models import RegisterAction
 from backend.review.selectors import recording_access_for
@@ -125,7 +121,7 @@ def get_recording(request: HttpRequest, recording_id: str) -> RecordingDetailOut
         raise NotFound("no such recording", code="recording_not_found")
     links = recording_derivative_links(recording=recording)
     content_allowed = bool(links) and _content_view_registered(request, user, recording)
-    return _detail_out(recording, links=links, content_allowed=content_allowed)
+    return recording_detail_out(recording, links=links, content_allowed=content_allowed)
 
 
 def _time_correction_out(correction: RecordingTimeCorrection) -> TimeCorrectionOut:
@@ -142,7 +138,7 @@ def _time_correction_out(correction: RecordingTimeCorrection) -> TimeCorrectionO
     )
 
 
-def _detail_out(
+def recording_detail_out(
     recording: Recording, *, links: list[DerivativeLink], content_allowed: bool
 ) -> RecordingDetailOut:
     return RecordingDetailOut(
@@ -182,41 +178,4 @@ def _detail_out(
             for link in links
         ],
         time_corrections=[_time_correction_out(c) for c in recording.time_corrections.all()],
-    )
-
-
-@router.post(
-    "{recording_id}/time-correction",
-    response=TimeCorrectionResultOut,
-    operation_id="recordings_time_correct",
-)
-def correct_time(
-    request: HttpRequest, recording_id: str, payload: TimeCorrectionIn
-) -> TimeCorrectionResultOut:
-    """Correct a recording's clock-corrected start and end after the fact, when its
-    device's clock is found to have been wrong: both move by `offset_seconds` (non-zero,
-    at most 7 days either way; `offset_out_of_range` otherwise) and a `reason` is required
-    (`reason_required`). The device-reported times and the original file never change.
-    The correction is kept in the recording's `time_corrections` history and audited;
-    the coverage check then re-links the recording and re-checks the activities on both
-    sides (`verdict_changes` lists the verdicts that changed). Corrections stack.
-    Supervisors (their unit and sub-units) and the system administrator only
-    (`time_correction_not_allowed`, 403); a recording outside the caller's scope is 404.
-    For a device's whole period use `python manage.py recordings_retime`."""
-    user = request.user
-    assert isinstance(user, User)
-    offset = time_correction_offset(payload.offset_seconds)
-    result = recordings_retime(
-        actor_user=user, recording_ids=[recording_id], offset=offset, reason=payload.reason
-    )
-    recording = recording_get_visible(user=user, recording_id=str(result.recording_ids[0]))
-    if recording is None:  # corrected a moment ago: visible unless the roster changed
-        raise NotFound("no such recording", code="recording_not_found")
-    return TimeCorrectionResultOut(
-        recording=_detail_out(recording, links=[], content_allowed=False),
-        activities_rechecked=[str(a) for a in result.activity_ids],
-        verdict_changes=[
-            VerdictChangeOut(activity_id=str(c.activity_id), before=c.before, after=c.after)
-            for c in result.verdict_changes
-        ],
     )
