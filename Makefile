@@ -27,7 +27,7 @@ lint: install
 	$(VENV)/bin/ruff format --check .
 
 typecheck: install
-	$(VENV)/bin/mypy backend sync media mobile_contract ops
+	$(VENV)/bin/mypy backend sync media coverage_core mobile_contract ops
 
 # Node/npm, Chromium and a CJK font: installed when missing (root on Debian), otherwise the
 # command stops at once with the one install line to run.

@@ -20,7 +20,7 @@ from backend.config.errors import Conflict, InvalidInput, PayloadTooLarge
 from backend.devices.models import Device
 from backend.devices.services import AssignmentIndex, device_clock_record
 from backend.footage.models import Recording, RecordingState, RecordingStateChange
-from backend.garbage_collection import collector_paused
+from media.garbage_collection import collector_paused
 from sync.models import Upload, UploadState
 from sync.schemas import ClipIn
 

@@ -13,7 +13,6 @@ from backend.accounts.models import Officer, Role, User
 from backend.accounts.selectors import user_has_role
 from backend.config.errors import NotFound, PermissionDenied
 from backend.coverage import selectors, services
-from backend.coverage.evaluation import VERDICT_LABELS_ZH, Verdict
 from backend.coverage.exports import check_format, table_response
 from backend.coverage.models import CoverageEvaluation, ExplanationReason, GapExplanation
 from backend.coverage.retime import recordings_retime
@@ -35,6 +34,7 @@ from backend.enforcement.selectors import UNIT_WIDE_ROLES, activity_get_visible
 from backend.footage.api import recording_detail_out
 from backend.footage.selectors import recording_get_visible
 from backend.footage.services import time_correction_offset
+from coverage_core.evaluation import VERDICT_LABELS_ZH, Verdict
 
 router = Router(tags=["coverage"], auth=django_auth)
 # Coverage workflows on a recording, mounted under /api/recordings/ beside footage's router.

@@ -23,13 +23,6 @@ from django.utils.translation import gettext_lazy as _
 from backend.accounts.models import Role, Unit, User
 from backend.accounts.selectors import units_in_subtree
 from backend.config.errors import NotFound
-from backend.coverage.evaluation import (
-    VERDICT_LABELS_ZH,
-    MonthlyEntry,
-    Verdict,
-    monthly_figures,
-    seconds_to_us,
-)
 from backend.coverage.models import (
     CoverageEvaluation,
     ExplanationReason,
@@ -40,6 +33,13 @@ from backend.coverage.models import (
 )
 from backend.enforcement.models import Activity, ActivityOfficer
 from backend.enforcement.selectors import activities_visible_to
+from coverage_core.evaluation import (
+    VERDICT_LABELS_ZH,
+    MonthlyEntry,
+    Verdict,
+    monthly_figures,
+    seconds_to_us,
+)
 
 
 def evaluations_visible_to(user: User) -> QuerySet[CoverageEvaluation]:

@@ -42,17 +42,6 @@ from django.utils.translation import gettext as _
 from backend.accounts.models import Officer, User
 from backend.audit.services import Actor, AuditEntry, audit_record, audit_record_many
 from backend.config.errors import Conflict, InvalidInput, NotFound, PermissionDenied
-from backend.coverage.evaluation import (
-    OPEN_ACTIVITY_HORIZON,
-    ActivityInput,
-    ActivityWindow,
-    CoverageResult,
-    CoverageRule,
-    RecordingInterval,
-    Verdict,
-    evaluate_activity,
-    evaluate_many,
-)
 from backend.coverage.models import (
     CoverageEvaluation,
     ExplanationReason,
@@ -66,6 +55,17 @@ from backend.devices.models import ClockReading
 from backend.enforcement.models import Activity, ActivityOfficer, RecordRule
 from backend.enforcement.services import record_rule_for
 from backend.footage.models import Recording, RecordingState, RecordingTimeCorrection
+from coverage_core.evaluation import (
+    OPEN_ACTIVITY_HORIZON,
+    ActivityInput,
+    ActivityWindow,
+    CoverageResult,
+    CoverageRule,
+    RecordingInterval,
+    Verdict,
+    evaluate_activity,
+    evaluate_many,
+)
 
 # A recording destroyed after its retention still covered its activity: a re-check must
 # not turn that activity into a gap (nor count the recording as pending storage).

@@ -24,7 +24,6 @@ from django.utils.translation import gettext as _
 from backend.accounts.models import Officer, Role, Unit, User
 from backend.audit.services import Actor, audit_record
 from backend.config.errors import Conflict, InvalidInput, NotFound, PermissionDenied
-from backend.coverage.moments import moment_for_phrase
 from backend.devices.models import Device
 from backend.devices.services import officer_holding_device_at
 from backend.enforcement.models import (
@@ -39,6 +38,7 @@ from backend.enforcement.models import (
 from backend.enforcement.record_list_format import RecordListIssue, parse_record_list
 from backend.hooks import HookPoint
 from backend.tabular import TableFormatError, read_table
+from coverage_core.moments import moment_for_phrase
 
 # Fired with the activity id inside the transaction that created/closed/changed it.
 ACTIVITY_CHANGED_HOOKS: HookPoint[[uuid.UUID], None] = HookPoint(

@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from backend.coverage.evaluation import (
+from coverage_core.evaluation import (
     ActivityWindow,
     CoverageResult,
     CoverageRule,

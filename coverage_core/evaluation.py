@@ -45,7 +45,7 @@ from itertools import starmap
 from typing import Any, Literal, NamedTuple, TypeVar
 from zoneinfo import ZoneInfo
 
-from backend.coverage.intervals import (
+from coverage_core.intervals import (
     Interval,
     IntervalIndex,
     clip,
@@ -58,7 +58,7 @@ from backend.coverage.intervals import (
     to_us,
     total_length,
 )
-from backend.garbage_collection import collector_paused
+from media.garbage_collection import collector_paused
 
 OfficerKey = TypeVar("OfficerKey", bound=Hashable)
 
