@@ -43,6 +43,7 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("officers/", include("backend.accounts.urls")),
     path("calendar/", include("backend.workcalendar.urls")),
+    path("retention/", include("backend.retention.urls")),
     path("", include("backend.review.urls")),
 ]
 
