@@ -19,7 +19,11 @@ Other reactions in this file: an activity changed (coverage re-links and re-chec
 retention refreshes the recordings linked to it, same order and reason); a year's holiday
 arrangement entered (corrections' and inspections' provisional deadlines recomputed);
 retention's facts and reference look-ups extended with the activities' (enforcement
-category, coverage verdict, activity holds).
+category, coverage verdict, activity holds); retention's periodic pass done (review
+withdraws expired export copies).
+
+This app is also the composition root for commands that span apps (``demo_load``,
+``fieldwork_periodic``): they live in ``backend/wiring/management/commands``.
 
 Not hook points, and so not here: a producer's own after-commit work (events published on
 the live channel, tasks enqueued by the app that owns them), and direct calls of one app's
@@ -46,7 +50,9 @@ from backend.retention.activity_facts import (
     retention_on_activity_changed,
 )
 from backend.retention.facts import FACT_PROVIDERS, REFERENCE_RESOLVERS
+from backend.retention.periodic import AFTER_PERIODIC_PASS_HOOKS
 from backend.retention.services import retention_after_stored
+from backend.review.periodic import review_after_retention_pass
 from backend.workcalendar.services.entry import AFTER_YEAR_ENTERED_HOOKS
 
 
@@ -81,6 +87,11 @@ REACTIONS: tuple[Reaction, ...] = (
     ),
     Reaction(FACT_PROVIDERS, (activity_facts_provider,)),
     Reaction(REFERENCE_RESOLVERS, (activity_reference_resolver,)),
+    Reaction(
+        AFTER_PERIODIC_PASS_HOOKS,
+        (review_after_retention_pass,),
+        "after destructions ran: copies of destroyed recordings go too",
+    ),
 )
 
 
