@@ -22,10 +22,10 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from backend.accounts.models import Officer, Role, Unit, User
+from backend.accounts.selectors import bureau_path
 from backend.audit.services import Actor, audit_record
-from backend.config.errors import Conflict, InvalidInput, NotFound, PermissionDenied
+from backend.config.errors import Conflict, InvalidInput, NotFound
 from backend.devices.models import Device
-from backend.devices.services import officer_holding_device_at
 from backend.enforcement.models import (
     Activity,
     ActivityMoment,
@@ -364,12 +364,6 @@ def _check_moment(moment: MomentIn, *, what: str) -> None:
         )
 
 
-def bureau_path(unit: Unit) -> str:
-    """The materialised path of the bureau at the top of `unit`'s tree ("/1/" of "/1/4/")."""
-    top = unit.path.strip("/").split("/")[0]
-    return f"/{top}/"
-
-
 def _resolve_officers(
     *, officer_ids: Sequence[int], certificate_numbers: Sequence[str], unit: Unit
 ) -> list[Officer]:
@@ -670,16 +664,6 @@ def activity_unit_for_user(*, user: User, unit_id: int | None) -> Unit:
         if not any(unit.path.startswith(path) for path in allowed_paths):
             raise NotFound(_("没有该单位"), code="unit_not_found")
     return unit
-
-
-def device_officer(*, device: Device, at: datetime.datetime | None = None) -> Officer:
-    """The officer a device acts for: its holder at ``at`` (now by default)."""
-    officer = officer_holding_device_at(device=device, at=at or timezone.now())
-    if officer is None:
-        officer = officer_holding_device_at(device=device, at=timezone.now())
-    if officer is None:
-        raise PermissionDenied(_("设备未分配给执法人员"), code="device_not_assigned")
-    return officer
 
 
 # ------------------------------------------------------------------- import
