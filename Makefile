@@ -2,7 +2,8 @@
 PYTHON ?= python3.11
 VENV := .venv
 PY := $(VENV)/bin/python
-STAMP := $(VENV)/.installed-$(shell cat pyproject.toml tests/sync/tus_client/package-lock.json 2>/dev/null | cksum | cut -d' ' -f1)
+NPM_DIRS := tests/sync/tus_client tests/e2e/axe
+STAMP := $(VENV)/.installed-$(shell cat pyproject.toml $(addsuffix /package-lock.json,$(NPM_DIRS)) 2>/dev/null | cksum | cut -d' ' -f1)
 
 .PHONY: install system-deps run test lint typecheck unit bench clean
 
@@ -11,9 +12,9 @@ $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e '.[dev]'
-	@if [ -f tests/sync/tus_client/package.json ]; then \
-		command -v npm >/dev/null || { echo "npm (Node 20) is required for the tus-js-client tests: apt-get install -y nodejs npm"; exit 1; }; \
-		npm ci --silent --prefix tests/sync/tus_client; fi
+	@for dir in $(NPM_DIRS); do \
+		command -v npm >/dev/null || { echo "npm (Node 20) is required for tus-js-client and axe-core (tests): apt-get install -y nodejs npm"; exit 1; }; \
+		npm ci --silent --prefix $$dir || exit 1; done
 	@$(PY) -c "from media.tools import describe; print(describe())"
 	@rm -f $(VENV)/.installed-*; touch $@
 
@@ -28,7 +29,7 @@ lint: install
 	$(VENV)/bin/lint-imports --no-cache
 
 typecheck: install
-	$(VENV)/bin/mypy backend sync media coverage_core mobile_contract ops
+	$(VENV)/bin/mypy backend sync media coverage_core mobile_contract ops provenance
 
 # Node/npm, Chromium and a CJK font: installed when missing (root on Debian), otherwise the
 # command stops at once with the one install line to run.

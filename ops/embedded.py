@@ -12,7 +12,8 @@ is never a reason to stop the rest.
 
 Environment: FV_VAR_DIR (default ./var), FV_HOST/FV_PORT (web, default 127.0.0.1:8000),
 FV_S3_PORT (default 8333), FV_DEMO_SYNC=0 skips the demo camera's sync,
-FV_DEMO_PASSWORD (random if empty).
+FV_DEMO_PASSWORD (random if empty). Without FV_TSA_URL a local test RFC 3161 TSA is started
+too (FV_TSA_PORT, default 8318) to timestamp the daily integrity roots.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ import json
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -217,6 +219,31 @@ def wait_seaweed(server: SeaweedServer, supervisor: Supervisor, timeout: float =
                 raise StepFailed(f"SeaweedFS did not become ready: {exc}") from exc
 
 
+def start_local_tsa(env: dict[str, str], supervisor: Supervisor, var: Path) -> None:
+    """Without FV_TSA_URL the day roots are stamped by a real local RFC 3161 TSA
+    (provenance/local_tsa.py: openssl ts -reply, a test CA made at first start in
+    var/tsa), supervised like the other children. Production names a real TSA."""
+    from provenance.local_tsa import authority_make
+
+    directory = var / "tsa"
+    authority_make(directory)
+    port = int(env.get("FV_TSA_PORT", "8318"))
+    env["FV_TSA_URL"] = f"http://127.0.0.1:{port}/"
+    env.setdefault("FV_TSA_TRUST_ANCHOR", str(directory / "ca.pem"))
+    log(f"starting the local test TSA on 127.0.0.1:{port} (set FV_TSA_URL for a real one) …")
+    supervisor.start(
+        "tsa", [PY, "-m", "provenance.local_tsa", "--dir", str(directory), "--port", str(port)]
+    )
+    deadline = time.monotonic() + 30
+    while True:
+        supervisor.check_alive("tsa")
+        with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), 1):
+            return
+        if time.monotonic() > deadline:
+            raise StepFailed(f"the local TSA did not listen on 127.0.0.1:{port} within 30 s")
+        time.sleep(0.2)
+
+
 def _handle_signal(signum: int, frame: FrameType | None) -> None:
     raise Interrupted(signum)
 
@@ -242,6 +269,8 @@ def run(env: dict[str, str], supervisor: Supervisor, on_up: Callable[[], None]) 
         [PY, "-m", "ops.seaweed", "--dir", str(var / "seaweedfs"), "--s3-port", str(s3_port)],
     )
     wait_seaweed(weed, supervisor)
+    if not env.get("FV_TSA_URL"):
+        start_local_tsa(env, supervisor, var)
     supervisor.manage("migrate", "--noinput", "-v", "0")
     supervisor.manage("storage_init")
     roster = ROOT / "mobile_contract" / "examples" / "officers.csv"

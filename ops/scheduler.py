@@ -10,6 +10,9 @@ loses nothing:
                         the whole archive is re-read within FV_FIXITY_PERIOD_DAYS.
   * fieldwork_periodic  every 15 min: overdue check-ins and visits, activity links,
                         cross-check re-runs, publication deadlines.
+  * integrity_periodic  every 15 min: seal each finished local day's Merkle root, stamp
+                        unstamped roots at the TSA (one that was down is retried), publish
+                        them, re-verify a sample of days.
 
 The interval is `--interval-seconds`, else FV_SCHEDULER_INTERVAL_SECONDS, else 900. A pass
 that fails is logged and runs again at its next tick; the other passes run as planned.
@@ -84,7 +87,7 @@ def arguments_parse(argv: Sequence[str], environ: Mapping[str, str]) -> argparse
         default=None,
         metavar="COMMAND",
         help="a management command (with its arguments) to run as a pass; repeatable "
-        "(default: retention_periodic and fieldwork_periodic)",
+        "(default: retention_periodic, fieldwork_periodic and integrity_periodic)",
     )
     args = parser.parse_args(list(argv))
     if args.interval_seconds is None:
@@ -104,6 +107,7 @@ def passes_build(*, interval_seconds: float, commands: Sequence[str] | None = No
     return [
         Pass(["retention_periodic", "--interval", f"{interval_seconds:g}"], interval_seconds),
         Pass(["fieldwork_periodic"], interval_seconds),
+        Pass(["integrity_periodic"], interval_seconds),
     ]
 
 

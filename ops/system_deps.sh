@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # What `make test` needs from the system besides Python: Node.js/npm (tus-js-client is driven
-# as a stock client), Debian's Chromium (browser tests) and a CJK font (Chromium renders the
-# Chinese pages the browser tests look at). ffmpeg is NOT needed: without a system ffmpeg the
+# as a stock client), Debian's Chromium (browser tests) and a CJK font for Chromium only (it
+# renders the Chinese pages the browser tests look at; what the server draws uses the font in
+# media/fonts/, never the host's). ffmpeg is NOT needed: without a system ffmpeg the
 # project uses the static one of the imageio-ffmpeg wheel (media/tools.py).
 #
 # As root on Debian the missing packages are installed; anywhere else the script stops at

@@ -107,5 +107,9 @@ def _register_routers() -> None:
     api.add_router("/corrections/", corrections_router)
     api.add_router("/inspections/", inspections_router)
 
+    from backend.integrity.api import router as integrity_router
+
+    api.add_router("/integrity/", integrity_router)
+
 
 _register_routers()

@@ -44,6 +44,7 @@ urlpatterns = [
     path("officers/", include("backend.accounts.urls")),
     path("calendar/", include("backend.workcalendar.urls")),
     path("retention/", include("backend.retention.urls")),
+    path("integrity/", include("backend.integrity.urls")),
     path("", include("backend.review.urls")),
 ]
 

@@ -222,7 +222,7 @@ def _draw(
 
     height = TOP + ROW_HEIGHT * max(len(rows), 1) + 40
     parts = [
-        f'<svg xmlns="http://www.w3.org/2000/svg" class="timeline" role="img" '
+        f'<svg xmlns="http://www.w3.org/2000/svg" class="timeline" role="group" '
         f'viewBox="0 0 {WIDTH} {height}" width="100%" '
         f'aria-label="{escape(_("执法活动时间轴"))}">',
         '<defs><pattern id="gap-hatch" width="6" height="6" patternUnits="userSpaceOnUse" '

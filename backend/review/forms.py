@@ -119,3 +119,38 @@ class RegisterSearchForm(forms.Form):
 
 class ExportForm(forms.Form):
     purpose = forms.CharField(label=_("导出用途"), required=False, max_length=500)
+
+
+AUDIT_GROUPS = (
+    ("", _("全部事件")),
+    ("recording.", _("音像记录")),
+    ("activity.", _("执法活动")),
+    ("coverage.", _("覆盖检查")),
+    ("access_", _("调阅")),
+    ("export.", _("导出")),
+    ("destruction.", _("销毁")),
+    ("retention.", _("保存期限与保全")),
+    ("fixity.", _("存储完整性")),
+    ("device.", _("设备")),
+    ("officer.", _("执法人员")),
+    ("record_", _("记录事项")),
+    ("correction", _("社区矫正")),
+    ("inspection", _("双随机检查")),
+    ("random_draw.", _("随机抽取")),
+    ("login.", _("登录")),
+    ("workcalendar.", _("节假日安排")),
+)
+
+
+class AuditFilterForm(forms.Form):
+    """Filters of the audit log: kind of event, local dates, who, and which object."""
+
+    action = forms.ChoiceField(label=_("事件"), required=False, choices=AUDIT_GROUPS)
+    date_from = forms.DateField(
+        label=_("自"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
+    date_to = forms.DateField(
+        label=_("至"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
+    actor = forms.CharField(label=_("操作者"), required=False, max_length=100)
+    object = forms.CharField(label=_("对象编号"), required=False, max_length=64)

@@ -2,7 +2,8 @@
 
 Inside: the originals exactly as stored (bytes copied from S3, never re-encoded), a
 `SHA256SUMS` file that `sha256sum -c` checks with nothing else installed, a manifest with
-each file's SHA-256 and metadata, the audit extract, a README in Chinese and English, and
+each file's SHA-256 and metadata, the audit extract, the integrity/ folder (inclusion
+proofs, day roots and tokens, the offline verifier), a README in Chinese and English, and
 for outside parties watermarked proxy copies (requester, date), burned in by ffmpeg in a
 background job before the download (backend.review.services.export_proxies_prepare).
 """
@@ -25,15 +26,11 @@ from django.utils import timezone
 from backend.audit.models import AuditEvent
 from backend.footage.models import MediaKind, Recording
 from backend.footage.storage import object_store
+from backend.integrity.services.packaging import integrity_files
 from backend.review.models import ExportPackage
+from media.fonts import cjk_font_path
 from media.tools import ffmpeg_binary
 
-CJK_FONT_CANDIDATES = (
-    "/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc",
-    "/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc",
-    "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc",
-)
-FALLBACK_FONTS = ("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf",)
 _SAFE_PATH = re.compile(r"^[A-Za-z0-9/._-]+$")
 _UNSAFE_NAME = re.compile(r"[^\w.\-]+", re.UNICODE)
 
@@ -55,6 +52,8 @@ originals/ 目录中的文件是设备上传、系统校验后按原样保存的
 改动；其 SHA-256 与 manifest.json 中记录的、设备申报并经系统校验的值相同。
 {proxy_note_zh}
 audit-extract.jsonl 是与这些记录相关的审计日志条目（含每条的哈希链值）。
+integrity/ 目录含每个文件的完整性证明（默克尔审计路径、每日根、可信时间戳）和离线核验
+脚本 verify_fieldvault.py，用法见 integrity/README.txt。
 
 How to verify (sha256sum only)
 1. Unzip this package and change into the unpacked folder (where this file is).
@@ -67,6 +66,8 @@ values equal those in manifest.json (declared by the device, verified on receipt
 {proxy_note_en}
 audit-extract.jsonl holds the audit-log entries about these recordings (with each entry's
 hash-chain values).
+integrity/ holds each file's proof of integrity (Merkle audit path, day root, trusted
+timestamp) and the offline verifier verify_fieldvault.py; see integrity/README.txt.
 """
 
 PROXY_NOTE_ZH = (
@@ -78,13 +79,6 @@ PROXY_NOTE_EN = (
 )
 
 
-def cjk_font_path() -> str | None:
-    for candidate in (*CJK_FONT_CANDIDATES, *FALLBACK_FONTS):
-        if Path(candidate).is_file():
-            return candidate
-    return None
-
-
 def watermark_clean_text(text: str) -> str:
     """One printable line of at most 120 characters: control characters (new lines
     included) become spaces. Markup, quotes, colons and percent signs stay as they are:
@@ -93,14 +87,15 @@ def watermark_clean_text(text: str) -> str:
     return " ".join(cleaned.split())[:120]
 
 
-def watermark_filter(*, text_file: Path, font_file: str | None) -> str:
+def watermark_filter(*, text_file: Path, font_file: str) -> str:
     """The drawtext filter for a watermark. The text itself never enters the filter
     string (it is read from `text_file`), so it needs no escaping; the two paths are
     checked to hold only characters with no meaning in a filtergraph."""
-    for path in (str(text_file), font_file or ""):
-        if path and not _SAFE_PATH.match(path):
+    for path in (str(text_file), font_file):
+        if not _SAFE_PATH.match(path):
             raise ValueError(f"unsafe path for a filtergraph: {path!r}")
     options = [
+        f"fontfile={font_file}",
         f"textfile={text_file}",
         "expansion=none",
         "fontcolor=white@0.85",
@@ -111,8 +106,6 @@ def watermark_filter(*, text_file: Path, font_file: str | None) -> str:
         "x=(w-text_w)/2",
         "y=h-text_h-h/12",
     ]
-    if font_file:
-        options.insert(0, f"fontfile={font_file}")
     return "drawtext=" + ":".join(options)
 
 
@@ -163,7 +156,7 @@ def watermark_media(
     """Burn `text` into a viewing copy of `source` (a path or URL) with ffmpeg."""
     text_file = work_dir / "watermark.txt"
     text_file.write_text(watermark_clean_text(text), encoding="utf-8")
-    drawtext = watermark_filter(text_file=text_file, font_file=cjk_font_path())
+    drawtext = watermark_filter(text_file=text_file, font_file=str(cjk_font_path()))
     command = viewing_copy_command(
         source=source, target=target, media_kind=media_kind, overlay=drawtext
     )
@@ -275,6 +268,9 @@ def export_stream(export: ExportPackage) -> Iterator[bytes]:
         }
         for path, text in texts.items():
             data = text.encode("utf-8")
+            archive.writestr(_entry(path), data)
+            sums.append((hashlib.sha256(data).hexdigest(), path))
+        for path, data in integrity_files(recordings, name_of=package_file_name):
             archive.writestr(_entry(path), data)
             sums.append((hashlib.sha256(data).hexdigest(), path))
         if problems:

@@ -21,7 +21,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from backend.accounts.models import Role, Unit, User
-from backend.audit.models import AuditEvent
+from backend.audit.models import ActorKind, AuditEvent
 from backend.config.errors import Gone, NotFound, PermissionDenied
 from backend.footage.models import Recording, RecordingState
 from backend.footage.selectors import recordings_visible_to
@@ -506,6 +506,44 @@ def register_search(
 def audit_events_visible_to(user: User) -> QuerySet[AuditEvent]:
     require_role(user, AUDIT_LOG_ROLES)
     return AuditEvent.objects.order_by("-sequence")
+
+
+def _local_day_start(day: datetime.date) -> datetime.datetime:
+    """Midnight of a local (Asia/Shanghai) day, aware: a range on it uses the index."""
+    return timezone.make_aware(datetime.datetime.combine(day, datetime.time.min))
+
+
+def audit_events_filtered(
+    user: User,
+    *,
+    action: str = "",
+    date_from: datetime.date | None = None,
+    date_to: datetime.date | None = None,
+    actor: str = "",
+    object_id: str = "",
+) -> QuerySet[AuditEvent]:
+    """The audit log as its page filters it: an action prefix, local dates (Asia/Shanghai, both
+    ends included), an actor named by user name or full name, an object by its id. Newest first;
+    the page walks it by sequence (keyset), never counting the whole log."""
+    events = audit_events_visible_to(user)
+    if action:
+        events = events.filter(action__startswith=action)
+    if date_from:
+        events = events.filter(occurred_at__gte=_local_day_start(date_from))
+    if date_to:
+        day_after = date_to + datetime.timedelta(days=1)
+        events = events.filter(occurred_at__lt=_local_day_start(day_after))
+    if actor:
+        names = (
+            Q(username__iexact=actor)
+            | Q(first_name__icontains=actor)
+            | Q(last_name__icontains=actor)
+        )
+        ids = [str(pk) for pk in User.objects.filter(names).values_list("pk", flat=True)[:50]]
+        events = events.filter(actor_kind=ActorKind.USER, actor_id__in=ids)
+    if object_id:
+        events = events.filter(object_id=object_id)
+    return events
 
 
 def export_for_holder(*, user: User, export_id: str) -> ExportPackage:

@@ -45,6 +45,7 @@ urlpatterns = [
     path("register/", views.register, name="register"),
     path("register.xlsx", views.register_xlsx, name="register_xlsx"),
     path("audit/", views.audit_log, name="audit_log"),
+    path("audit.xlsx", views.audit_log_xlsx, name="audit_log_xlsx"),
     path("storage/", views.storage, name="storage"),
     path("approvers/", views.approvers, name="approvers"),
     path("approvers/access/", views.approver_action, {"action": "access"}, name="approver_access"),

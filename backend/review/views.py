@@ -35,10 +35,11 @@ from backend.config.errors import (
 )
 from backend.footage.models import RecordingState
 from backend.footage.selectors import recording_time_corrections
-from backend.review import selectors, services
+from backend.review import audit_wording, selectors, services
 from backend.review.forms import (
     AccessDocumentForm,
     AccessRequestForm,
+    AuditFilterForm,
     DecisionForm,
     ExportForm,
     LockoutAuthenticationForm,
@@ -54,7 +55,7 @@ from backend.review.models import (
 )
 from backend.review.packaging import export_stream
 from backend.review.playback import original_download_url, processing_state, recording_media_urls
-from backend.review.register_xlsx import register_workbook
+from backend.review.register_xlsx import audit_workbook, register_workbook
 from backend.web.pages import page
 
 PAGE_SIZE = 25
@@ -188,7 +189,7 @@ def recording_detail(request: HttpRequest, recording_id: str) -> HttpResponse:
             "processing_state": state,
             "processing_label": state_label,
             "metadata": metadata,
-            "custody": selectors.recording_custody_events(recording),
+            "custody": audit_wording.describe(selectors.recording_custody_events(recording)),
             "time_corrections": recording_time_corrections(recording=recording),
             "fixity": selectors.recording_fixity_last(recording),
             "retention": selectors.recording_retention_view(recording, user=user),
@@ -233,6 +234,38 @@ def recording_download(request: HttpRequest, recording_id: str) -> HttpResponse:
 # -- access requests -------------------------------------------------------------------------
 
 
+def _access_request_error(code: str) -> tuple[str | None, str]:
+    """The access-request form field a refusal belongs to, and the reason in words."""
+    reasons: dict[str, tuple[str | None, str]] = {
+        "invalid_requester_kind": ("requester_kind", _("请选择申请人类别。")),
+        "purpose_required": ("purpose", _("请填写调阅事由。")),
+        "requester_kind_mismatch": (
+            "requester_kind",
+            _("只有法制审核人员可以以“本单位法制项目负责人”身份申请，请选择其他申请人类别。"),
+        ),
+        "legal_officer_views_directly": (
+            "requester_kind",
+            _("法制审核人员在职责范围内可直接查阅，无需申请；如需复制请勾选“申请复制”。"),
+        ),
+        "party_may_not_copy": ("want_copy", _("当事人及其律师只能查看，不能复制。")),
+        "applicant_identity_required": (
+            "applicant_name",
+            _("外单位或当事人申请须填写申请人姓名和有效证件号码。"),
+        ),
+        "invalid_recording_id": (
+            "recording_ids",
+            _("音像记录编号格式不正确；可改填执法活动编号。"),
+        ),
+        "unknown_recordings": ("recording_ids", _("有音像记录编号不存在或无权申请。")),
+        "recordings_required": (
+            "recording_ids",
+            _("请至少填写一个音像记录编号，或填写有关联音像记录的执法活动编号。"),
+        ),
+        "unknown_activity": ("activity_id", _("没有该执法活动。")),
+    }
+    return reasons.get(code, (None, _("无法提交调阅申请（%(code)s）。") % {"code": code}))
+
+
 @require_http_methods(["GET", "POST"])
 @page
 def access_request_list(request: HttpRequest) -> HttpResponse:
@@ -243,19 +276,25 @@ def access_request_list(request: HttpRequest) -> HttpResponse:
     }
     form = AccessRequestForm(request.POST or None, initial=initial)
     if request.method == "POST" and form.is_valid():
-        created = services.access_request_create(
-            requester=user,
-            requester_kind=form.cleaned_data["requester_kind"],
-            purpose=form.cleaned_data["purpose"],
-            recording_ids=form.recording_id_list(),
-            want_copy=form.cleaned_data["want_copy"],
-            applicant_name=form.cleaned_data["applicant_name"],
-            applicant_organisation=form.cleaned_data["applicant_organisation"],
-            applicant_id_number=form.cleaned_data["applicant_id_number"],
-            activity_id=form.cleaned_data["activity_id"],
-        )
-        messages.success(request, _("调阅申请已提交，等待审批。"))
-        return HttpResponseRedirect(reverse("review:access_request", args=[created.pk]))
+        try:
+            created = services.access_request_create(
+                requester=user,
+                requester_kind=form.cleaned_data["requester_kind"],
+                purpose=form.cleaned_data["purpose"],
+                recording_ids=form.recording_id_list(),
+                want_copy=form.cleaned_data["want_copy"],
+                applicant_name=form.cleaned_data["applicant_name"],
+                applicant_organisation=form.cleaned_data["applicant_organisation"],
+                applicant_id_number=form.cleaned_data["applicant_id_number"],
+                activity_id=form.cleaned_data["activity_id"],
+            )
+        except InvalidInput as error:
+            # The form comes back with what was typed and the reason in words, on its field.
+            field, message = _access_request_error(error.code)
+            form.add_error(field, message)
+        else:
+            messages.success(request, _("调阅申请已提交，等待审批。"))
+            return HttpResponseRedirect(reverse("review:access_request", args=[created.pk]))
     requests = selectors.access_requests_visible_to(user).order_by("-created_at")
     return render(
         request,
@@ -485,16 +524,65 @@ def register_xlsx(request: HttpRequest) -> HttpResponseBase:
     return FileResponse(buffer, as_attachment=True, filename=f"access-register-{stamp}.xlsx")
 
 
+AUDIT_EXPORT_MAX_ROWS = 10_000
+
+
+def _audit_events(request: HttpRequest) -> tuple[AuditFilterForm, Any]:
+    form = AuditFilterForm(request.GET or None)
+    filters: dict[str, Any] = {}
+    if form.is_valid():
+        filters = {
+            "action": form.cleaned_data["action"],
+            "date_from": form.cleaned_data["date_from"],
+            "date_to": form.cleaned_data["date_to"],
+            "actor": form.cleaned_data["actor"].strip(),
+            "object_id": form.cleaned_data["object"].strip(),
+        }
+    return form, selectors.audit_events_filtered(_user(request), **filters)
+
+
 @require_GET
 @page
 def audit_log(request: HttpRequest) -> HttpResponse:
-    events = selectors.audit_events_visible_to(_user(request))
-    action = request.GET.get("action", "").strip()
-    if action:
-        events = events.filter(action__startswith=action)
+    """Newest first, walked by sequence (`?before=N`): no count of the whole log."""
+    form, events = _audit_events(request)
+    before = request.GET.get("before", "")
+    if before.isdigit() and len(before) < 19:
+        events = events.filter(sequence__lt=int(before))
+    page_events = list(events[: PAGE_SIZE + 1])
+    more = len(page_events) > PAGE_SIZE
+    page_events = page_events[:PAGE_SIZE]
+    query = request.GET.copy()
+    query.pop("before", None)
+    base_query = query.urlencode()
+    next_query = None
+    if more:
+        query["before"] = str(page_events[-1].sequence)
+        next_query = query.urlencode()
     return render(
-        request, "review/audit_log.html", {"page_obj": _paginate(request, events), "action": action}
+        request,
+        "review/audit_log.html",
+        {
+            "form": form,
+            "lines": audit_wording.describe(page_events),
+            "next_query": next_query,
+            "first_page": not before,
+            "base_query": base_query,
+        },
     )
+
+
+@require_GET
+@page
+def audit_log_xlsx(request: HttpRequest) -> HttpResponseBase:
+    """The filtered log as a spreadsheet, as readable as the page (at most 10,000 rows)."""
+    _form, events = _audit_events(request)
+    lines = audit_wording.describe(events[:AUDIT_EXPORT_MAX_ROWS])
+    buffer = io.BytesIO()
+    audit_workbook(lines, truncated=len(lines) >= AUDIT_EXPORT_MAX_ROWS).save(buffer)
+    buffer.seek(0)
+    stamp = timezone.localtime().strftime("%Y%m%d-%H%M")
+    return FileResponse(buffer, as_attachment=True, filename=f"audit-log-{stamp}.xlsx")
 
 
 @require_GET

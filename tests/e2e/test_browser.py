@@ -23,6 +23,7 @@ from django.db import connection
 
 from backend.accounts.models import Role
 from backend.review.models import AccessRegisterEntry
+from tests.e2e.audit import audited
 from tests.review.conftest import PASSWORD, World, make_activity
 
 pytestmark = [pytest.mark.browser, pytest.mark.integration]
@@ -113,7 +114,9 @@ def server(e2e_world: World, s3: Any) -> Iterator[str]:
 
 
 @pytest.fixture
-def browser() -> Iterator[Any]:
+def browser(request: pytest.FixtureRequest) -> Iterator[Any]:
+    """Chromium whose every page is audited by axe-core (tests/e2e/audit.py): a WCAG 2.1
+    A/AA violation on any page a test opens fails that test."""
     if not Path(CHROMIUM).exists():
         pytest.fail("Chromium is missing: apt-get install chromium")
     try:
@@ -123,8 +126,10 @@ def browser() -> Iterator[Any]:
     ARTIFACTS.mkdir(exist_ok=True)
     with sync_playwright() as playwright:
         launched = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield launched
-        launched.close()
+        try:
+            yield from audited(launched, request.node.nodeid, ARTIFACTS)
+        finally:
+            launched.close()
 
 
 def _sign_in(browser: Any, base: str, username: str) -> Any:
@@ -195,7 +200,7 @@ def test_sign_in_timeline_playback_access_request_and_register(
     _wait_canplay(page)
     assert abs(_seek(page, "video#player", 1.5) - 1.5) < 0.5
     assert recording.sha256 in page.content()
-    assert "recording.stored" in page.locator("table.custody").inner_text()
+    assert "存入对象存储" in page.locator("table.custody").inner_text()
     page.screenshot(path=str(ARTIFACTS / "03-recording.png"), full_page=True)
 
     # A supervisor of another bureau asks to see a recording of this one …

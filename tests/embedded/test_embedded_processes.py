@@ -75,6 +75,7 @@ class Embedded:
         self.var = (tmp_path / "var").resolve()
         self.web_port = free_port()
         self.s3_port = free_port()
+        self.tsa_port = free_port()
         env = {
             k: v
             for k, v in os.environ.items()
@@ -84,6 +85,7 @@ class Embedded:
             FV_VAR_DIR=str(self.var),
             FV_PORT=str(self.web_port),
             FV_S3_PORT=str(self.s3_port),
+            FV_TSA_PORT=str(self.tsa_port),
             FV_DEMO_PASSWORD="demo-pass-1",
             PYTHONPATH=str(ROOT),
             **extra,
@@ -171,6 +173,7 @@ def test_a_failing_demo_stops_every_child_and_frees_the_ports(
     assert any("fieldvault_worker" in c for c in children), stack.seen
     assert any("ops.scheduler" in c for c in children), stack.seen
     assert any("weed" in c and " mini" in c for c in children), stack.seen
+    assert any("provenance.local_tsa" in c for c in children), stack.seen
 
     assert code != 0
     failure = [line for line in stack.lines if line.startswith("fieldvault: start-up failed")]
@@ -180,6 +183,7 @@ def test_a_failing_demo_stops_every_child_and_frees_the_ports(
     assert wait_until_gone(stack.var) == {}
     assert port_free(stack.web_port)
     assert port_free(stack.s3_port)
+    assert port_free(stack.tsa_port)
 
 
 DEMO_STATE = """

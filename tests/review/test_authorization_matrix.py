@@ -269,12 +269,19 @@ MATRIX: dict[str, Cell] = {
     "GET /audit/": Cell(
         "GET", lambda c: "/audit/", same(403, **PAGE, auditor=200, system_admin=200), sided=False
     ),
+    "GET /audit.xlsx": Cell(
+        "GET",
+        lambda c: "/audit.xlsx",
+        same(403, **PAGE, auditor=200, system_admin=200),
+        sided=False,
+    ),
     "GET /storage/": Cell(
         "GET",
         lambda c: "/storage/",
         same(403, **PAGE, storage_admin=200, system_admin=200),
         sided=False,
     ),
+    "GET /integrity/": Cell("GET", lambda c: "/integrity/", same(200, **PAGE), sided=False),
     "GET /calendar/": Cell(
         "GET", lambda c: "/calendar/", same(403, **PAGE, system_admin=200), sided=False
     ),
@@ -456,6 +463,17 @@ MATRIX: dict[str, Cell] = {
         lambda c: "/api/retention/holds",
         same(403, **API, supervisor=200, legal_officer=200, storage_admin=200, system_admin=200),
         sided=False,
+    ),
+    # Integrity (backend/integrity): the roots are public; a recording's proof follows the
+    # recording's visibility (the matrix's recordings were stored today: 409 proof_pending
+    # for those who see them, 404 for everyone else).
+    "GET /api/integrity/roots": Cell(
+        "GET", lambda c: "/api/integrity/roots", same(200, anon=200, device=200), sided=False
+    ),
+    "GET /api/integrity/recordings/{recording_id}/proof": Cell(
+        "GET",
+        lambda c: f"/api/integrity/recordings/{recording(c)}/proof",
+        roles({r: 409 for r in CONTENT}, {SYS: 409}, default=404, other_default=404, **API),
     ),
     # Core API.
     "GET /api/recordings/{recording_id}": Cell(

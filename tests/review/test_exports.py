@@ -16,11 +16,11 @@ from backend.accounts.models import Role
 from backend.review import services
 from backend.review.models import AccessRegisterEntry, ExportPackage
 from backend.review.packaging import (
-    cjk_font_path,
     watermark_clean_text,
     watermark_filter,
     watermark_media,
 )
+from media.fonts import cjk_font_path
 from media.probe import probe_inprocess
 from media.tools import ffmpeg_binary
 from tests.review.conftest import World, outside_copy_grant, store_recording
@@ -100,7 +100,9 @@ def test_package_verifies_with_sha256sum_alone(
         ["sha256sum", "-c", "SHA256SUMS"], cwd=tmp_path, capture_output=True, text=True, check=False
     )
     assert check.returncode == 0, check.stdout + check.stderr
-    assert check.stdout.count(": OK") == 4  # original, proxy, manifest, audit extract
+    # original, proxy, manifest, audit extract, and integrity/: the proof (pending: stored
+    # today), the verifier and its README.
+    assert check.stdout.count(": OK") == 7
     readme = (tmp_path / "README.txt").read_text(encoding="utf-8")
     assert "sha256sum -c SHA256SUMS" in readme and "如何校验" in readme
     audit = (tmp_path / "audit-extract.jsonl").read_text(encoding="utf-8")
@@ -183,17 +185,10 @@ def test_watermark_with_markup_is_drawn_literally(tmp_path: Path) -> None:
     assert bottom.getextrema()[1] > 200  # the text is there, bright on black
     assert top.getextrema()[1] < 40  # and nowhere else
     # The text never enters the filter string; unsafe paths are refused.
-    built = watermark_filter(text_file=tmp_path / "t.txt", font_file=cjk_font_path())
+    built = watermark_filter(text_file=tmp_path / "t.txt", font_file=str(cjk_font_path()))
     assert "script" not in built and "expansion=none" in built
     with pytest.raises(ValueError):
-        watermark_filter(text_file=Path("/tmp/x:y'.txt"), font_file=None)
-
-
-def test_cjk_font_is_installed() -> None:
-    font = cjk_font_path()
-    assert font is not None and ("wqy" in font or "Noto" in font), (
-        "install a CJK font for watermarks: apt-get install fonts-wqy-zenhei"
-    )
+        watermark_filter(text_file=Path("/tmp/x:y'.txt"), font_file=str(cjk_font_path()))
 
 
 def test_download_waits_for_the_watermarked_copies_and_the_job_is_idempotent(

@@ -49,6 +49,7 @@ def test_default_passes_pace_fixity_to_the_interval() -> None:
     assert [p.command for p in passes] == [
         ["retention_periodic", "--interval", "300"],
         ["fieldwork_periodic"],
+        ["integrity_periodic"],
     ]
     assert all(p.every_seconds == 300 and p.due_at == 0 for p in passes)
 

@@ -59,6 +59,7 @@ INSTALLED_APPS = [
     "backend.corrections",
     "backend.inspections",
     "backend.workcalendar",
+    "backend.integrity",
     "backend.wiring",  # last: connects every cross-app reaction (backend/wiring/registry.py)
 ]
 
@@ -177,6 +178,21 @@ FV_FILE_TIME_TOLERANCE_SECONDS = env_int("FV_FILE_TIME_TOLERANCE_SECONDS", 120)
 # Coverage check: a recording links to an activity of its officer when it overlaps the
 # activity's window widened by this many seconds on each side.
 FV_COVERAGE_LINK_BUFFER_SECONDS = env_int("FV_COVERAGE_LINK_BUFFER_SECONDS", 120)
+
+# Integrity (backend/integrity): each local day's Merkle root over the recordings stored and
+# the audit chain, timestamped by an RFC 3161 TSA. Without FV_TSA_URL the embedded stack
+# runs a local test TSA (provenance/local_tsa.py) and trusts its CA; in production name a
+# national or commercial TSA and its CA certificate(s) (PEM) as the trust anchor.
+FV_TSA_URL = env_optional("FV_TSA_URL")
+FV_TSA_TRUST_ANCHOR = env_optional("FV_TSA_TRUST_ANCHOR")
+FV_TSA_TIMEOUT_SECONDS = env_int("FV_TSA_TIMEOUT_SECONDS", 20)
+FV_INSTALLATION_NAME = env_str("FV_INSTALLATION_NAME", "FieldVault")
+# A day is sealed this long after its local midnight (storage running across midnight).
+FV_INTEGRITY_GRACE_SECONDS = env_int("FV_INTEGRITY_GRACE_SECONDS", 600)
+# Day files (statement, token, CA) are written here, append-only: never overwritten.
+FV_INTEGRITY_PUBLISH_DIR = Path(
+    env_str("FV_INTEGRITY_PUBLISH_DIR", str(VAR_DIR / "integrity" / "published"))
+)
 
 LOGGING = {
     "version": 1,
