@@ -6,6 +6,7 @@ COPY pyproject.toml ./
 COPY backend backend
 COPY sync sync
 COPY media media
+COPY coverage_core coverage_core
 COPY mobile_contract mobile_contract
 COPY ops ops
 COPY provenance provenance

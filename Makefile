@@ -26,9 +26,10 @@ run: install
 lint: install
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/lint-imports --no-cache
 
 typecheck: install
-	$(VENV)/bin/mypy backend sync media mobile_contract ops provenance
+	$(VENV)/bin/mypy backend sync media coverage_core mobile_contract ops provenance
 
 # Node/npm, Chromium and a CJK font: installed when missing (root on Debian), otherwise the
 # command stops at once with the one install line to run.

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from django import forms
+from django.contrib.auth import get_user_model
 from django.core.files.uploadedfile import UploadedFile
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
@@ -19,7 +20,6 @@ from django.utils.http import content_disposition_header
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from backend.accounts.models import User
 from backend.config.errors import FieldVaultError
 from backend.tabular import (
     MAX_TABLE_BYTES,
@@ -62,9 +62,11 @@ class ImportPage:
     form_class: type[ImportForm] = ImportForm
 
 
-def user_of(request: HttpRequest) -> User:
+def user_of(request: HttpRequest) -> Any:
+    """The signed-in user (the project's accounts.User; this shared helper does not import
+    the accounts app, which imports it)."""
     user = request.user
-    assert isinstance(user, User)
+    assert isinstance(user, get_user_model())
     return user
 
 

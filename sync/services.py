@@ -25,7 +25,7 @@ from backend.devices.services import (
     device_clock_record,
 )
 from backend.footage.models import Recording, RecordingState, RecordingStateChange
-from backend.garbage_collection import collector_paused
+from media.garbage_collection import collector_paused
 from sync.models import Upload, UploadState
 from sync.schemas import ClipIn
 from sync.staging_admission import REFUSAL_DETAILS, StagingBudget

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from asgiref.sync import sync_to_async
+from django.conf import settings
 from django.db import close_old_connections, connection, transaction
 from django.db.models import F, Q
 from django.utils import timezone
@@ -547,3 +548,52 @@ class DjangoUploadStore:
             length=upload.length,
         )
         await apublish(groups_for_unit_path(caller.unit_path), event)
+
+
+# -- abandoned partial uploads (staging reclaim) ----------------------------------------
+
+
+def staging_reclaim_abandoned(
+    *, now: datetime.datetime | None = None, days: int | None = None, limit: int = 500
+) -> list[uuid.UUID]:
+    """Terminate receiving uploads without progress for FV_STAGING_ABANDON_DAYS and free
+    their staged bytes. Only `receiving` uploads with no live lease: a complete upload (its
+    clip verified or stored) is never touched. The device's next manifest opens a fresh
+    upload (subject to admission). Returns the uploads reclaimed."""
+    now = now or timezone.now()
+    days = settings.FV_STAGING_ABANDON_DAYS if days is None else days
+    cutoff = now - datetime.timedelta(days=days)
+    idle = Q(state=UploadState.RECEIVING, updated_at__lte=cutoff) & (
+        Q(lock_expires_at__isnull=True) | Q(lock_expires_at__lte=now)
+    )
+    reclaimed: list[uuid.UUID] = []
+    for upload_id in list(Upload.objects.filter(idle).values_list("pk", flat=True)[:limit]):
+        with transaction.atomic():
+            upload = Upload.objects.select_for_update(skip_locked=True).filter(idle, pk=upload_id)
+            found = upload.first()
+            if found is None:
+                continue
+            found.state = UploadState.TERMINATED
+            found.lock_token = None
+            found.save(update_fields=["state", "lock_token", "updated_at"])
+            _recording_release(
+                recording_id=found.recording_id, upload_id=found.pk, reason="abandoned"
+            )
+            audit_record(
+                actor=Actor.system(),
+                action="upload.abandoned_reclaimed",
+                object_type="upload",
+                object_id=found.pk,
+                data={
+                    "recording_id": str(found.recording_id),
+                    "offset": found.offset,
+                    "length": found.length,
+                    "idle_days": days,
+                },
+            )
+            path = found.staging_path
+            transaction.on_commit(lambda path=path: remove_staging_file(path))  # type: ignore[misc]
+        reclaimed.append(upload_id)
+    if reclaimed:
+        logger.info("reclaimed %s abandoned partial uploads", len(reclaimed))
+    return reclaimed

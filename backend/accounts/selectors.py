@@ -15,6 +15,12 @@ def units_in_subtree(unit: Unit) -> QuerySet[Unit]:
     return Unit.objects.filter(path__startswith=unit.path)
 
 
+def bureau_path(unit: Unit) -> str:
+    """The materialised path of the bureau at the top of `unit`'s tree ("/1/" of "/1/4/")."""
+    top = unit.path.strip("/").split("/")[0]
+    return f"/{top}/"
+
+
 def unit_scope_q(user: User, *, unit_field: str) -> Q:
     """A filter on `<unit_field>` limiting rows to the user's unit and its sub-units.
 

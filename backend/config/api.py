@@ -105,24 +105,26 @@ def _http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
 
 def _register_routers() -> None:
     from backend.devices.api import router as devices_router
-    from backend.footage.api import router as footage_router
     from backend.retention.api import router as retention_router
     from sync.api import router as sync_router
 
     api.add_router("/sync/v1/", sync_router)
     api.add_router("/devices/", devices_router)
-    api.add_router("/recordings/", footage_router)
     api.add_router("/retention/", retention_router)
 
+    from backend.coverage.api import recordings_router as coverage_recordings_router
     from backend.coverage.api import router as coverage_router
     from backend.enforcement.api import router as enforcement_router
 
     api.add_router("/enforcement/", enforcement_router)
     api.add_router("/coverage/", coverage_router)
+    api.add_router("/recordings/", coverage_recordings_router)  # time correction (retiming)
 
     from backend.review.api import router as review_router
+    from backend.review.recordings_api import router as recordings_router
 
     api.add_router("/review/", review_router)
+    api.add_router("/recordings/", recordings_router)  # a recording's detail (a content view)
 
     from backend.corrections.api import router as corrections_router
     from backend.inspections.api import router as inspections_router

@@ -25,7 +25,7 @@ from channels.routing import ProtocolTypeRouter  # noqa: E402
 from django.conf import settings  # noqa: E402
 from django.contrib.staticfiles.handlers import ASGIStaticFilesHandler  # noqa: E402
 
-from sync.routing import websocket_application  # noqa: E402
+from backend.config.routing import websocket_application  # noqa: E402
 from sync.tus.app import build_upload_app  # noqa: E402
 
 UPLOAD_PREFIX = "/api/sync/v1/uploads"

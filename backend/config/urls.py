@@ -7,7 +7,6 @@ from django.urls import include, path
 
 from backend.config.api import api, redoc_page
 from backend.config.errors import error_body
-from backend.review.forms import LockoutAdminAuthenticationForm
 
 
 def _not_found(request: HttpRequest, exception: Exception | None = None) -> JsonResponse:
@@ -37,7 +36,6 @@ def _favicon(request: HttpRequest) -> HttpResponse:
 
 
 # One sign-in throttle for every sign-in path (backend/review/forms.py).
-admin.site.login_form = LockoutAdminAuthenticationForm
 
 urlpatterns = [
     path("favicon.ico", _favicon),
@@ -49,6 +47,7 @@ urlpatterns = [
     path("calendar/", include("backend.workcalendar.urls")),
     path("enforcement/", include("backend.enforcement.urls")),
     path("inspections/", include("backend.inspections.urls")),
+    path("retention/", include("backend.retention.urls")),
     path("integrity/", include("backend.integrity.urls")),
     path("corrections/", include("backend.corrections.urls")),
     path("coverage/", include("backend.coverage.urls")),

@@ -12,7 +12,6 @@ from typing import Any
 
 from django.utils.translation import gettext as _
 from pydantic import BaseModel, ConfigDict, Field
-from pydantic import ValidationError as PydanticValidationError
 
 from backend.config.errors import InvalidInput
 from backend.corrections.models import ContactKind
@@ -25,7 +24,7 @@ from backend.corrections.services import (
     contacts_insert_pending,
     subjects_by_id,
 )
-from sync.records.kinds import DEFER_INSERTS, DeviceContext, RecordCopy
+from sync.records.kinds import DEFER_INSERTS, DeviceContext, RecordCopy, parse_data
 
 
 class ContactData(BaseModel):
@@ -43,22 +42,6 @@ class ContactData(BaseModel):
     identity_method: str = Field(default="", max_length=20)
     photo_recording_id: uuid.UUID | None = None
     recording_ids: list[uuid.UUID] = Field(default_factory=list, max_length=100)
-
-
-def parse_data(model: type[BaseModel], data: dict[str, Any]) -> Any:
-    try:
-        return model.model_validate(data)
-    except PydanticValidationError as exc:
-        raise InvalidInput(
-            _("记录内容无效"),
-            code="invalid_record",
-            details={
-                "errors": [
-                    {"location": [str(p) for p in e["loc"]], "message": e["msg"]}
-                    for e in exc.errors()
-                ]
-            },
-        ) from exc
 
 
 PENDING = "pending_contacts"

@@ -21,6 +21,7 @@ from django.utils.translation import gettext as _
 
 from backend.accounts.models import Officer, Role, Unit, UnitKind, User
 from backend.accounts.selectors import units_in_subtree, user_has_role
+from backend.after_commit import AfterCommitCollector
 from backend.audit.services import Actor, audit_record
 from backend.config.errors import Conflict, InvalidInput, PermissionDenied
 from backend.corrections.crosscheck import FootageFix, crosscheck_checkin
@@ -599,7 +600,7 @@ ACTIVITY_STAGE = {
 }
 
 
-def _activity_for_contact(contact_id: uuid.UUID) -> uuid.UUID | None:
+def contact_activity_link(contact_id: uuid.UUID) -> uuid.UUID | None:
     """Create the coverage activity (执法活动) of a check-in, visit or talk, so the coverage
     check judges its footage against the record list. Idempotent (external_ref); runs after
     the contact's transaction committed (see :func:`activity_link_later`). Phone reports
@@ -643,36 +644,25 @@ def contacts_link_redrive(*, since: datetime.datetime) -> int:
         created_at__gte=since,
     ).values_list("pk", flat=True)
     for contact_id in pending:
-        if _activity_for_contact(contact_id) is not None:
+        if contact_activity_link(contact_id) is not None:
             linked += 1
     return linked
 
 
-class _ActivityLinker:
-    """One after-commit job per transaction for all contacts written in it."""
+def _enqueue_activity_links(contact_ids: list[str]) -> None:
+    from backend.corrections.tasks import link_contact_activities
 
-    def __init__(self) -> None:
-        self.contact_ids: list[str] = []
+    link_contact_activities.enqueue(contact_ids)
 
-    def __call__(self) -> None:
-        from backend.corrections.tasks import link_contact_activities
 
-        link_contact_activities.enqueue(self.contact_ids)
+# One after-commit job per transaction for all contacts written in it.
+_activity_links = AfterCommitCollector(_enqueue_activity_links)
 
 
 def activity_link_later(contact_id: uuid.UUID) -> None:
     """Link the contact to its activity after commit, as a task: activity creation appends
     to the global audit chain, which a tablet's push must not hold for its whole batch."""
-    connection = transaction.get_connection()
-    # Reuse this transaction's pending linker (Django drops it with a rolled-back savepoint,
-    # in which case a new one is registered).
-    for _savepoints, callback, _robust in connection.run_on_commit:
-        if isinstance(callback, _ActivityLinker):
-            callback.contact_ids.append(str(contact_id))
-            return
-    linker = _ActivityLinker()
-    linker.contact_ids.append(str(contact_id))
-    transaction.on_commit(linker)
+    _activity_links.add(str(contact_id))
 
 
 def subjects_by_id(ids: list[uuid.UUID]) -> dict[uuid.UUID, Subject]:

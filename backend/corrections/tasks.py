@@ -7,7 +7,7 @@ import uuid
 
 from django_tasks import task
 
-from backend.corrections.services import _activity_for_contact, overdue_scan
+from backend.corrections.services import contact_activity_link, overdue_scan
 
 logger = logging.getLogger(__name__)
 
@@ -18,7 +18,7 @@ def link_contact_activities(contact_ids: list[str]) -> int:
     linked = 0
     for contact_id in contact_ids:
         try:
-            if _activity_for_contact(uuid.UUID(contact_id)) is not None:
+            if contact_activity_link(uuid.UUID(contact_id)) is not None:
                 linked += 1
         except Exception:  # one bad contact must not block the others; re-run is safe
             logger.exception("could not link contact %s to an activity", contact_id)

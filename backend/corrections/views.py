@@ -45,7 +45,7 @@ from backend.corrections.selectors import (
     subjects_visible_to,
 )
 from backend.corrections.services import ContactInput, contact_log
-from backend.review.views import page
+from backend.web.pages import page
 
 PAGE_SIZE = 25
 CHART_MONTHS = 6

@@ -13,9 +13,9 @@ from backend.accounts.models import Officer, Role, User
 from backend.accounts.selectors import user_has_role
 from backend.config.errors import NotFound, PermissionDenied
 from backend.coverage import selectors, services
-from backend.coverage.evaluation import VERDICT_LABELS_ZH, Verdict
 from backend.coverage.exports import check_format, table_response
 from backend.coverage.models import CoverageEvaluation, ExplanationReason, GapExplanation
+from backend.coverage.retime import recordings_retime
 from backend.coverage.schemas import (
     CoverageOut,
     DecisionIn,
@@ -24,13 +24,21 @@ from backend.coverage.schemas import (
     LinkIn,
     LinkOut,
     ReportOut,
+    TimeCorrectionIn,
+    TimeCorrectionResultOut,
     UnlinkIn,
+    VerdictChangeOut,
 )
 from backend.enforcement.models import Activity
 from backend.enforcement.selectors import UNIT_WIDE_ROLES, activity_get_visible
+from backend.footage.api import recording_detail_out
 from backend.footage.selectors import recording_get_visible
+from backend.footage.services import time_correction_offset
+from coverage_core.evaluation import VERDICT_LABELS_ZH, Verdict
 
 router = Router(tags=["coverage"], auth=django_auth)
+# Coverage workflows on a recording, mounted under /api/recordings/ beside footage's router.
+recordings_router = Router(tags=["recordings"], auth=django_auth)
 
 REVIEWER_ROLES = {Role.SUPERVISOR, Role.LEGAL_OFFICER, Role.SYSTEM_ADMIN}
 
@@ -271,3 +279,40 @@ def report_units(
         raise PermissionDenied("unit reports are for supervisors")
     rows = selectors.report_units(user, date_from=date_from, date_to=date_to, unit_id=unit_id)
     return _report(rows, selectors.UNIT_REPORT_COLUMNS, format, "coverage-units")
+
+
+@recordings_router.post(
+    "{recording_id}/time-correction",
+    response=TimeCorrectionResultOut,
+    operation_id="recordings_time_correct",
+)
+def correct_time(
+    request: HttpRequest, recording_id: str, payload: TimeCorrectionIn
+) -> TimeCorrectionResultOut:
+    """Correct a recording's clock-corrected start and end after the fact, when its
+    device's clock is found to have been wrong: both move by `offset_seconds` (non-zero,
+    at most 7 days either way; `offset_out_of_range` otherwise) and a `reason` is required
+    (`reason_required`). The device-reported times and the original file never change.
+    The correction is kept in the recording's `time_corrections` history and audited;
+    the coverage check then re-links the recording and re-checks the activities on both
+    sides (`verdict_changes` lists the verdicts that changed). Corrections stack.
+    Supervisors (their unit and sub-units) and the system administrator only
+    (`time_correction_not_allowed`, 403); a recording outside the caller's scope is 404.
+    For a device's whole period use `python manage.py recordings_retime`."""
+    user = request.user
+    assert isinstance(user, User)
+    offset = time_correction_offset(payload.offset_seconds)
+    result = recordings_retime(
+        actor_user=user, recording_ids=[recording_id], offset=offset, reason=payload.reason
+    )
+    recording = recording_get_visible(user=user, recording_id=str(result.recording_ids[0]))
+    if recording is None:  # corrected a moment ago: visible unless the roster changed
+        raise NotFound("no such recording", code="recording_not_found")
+    return TimeCorrectionResultOut(
+        recording=recording_detail_out(recording, links=[], content_allowed=False),
+        activities_rechecked=[str(a) for a in result.activity_ids],
+        verdict_changes=[
+            VerdictChangeOut(activity_id=str(c.activity_id), before=c.before, after=c.after)
+            for c in result.verdict_changes
+        ],
+    )

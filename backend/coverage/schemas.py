@@ -3,7 +3,9 @@ from __future__ import annotations
 import datetime
 from typing import Any
 
-from ninja import Schema
+from ninja import Field, Schema
+
+from backend.footage.schemas import RecordingDetailOut
 
 
 class LinkOut(Schema):
@@ -81,3 +83,23 @@ class DecisionIn(Schema):
 
 class ReportOut(Schema):
     rows: list[dict[str, Any]]
+
+
+class TimeCorrectionIn(Schema):
+    offset_seconds: float = Field(
+        description="Seconds to add to the corrected start and end (negative moves earlier); "
+        "non-zero, at most 7 days either way."
+    )
+    reason: str = Field(description="Why the times are wrong (required, kept with the history).")
+
+
+class VerdictChangeOut(Schema):
+    activity_id: str
+    before: str | None
+    after: str | None
+
+
+class TimeCorrectionResultOut(Schema):
+    recording: RecordingDetailOut
+    activities_rechecked: list[str]
+    verdict_changes: list[VerdictChangeOut]

@@ -1,16 +1,11 @@
 """Reads of coverage results and the reports, scoped to the caller (via the activities the
 caller may see: supervisors their unit subtree, field officers their own activities).
 
-Report definitions (the same as ``evaluation.aggregate_monthly``, over stored results):
-- activation rate = required activities with any recording ÷ required activities
-  (per officer: the officer's own recording);
-- compliance rate = compliant ÷ decided (decided = required − undecidable);
-- late start / early stop = activities with that blocking finding;
-- median gap = median (lower middle) length of the holes inside the coverage;
-- explained = decided, not compliant, with at least one accepted explanation (per
-  officer: accepted from that officer); ``compliance_rate_explained`` =
-  (compliant + explained) ÷ decided. The verdict itself never changes: it says what
-  the footage shows, and the accepted explanation is shown beside it.
+The unit and officer reports feed the stored results into ``evaluation.monthly_figures``,
+the one monthly aggregation (its docstring defines the figures; ``aggregate_monthly`` is the
+same function over fresh results). Explained = decided, not compliant, with at least one
+accepted explanation (per officer: accepted from that officer). The verdict itself never
+changes: it says what the footage shows, and the accepted explanation is shown beside it.
 Months are calendar months in Asia/Shanghai of the activity's start moment.
 """
 
@@ -18,9 +13,7 @@ from __future__ import annotations
 
 import datetime
 import statistics
-from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Hashable, Iterable, Mapping, Sequence
 from typing import Any
 
 from django.db.models import Prefetch, QuerySet
@@ -30,7 +23,6 @@ from django.utils.translation import gettext_lazy as _
 from backend.accounts.models import Role, Unit, User
 from backend.accounts.selectors import units_in_subtree
 from backend.config.errors import NotFound
-from backend.coverage.evaluation import VERDICT_LABELS_ZH, Verdict
 from backend.coverage.models import (
     CoverageEvaluation,
     ExplanationReason,
@@ -41,6 +33,13 @@ from backend.coverage.models import (
 )
 from backend.enforcement.models import Activity, ActivityOfficer
 from backend.enforcement.selectors import activities_visible_to
+from coverage_core.evaluation import (
+    VERDICT_LABELS_ZH,
+    MonthlyEntry,
+    Verdict,
+    monthly_figures,
+    seconds_to_us,
+)
 
 
 def evaluations_visible_to(user: User) -> QuerySet[CoverageEvaluation]:
@@ -267,70 +266,6 @@ def report_activities(
     return rows
 
 
-@dataclass
-class _Tally:
-    activities: int = 0
-    required: int = 0
-    recorded: int = 0
-    decided: int = 0
-    compliant: int = 0
-    undecidable: int = 0
-    late_start: int = 0
-    early_stop: int = 0
-    gaps: int = 0
-    explained: int = 0
-    gap_lengths: list[float] = field(default_factory=list)
-
-    def add(
-        self,
-        *,
-        verdict: str,
-        recorded: bool,
-        late: bool,
-        early: bool,
-        holes: list[float],
-        explained: bool = False,
-    ) -> None:
-        self.activities += 1
-        if verdict == Verdict.NOT_REQUIRED:
-            return
-        self.required += 1
-        self.recorded += int(recorded)
-        if verdict == Verdict.UNDECIDABLE:
-            self.undecidable += 1
-        else:
-            self.decided += 1
-            self.compliant += int(verdict == Verdict.COMPLIANT)
-            self.explained += int(explained and verdict != Verdict.COMPLIANT)
-        self.late_start += int(late)
-        self.early_stop += int(early)
-        self.gaps += int(bool(holes))
-        self.gap_lengths.extend(holes)
-
-    def figures(self) -> dict[str, Any]:
-        return {
-            "activities": self.activities,
-            "required": self.required,
-            "recorded": self.recorded,
-            "decided": self.decided,
-            "compliant": self.compliant,
-            "undecidable": self.undecidable,
-            "late_start": self.late_start,
-            "early_stop": self.early_stop,
-            "with_gaps": self.gaps,
-            "gap_count": len(self.gap_lengths),
-            "median_gap_seconds": statistics.median_low(self.gap_lengths)
-            if self.gap_lengths
-            else None,
-            "activation_rate": round(self.recorded / self.required, 4) if self.required else None,
-            "compliance_rate": round(self.compliant / self.decided, 4) if self.decided else None,
-            "explained": self.explained,
-            "compliance_rate_explained": round((self.compliant + self.explained) / self.decided, 4)
-            if self.decided
-            else None,
-        }
-
-
 FIGURE_COLUMNS: tuple[tuple[str, str], ...] = (
     ("activities", "活动数"),
     ("required", "应记录活动数"),
@@ -363,6 +298,30 @@ OFFICER_REPORT_COLUMNS = (
 )
 
 
+def _entry(
+    started: datetime.datetime,
+    key: int,
+    verdict: str,
+    recorded: bool,
+    late: bool,
+    early: bool,
+    holes: Sequence[float],
+    explained: bool,
+) -> MonthlyEntry:
+    """A stored result as an entry of the one monthly aggregation (stored gap lengths are
+    seconds; the aggregation counts whole microseconds)."""
+    return MonthlyEntry(
+        month=_month(started),
+        key=key,
+        verdict=Verdict(verdict),
+        recorded=recorded,
+        late_start=late,
+        early_stop=early,
+        gap_lengths_us=tuple(seconds_to_us(length) for length in holes),
+        explained=explained,
+    )
+
+
 def report_units(
     user: User,
     *,
@@ -392,21 +351,16 @@ def report_units(
         )
         .iterator(chunk_size=2000)
     )
-    tallies: dict[tuple[str, int], _Tally] = defaultdict(_Tally)
-    names: dict[int, str] = {}
+    names: dict[Hashable, str] = {}
+    entries = []
     for activity_id, started, unit, name, verdict, recorded, late, early, holes in rows:
         names[unit] = name
-        tallies[(_month(started), unit)].add(
-            verdict=verdict,
-            recorded=recorded,
-            late=late,
-            early=early,
-            holes=list(holes),
-            explained=activity_id in explained,
+        entries.append(
+            _entry(started, unit, verdict, recorded, late, early, holes, activity_id in explained)
         )
     return [
-        {"month": month, "unit_id": unit, "unit": names[unit], **tally.figures()}
-        for (month, unit), tally in sorted(tallies.items())
+        {"month": f.month, "unit_id": f.key, "unit": names[f.key], **f.report_figures()}
+        for f in monthly_figures(entries)
     ]
 
 
@@ -440,25 +394,29 @@ def report_officers(
         )
         .iterator(chunk_size=2000)
     )
-    tallies: dict[tuple[str, int], _Tally] = defaultdict(_Tally)
-    names: dict[int, tuple[str, str]] = {}
+    names: dict[Hashable, tuple[str, str]] = {}
+    entries = []
     for activity_id, started, officer, name, unit, verdict, recorded, late, early, holes in rows:
         names[officer] = (name, unit)
-        tallies[(_month(started), officer)].add(
-            verdict=verdict,
-            recorded=recorded,
-            late=late,
-            early=early,
-            holes=list(holes),
-            explained=(activity_id, officer) in explained,
+        entries.append(
+            _entry(
+                started,
+                officer,
+                verdict,
+                recorded,
+                late,
+                early,
+                holes,
+                (activity_id, officer) in explained,
+            )
         )
     return [
         {
-            "month": month,
-            "officer_id": officer,
-            "officer": names[officer][0],
-            "unit": names[officer][1],
-            **tally.figures(),
+            "month": f.month,
+            "officer_id": f.key,
+            "officer": names[f.key][0],
+            "unit": names[f.key][1],
+            **f.report_figures(),
         }
-        for (month, officer), tally in sorted(tallies.items())
+        for f in monthly_figures(entries)
     ]

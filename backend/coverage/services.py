@@ -7,7 +7,7 @@ What counts for an activity:
 - only recordings in custody (state ``stored``, or ``destroyed`` once their retention ran
   out: they were held when it mattered): a clip announced but not yet stored is
   linked, counted in ``detail.recordings_pending_storage``, and the activity is
-  re-checked when it is stored (AFTER_STORED_HOOKS);
+  re-checked when it is stored (footage.after_stored, wired in backend/wiring/registry.py);
 - times are the clock-corrected ``Recording.started_at/ended_at``. **Unknown clock
   offset:** ``Recording.clock_offset_ms`` has no "unknown" value, so a recording's offset
   counts as unknown when its device had no clock measurement (ClockReading) at or
@@ -16,7 +16,7 @@ What counts for an activity:
   before it announces clips, so its recordings always count as placed.) A measurement
   taken later does not make such a recording placeable — its stored times were not
   corrected by it; a corrected time must come through
-  :func:`coverage_on_recording_time_changed` (after ``footage.services.recordings_retime``,
+  :func:`coverage_on_recording_time_changed` (after ``coverage.retime.recordings_retime``,
   whose history row makes the recording count as placed). Such recordings are passed to the check
   with ``offset_known=False``; the check then answers ``undecidable`` unless the
   placeable recordings already satisfy the rule.
@@ -42,17 +42,6 @@ from django.utils.translation import gettext as _
 from backend.accounts.models import Officer, User
 from backend.audit.services import Actor, AuditEntry, audit_record, audit_record_many
 from backend.config.errors import Conflict, InvalidInput, NotFound, PermissionDenied
-from backend.coverage.evaluation import (
-    OPEN_ACTIVITY_HORIZON,
-    ActivityInput,
-    ActivityWindow,
-    CoverageResult,
-    CoverageRule,
-    RecordingInterval,
-    Verdict,
-    evaluate_activity,
-    evaluate_many,
-)
 from backend.coverage.models import (
     CoverageEvaluation,
     ExplanationReason,
@@ -66,6 +55,17 @@ from backend.devices.models import ClockReading
 from backend.enforcement.models import Activity, ActivityOfficer, RecordRule
 from backend.enforcement.services import record_rule_for
 from backend.footage.models import Recording, RecordingState, RecordingTimeCorrection
+from coverage_core.evaluation import (
+    OPEN_ACTIVITY_HORIZON,
+    ActivityInput,
+    ActivityWindow,
+    CoverageResult,
+    CoverageRule,
+    RecordingInterval,
+    Verdict,
+    evaluate_activity,
+    evaluate_many,
+)
 
 # A recording destroyed after its retention still covered its activity: a re-check must
 # not turn that activity into a gap (nor count the recording as pending storage).
@@ -113,7 +113,7 @@ def coverage_evaluate(
 def _offset_known() -> ExpressionWrapper:
     """For a RecordingLink row: is its recording placed in time? Yes when its device's
     clock was measured before the row was written (sync), or when a person corrected its
-    times afterwards (footage.services.recordings_retime: the corrected time is a placement)."""
+    times afterwards (coverage.retime.recordings_retime: the corrected time is a placement)."""
     measured = ClockReading.objects.filter(
         device_id=OuterRef("recording__device_id"),
         server_time__lte=OuterRef("recording__created_at"),
@@ -1036,22 +1036,3 @@ def explanation_decide(
             data={"explanation_id": locked.pk, "state": locked.state, "note": locked.decision_note},
         )
     return locked
-
-
-# ---------------------------------------------------------------------- hooks
-
-_registered = False
-
-
-def register_hooks() -> None:
-    """Called from CoverageConfig.ready(): footage's after-stored hook and enforcement's
-    activity-changed hook (both idempotent to register)."""
-    global _registered
-    if _registered:
-        return
-    from backend.enforcement.services import ACTIVITY_CHANGED_HOOKS
-    from backend.footage.services import AFTER_STORED_HOOKS
-
-    AFTER_STORED_HOOKS.append(coverage_on_recording_stored)
-    ACTIVITY_CHANGED_HOOKS.append(coverage_activity_refresh)
-    _registered = True

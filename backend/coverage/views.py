@@ -25,7 +25,7 @@ from backend.coverage.forms import DecisionForm, ExplanationForm
 from backend.coverage.models import CoverageEvaluation, ExplanationState, GapExplanation
 from backend.enforcement.models import Activity, ActivityOfficer
 from backend.enforcement.selectors import activities_visible_to, activity_get_visible
-from backend.review.views import page
+from backend.web.pages import page
 
 REVIEWER_ROLES = (Role.SUPERVISOR, Role.LEGAL_OFFICER, Role.SYSTEM_ADMIN)
 

@@ -13,6 +13,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from backend.accounts.models import Officer, Unit
 from backend.audit.services import Actor, audit_record
@@ -284,6 +285,16 @@ def device_clock_offset_ms(
             },
         )
     return round(offset.total_seconds() * 1000)
+
+
+def device_officer(*, device: Device, at: datetime.datetime | None = None) -> Officer:
+    """The officer a device acts for: its holder at ``at`` (now by default)."""
+    officer = officer_holding_device_at(device=device, at=at or timezone.now())
+    if officer is None:
+        officer = officer_holding_device_at(device=device, at=timezone.now())
+    if officer is None:
+        raise PermissionDenied(_("设备未分配给执法人员"), code="device_not_assigned")
+    return officer
 
 
 def device_clock_record(

@@ -16,6 +16,7 @@ from backend.accounts.selectors import user_has_role
 from backend.audit.services import Actor
 from backend.config.errors import InvalidInput, NotAuthenticated, NotFound, PermissionDenied
 from backend.devices.models import Device
+from backend.devices.services import device_officer
 from backend.enforcement import services
 from backend.enforcement.models import Activity, ActivityOfficer, RecordList
 from backend.enforcement.schemas import (
@@ -228,7 +229,7 @@ def create_activity(request: HttpRequest, payload: ActivityIn) -> Status:
     user, device, actor = _caller(request)
     first: Officer | None = None  # the device's holder or the signed-in field officer
     if device is not None:
-        first = services.device_officer(device=device, at=payload.start.occurred_at)
+        first = device_officer(device=device, at=payload.start.occurred_at)
         unit = first.unit
     else:
         assert user is not None
@@ -312,7 +313,7 @@ def _visible_activity(request: HttpRequest, activity_id: str) -> tuple[Activity,
     if key is None:
         raise NotFound("no such activity", code="activity_not_found")
     if device is not None:
-        holder = services.device_officer(device=device)
+        holder = device_officer(device=device)
         queryset = activities_of_officer(holder)
     else:
         assert user is not None

@@ -12,7 +12,7 @@ import uuid
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-from backend.coverage.evaluation import (
+from coverage_core.evaluation import (
     DEFAULT_EARLY_STOP_GRACE,
     DEFAULT_LATE_START_GRACE,
     DEFAULT_MAX_SPLIT_GAP,
@@ -175,7 +175,7 @@ class MomentSource(models.TextChoices):
 
 
 class ActivityMoment(models.Model):
-    """A named moment reached (code from backend.coverage.moments), when and how we know."""
+    """A named moment reached (code from coverage_core.moments), when and how we know."""
 
     activity = models.ForeignKey(Activity, on_delete=models.CASCADE, related_name="moments")
     code = models.CharField(_("时刻"), max_length=60)

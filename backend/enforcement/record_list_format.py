@@ -21,8 +21,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
-from backend.coverage.moments import RuleInterpretation, interpret_rule
 from backend.tabular import TableFormatError, read_table
+from coverage_core.moments import RuleInterpretation, interpret_rule
 
 COL_SEQUENCE = "序号"
 COL_CATEGORY = "执法类别"

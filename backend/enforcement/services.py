@@ -1,8 +1,8 @@
 """Writes for the record list and activities: import, create, close, moments.
 
-Coverage re-checks are not called from here directly: the coverage app registers a
-callable in :data:`ACTIVITY_CHANGED_HOOKS` (run inside the same transaction, so the
-stored verdict commits together with the change that caused it).
+Coverage re-checks are not called from here directly: :data:`ACTIVITY_CHANGED_HOOKS` is
+fired inside the same transaction (so the stored verdict commits together with the change
+that caused it); its receivers are wired in backend/wiring/registry.py.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ import datetime
 import hashlib
 import re
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
@@ -22,11 +22,10 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from backend.accounts.models import Officer, Role, Unit, User
+from backend.accounts.selectors import bureau_path
 from backend.audit.services import Actor, audit_record
-from backend.config.errors import Conflict, InvalidInput, NotFound, PermissionDenied
-from backend.coverage.moments import moment_for_phrase
+from backend.config.errors import Conflict, InvalidInput, NotFound
 from backend.devices.models import Device
-from backend.devices.services import officer_holding_device_at
 from backend.enforcement.models import (
     Activity,
     ActivityMoment,
@@ -37,6 +36,7 @@ from backend.enforcement.models import (
     RecordRule,
 )
 from backend.enforcement.record_list_format import parse_record_list
+from backend.hooks import HookPoint
 from backend.tabular import (
     TableFormatError,
     invalid_table,
@@ -45,18 +45,20 @@ from backend.tabular import (
     row_error,
     rows_refused_message,
 )
+from coverage_core.moments import moment_for_phrase
 
-ActivityHook = Callable[[uuid.UUID], None]
-# Called with the activity id inside the transaction that created/closed/changed it.
-ACTIVITY_CHANGED_HOOKS: list[ActivityHook] = []
+# Fired with the activity id inside the transaction that created/closed/changed it.
+ACTIVITY_CHANGED_HOOKS: HookPoint[[uuid.UUID], None] = HookPoint(
+    "enforcement.activity_changed",
+    "an activity was created, closed or changed (in its transaction)",
+)
 
 START_MOMENT_FALLBACK = "activity_start"
 STOP_MOMENT_FALLBACK = "activity_stop"
 
 
 def _run_activity_hooks(activity_id: uuid.UUID) -> None:
-    for hook in ACTIVITY_CHANGED_HOOKS:
-        hook(activity_id)
+    ACTIVITY_CHANGED_HOOKS.fire(activity_id)
 
 
 # ------------------------------------------------------------------ record list
@@ -359,12 +361,6 @@ def _check_moment(moment: MomentIn, *, what: str) -> None:
         )
 
 
-def bureau_path(unit: Unit) -> str:
-    """The materialised path of the bureau at the top of `unit`'s tree ("/1/" of "/1/4/")."""
-    top = unit.path.strip("/").split("/")[0]
-    return f"/{top}/"
-
-
 def _resolve_officers(
     *, officer_ids: Sequence[int], certificate_numbers: Sequence[str], unit: Unit
 ) -> list[Officer]:
@@ -665,16 +661,6 @@ def activity_unit_for_user(*, user: User, unit_id: int | None) -> Unit:
         if not any(unit.path.startswith(path) for path in allowed_paths):
             raise NotFound(_("没有该单位"), code="unit_not_found")
     return unit
-
-
-def device_officer(*, device: Device, at: datetime.datetime | None = None) -> Officer:
-    """The officer a device acts for: its holder at ``at`` (now by default)."""
-    officer = officer_holding_device_at(device=device, at=at or timezone.now())
-    if officer is None:
-        officer = officer_holding_device_at(device=device, at=timezone.now())
-    if officer is None:
-        raise PermissionDenied(_("设备未分配给执法人员"), code="device_not_assigned")
-    return officer
 
 
 # ------------------------------------------------------------------- import

@@ -1,16 +1,15 @@
-"""Recordings for signed-in users, scoped by footage/selectors.py."""
+"""The API shapes of a recording (its detail, processing, metadata, time corrections).
+
+The operations that answer with them live with the app that decides them: reading a
+recording registers a content view (backend/review/recordings_api.py), correcting its time
+re-checks coverage (backend/coverage/api.py)."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from django.core.exceptions import ObjectDoesNotExist
-from django.http import HttpRequest
-from ninja import Router
-from ninja.security import django_auth
 
-from backend.accounts.models import User
-from backend.config.errors import FieldVaultError, NotFound
 from backend.footage.models import (
     Recording,
     RecordingMetadata,
@@ -23,23 +22,11 @@ from backend.footage.schemas import (
     ProcessingOut,
     RecordingDetailOut,
     StateChangeOut,
-    TimeCorrectionIn,
     TimeCorrectionOut,
-    TimeCorrectionResultOut,
-    VerdictChangeOut,
 )
 from backend.footage.selectors import (
     DerivativeLink,
-    recording_derivative_links,
-    recording_get_visible,
 )
-from backend.footage.services import recordings_retime, time_correction_offset
-from backend.review.forms import client_ip
-from backend.review.models import RegisterAction
-from backend.review.selectors import recording_access_for
-from backend.review.services import register_write
-
-router = Router(tags=["recordings"], auth=django_auth)
 
 
 def _related(recording: Recording, name: str) -> Any:
@@ -89,45 +76,6 @@ def _metadata_out(metadata: RecordingMetadata | None) -> MetadataOut | None:
     )
 
 
-def _content_view_registered(request: HttpRequest, user: User, recording: Recording) -> bool:
-    """Derivative URLs are content. Hand them out only to a caller who may view the
-    recording's content (the review rules: a storage admin sees storage facts only) and
-    enter that view in the access register, exactly as the review player does."""
-    try:
-        access = recording_access_for(user=user, recording_id=str(recording.pk))
-    except FieldVaultError:
-        return False
-    register_write(
-        user=user,
-        action=RegisterAction.VIEW,
-        basis=access.basis,
-        purpose=access.purpose,
-        recording=access.recording,
-        grant=access.grant,
-        ip_address=client_ip(request),
-    )
-    return True
-
-
-@router.get("{recording_id}", response=RecordingDetailOut, operation_id="recordings_get")
-def get_recording(request: HttpRequest, recording_id: str) -> RecordingDetailOut:
-    """One recording with its custody states, media processing state (pending, processing,
-    ready, damaged with a reason, failed), the metadata read from the file, and short-lived
-    presigned URLs of its derivatives (proxy, poster, thumbnails; they answer Range requests
-    for seeking). Handing out those URLs is a view of the content and is entered in the
-    access register; callers who may see storage facts but not content (storage admins)
-    get the derivatives without URLs. Answers 404 for recordings outside the caller's
-    scope, so ids cannot be probed across units."""
-    user = request.user
-    assert isinstance(user, User)
-    recording = recording_get_visible(user=user, recording_id=recording_id)
-    if recording is None:
-        raise NotFound("no such recording", code="recording_not_found")
-    links = recording_derivative_links(recording=recording)
-    content_allowed = bool(links) and _content_view_registered(request, user, recording)
-    return _detail_out(recording, links=links, content_allowed=content_allowed)
-
-
 def _time_correction_out(correction: RecordingTimeCorrection) -> TimeCorrectionOut:
     return TimeCorrectionOut(
         batch_id=str(correction.batch_id),
@@ -142,7 +90,7 @@ def _time_correction_out(correction: RecordingTimeCorrection) -> TimeCorrectionO
     )
 
 
-def _detail_out(
+def recording_detail_out(
     recording: Recording, *, links: list[DerivativeLink], content_allowed: bool
 ) -> RecordingDetailOut:
     return RecordingDetailOut(
@@ -182,41 +130,4 @@ def _detail_out(
             for link in links
         ],
         time_corrections=[_time_correction_out(c) for c in recording.time_corrections.all()],
-    )
-
-
-@router.post(
-    "{recording_id}/time-correction",
-    response=TimeCorrectionResultOut,
-    operation_id="recordings_time_correct",
-)
-def correct_time(
-    request: HttpRequest, recording_id: str, payload: TimeCorrectionIn
-) -> TimeCorrectionResultOut:
-    """Correct a recording's clock-corrected start and end after the fact, when its
-    device's clock is found to have been wrong: both move by `offset_seconds` (non-zero,
-    at most 7 days either way; `offset_out_of_range` otherwise) and a `reason` is required
-    (`reason_required`). The device-reported times and the original file never change.
-    The correction is kept in the recording's `time_corrections` history and audited;
-    the coverage check then re-links the recording and re-checks the activities on both
-    sides (`verdict_changes` lists the verdicts that changed). Corrections stack.
-    Supervisors (their unit and sub-units) and the system administrator only
-    (`time_correction_not_allowed`, 403); a recording outside the caller's scope is 404.
-    For a device's whole period use `python manage.py recordings_retime`."""
-    user = request.user
-    assert isinstance(user, User)
-    offset = time_correction_offset(payload.offset_seconds)
-    result = recordings_retime(
-        actor_user=user, recording_ids=[recording_id], offset=offset, reason=payload.reason
-    )
-    recording = recording_get_visible(user=user, recording_id=str(result.recording_ids[0]))
-    if recording is None:  # corrected a moment ago: visible unless the roster changed
-        raise NotFound("no such recording", code="recording_not_found")
-    return TimeCorrectionResultOut(
-        recording=_detail_out(recording, links=[], content_allowed=False),
-        activities_rechecked=[str(a) for a in result.activity_ids],
-        verdict_changes=[
-            VerdictChangeOut(activity_id=str(c.activity_id), before=c.before, after=c.after)
-            for c in result.verdict_changes
-        ],
     )

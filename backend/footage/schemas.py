@@ -94,23 +94,3 @@ class RecordingDetailOut(RecordingOut):
     metadata: MetadataOut | None
     derivatives: list[DerivativeOut]
     time_corrections: list[TimeCorrectionOut]
-
-
-class TimeCorrectionIn(Schema):
-    offset_seconds: float = Field(
-        description="Seconds to add to the corrected start and end (negative moves earlier); "
-        "non-zero, at most 7 days either way."
-    )
-    reason: str = Field(description="Why the times are wrong (required, kept with the history).")
-
-
-class VerdictChangeOut(Schema):
-    activity_id: str
-    before: str | None
-    after: str | None
-
-
-class TimeCorrectionResultOut(Schema):
-    recording: RecordingDetailOut
-    activities_rechecked: list[str]
-    verdict_changes: list[VerdictChangeOut]

@@ -7,8 +7,7 @@ import logging
 import math
 import threading
 import uuid
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Sequence
 from typing import Any
 
 from django.conf import settings
@@ -29,6 +28,7 @@ from backend.footage.models import (
 )
 from backend.footage.selectors import recordings_visible_to
 from backend.footage.storage import object_store
+from backend.hooks import HookPoint
 from backend.lease_owner import current_owner, dead_owners, owner_is_dead
 from media.object_store import IntegrityMismatch, ObjectStoreError, StoredObject
 from sync.events import publish_recording_event
@@ -275,7 +275,7 @@ def _recording_store_claimed(recording_id: uuid.UUID, now: datetime.datetime) ->
         staged = upload.staging_path
         transaction.on_commit(lambda: remove_staging_file(staged))
         transaction.on_commit(lambda: publish_recording_event(recording_id, "stored"))
-        transaction.on_commit(lambda: _after_stored(recording_id))
+        transaction.on_commit(lambda: AFTER_STORED_HOOKS.fire(recording_id))
     return "stored"
 
 
@@ -298,13 +298,11 @@ def _ingest_version(stored: StoredObject) -> str:
     return stored.version_id or ""
 
 
-def _after_stored(recording_id: uuid.UUID) -> None:
-    # Later stages (media processing) register here without this module importing them.
-    for hook in AFTER_STORED_HOOKS:
-        hook(recording_id)
-
-
-AFTER_STORED_HOOKS: list[Any] = []
+# Fired after the transaction that stored an original committed, with the recording's id.
+# Its receivers and their order are in backend/wiring/registry.py; this module imports none.
+AFTER_STORED_HOOKS: HookPoint[[uuid.UUID], object] = HookPoint(
+    "footage.after_stored", "a verified original is stored (after commit)"
+)
 
 
 def _storage_failed(recording: Recording, error: str, *, permanent: bool) -> str:
@@ -396,23 +394,6 @@ MAX_TIME_CORRECTION_REASON = 1000
 TIME_CORRECTION_ROLES = frozenset({Role.SUPERVISOR, Role.SYSTEM_ADMIN})
 
 
-@dataclass(frozen=True)
-class VerdictChange:
-    activity_id: uuid.UUID
-    before: str | None
-    after: str | None
-
-
-@dataclass(frozen=True)
-class RetimeResult:
-    batch_id: uuid.UUID
-    recording_ids: list[uuid.UUID]
-    corrections: list[RecordingTimeCorrection]
-    activity_ids: list[uuid.UUID]  # activities re-checked (links moved or verdict re-run)
-    verdict_changes: list[VerdictChange]
-    dry_run: bool
-
-
 def time_correction_offset(seconds: float) -> datetime.timedelta:
     """A correction offset from seconds (API, command), refused when not a number or
     beyond ±7 days (``offset_out_of_range``; a zero offset is refused by the service)."""
@@ -428,7 +409,7 @@ def time_correction_offset(seconds: float) -> datetime.timedelta:
     return datetime.timedelta(seconds=seconds)
 
 
-def _validate_correction(offset: datetime.timedelta, reason: str) -> str:
+def time_correction_validate(offset: datetime.timedelta, reason: str) -> str:
     reason = reason.strip()
     if not reason:
         raise InvalidInput(_("时间校正必须说明原因"), code="reason_required")
@@ -444,7 +425,7 @@ def _validate_correction(offset: datetime.timedelta, reason: str) -> str:
     return reason
 
 
-def _selected_recording_ids(
+def time_correction_select(
     *,
     actor_user: User | None,
     recording_ids: Sequence[uuid.UUID | str] | None,
@@ -494,7 +475,9 @@ def _selected_recording_ids(
     return sorted(wanted)
 
 
-def _holders_after(recordings: list[Recording], offset: datetime.timedelta) -> dict[uuid.UUID, int]:
+def time_correction_holders(
+    recordings: list[Recording], offset: datetime.timedelta
+) -> dict[uuid.UUID, int]:
     """For each recording whose corrected start falls in another officer's assignment of
     its device: that officer's id. Recordings are attributed by recorded time (as at sync);
     where the device's history names nobody at the corrected time, the attribution stays."""
@@ -510,171 +493,94 @@ def _holders_after(recordings: list[Recording], offset: datetime.timedelta) -> d
     return moved
 
 
-def _lock_activities_for(
+def recordings_lock_for_time_correction(ids: Sequence[uuid.UUID]) -> list[Recording]:
+    """The chosen recordings, locked FOR UPDATE in primary-key order (inside the caller's
+    transaction)."""
+    return list(Recording.objects.select_for_update().filter(pk__in=ids).order_by("pk"))
+
+
+def recordings_shift_times(
     recordings: list[Recording],
+    *,
     offset: datetime.timedelta,
-    extra_officers: Iterable[int] = (),
-) -> set[Any]:
-    """Lock, in primary-key order and before anything is written, every activity the
-    coverage re-check may touch (those linked to the recordings, and those of their
-    officers that the corrected spans may overlap: a superset). The coverage paths take
-    activity locks before the audit chain head; a batch re-checking recording after
-    recording would otherwise take further activity locks while holding the head."""
-    from backend.coverage.models import RecordingLink
-    from backend.coverage.services import link_buffer
-    from backend.enforcement.models import Activity
-
-    if not recordings:
-        return set()
-    buffer = link_buffer()
-    ids = set(
-        RecordingLink.objects.filter(recording_id__in=[r.pk for r in recordings]).values_list(
-            "activity_id", flat=True
+    reason: str,
+    batch_id: uuid.UUID,
+    corrected_by: User | None,
+    new_holders: dict[uuid.UUID, int],
+) -> list[RecordingTimeCorrection]:
+    """Move the locked recordings' corrected times by ``offset`` (the device-reported times
+    and the original bytes never change), re-attribute those in ``new_holders``, and keep
+    one history row each (one statement). The caller re-checks what depends on the times
+    (coverage: backend/coverage/retime.py) and then audits with
+    :func:`time_corrections_audit`."""
+    offset_ms = round(offset / datetime.timedelta(milliseconds=1))
+    corrections = []
+    for recording in recordings:
+        corrections.append(
+            RecordingTimeCorrection(
+                recording=recording,
+                batch_id=batch_id,
+                previous_started_at=recording.started_at,
+                previous_ended_at=recording.ended_at,
+                new_started_at=recording.started_at + offset,
+                new_ended_at=recording.ended_at + offset,
+                offset=offset,
+                reason=reason,
+                corrected_by=corrected_by,
+            )
         )
-    )
-    officers = {r.officer_id for r in recordings if r.officer_id is not None}
-    officers |= set(extra_officers)
-    if officers:
-        earliest = min(r.started_at for r in recordings) + offset - buffer
-        latest = max(r.ended_at for r in recordings) + offset + buffer
-        ids |= set(
-            Activity.objects.filter(participants__officer_id__in=officers, started_at__lte=latest)
-            .filter(Q(stopped_at__gte=earliest) | Q(stopped_at__isnull=True))
-            .values_list("pk", flat=True)
-        )
-    if ids:
-        list(
-            Activity.objects.select_for_update(of=("self",))
-            .filter(pk__in=ids)
-            .order_by("pk")
-            .values_list("pk", flat=True)
-        )
-    return ids
+        recording.started_at += offset
+        recording.ended_at += offset
+        recording.clock_offset_ms += offset_ms
+        fields = ["started_at", "ended_at", "clock_offset_ms", "updated_at"]
+        if recording.pk in new_holders:  # the corrected time is another officer's shift
+            recording.officer_id = new_holders[recording.pk]
+            fields.append("officer")
+        recording.save(update_fields=fields)
+    RecordingTimeCorrection.objects.bulk_create(corrections)
+    return corrections
 
 
-def recordings_retime(
+def time_corrections_audit(
+    corrections: list[RecordingTimeCorrection],
     *,
     actor_user: User | None,
     offset: datetime.timedelta,
     reason: str,
-    recording_ids: Sequence[uuid.UUID | str] | None = None,
-    device: Device | None = None,
-    start: datetime.datetime | None = None,
-    end: datetime.datetime | None = None,
-    dry_run: bool = False,
-) -> RetimeResult:
-    """Correct the corrected times of recordings after the fact (a device clock found to
-    have been wrong): ``started_at``/``ended_at`` move by ``offset``; the device-reported
-    times and the original bytes never change. Choose the recordings by id, or by
-    ``device`` and a period ``[start, end)`` of the device-reported start. A recording
-    whose corrected start falls in another officer's assignment of its device is
-    attributed to that officer (as sync attributes by recorded time; audited with
-    ``officer_id_before``); where the device's history names nobody then, it stays.
-
-    ``actor_user`` is the person correcting (scoped like the recording endpoints: a
-    recording they may not see is ``recording_not_found``; only TIME_CORRECTION_ROLES may
-    correct); ``None`` is an operator at the server console (management command).
-    One history row per recording, one ``recording.time_corrected`` audit event per
-    recording (appended in one statement, sharing ``batch_id``), then the coverage
-    re-check of each recording inside this transaction (links that no longer overlap
-    dropped, new overlaps linked, verdicts on both sides re-run). ``dry_run`` does all of
-    it and rolls it back: the result tells what would change, nothing is written."""
-    from backend.coverage.models import CoverageEvaluation
-    from backend.coverage.services import coverage_on_recording_time_changed
-
-    ids = _selected_recording_ids(
-        actor_user=actor_user, recording_ids=recording_ids, device=device, start=start, end=end
-    )
-    reason = _validate_correction(offset, reason)
-    batch_id = uuid.uuid4()
-    offset_ms = round(offset / datetime.timedelta(milliseconds=1))
-    with transaction.atomic():
-        recordings = list(Recording.objects.select_for_update().filter(pk__in=ids).order_by("pk"))
-        new_holders = _holders_after(recordings, offset)
-        previous_officers = {r.pk: r.officer_id for r in recordings}
-        locked = _lock_activities_for(recordings, offset, new_holders.values())
-        verdicts_before = dict(
-            CoverageEvaluation.objects.filter(activity_id__in=locked).values_list(
-                "activity_id", "verdict"
-            )
+    batch_id: uuid.UUID,
+    previous_officers: dict[uuid.UUID, int | None],
+    new_holders: dict[uuid.UUID, int],
+) -> None:
+    """One ``recording.time_corrected`` audit event per correction, appended in one
+    statement sharing ``batch_id``."""
+    actor = Actor.user(actor_user) if actor_user is not None else Actor.system()
+    audit_record_many(
+        AuditEntry(
+            actor=actor,
+            action="recording.time_corrected",
+            object_type="recording",
+            object_id=correction.recording_id,
+            data={
+                "batch_id": str(batch_id),
+                "correction_id": correction.pk,
+                "recordings_in_batch": len(corrections),
+                "device_started_at": correction.recording.device_started_at.isoformat(),
+                "previous_started_at": correction.previous_started_at.isoformat(),
+                "previous_ended_at": correction.previous_ended_at.isoformat(),
+                "started_at": correction.new_started_at.isoformat(),
+                "ended_at": correction.new_ended_at.isoformat(),
+                "offset_seconds": offset.total_seconds(),
+                "reason": reason,
+                **(
+                    {
+                        "officer_id_before": previous_officers[correction.recording_id],
+                        "officer_id": new_holders[correction.recording_id],
+                    }
+                    if correction.recording_id in new_holders
+                    else {}
+                ),
+                "via": "user" if actor_user is not None else "console",
+            },
         )
-        corrections = []
-        for recording in recordings:
-            corrections.append(
-                RecordingTimeCorrection(
-                    recording=recording,
-                    batch_id=batch_id,
-                    previous_started_at=recording.started_at,
-                    previous_ended_at=recording.ended_at,
-                    new_started_at=recording.started_at + offset,
-                    new_ended_at=recording.ended_at + offset,
-                    offset=offset,
-                    reason=reason,
-                    corrected_by=actor_user,
-                )
-            )
-            recording.started_at += offset
-            recording.ended_at += offset
-            recording.clock_offset_ms += offset_ms
-            fields = ["started_at", "ended_at", "clock_offset_ms", "updated_at"]
-            if recording.pk in new_holders:  # the corrected time is another officer's shift
-                recording.officer_id = new_holders[recording.pk]
-                fields.append("officer")
-            recording.save(update_fields=fields)
-        RecordingTimeCorrection.objects.bulk_create(corrections)
-        rechecked: list[uuid.UUID] = []
-        for recording in recordings:
-            for activity_id in coverage_on_recording_time_changed(recording.pk):
-                if activity_id not in rechecked:
-                    rechecked.append(activity_id)
-        verdicts_after = dict(
-            CoverageEvaluation.objects.filter(activity_id__in=rechecked).values_list(
-                "activity_id", "verdict"
-            )
-        )
-        changes = [
-            VerdictChange(activity_id, verdicts_before.get(activity_id), verdict)
-            for activity_id in rechecked
-            if verdicts_before.get(activity_id) != (verdict := verdicts_after.get(activity_id))
-        ]
-        actor = Actor.user(actor_user) if actor_user is not None else Actor.system()
-        audit_record_many(
-            AuditEntry(
-                actor=actor,
-                action="recording.time_corrected",
-                object_type="recording",
-                object_id=correction.recording_id,
-                data={
-                    "batch_id": str(batch_id),
-                    "correction_id": correction.pk,
-                    "recordings_in_batch": len(corrections),
-                    "device_started_at": correction.recording.device_started_at.isoformat(),
-                    "previous_started_at": correction.previous_started_at.isoformat(),
-                    "previous_ended_at": correction.previous_ended_at.isoformat(),
-                    "started_at": correction.new_started_at.isoformat(),
-                    "ended_at": correction.new_ended_at.isoformat(),
-                    "offset_seconds": offset.total_seconds(),
-                    "reason": reason,
-                    **(
-                        {
-                            "officer_id_before": previous_officers[correction.recording_id],
-                            "officer_id": new_holders[correction.recording_id],
-                        }
-                        if correction.recording_id in new_holders
-                        else {}
-                    ),
-                    "via": "user" if actor_user is not None else "console",
-                },
-            )
-            for correction in corrections
-        )
-        if dry_run:
-            transaction.set_rollback(True)
-    return RetimeResult(
-        batch_id=batch_id,
-        recording_ids=[r.pk for r in recordings],
-        corrections=[] if dry_run else corrections,
-        activity_ids=rechecked,
-        verdict_changes=changes,
-        dry_run=dry_run,
+        for correction in corrections
     )

@@ -14,14 +14,13 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from backend.config.errors import InvalidInput
-from backend.corrections.device_records import parse_data
 from backend.inspections.models import Inspection
 from backend.inspections.services import (
     InspectionResultInput,
     inspection_copy,
     inspection_record_result,
 )
-from sync.records.kinds import DeviceContext, RecordCopy, StoredTime
+from sync.records.kinds import DeviceContext, RecordCopy, StoredTime, parse_data
 
 
 class InspectionData(BaseModel):

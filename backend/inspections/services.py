@@ -522,7 +522,7 @@ class InspectionResultInput:
     photo_recording_ids: tuple[uuid.UUID, ...]
 
 
-def _activity_for_inspection(inspection_id: uuid.UUID) -> uuid.UUID | None:
+def inspection_activity_link(inspection_id: uuid.UUID) -> uuid.UUID | None:
     """Create the coverage activity (执法活动) of a concluded on-site inspection — record
     list row 4 (随机抽查) for a drawn one, row 3 (现场检查) otherwise — from the arrival and
     departure moments, with both inspectors. Idempotent (external_ref); run after commit."""
@@ -560,7 +560,7 @@ def inspections_link_redrive() -> int:
         status=InspectionStatus.CONCLUDED, activity__isnull=True
     ).values_list("pk", flat=True)
     for inspection_id in pending:
-        if _activity_for_inspection(inspection_id) is not None:
+        if inspection_activity_link(inspection_id) is not None:
             linked += 1
     return linked
 

@@ -9,7 +9,7 @@ from django.views.decorators.http import require_GET
 
 from backend.integrity.selectors import integrity_overview
 from backend.integrity.services.leaves import day_bounds
-from backend.review.views import page
+from backend.web.pages import page
 
 
 @require_GET

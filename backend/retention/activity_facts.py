@@ -3,8 +3,8 @@ to an activity takes the activity's enforcement category (`enforcement:<执法�
 activity's coverage verdict (`verdict:<结论>`, e.g. `verdict:late_start`) as categories; a
 hold on an activity covers the recordings linked to it.
 
-Reads the enforcement and coverage models, never writes them. Registered from
-RetentionConfig.ready() into facts.FACT_PROVIDERS / REFERENCE_RESOLVERS, so facts.py stays
+Reads the enforcement and coverage models, never writes them. Connected to
+facts.FACT_PROVIDERS / REFERENCE_RESOLVERS in backend/wiring/registry.py, so facts.py stays
 free of those imports.
 """
 

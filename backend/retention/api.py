@@ -4,17 +4,15 @@ see storage facts (ids, sizes, hashes, dates, categories, units), never the foot
 from __future__ import annotations
 
 import uuid
-from typing import Any
 
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
 from django.utils.translation import gettext as _
 from ninja import Query, Router, Status
 from ninja.security import django_auth
 
-from backend.accounts.models import Role, User
+from backend.accounts.models import Role
 from backend.config.api_types import BIGINT_MAX
-from backend.config.errors import FieldVaultError, NotFound, PermissionDenied
+from backend.config.errors import NotFound, PermissionDenied
 from backend.footage.selectors import recording_get_visible
 from backend.retention import destruction, fixity, services
 from backend.retention.facts import categories_from_key
@@ -26,7 +24,13 @@ from backend.retention.models import (
     RecordingRetention,
     RetentionPolicy,
 )
-from backend.retention.register_export import register_print_html, register_xlsx
+from backend.retention.permissions import (
+    admin_or_approver,
+    register_reader,
+    storage_admin,
+    user_of,
+)
+from backend.retention.register_export import register_xlsx
 from backend.retention.schemas import (
     AlertOut,
     BatchIn,
@@ -53,40 +57,11 @@ from backend.retention.selectors import capacity_report, register_entries
 
 router = Router(tags=["retention"], auth=django_auth)
 
-REGISTER_ROLES = {Role.STORAGE_ADMIN, Role.SYSTEM_ADMIN, Role.AUDITOR}
-
-
-def _user(request: HttpRequest) -> User:
-    user = request.user
-    assert isinstance(user, User)
-    return user
-
-
-def _storage_admin(request: HttpRequest) -> User:
-    user = _user(request)
-    if not services.user_is_storage_admin(user):
-        raise PermissionDenied(str(_("只有存储管理员可以访问")), code="not_storage_admin")
-    return user
-
-
-def _admin_or_approver(request: HttpRequest) -> User:
-    user = _user(request)
-    if not (services.user_is_storage_admin(user) or services.user_is_retention_approver(user)):
-        raise PermissionDenied(str(_("只有存储管理员或分管领导可以访问")), code="not_allowed")
-    return user
-
-
-def _register_reader(request: HttpRequest) -> User:
-    user = _user(request)
-    if not (user.role in REGISTER_ROLES or services.user_is_retention_approver(user)):
-        raise PermissionDenied(str(_("无权查看销毁清册")), code="not_allowed")
-    return user
-
 
 # -- policies ----------------------------------------------------------------------------
 @router.get("policies", response=list[PolicyOut], operation_id="retention_policies")
 def list_policies(request: HttpRequest) -> list[PolicyOut]:
-    _admin_or_approver(request)
+    admin_or_approver(request)
     return [
         PolicyOut(
             category=p.category, name=p.name, period_days=p.period_days, permanent=p.permanent
@@ -99,7 +74,7 @@ def list_policies(request: HttpRequest) -> list[PolicyOut]:
 def preview_policy(request: HttpRequest, body: PolicyPreviewIn) -> PolicyPreviewOut:
     """Which recordings' dates would change, and how, if this policy took effect. Nothing
     is written; `refused_reason` says why applying it would be refused."""
-    _storage_admin(request)
+    storage_admin(request)
     preview = services.retention_policy_preview(
         category=body.category,
         period_days=body.period_days,
@@ -125,7 +100,7 @@ def _preview_out(preview: services.PolicyPreview) -> PolicyPreviewOut:
 def set_policy(request: HttpRequest, category: str, body: PolicyIn) -> PolicyPreviewOut:
     """Create or change a category's policy. 409 `policy_would_shorten` when any date would
     move earlier (object locks only extend)."""
-    user = _storage_admin(request)
+    user = storage_admin(request)
     preview = services.retention_policy_set(
         actor=user,
         category=category,
@@ -141,7 +116,7 @@ def set_policy(request: HttpRequest, category: str, body: PolicyIn) -> PolicyPre
 def recording_retention(request: HttpRequest, recording_id: str) -> RetentionOut:
     """A recording's retention date and the reason, for storage admins and for whoever may
     see the recording."""
-    user = _user(request)
+    user = user_of(request)
     row = None
     try:
         key = uuid.UUID(recording_id)
@@ -175,7 +150,7 @@ def recording_retention(request: HttpRequest, recording_id: str) -> RetentionOut
 @router.post("marks", response={201: MarkOut}, operation_id="retention_mark_add")
 def add_mark(request: HttpRequest, body: MarkIn) -> Status:
     mark = services.evidence_mark_add(
-        actor=_user(request),
+        actor=user_of(request),
         recording_id=body.recording_id,
         kind=body.kind,
         activity_ref=body.activity_ref,
@@ -187,7 +162,7 @@ def add_mark(request: HttpRequest, body: MarkIn) -> Status:
 
 @router.delete("marks/{mark_id}", response={204: None}, operation_id="retention_mark_withdraw")
 def withdraw_mark(request: HttpRequest, mark_id: int) -> Status:
-    services.evidence_mark_withdraw(actor=_user(request), mark_id=mark_id)
+    services.evidence_mark_withdraw(actor=user_of(request), mark_id=mark_id)
     return Status(204, None)
 
 
@@ -208,7 +183,7 @@ def _hold_out(hold: LegalHold) -> HoldOut:
 
 @router.get("holds", response=list[HoldOut], operation_id="retention_holds")
 def list_holds(request: HttpRequest, active: bool = True) -> list[HoldOut]:
-    user = _user(request)
+    user = user_of(request)
     if not (
         user.role in services.HOLD_ROLES | {Role.STORAGE_ADMIN}
         or services.user_is_retention_approver(user)
@@ -223,7 +198,7 @@ def list_holds(request: HttpRequest, active: bool = True) -> list[HoldOut]:
 @router.post("holds", response={201: HoldOut}, operation_id="retention_hold_place")
 def place_hold(request: HttpRequest, body: HoldIn) -> Status:
     hold = services.legal_hold_place(
-        actor=_user(request),
+        actor=user_of(request),
         target_kind=body.target_kind,
         reason=body.reason,
         recording_id=body.recording_id,
@@ -236,7 +211,7 @@ def place_hold(request: HttpRequest, body: HoldIn) -> Status:
 def release_hold(request: HttpRequest, hold_id: int, body: ReasonIn) -> HoldOut:
     """Needs a second person: 403 `hold_release_needs_second_person` for the placer."""
     return _hold_out(
-        services.legal_hold_release(actor=_user(request), hold_id=hold_id, reason=body.reason)
+        services.legal_hold_release(actor=user_of(request), hold_id=hold_id, reason=body.reason)
     )
 
 
@@ -279,7 +254,7 @@ def _batch_out(batch: DestructionBatch) -> BatchOut:
 def destruction_candidates(
     request: HttpRequest, limit: int = Query(500, ge=1, le=10000)
 ) -> list[str]:
-    _storage_admin(request)
+    storage_admin(request)
     return [str(i) for i in destruction.destruction_candidates(limit=min(limit, 10000))]
 
 
@@ -290,7 +265,7 @@ def prepare_batch(request: HttpRequest, body: BatchIn) -> Status:
     """Prepare a destruction batch. 409 `destruction_refused` lists, per recording, why it
     may not be destroyed (held, used as evidence, not yet due, already queued)."""
     batch = destruction.destruction_batch_prepare(
-        actor=_storage_admin(request),
+        actor=storage_admin(request),
         recording_ids=body.recording_ids,
         limit=body.limit,
         note=body.note,
@@ -303,7 +278,7 @@ def prepare_batch(request: HttpRequest, body: BatchIn) -> Status:
 )
 def get_batch(request: HttpRequest, batch_id: int) -> BatchOut:
     """The preview the approver reads: each item, its size, category, links, why it is due."""
-    _admin_or_approver(request)
+    admin_or_approver(request)
     batch = DestructionBatch.objects.filter(pk=batch_id).first()
     if batch is None:
         raise NotFound(str(_("没有该销毁批次")), code="batch_not_found")
@@ -317,7 +292,7 @@ def get_batch(request: HttpRequest, batch_id: int) -> BatchOut:
 )
 def approve_batch(request: HttpRequest, batch_id: int) -> BatchOut:
     return _batch_out(
-        destruction.destruction_batch_approve(actor=_user(request), batch_id=batch_id)
+        destruction.destruction_batch_approve(actor=user_of(request), batch_id=batch_id)
     )
 
 
@@ -329,7 +304,7 @@ def approve_batch(request: HttpRequest, batch_id: int) -> BatchOut:
 def cancel_batch(request: HttpRequest, batch_id: int, body: ReasonIn) -> BatchOut:
     return _batch_out(
         destruction.destruction_batch_cancel(
-            actor=_user(request), batch_id=batch_id, reason=body.reason
+            actor=user_of(request), batch_id=batch_id, reason=body.reason
         )
     )
 
@@ -340,7 +315,9 @@ def cancel_batch(request: HttpRequest, batch_id: int, body: ReasonIn) -> BatchOu
     operation_id="retention_destruction_recover_item",
 )
 def recover_item(request: HttpRequest, item_id: int, body: ReasonIn) -> Status:
-    destruction.destruction_item_recover(actor=_user(request), item_id=item_id, reason=body.reason)
+    destruction.destruction_item_recover(
+        actor=user_of(request), item_id=item_id, reason=body.reason
+    )
     return Status(204, None)
 
 
@@ -350,7 +327,7 @@ def register(
     after: int = Query(0, ge=0, le=BIGINT_MAX),
     limit: int = Query(500, ge=1, le=5000),
 ) -> list[RegisterEntryOut]:
-    _register_reader(request)
+    register_reader(request)
     entries = register_entries().filter(number__gt=after)[: min(limit, 5000)]
     return [
         RegisterEntryOut(
@@ -374,7 +351,7 @@ def register(
 
 @router.get("register.xlsx", operation_id="retention_register_xlsx")
 def register_export(request: HttpRequest) -> HttpResponse:
-    _register_reader(request)
+    register_reader(request)
     response = HttpResponse(
         register_xlsx(register_entries().iterator()),
         content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
@@ -383,18 +360,10 @@ def register_export(request: HttpRequest) -> HttpResponse:
     return response
 
 
-@router.get("register/print", operation_id="retention_register_print")
-def register_print(request: HttpRequest) -> HttpResponse:
-    _register_reader(request)
-    return HttpResponse(
-        register_print_html(register_entries().iterator()), content_type="text/html; charset=utf-8"
-    )
-
-
 # -- fixity and capacity -----------------------------------------------------------------
 @router.post("fixity/run", response=FixityRunOut, operation_id="retention_fixity_run")
 def run_fixity(request: HttpRequest, body: FixityRunIn) -> FixityRunOut:
-    _storage_admin(request)
+    storage_admin(request)
     report = fixity.fixity_sweep(limit=body.limit)
     return FixityRunOut(
         checked=report.checked,
@@ -408,7 +377,7 @@ def run_fixity(request: HttpRequest, body: FixityRunIn) -> FixityRunOut:
 
 @router.get("fixity/alerts", response=list[AlertOut], operation_id="retention_fixity_alerts")
 def fixity_alerts(request: HttpRequest, open_only: bool = True) -> list[AlertOut]:
-    _storage_admin(request)
+    storage_admin(request)
     alerts = FixityAlert.objects.order_by("-raised_at")
     if open_only:
         alerts = alerts.filter(acknowledged_at__isnull=True)
@@ -433,7 +402,7 @@ def _alert_out(alert: FixityAlert) -> AlertOut:
 )
 def acknowledge_alert(request: HttpRequest, alert_id: int) -> AlertOut:
     """A storage admin has seen the alert (and is handling it). 409 when already done."""
-    alert = fixity.fixity_alert_acknowledge(actor=_storage_admin(request), alert_id=alert_id)
+    alert = fixity.fixity_alert_acknowledge(actor=storage_admin(request), alert_id=alert_id)
     return _alert_out(alert)
 
 
@@ -444,7 +413,7 @@ def acknowledge_alert(request: HttpRequest, alert_id: int) -> AlertOut:
 )
 def recording_fixity(request: HttpRequest, recording_id: uuid.UUID) -> list[FixityCheckOut]:
     """Every fixity check of one recording, newest first (storage facts only)."""
-    _storage_admin(request)
+    storage_admin(request)
     checks = FixityCheck.objects.filter(recording_id=recording_id).order_by("-checked_at", "-pk")
     return [
         FixityCheckOut(
@@ -462,258 +431,5 @@ def recording_fixity(request: HttpRequest, recording_id: uuid.UUID) -> list[Fixi
 
 @router.get("capacity", response=CapacityOut, operation_id="retention_capacity")
 def capacity(request: HttpRequest) -> CapacityOut:
-    _storage_admin(request)
+    storage_admin(request)
     return CapacityOut(**capacity_report().__dict__)
-
-
-def human_bytes(value: float) -> str:
-    for unit in ("B", "KB", "MB", "GB", "TB"):
-        if abs(value) < 1024 or unit == "TB":
-            return f"{value:.1f} {unit}" if unit != "B" else f"{int(value)} B"
-        value /= 1024
-    return f"{value:.1f} TB"
-
-
-def _with_bars(rows: list[dict[str, Any]], *, width: int = 240) -> list[dict[str, Any]]:
-    top = max((int(r["bytes"]) for r in rows), default=0) or 1
-    return [
-        {**r, "human": human_bytes(r["bytes"]), "pct": int(width * int(r["bytes"]) / top)}
-        for r in rows
-    ]
-
-
-@router.get("capacity/page", operation_id="retention_capacity_page")
-def capacity_page(request: HttpRequest) -> HttpResponse:
-    """The storage admins' capacity charts in the web UI (HTML, inline SVG, no scripts):
-    cumulative bytes over the last 12 months and the projection of the next 12, and bytes
-    by unit, retention category and month."""
-    _storage_admin(request)
-    report = capacity_report()
-    values: list[tuple[str, float, str]] = [
-        (g["month"], float(g["total_bytes"]), "bar") for g in report.growth
-    ] + [(p["month"], float(p["total_bytes"]), "proj") for p in report.projection]
-    top = max((v for _m, v, _c in values), default=1.0) or 1.0
-    step, bar_w = 34, 26
-    bars: list[dict[str, Any]] = []
-    for index, (label, value, cls) in enumerate(values):
-        h = int(180 * value / top)
-        bars.append(
-            {
-                "x": index * step + 10,
-                "y": 190 - h,
-                "w": bar_w,
-                "h": h,
-                "cls": cls,
-                "label": label,
-                "value": human_bytes(value),
-                "short": label[2:],
-            }
-        )
-    context = {
-        "report": report,
-        "total_human": human_bytes(report.total_bytes),
-        "per_month_human": human_bytes(report.bytes_per_month),
-        "projected_human": human_bytes(report.projected_12_months_bytes),
-        "chart": {"width": step * len(values) + 20, "height": 215, "bars": bars, "label_y": 205},
-        "by_unit": _with_bars(report.by_unit),
-        "by_category": _with_bars(report.by_category),
-        "by_month": _with_bars(report.by_month),
-    }
-    return render(request, "retention/capacity.html", context)
-
-
-# -- web UI: policies and the preview of a change ------------------------------------------
-def _policy_form(data: Any) -> tuple[dict[str, Any], str | None]:
-    """Parse the page's form (GET for a preview, POST to apply): values and an error text."""
-    category = str(data.get("category", "")).strip()
-    name = str(data.get("name", "")).strip()
-    permanent = str(data.get("permanent", "")) in {"1", "on", "true"}
-    raw_days = str(data.get("period_days", "")).strip()
-    values: dict[str, Any] = {
-        "category": category,
-        "name": name,
-        "permanent": permanent,
-        "period_days": raw_days,
-    }
-    if not category:
-        return values, "类别不能为空 / category is required"
-    if len(category) > 120 or len(name) > 200:
-        return values, "类别或名称过长 / category or name too long"
-    if permanent:
-        if raw_days:
-            return values, "永久保存的策略不能同时指定天数 / permanent takes no days"
-        values["days"] = None
-        return values, None
-    if not raw_days.isdigit() or not 0 < int(raw_days) <= 36500:
-        return values, "保存天数必须为 1–36500 的整数 / days must be 1–36500"
-    values["days"] = int(raw_days)
-    return values, None
-
-
-def _policies_page(
-    request: HttpRequest,
-    *,
-    form: dict[str, Any],
-    error: str | None = None,
-    preview: services.PolicyPreview | None = None,
-    applied: bool = False,
-    status: int = 200,
-) -> HttpResponse:
-    return render(
-        request,
-        "retention/policies.html",
-        {
-            "policies": RetentionPolicy.objects.order_by("category"),
-            "form": form,
-            "error": error,
-            "preview": preview,
-            "applied": applied,
-        },
-        status=status,
-    )
-
-
-@router.get("policies-page", operation_id="retention_policies_page")
-def policies_page(request: HttpRequest) -> HttpResponse:
-    """Storage admins' page: the policies, and (with ?category=…&period_days=… or
-    &permanent=1) exactly which recordings' dates a change would move, before applying."""
-    _storage_admin(request)
-    if "category" not in request.GET:
-        return _policies_page(request, form={})
-    form, error = _policy_form(request.GET)
-    if error:
-        return _policies_page(request, form=form, error=error, status=400)
-    preview = services.retention_policy_preview(
-        category=form["category"],
-        period_days=form["days"],
-        permanent=form["permanent"],
-        name=form["name"],
-        limit=500,
-    )
-    return _policies_page(request, form=form, preview=preview)
-
-
-@router.post("policies-page", operation_id="retention_policies_page_apply")
-def policies_page_apply(request: HttpRequest) -> HttpResponse:
-    """Apply the previewed change from the page (form post). A change that would shorten
-    any date is refused (409) and the page shows why."""
-    user = _storage_admin(request)
-    form, error = _policy_form(request.POST)
-    if error:
-        return _policies_page(request, form=form, error=error, status=400)
-    try:
-        preview = services.retention_policy_set(
-            actor=user,
-            category=form["category"],
-            name=form["name"] or form["category"],
-            period_days=form["days"],
-            permanent=form["permanent"],
-        )
-    except FieldVaultError as exc:
-        return _policies_page(request, form=form, error=exc.message, status=exc.status)
-    return _policies_page(request, form=form, preview=preview, applied=True)
-
-
-# -- web UI: destruction batches for storage admins and the leader in charge ---------------
-def _destruction_list_page(
-    request: HttpRequest, *, error: str | None = None, status: int = 200
-) -> HttpResponse:
-    user = _user(request)
-    return render(
-        request,
-        "retention/destruction_list.html",
-        {
-            "batches": DestructionBatch.objects.select_related("prepared_by").order_by("-pk")[:100],
-            "due_count": len(destruction.destruction_candidates(limit=10000))
-            if services.user_is_storage_admin(user)
-            else None,
-            "error": error,
-        },
-        status=status,
-    )
-
-
-def _batch_page(
-    request: HttpRequest, batch: DestructionBatch, *, error: str | None = None, status: int = 200
-) -> HttpResponse:
-    user = _user(request)
-    approvals = list(batch.approvals.select_related("approver").order_by("approved_at"))
-    return render(
-        request,
-        "retention/destruction_batch.html",
-        {
-            "batch": batch,
-            "items": [
-                {"item": i, "categories": categories_from_key(i.categories)}
-                for i in batch.items.order_by("pk")
-            ],
-            "approvals": approvals,
-            "total_human": human_bytes(batch.total_bytes),
-            "share_percent": f"{batch.share * 100:.2f}",
-            "can_approve": batch.state == "prepared"
-            and services.user_is_retention_approver(user)
-            and batch.prepared_by_id != user.pk
-            and all(a.approver_id != user.pk for a in approvals),
-            "error": error,
-        },
-        status=status,
-    )
-
-
-@router.get("destruction-page", operation_id="retention_destruction_page")
-def destruction_page(request: HttpRequest) -> HttpResponse:
-    """Destruction batches (web UI): storage admins prepare, the leader in charge approves."""
-    _admin_or_approver(request)
-    return _destruction_list_page(request)
-
-
-@router.post("destruction-page", operation_id="retention_destruction_page_prepare")
-def destruction_page_prepare(request: HttpRequest) -> HttpResponse:
-    """Prepare a batch of every due recording (form post); then show its preview."""
-    user = _storage_admin(request)
-    note = str(request.POST.get("note", ""))[:500]
-    try:
-        batch = destruction.destruction_batch_prepare(actor=user, note=note)
-    except FieldVaultError as exc:
-        return _destruction_list_page(request, error=exc.message, status=exc.status)
-    return _batch_page(request, batch, status=201)
-
-
-def _batch_or_404(batch_id: int) -> DestructionBatch:
-    batch = DestructionBatch.objects.select_related("prepared_by").filter(pk=batch_id).first()
-    if batch is None:
-        raise NotFound(str(_("没有该销毁批次")), code="batch_not_found")
-    return batch
-
-
-@router.get("destruction-page/{batch_id}", operation_id="retention_destruction_batch_page")
-def destruction_batch_page(request: HttpRequest, batch_id: int) -> HttpResponse:
-    """The preview the leader in charge approves: every item, its size, categories, links and
-    why it is due; the brake (share of holdings, approvals needed) and the queue date."""
-    _admin_or_approver(request)
-    return _batch_page(request, _batch_or_404(batch_id))
-
-
-@router.post(
-    "destruction-page/{batch_id}/{action}", operation_id="retention_destruction_batch_page_act"
-)
-def destruction_batch_page_act(request: HttpRequest, batch_id: int, action: str) -> HttpResponse:
-    """Approve or cancel a batch from its page (form post). Refusals (the preparer approving,
-    a second approval by the same leader, a closed batch) show on the page with their status."""
-    user = _admin_or_approver(request)
-    batch = _batch_or_404(batch_id)
-    try:
-        if action == "approve":
-            batch = destruction.destruction_batch_approve(actor=user, batch_id=batch.pk)
-        elif action == "cancel":
-            reason = str(request.POST.get("reason", "")).strip()
-            if not reason:
-                return _batch_page(request, batch, error="必须填写撤销原因", status=400)
-            batch = destruction.destruction_batch_cancel(
-                actor=user, batch_id=batch.pk, reason=reason[:500]
-            )
-        else:
-            raise NotFound(str(_("没有该操作")), code="action_not_found")
-    except FieldVaultError as exc:
-        return _batch_page(request, _batch_or_404(batch_id), error=exc.message, status=exc.status)
-    return _batch_page(request, _batch_or_404(batch.pk))

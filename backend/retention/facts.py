@@ -2,8 +2,9 @@
 
 `retention_facts_bulk` is the single entry point for categories, the linked-as-evidence
 flag, incident flags and activity/case references. Today it reads the manual marks kept in
-this app; the activities app (enforcement category, verdict, evidence links) plugs in by
-appending a provider to `FACT_PROVIDERS`, without this module importing it.
+this app; the activities app (enforcement category, verdict, evidence links) plugs in as a
+receiver of `FACT_PROVIDERS` (wired in backend/wiring/registry.py), without this module
+importing it.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
+from backend.hooks import HookPoint
 from backend.retention.models import EvidenceMark, FactCategory, MarkKind
 
 
@@ -43,8 +45,12 @@ FactProvider = Callable[[dict[uuid.UUID, RetentionFacts]], None]
 # A resolver lists the recordings linked to an activity or case reference.
 ReferenceResolver = Callable[[str, str], Iterable[uuid.UUID]]
 
-FACT_PROVIDERS: list[FactProvider] = []
-REFERENCE_RESOLVERS: list[ReferenceResolver] = []
+FACT_PROVIDERS: HookPoint[[dict[uuid.UUID, RetentionFacts]], None] = HookPoint(
+    "retention.fact_providers", "add facts for a batch of recordings (mutating the dict)"
+)
+REFERENCE_RESOLVERS: HookPoint[[str, str], Iterable[uuid.UUID]] = HookPoint(
+    "retention.reference_resolvers", "recordings linked to an activity or case reference"
+)
 
 
 def _marks_provider(facts: dict[uuid.UUID, RetentionFacts]) -> None:
@@ -70,8 +76,7 @@ def retention_facts_bulk(recording_ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, 
     if not facts:
         return facts
     _marks_provider(facts)
-    for provider in FACT_PROVIDERS:
-        provider(facts)
+    FACT_PROVIDERS.fire(facts)
     return facts
 
 
@@ -87,6 +92,6 @@ def recordings_for_reference(kind: str, reference: str) -> set[uuid.UUID]:
             **{field_name: reference}, withdrawn_at__isnull=True
         ).values_list("recording_id", flat=True)
     )
-    for resolver in REFERENCE_RESOLVERS:
-        found.update(resolver(kind, reference))
+    for recordings in REFERENCE_RESOLVERS.fire(kind, reference):
+        found.update(recordings)
     return found

@@ -7,6 +7,7 @@ from typing import Any
 
 from django.apps import apps
 
+from backend.hooks import HookPoint
 from backend.retention import conf
 from backend.retention.destruction import destruction_execute_due
 from backend.retention.fixity import fixity_quota, fixity_sweep
@@ -34,6 +35,14 @@ def retention_refresh_changed() -> int:
     return len(ids)
 
 
+# Fired at the end of every periodic pass with its summary, which receivers extend with their
+# own figures (review withdraws expired watermarked export copies: it builds on retention, so
+# retention does not import it). Receivers are wired in backend/wiring/registry.py.
+AFTER_PERIODIC_PASS_HOOKS: HookPoint[[dict[str, Any]], None] = HookPoint(
+    "retention.after_periodic_pass", "the periodic pass ran (summary to extend)"
+)
+
+
 def retention_periodic(
     *, fixity_limit: int | None = None, interval_seconds: float = DEFAULT_INTERVAL_SECONDS
 ) -> dict[str, Any]:
@@ -59,8 +68,6 @@ def retention_periodic(
     summary["fixity_failed"] = len(fixity.failed)
     summary["fixity_still_due"] = fixity.overdue_remaining
     summary["destruction_batches_run"] = destruction_execute_due()
-    from backend.review.services import export_copies_withdraw  # review builds on retention
-
-    summary["export_copies_withdrawn"] = export_copies_withdraw()
+    AFTER_PERIODIC_PASS_HOOKS.fire(summary)  # review: expired export copies withdrawn
     logger.info("retention periodic: %s", summary)
     return summary

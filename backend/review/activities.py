@@ -14,10 +14,10 @@ from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext as _
 
 from backend.accounts.models import Unit, User
-from backend.coverage.evaluation import VERDICT_LABELS_EN, VERDICT_LABELS_ZH, Verdict
 from backend.coverage.models import CoverageEvaluation, GapExplanation, RecordingLink
 from backend.enforcement.models import Activity, ActivityOfficer
 from backend.enforcement.selectors import activities_visible_to
+from coverage_core.evaluation import VERDICT_LABELS_EN, VERDICT_LABELS_ZH, Verdict
 
 
 def verdict_label(verdict: str | None, *, language: str = "zh-hans") -> str:

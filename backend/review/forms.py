@@ -2,18 +2,15 @@
 
 from __future__ import annotations
 
-import functools
 from typing import Any
 
 from django import forms
-from django.conf import settings
 from django.contrib.admin.forms import AdminAuthenticationForm
 from django.contrib.auth.forms import AuthenticationForm
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from backend.config.client_address import IPNetwork, client_address, networks_parse
 from backend.review.models import AccessDocumentKind, RegisterAction, RequesterKind
 from backend.review.services import (
     login_attempt_record,
@@ -21,23 +18,7 @@ from backend.review.services import (
     login_ip_refusal_record,
     login_locked_until,
 )
-
-
-@functools.lru_cache(maxsize=4)
-def _trusted_proxies(entries: tuple[str, ...]) -> tuple[IPNetwork, ...]:
-    return networks_parse(entries)
-
-
-def client_ip(request: Any) -> str | None:
-    """The client's address: REMOTE_ADDR, or X-Forwarded-For when REMOTE_ADDR is one of
-    FV_TRUSTED_PROXIES (backend/config/client_address.py)."""
-    if request is None:
-        return None
-    return client_address(
-        remote_addr=request.META.get("REMOTE_ADDR"),
-        forwarded_for=request.META.get("HTTP_X_FORWARDED_FOR"),
-        trusted_proxies=_trusted_proxies(tuple(getattr(settings, "FV_TRUSTED_PROXIES", ()))),
-    )
+from backend.web.requests import client_ip
 
 
 class LockoutAuthenticationForm(AuthenticationForm):

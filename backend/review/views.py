@@ -5,14 +5,11 @@ status and code."""
 from __future__ import annotations
 
 import datetime
-import functools
 import io
-from collections.abc import Callable
 from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth import views as auth_views
-from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.http import (
     FileResponse,
@@ -63,28 +60,10 @@ from backend.review.playback import (
     recording_media_urls,
 )
 from backend.review.register_xlsx import audit_workbook, register_workbook
+from backend.web.pages import page
 
 PAGE_SIZE = 25
 REGISTER_XLSX_ROWS = 100_000
-View = Callable[..., HttpResponseBase]
-
-
-def page(view: View) -> View:
-    """Signed-in users only; service errors render as an error page with their status."""
-
-    @functools.wraps(view)
-    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
-        try:
-            return view(request, *args, **kwargs)
-        except FieldVaultError as error:
-            return render(
-                request,
-                "review/error.html",
-                {"code": error.code, "message": error.message, "details": error.details},
-                status=error.status,
-            )
-
-    return login_required(wrapper)
 
 
 def _user(request: HttpRequest) -> User:

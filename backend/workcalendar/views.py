@@ -16,7 +16,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 from backend.accounts.models import User
 from backend.config.errors import FieldVaultError
 from backend.importpages import table_response
-from backend.review.views import page
+from backend.web.pages import page
 from backend.workcalendar import selectors
 from backend.workcalendar.forms import YearFileForm, YearTextForm
 from backend.workcalendar.models import CalendarSource, DayKind

@@ -16,6 +16,8 @@ from typing import Any, Protocol
 
 from django.utils.module_loading import import_string
 from django.utils.translation import gettext as _
+from pydantic import BaseModel
+from pydantic import ValidationError as PydanticValidationError
 
 from backend.accounts.models import Officer
 from backend.config.errors import InvalidInput
@@ -157,3 +159,21 @@ def kind_handler(kind: str) -> KindHandler | None:
     if kind not in _loaded:
         _loaded[kind] = import_string(KIND_HANDLERS[kind])
     return _loaded[kind]
+
+
+def parse_data(model: type[BaseModel], data: dict[str, Any]) -> Any:
+    """A record's ``data`` validated by its kind's model; ``invalid_record`` (400) with
+    each error's location otherwise."""
+    try:
+        return model.model_validate(data)
+    except PydanticValidationError as exc:
+        raise InvalidInput(
+            _("记录内容无效"),
+            code="invalid_record",
+            details={
+                "errors": [
+                    {"location": [str(p) for p in e["loc"]], "message": e["msg"]}
+                    for e in exc.errors()
+                ]
+            },
+        ) from exc

@@ -36,7 +36,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from backend.coverage.evaluation import (
+from coverage_core.evaluation import (
     ActivityInput,
     ActivityWindow,
     CoverageRule,

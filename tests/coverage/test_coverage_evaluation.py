@@ -14,7 +14,7 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from backend.coverage.evaluation import (
+from coverage_core.evaluation import (
     VERDICT_ORDER,
     ActivityInput,
     ActivityWindow,

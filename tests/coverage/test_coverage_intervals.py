@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from backend.coverage.intervals import (
+from coverage_core.intervals import (
     IntervalIndex,
     clip,
     complement,

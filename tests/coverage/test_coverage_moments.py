@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from backend.coverage.moments import (
+from coverage_core.moments import (
     CHECKIN_DONE,
     HEARING_END,
     HEARING_START,

@@ -6,15 +6,18 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from backend.coverage.evaluation import (
+from coverage_core.evaluation import (
     ActivityWindow,
     CoverageResult,
     CoverageRule,
+    MonthlyEntry,
     RecordingInterval,
     ReportItem,
     Verdict,
     aggregate_monthly,
     evaluate_activity,
+    monthly_figures,
+    seconds_to_us,
 )
 
 T0 = datetime(2026, 11, 2, 1, 0, tzinfo=UTC)
@@ -87,3 +90,84 @@ def test_unit_and_officer_figures() -> None:
 
 def test_empty_input_gives_no_rows() -> None:
     assert aggregate_monthly([], by="unit") == []
+
+
+def entry(
+    verdict: Verdict, *, key: object = 1, explained: bool = False, **kw: object
+) -> MonthlyEntry:
+    fields: dict = {
+        "recorded": True,
+        "late_start": False,
+        "early_stop": False,
+        "gap_lengths_us": (),
+    }
+    fields.update(kw)
+    return MonthlyEntry(month="2026-11", key=key, verdict=verdict, explained=explained, **fields)
+
+
+def test_explained_counts_only_decided_activities_that_are_not_compliant() -> None:
+    (figures,) = monthly_figures(
+        [
+            entry(Verdict.COMPLIANT, explained=True),  # compliant: nothing to explain
+            entry(Verdict.LATE_START, late_start=True, explained=True),  # explained
+            entry(Verdict.EARLY_STOP, early_stop=True),  # not explained
+            entry(Verdict.UNDECIDABLE, explained=True),  # not decided: not counted
+            entry(Verdict.NOT_REQUIRED, recorded=False, explained=True),  # activities only
+        ]
+    )
+    assert (figures.activities, figures.required, figures.decided) == (5, 4, 3)
+    assert figures.explained == 1
+    assert figures.compliance_rate == pytest.approx(1 / 3)
+    assert figures.compliance_rate_explained == pytest.approx(2 / 3)
+    page = figures.report_figures()
+    assert (page["explained"], page["compliance_rate_explained"]) == (1, 0.6667)
+    assert page["with_gaps"] == figures.gaps == 0
+
+
+def test_gap_lengths_are_whole_microseconds_from_stored_seconds() -> None:
+    # Stored results keep gap lengths as JSON seconds; the aggregation counts whole
+    # microseconds, so a stored 0.1 + 0.2 s is the same gap as a fresh 300 ms one.
+    stored = [0.1 + 0.2, 120.0, 59.999999]
+    assert [seconds_to_us(s) for s in stored] == [300_000, 120_000_000, 59_999_999]
+    (figures,) = monthly_figures(
+        [entry(Verdict.EARLY_STOP, gap_lengths_us=tuple(seconds_to_us(s) for s in stored))]
+    )
+    assert figures.median_gap_us == 59_999_999
+    assert isinstance(figures.median_gap_us, int)
+    assert figures.report_figures()["median_gap_seconds"] == 59.999999
+
+
+def test_groups_sort_by_month_then_id_numerically() -> None:
+    figures = monthly_figures(
+        [
+            entry(Verdict.COMPLIANT, key=10),
+            entry(Verdict.COMPLIANT, key=9),
+            MonthlyEntry("2026-10", 10, Verdict.COMPLIANT, True, False, False, ()),
+        ]
+    )
+    assert [(f.month, f.key) for f in figures] == [("2026-10", 10), ("2026-11", 9), ("2026-11", 10)]
+
+
+def test_fresh_results_and_stored_entries_aggregate_the_same() -> None:
+    """aggregate_monthly (fresh results) and the report pages (stored results, as
+    coverage/selectors.py builds them) are the same aggregation."""
+    results = [
+        judged({"a": [(0, 3600)]}),
+        judged({"a": [(300, 3600)]}),
+        judged({"a": [(0, 1000), (1060, 2000), (2100, 3000)], "b": []}),
+        judged({"a": [(0, 600)]}, stop=None),
+    ]
+    fresh = aggregate_monthly([ReportItem(r, 7, "2026-11") for r in results], by="unit")
+    stored = monthly_figures(
+        MonthlyEntry(
+            month="2026-11",
+            key=7,
+            verdict=r.verdict,
+            recorded=bool(r.officers_recorded),
+            late_start=r.has_blocking(Verdict.LATE_START),
+            early_stop=r.has_blocking(Verdict.EARLY_STOP),
+            gap_lengths_us=tuple(seconds_to_us(g.length_us / 1_000_000) for g in r.interior_gaps),
+        )
+        for r in results
+    )
+    assert fresh == stored

@@ -463,7 +463,7 @@ def test_figures_for_every_office_in_scope(world: World) -> None:
 def test_periodic_pass_links_contacts_whose_job_was_lost(world: World) -> None:
     """The after-commit job that creates a contact's coverage activity can be lost (worker
     down, queue not served): the periodic pass creates it, once."""
-    from backend.corrections.management.commands.fieldwork_periodic import fieldwork_periodic
+    from backend.wiring.management.commands.fieldwork_periodic import fieldwork_periodic
 
     contact = log(world.north.subject, world.north.officer, "home_visit", TODAY)
     assert Contact.objects.get(pk=contact.pk).activity_id is None  # on-commit never ran

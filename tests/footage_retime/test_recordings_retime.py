@@ -16,9 +16,9 @@ from backend.audit.models import AuditEvent
 from backend.audit.services import audit_verify
 from backend.config.errors import InvalidInput, NotFound, PermissionDenied
 from backend.coverage.models import CoverageEvaluation, LinkSource, RecordingLink
+from backend.coverage.retime import recordings_retime
 from backend.coverage.services import coverage_on_recording_stored
 from backend.footage.models import Recording, RecordingTimeCorrection
-from backend.footage.services import recordings_retime
 from tests.coverage_integration.conftest import (
     World,
     at,

@@ -105,14 +105,14 @@ def test_capacity_figures_command_page_and_register_exports(
     assert report.growth[-1]["added_bytes"] == 4000 and report.growth[-1]["total_bytes"] == 4000
     client = client_for(storage_admin)
     assert client.get("/api/retention/capacity").json()["total_bytes"] == 4000
-    page = client.get("/api/retention/capacity/page")
+    page = client.get("/retention/capacity/")
     html = page.content.decode()
     assert page.status_code == 200 and "<svg" in html and 'class="proj"' in html
     assert "存储容量" in html and "按单位" in html
     xlsx = client.get("/api/retention/register.xlsx")
     assert xlsx.status_code == 200
     assert load_workbook(io.BytesIO(xlsx.content)).active["A1"].value == "序号"
-    assert "销毁清册" in client.get("/api/retention/register/print").content.decode()
+    assert "销毁清册" in client.get("/retention/register/print/").content.decode()
     assert a.size_bytes == 1000
     out = io.StringIO()
     call_command("capacity_report", stdout=out)
@@ -135,18 +135,18 @@ def test_policy_page_previews_then_applies_and_refuses_shortening(
 
     recording = store_recording()
     client = client_for(storage_admin)
-    page = client.get("/api/retention/policies-page")
+    page = client.get("/retention/policies/")
     assert page.status_code == 200 and "保存期限策略" in page.content.decode()
     preview = client.get(
-        "/api/retention/policies-page", {"category": "default", "name": "默认", "period_days": 400}
+        "/retention/policies/", {"category": "default", "name": "默认", "period_days": 400}
     )
     html = preview.content.decode()
     assert preview.status_code == 200 and "预览（尚未生效）" in html and str(recording.pk) in html
     assert RetentionPolicy.objects.get(category="default").period_days == 184  # not yet
-    bad = client.get("/api/retention/policies-page", {"category": "default", "period_days": "x"})
+    bad = client.get("/retention/policies/", {"category": "default", "period_days": "x"})
     assert bad.status_code == 400 and "保存天数" in bad.content.decode()
     both = client.get(
-        "/api/retention/policies-page",
+        "/retention/policies/",
         {"category": "default", "period_days": "5", "permanent": "1"},
     )
     assert both.status_code == 400
@@ -154,23 +154,21 @@ def test_policy_page_previews_then_applies_and_refuses_shortening(
     # The apply form needs the CSRF token like every browser post.
     browser = CsrfClient(enforce_csrf_checks=True)
     browser.force_login(storage_admin)
-    no_token = browser.post(
-        "/api/retention/policies-page", {"category": "default", "period_days": "400"}
-    )
+    no_token = browser.post("/retention/policies/", {"category": "default", "period_days": "400"})
     assert no_token.status_code == 403
     applied = client.post(
-        "/api/retention/policies-page", {"category": "default", "name": "默认", "period_days": 400}
+        "/retention/policies/", {"category": "default", "name": "默认", "period_days": 400}
     )
     assert applied.status_code == 200 and "已生效" in applied.content.decode()
     row = retention_of(recording)
     assert row.retention_until == row.anchor_at + __import__("datetime").timedelta(days=400)
     assert object_lock_until(recording) == row.retention_until
     shorter = client.post(
-        "/api/retention/policies-page", {"category": "default", "name": "默认", "period_days": 30}
+        "/retention/policies/", {"category": "default", "name": "默认", "period_days": 30}
     )
     assert shorter.status_code == 409 and "不能缩短" in shorter.content.decode()
     officer = client_for(make_user(role=Role.FIELD_OFFICER))
-    assert officer.get("/api/retention/policies-page").status_code == 403
+    assert officer.get("/retention/policies/").status_code == 403
 
 
 def test_fixity_history_and_alert_acknowledgement(

@@ -389,33 +389,33 @@ def test_destruction_pages_prepare_preview_approve_and_refuse_the_preparer(
     wait_for_locks()
     admin = Client()
     admin.force_login(storage_admin)
-    listing = admin.get("/api/retention/destruction-page")
+    listing = admin.get("/retention/destruction/")
     assert listing.status_code == 200 and "到期可销毁" in listing.content.decode()
-    prepared = admin.post("/api/retention/destruction-page", {"note": "2026 年第一批"})
+    prepared = admin.post("/retention/destruction/", {"note": "2026 年第一批"})
     html = prepared.content.decode()
     assert prepared.status_code == 201 and str(recording.pk) in html and "已届满" in html
     from backend.retention.models import DestructionBatch
 
     batch = DestructionBatch.objects.get()
     # The preparer's approval is refused on the page with the service's reason and status.
-    own = admin.post(f"/api/retention/destruction-page/{batch.pk}/approve")
+    own = admin.post(f"/retention/destruction/{batch.pk}/approve/")
     assert own.status_code == 403 and "提请人不能审批" in own.content.decode()
     leader = Client()
     leader.force_login(make_approver())
-    preview = leader.get(f"/api/retention/destruction-page/{batch.pk}")
+    preview = leader.get(f"/retention/destruction/{batch.pk}/")
     assert preview.status_code == 200 and "批准销毁" in preview.content.decode()
-    approved = leader.post(f"/api/retention/destruction-page/{batch.pk}/approve")
+    approved = leader.post(f"/retention/destruction/{batch.pk}/approve/")
     assert approved.status_code == 200
     batch.refresh_from_db()
     assert batch.state == BatchState.QUEUED
-    again = leader.post(f"/api/retention/destruction-page/{batch.pk}/approve")
+    again = leader.post(f"/retention/destruction/{batch.pk}/approve/")
     assert again.status_code == 409
-    no_reason = leader.post(f"/api/retention/destruction-page/{batch.pk}/cancel", {"reason": ""})
+    no_reason = leader.post(f"/retention/destruction/{batch.pk}/cancel/", {"reason": ""})
     assert no_reason.status_code == 400
-    assert leader.post(f"/api/retention/destruction-page/{batch.pk}/explode").status_code == 404
-    assert leader.get("/api/retention/destruction-page/999999").status_code == 404
+    assert leader.post(f"/retention/destruction/{batch.pk}/explode/").status_code == 404
+    assert leader.get("/retention/destruction/999999/").status_code == 404
     # Nothing due any more: preparing again is refused with the reason.
-    nothing = admin.post("/api/retention/destruction-page", {})
+    nothing = admin.post("/retention/destruction/", {})
     assert nothing.status_code == 400 and "没有到期" in nothing.content.decode()
 
 

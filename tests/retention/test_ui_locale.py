@@ -72,23 +72,23 @@ def test_retention_pages_render_in_english(
 ) -> None:
     english = _client(storage_admin, "en")
     pages = {
-        "/api/retention/destruction-page": [
+        "/retention/destruction/": [
             "Destruction batch",
             "Approvals needed",
             "Propose destroying every due recording",
         ],
-        f"/api/retention/destruction-page/{batch_world}": [
+        f"/retention/destruction/{batch_world}/": [
             "Destruction batch",
             "Needs the approval of 1 leader(s) in charge.",
             "Cancel the whole batch",
             "Why due",
         ],
-        "/api/retention/policies-page?category=default&period_days=400": [
+        "/retention/policies/?category=default&period_days=400": [
             "Retention policies",
             "Preview the change",
             "Retained 400 days (from the end of the recording)",
         ],
-        "/api/retention/capacity/page": ["Storage capacity"],
+        "/retention/capacity/": ["Storage capacity"],
     }
     for url, wanted in pages.items():
         response = english.get(url)
@@ -101,17 +101,15 @@ def test_retention_pages_render_in_english(
         # Category keys such as enforcement:行政处罚 are data too (the policy form's
         # placeholder shows one), and a previewed reason is "<policy name>：<period>" as
         # retention's PolicyRule.describe joins them (name and colon are not UI text).
-        if "policies-page" in url:
+        if "/retention/policies/" in url:
             left = [t for t in left if t not in {"行政处罚", "："}]
         assert left == [], (url, left)
 
     # The approver reads the preview and approves in English too.
-    approver_page = _client(make_approver(), "en").get(
-        f"/api/retention/destruction-page/{batch_world}"
-    )
+    approver_page = _client(make_approver(), "en").get(f"/retention/destruction/{batch_world}/")
     assert approver_page.status_code == 200
     assert "Approve destruction" in approver_page.content.decode()
 
     # Without a choice the pages stay in Chinese, the first language.
-    chinese = _client(storage_admin).get("/api/retention/destruction-page").content.decode()
+    chinese = _client(storage_admin).get("/retention/destruction/").content.decode()
     assert "销毁批次" in chinese and "Destruction batch" not in chinese

@@ -36,6 +36,7 @@ from tests.review.test_authorization_matrix import (
     API,
     DEVICE,
     MATRIX,
+    PAGE,
     PRINCIPALS,
     SIDES,
     Cell,
@@ -72,6 +73,11 @@ PUBLIC = same(200, anon=200, device=200)
 
 def storage_only(status: int = 200) -> Any:
     return same(403, **API, storage_admin=status, system_admin=status)
+
+
+def storage_page(status: int = 200) -> Any:
+    """Retention's web pages (backend/retention/urls.py): signed out, to the sign-in page."""
+    return same(403, **PAGE, storage_admin=status, system_admin=status)
 
 
 def by_role(
@@ -401,10 +407,10 @@ APPS_MATRIX: dict[str, Cell] = {
         same(403, **API, storage_admin=200, system_admin=200, auditor=200),
         sided=False,
     ),
-    "GET /api/retention/register/print": Cell(
+    "GET /retention/register/print/": Cell(
         "GET",
-        lambda c: "/api/retention/register/print",
-        same(403, **API, storage_admin=200, system_admin=200, auditor=200),
+        lambda c: "/retention/register/print/",
+        same(403, **PAGE, storage_admin=200, system_admin=200, auditor=200),
         sided=False,
     ),
     "POST /api/retention/fixity/run": Cell(
@@ -425,38 +431,38 @@ APPS_MATRIX: dict[str, Cell] = {
     "GET /api/retention/capacity": Cell(
         "GET", lambda c: "/api/retention/capacity", storage_only(), sided=False
     ),
-    "GET /api/retention/capacity/page": Cell(
-        "GET", lambda c: "/api/retention/capacity/page", storage_only(), sided=False
+    "GET /retention/capacity/": Cell(
+        "GET", lambda c: "/retention/capacity/", storage_page(), sided=False
     ),
-    "GET /api/retention/policies-page": Cell(
-        "GET", lambda c: "/api/retention/policies-page", storage_only(), sided=False
+    "GET /retention/policies/": Cell(
+        "GET", lambda c: "/retention/policies/", storage_page(), sided=False
     ),
-    "POST /api/retention/policies-page": Cell(
+    "POST /retention/policies/": Cell(
         "POST",
-        lambda c: "/api/retention/policies-page",
-        storage_only(),
+        lambda c: "/retention/policies/",
+        storage_page(),
         body=lambda c: {"category": "矩阵", "name": "矩阵", "period_days": "36500"},
         form=True,
         sided=False,
     ),
-    "GET /api/retention/destruction-page": Cell(
-        "GET", lambda c: "/api/retention/destruction-page", storage_only(), sided=False
+    "GET /retention/destruction/": Cell(
+        "GET", lambda c: "/retention/destruction/", storage_page(), sided=False
     ),
-    "POST /api/retention/destruction-page": Cell(
+    "POST /retention/destruction/": Cell(
         "POST",
-        lambda c: "/api/retention/destruction-page",
-        storage_only(400),
+        lambda c: "/retention/destruction/",
+        storage_page(400),
         body=lambda c: {"note": "矩阵"},
         form=True,
         sided=False,
     ),
-    "GET /api/retention/destruction-page/{batch_id}": Cell(
-        "GET", lambda c: f"/api/retention/destruction-page/{batch(c)}", storage_only()
+    "GET /retention/destruction/<int:batch_id>/": Cell(
+        "GET", lambda c: f"/retention/destruction/{batch(c)}/", storage_page()
     ),
-    "POST /api/retention/destruction-page/{batch_id}/{action}": Cell(
+    "POST /retention/destruction/<int:batch_id>/<str:action>/": Cell(
         "POST",
-        lambda c: f"/api/retention/destruction-page/{batch(c)}/cancel",
-        storage_only(),
+        lambda c: f"/retention/destruction/{batch(c)}/cancel/",
+        storage_page(),
         body=lambda c: {"reason": "矩阵"},
         form=True,
     ),
@@ -684,7 +690,7 @@ def test_every_api_operation_has_a_cell() -> None:
     covered = {key for key in MATRIX if " /api/" in key} | set(APPS_MATRIX)
     missing = sorted(operations - covered)
     assert not missing, f"API operations without an authorization matrix cell: {missing}"
-    stale = sorted(set(APPS_MATRIX) - operations)
+    stale = sorted({key for key in APPS_MATRIX if " /api/" in key} - operations)
     assert not stale, f"cells for operations that no longer exist: {stale}"
 
 

@@ -103,15 +103,15 @@ def test_retention_pages_are_two_clicks_from_the_dashboard(world: World) -> None
     batch = DestructionBatch.objects.create(prepared_by=storage_admin, note="导航测试")
     leader = world.bureau_head
     retention_approver_designate(actor=world.users[Role.SYSTEM_ADMIN], user=leader)
-    batch_page = f"/api/retention/destruction-page/{batch.pk}"
+    batch_page = f"/retention/destruction/{batch.pk}/"
 
     admin_reached = reachable_in_two_clicks(_client(storage_admin))
     wanted = {
-        "/api/retention/policies-page",
-        "/api/retention/destruction-page",
+        "/retention/policies/",
+        "/retention/destruction/",
         batch_page,
-        "/api/retention/capacity/page",
-        "/api/retention/register/print",
+        "/retention/capacity/",
+        "/retention/register/print/",
         "/api/retention/register.xlsx",
         "/storage/",
     }
@@ -119,10 +119,10 @@ def test_retention_pages_are_two_clicks_from_the_dashboard(world: World) -> None
     assert wanted <= reachable_in_two_clicks(_client(world.users[Role.SYSTEM_ADMIN]))
 
     leader_reached = reachable_in_two_clicks(_client(leader))
-    assert {"/api/retention/destruction-page", batch_page} <= leader_reached
-    assert "/api/retention/policies-page" not in leader_reached  # storage admins only
+    assert {"/retention/destruction/", batch_page} <= leader_reached
+    assert "/retention/policies/" not in leader_reached  # storage admins only
 
-    assert "/api/retention/register/print" in reachable_in_two_clicks(
+    assert "/retention/register/print/" in reachable_in_two_clicks(
         _client(world.users[Role.AUDITOR])
     )
     # Roles the retention pages refuse are not led to them.

@@ -28,10 +28,10 @@ from tests.review.conftest import World, make_activity
 pytestmark = pytest.mark.django_db
 
 RETENTION_PAGES = {
-    "policies": "/api/retention/policies-page",
-    "destruction": "/api/retention/destruction-page",
-    "capacity": "/api/retention/capacity/page",
-    "register": "/api/retention/register/print",
+    "policies": "/retention/policies/",
+    "destruction": "/retention/destruction/",
+    "capacity": "/retention/capacity/",
+    "register": "/retention/register/print/",
 }
 NAV = re.compile(r'<nav class="main-nav">(.*?)</nav>', re.S)
 HREF = re.compile(r'href="([^"]+)"')

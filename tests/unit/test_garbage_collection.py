@@ -9,7 +9,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from backend.garbage_collection import collector_paused
+from media.garbage_collection import collector_paused
 
 
 @pytest.fixture(autouse=True)

@@ -69,6 +69,7 @@ INSTALLED_APPS = [
     "backend.inspections",
     "backend.workcalendar",
     "backend.integrity",
+    "backend.wiring",  # last: connects every cross-app reaction (backend/wiring/registry.py)
 ]
 
 MIDDLEWARE = [

@@ -11,17 +11,17 @@ from typing import Any
 from django import template
 
 from backend.retention import services as retention
-from backend.retention.api import REGISTER_ROLES
+from backend.retention.permissions import REGISTER_ROLES
 
 register = template.Library()
 
 
 @dataclass(frozen=True)
 class RetentionNav:
-    policies: bool = False  # /api/retention/policies-page
-    capacity: bool = False  # /api/retention/capacity/page
-    destruction: bool = False  # /api/retention/destruction-page (and its batches)
-    register: bool = False  # /api/retention/register/print, when not reached via destruction
+    policies: bool = False  # /retention/policies/
+    capacity: bool = False  # /retention/capacity/
+    destruction: bool = False  # /retention/destruction/ (and its batches)
+    register: bool = False  # /retention/register/print/, when not reached via destruction
 
 
 @register.simple_tag

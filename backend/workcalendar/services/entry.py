@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import datetime
 import re
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
@@ -18,6 +17,7 @@ from django.utils import timezone
 from backend.accounts.models import User
 from backend.audit.services import Actor, audit_record
 from backend.config.errors import Conflict, InvalidInput
+from backend.hooks import HookPoint
 from backend.tabular import TableFormatError, TableRow, cell_ref, read_table
 from backend.workcalendar.days import statutory_holidays
 from backend.workcalendar.models import CalendarDay, CalendarSource, CalendarYear, DayKind
@@ -38,16 +38,18 @@ DATE_PATTERN = re.compile(r"^(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2
 MAX_ROWS = 200
 
 # After a year is entered, each app that keeps deadlines recomputes its provisional ones
-# (filled by backend.inspections / backend.corrections at start-up, without this app
-# importing them). Each hook gets the year and the actor and returns how many it changed.
-AFTER_YEAR_ENTERED_HOOKS: list[Callable[[int | None, Actor], int]] = []
+# (receivers wired in backend/wiring/registry.py, without this app importing them). Each
+# gets the year and the actor and returns how many it changed.
+AFTER_YEAR_ENTERED_HOOKS: HookPoint[[int | None, Actor], int] = HookPoint(
+    "workcalendar.after_year_entered", "a year's holiday arrangement was entered or seeded"
+)
 
 
 def provisional_deadlines_recompute(*, year: int | None, actor: Actor) -> int:
     """Run every app's recompute (inside the caller's transaction when there is one):
     after an entry, after seeding a newer package, and in the periodic pass (which also
     catches deadlines of years entered while a worker was down). Returns how many moved."""
-    return sum(hook(year, actor) for hook in AFTER_YEAR_ENTERED_HOOKS)
+    return sum(AFTER_YEAR_ENTERED_HOOKS.fire(year, actor))
 
 
 @dataclass(frozen=True)

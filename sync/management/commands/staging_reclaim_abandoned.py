@@ -13,8 +13,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
 
-from sync.staging_admission import staging_reclaim_abandoned
-from sync.uploads import uploads_expire
+from sync.uploads import staging_reclaim_abandoned, uploads_expire
 
 
 class Command(BaseCommand):

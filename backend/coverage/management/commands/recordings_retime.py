@@ -21,9 +21,10 @@ from django.core.management.base import BaseCommand, CommandError
 
 from backend.accounts.models import User
 from backend.config.errors import FieldVaultError
+from backend.coverage.retime import recordings_retime
 from backend.devices.models import Device
 from backend.footage.management.commands.recordings_reprocess import parse_since
-from backend.footage.services import recordings_retime, time_correction_offset
+from backend.footage.services import time_correction_offset
 
 
 class Command(BaseCommand):

@@ -45,7 +45,7 @@ from itertools import starmap
 from typing import Any, Literal, NamedTuple, TypeVar
 from zoneinfo import ZoneInfo
 
-from backend.coverage.intervals import (
+from coverage_core.intervals import (
     Interval,
     IntervalIndex,
     clip,
@@ -58,7 +58,7 @@ from backend.coverage.intervals import (
     to_us,
     total_length,
 )
-from backend.garbage_collection import collector_paused
+from media.garbage_collection import collector_paused
 
 OfficerKey = TypeVar("OfficerKey", bound=Hashable)
 
@@ -1038,6 +1038,24 @@ class ReportItem:
 
 
 @dataclass(frozen=True, slots=True)
+class MonthlyEntry:
+    """What one activity adds to one group's month (per officer: the officer's own part).
+
+    Built from a fresh :class:`CoverageResult` (:func:`aggregate_monthly`) or from the stored
+    results (coverage/selectors.py, the report pages): both go through
+    :func:`monthly_figures`, the one aggregation."""
+
+    month: str  # "YYYY-MM" in the unit's zone; the caller decides the zone
+    key: Hashable  # unit or officer
+    verdict: Verdict
+    recorded: bool
+    late_start: bool  # a blocking late-start finding
+    early_stop: bool  # a blocking early-stop finding
+    gap_lengths_us: tuple[int, ...]  # holes inside the (officer's) coverage, microseconds
+    explained: bool = False  # at least one accepted explanation (per officer: from them)
+
+
+@dataclass(frozen=True, slots=True)
 class MonthlyFigures:
     key: Hashable
     month: str
@@ -1054,6 +1072,8 @@ class MonthlyFigures:
     median_gap_us: int | None
     activation_rate: float | None
     compliance_rate: float | None
+    explained: int = 0
+    compliance_rate_explained: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -1072,7 +1092,33 @@ class MonthlyFigures:
             "median_gap_seconds": _seconds_or_none(self.median_gap_us),
             "activation_rate": self.activation_rate,
             "compliance_rate": self.compliance_rate,
+            "explained": self.explained,
+            "compliance_rate_explained": self.compliance_rate_explained,
         }
+
+    def report_figures(self) -> dict[str, Any]:
+        """The figures as the report pages and exports show them (rates to 4 places)."""
+        return {
+            "activities": self.activities,
+            "required": self.required,
+            "recorded": self.recorded,
+            "decided": self.decided,
+            "compliant": self.compliant,
+            "undecidable": self.undecidable,
+            "late_start": self.late_start,
+            "early_stop": self.early_stop,
+            "with_gaps": self.gaps,
+            "gap_count": self.gap_count,
+            "median_gap_seconds": _seconds_or_none(self.median_gap_us),
+            "activation_rate": _rounded(self.activation_rate),
+            "compliance_rate": _rounded(self.compliance_rate),
+            "explained": self.explained,
+            "compliance_rate_explained": _rounded(self.compliance_rate_explained),
+        }
+
+
+def _rounded(rate: float | None) -> float | None:
+    return None if rate is None else round(rate, 4)
 
 
 @dataclass(slots=True)
@@ -1086,13 +1132,37 @@ class _Tally:
     late_start: int = 0
     early_stop: int = 0
     gaps: int = 0
+    explained: int = 0
     gap_lengths: list[int] = field(default_factory=list)
 
+    def add(self, entry: MonthlyEntry) -> None:
+        self.activities += 1
+        if entry.verdict is Verdict.NOT_REQUIRED:
+            return
+        self.required += 1
+        self.recorded += int(entry.recorded)
+        if entry.verdict is Verdict.UNDECIDABLE:
+            self.undecidable += 1
+        else:
+            self.decided += 1
+            self.compliant += int(entry.verdict is Verdict.COMPLIANT)
+            self.explained += int(entry.explained and entry.verdict is not Verdict.COMPLIANT)
+        self.late_start += int(entry.late_start)
+        self.early_stop += int(entry.early_stop)
+        self.gaps += int(bool(entry.gap_lengths_us))
+        self.gap_lengths.extend(entry.gap_lengths_us)
 
-def aggregate_monthly(
-    items: Iterable[ReportItem], *, by: Literal["unit", "officer"] = "unit"
-) -> list[MonthlyFigures]:
-    """Monthly figures per unit or per officer, sorted by (month, key).
+
+def _group_order(group: tuple[str, Hashable]) -> tuple[str, int, int, str]:
+    month, key = group
+    if isinstance(key, int):  # unit and officer ids: numerically
+        return (month, 0, key, "")
+    return (month, 1, 0, str(key))
+
+
+def monthly_figures(entries: Iterable[MonthlyEntry]) -> list[MonthlyFigures]:
+    """Monthly figures per group (unit or officer), sorted by month, then key (ids
+    numerically). The one aggregation: the report pages and :func:`aggregate_monthly`.
 
     - activation rate = required activities with any recording ÷ required activities
       (per officer: the officer's own recording);
@@ -1100,39 +1170,17 @@ def aggregate_monthly(
       (an open activity or an unplaceable clock is not counted either way);
     - late start / early stop / gaps = activities with that blocking finding;
     - median gap = median (lower middle value) length of the holes inside the coverage
-      (per officer: inside the officer's own coverage) over the group's required activities.
+      (per officer: inside the officer's own coverage) over the group's required
+      activities, in whole microseconds (never a float's rounding);
+    - explained = decided, not compliant, with an accepted explanation;
+      ``compliance_rate_explained`` = (compliant + explained) ÷ decided.
     ``not_required`` activities count in ``activities`` only.
     """
     tallies: dict[tuple[str, Hashable], _Tally] = defaultdict(_Tally)
-    for item in items:
-        result = item.result
-        if by == "unit":
-            keyed: list[tuple[Hashable, bool, tuple[Span, ...]]] = [
-                (item.unit, bool(result.officers_recorded), result.interior_gaps)
-            ]
-        else:
-            keyed = [
-                (officer.officer_id, officer.recorded, officer.interior_gaps)
-                for officer in result.officers
-            ]
-        for key, recorded, holes in keyed:
-            tally = tallies[(item.month, key)]
-            tally.activities += 1
-            if result.verdict is Verdict.NOT_REQUIRED:
-                continue
-            tally.required += 1
-            tally.recorded += int(recorded)
-            if result.verdict is Verdict.UNDECIDABLE:
-                tally.undecidable += 1
-            else:
-                tally.decided += 1
-                tally.compliant += int(result.verdict is Verdict.COMPLIANT)
-            tally.late_start += int(result.has_blocking(Verdict.LATE_START))
-            tally.early_stop += int(result.has_blocking(Verdict.EARLY_STOP))
-            tally.gaps += int(bool(holes))
-            tally.gap_lengths.extend(span.length_us for span in holes)
+    for entry in entries:
+        tallies[(entry.month, entry.key)].add(entry)
     figures = []
-    for (month, key), tally in sorted(tallies.items(), key=lambda kv: (kv[0][0], str(kv[0][1]))):
+    for (month, key), tally in sorted(tallies.items(), key=lambda kv: _group_order(kv[0])):
         lengths = tally.gap_lengths
         figures.append(
             MonthlyFigures(
@@ -1148,9 +1196,54 @@ def aggregate_monthly(
                 early_stop=tally.early_stop,
                 gaps=tally.gaps,
                 gap_count=len(lengths),
-                median_gap_us=int(statistics.median_low(lengths)) if lengths else None,
+                median_gap_us=statistics.median_low(lengths) if lengths else None,
                 activation_rate=tally.recorded / tally.required if tally.required else None,
                 compliance_rate=tally.compliant / tally.decided if tally.decided else None,
+                explained=tally.explained,
+                compliance_rate_explained=(tally.compliant + tally.explained) / tally.decided
+                if tally.decided
+                else None,
             )
         )
     return figures
+
+
+def aggregate_monthly(
+    items: Iterable[ReportItem], *, by: Literal["unit", "officer"] = "unit"
+) -> list[MonthlyFigures]:
+    """Monthly figures per unit or per officer of freshly judged activities: the entries
+    of :func:`monthly_figures` (the same figures as the report pages)."""
+    return monthly_figures(_entries(items, by=by))
+
+
+def _entries(
+    items: Iterable[ReportItem], *, by: Literal["unit", "officer"]
+) -> Iterable[MonthlyEntry]:
+    for item in items:
+        result = item.result
+        late = result.has_blocking(Verdict.LATE_START)
+        early = result.has_blocking(Verdict.EARLY_STOP)
+        if by == "unit":
+            keyed: list[tuple[Hashable, bool, tuple[Span, ...]]] = [
+                (item.unit, bool(result.officers_recorded), result.interior_gaps)
+            ]
+        else:
+            keyed = [
+                (officer.officer_id, officer.recorded, officer.interior_gaps)
+                for officer in result.officers
+            ]
+        for key, recorded, holes in keyed:
+            yield MonthlyEntry(
+                month=item.month,
+                key=key,
+                verdict=result.verdict,
+                recorded=recorded,
+                late_start=late,
+                early_stop=early,
+                gap_lengths_us=tuple(span.length_us for span in holes),
+            )
+
+
+def seconds_to_us(seconds: float) -> int:
+    """Stored seconds (JSON numbers) back to whole microseconds."""
+    return round(seconds * 1_000_000)

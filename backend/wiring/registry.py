@@ -1,0 +1,101 @@
+"""Every cross-app reaction, in one place and in the order it runs.
+
+A producer declares a hook point (:class:`backend.hooks.HookPoint`) and fires it; it never
+imports a consumer. This module is the only one that knows both sides: each entry of
+:data:`REACTIONS` names a hook point and the ordered receivers it calls. The order is
+semantic where noted; :func:`connect_all` (from ``WiringConfig.ready()``, the last app)
+connects them all, replacing whatever was there, so it is idempotent.
+
+What happens when a clip is stored (``footage.after_stored``, after the storing transaction
+committed; each receiver catches and logs its own failures except coverage, whose failure
+the periodic ``coverage_recheck`` repairs):
+
+1. media processing is queued (proxy, poster, integrity);
+2. coverage links the recording to the activities it overlaps and re-checks them;
+3. retention computes the recording's category and lock — after 2, because a recording's
+   retention follows the activity (category, verdict) it is linked to.
+
+Other reactions in this file: an activity changed (coverage re-links and re-checks it, then
+retention refreshes the recordings linked to it, same order and reason); a year's holiday
+arrangement entered (corrections' and inspections' provisional deadlines recomputed);
+retention's facts and reference look-ups extended with the activities' (enforcement
+category, coverage verdict, activity holds); retention's periodic pass done (review
+withdraws expired export copies).
+
+This app is also the composition root for commands that span apps (``demo_load``,
+``fieldwork_periodic``): they live in ``backend/wiring/management/commands``.
+
+Not hook points, and so not here: a producer's own after-commit work (events published on
+the live channel, tasks enqueued by the app that owns them), and direct calls of one app's
+public services by another app's workflows (e.g. coverage's retiming calls footage's
+time-shift service; see docs/ARCHITECTURE.md).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from backend.corrections.deadlines import overdue_alerts_recompute
+from backend.coverage.services import coverage_activity_refresh, coverage_on_recording_stored
+from backend.enforcement.services import ACTIVITY_CHANGED_HOOKS
+from backend.footage.processing import recording_processing_after_stored
+from backend.footage.services import AFTER_STORED_HOOKS
+from backend.hooks import HookPoint
+from backend.inspections.deadlines import publication_deadlines_recompute
+from backend.retention.activity_facts import (
+    activity_facts_provider,
+    activity_reference_resolver,
+    retention_on_activity_changed,
+)
+from backend.retention.facts import FACT_PROVIDERS, REFERENCE_RESOLVERS
+from backend.retention.periodic import AFTER_PERIODIC_PASS_HOOKS
+from backend.retention.services import retention_after_stored
+from backend.review.periodic import review_after_retention_pass
+from backend.workcalendar.services.entry import AFTER_YEAR_ENTERED_HOOKS
+
+
+@dataclass(frozen=True)
+class Reaction:
+    """A hook point and its receivers, called in this order."""
+
+    point: HookPoint[Any, Any]
+    receivers: tuple[Callable[..., Any], ...]
+    why_this_order: str = ""
+
+
+REACTIONS: tuple[Reaction, ...] = (
+    Reaction(
+        AFTER_STORED_HOOKS,
+        (
+            recording_processing_after_stored,
+            coverage_on_recording_stored,
+            retention_after_stored,
+        ),
+        "retention reads the links coverage makes; processing is independent of both",
+    ),
+    Reaction(
+        ACTIVITY_CHANGED_HOOKS,
+        (coverage_activity_refresh, retention_on_activity_changed),
+        "retention refreshes the recordings coverage has just (re-)linked",
+    ),
+    Reaction(
+        AFTER_YEAR_ENTERED_HOOKS,
+        (overdue_alerts_recompute, publication_deadlines_recompute),
+        "independent of each other",
+    ),
+    Reaction(FACT_PROVIDERS, (activity_facts_provider,)),
+    Reaction(REFERENCE_RESOLVERS, (activity_reference_resolver,)),
+    Reaction(
+        AFTER_PERIODIC_PASS_HOOKS,
+        (review_after_retention_pass,),
+        "after destructions ran: copies of destroyed recordings go too",
+    ),
+)
+
+
+def connect_all() -> None:
+    """Connect every hook point to its receivers (idempotent: replaces, never appends)."""
+    for reaction in REACTIONS:
+        reaction.point.connect(reaction.receivers)
