@@ -88,6 +88,8 @@ def test_production_redirects_to_https_and_sends_hsts(tmp_path: Path) -> None:
         "DJANGO_ALLOWED_HOSTS": "testserver",
         "FV_S3_ACCESS_KEY": "probe-access",
         "FV_S3_SECRET_KEY": "probe-secret-probe-secret",
+        "FV_S3_DESTRUCTION_ACCESS_KEY": "probe-destruction",
+        "FV_S3_DESTRUCTION_SECRET_KEY": "probe-destruction-secret-key",
         "FV_S3_ENDPOINT_URL": "https://s3.example.invalid",
         "DATABASE_URL": f"sqlite:///{tmp_path / 'probe.sqlite3'}",
         "FV_VAR_DIR": str(tmp_path),
