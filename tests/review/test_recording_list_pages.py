@@ -96,3 +96,21 @@ def test_filters_and_words(world: World) -> None:
     RecordingProcessing.objects.create(recording=own, state="damaged", reason_code="moov_missing")
     detail = client.get(f"/recordings/{own.pk}/").content.decode()
     assert "缺少索引" in detail and "moov_missing" not in detail
+
+
+def test_list_query_uses_an_index_on_postgresql(world: World) -> None:
+    from django.db import connection
+
+    from backend.review.recording_list import RecordingFilters, recordings_filtered
+
+    if connection.vendor != "postgresql":
+        pytest.skip("EXPLAIN plans are PostgreSQL's")
+    _clone(world, 3000)
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE footage_recording")
+    queryset = recordings_filtered(world.users["supervisor"], RecordingFilters()).order_by(
+        "-started_at", "-pk"
+    )[:26]
+    plan = queryset.explain()
+    assert "Seq Scan on footage_recording" not in plan, plan
+    assert "recording_list_order" in plan, plan
