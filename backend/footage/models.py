@@ -90,6 +90,10 @@ class Recording(models.Model):
         indexes = (
             models.Index(fields=["officer", "started_at"]),
             models.Index(fields=["state", "storage_next_attempt_at"]),
+            # The list page's keyset order and its filters (issue 26).
+            models.Index(fields=["started_at", "id"], name="recording_list_order"),
+            models.Index(fields=["state", "started_at", "id"], name="recording_list_state"),
+            models.Index(fields=["device", "started_at"], name="recording_list_device"),
         )
 
     def __str__(self) -> str:

@@ -7,7 +7,7 @@ import uuid
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.db.models import Q, QuerySet
+from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 
 from backend.accounts.models import Role, User
@@ -22,25 +22,41 @@ from backend.footage.storage import object_store
 CONTENT_ROLES_BY_UNIT = {Role.SUPERVISOR, Role.LEGAL_OFFICER, Role.CORRECTION_OFFICER}
 
 
+def recordings_scope_q(user: User) -> Q | None:
+    """The scope rule as a condition on ``footage_recording`` rows, written as ``EXISTS``
+    semi-joins (never a join that multiplies rows, so no ``DISTINCT`` is ever needed):
+    field officers their own recordings; unit-wide roles their unit and sub-units (by the
+    officer's unit, or the device's unit when no officer is known); the system
+    administrator everything (``Q()``). ``None``: this user sees no content by scope."""
+    from backend.accounts.models import Officer
+    from backend.devices.models import Device
+
+    if not (user.is_authenticated and user.is_active):
+        return None
+    if user.role == Role.SYSTEM_ADMIN:
+        return Q()
+    if user.role == Role.FIELD_OFFICER:
+        officer = getattr(user, "officer", None)
+        return Q(officer_id=officer.pk) if officer is not None else None
+    if user.role in CONTENT_ROLES_BY_UNIT and user.unit is not None:
+        path = user.unit.path
+        by_officer = Exists(
+            Officer.objects.filter(pk=OuterRef("officer_id"), unit__path__startswith=path)
+        )
+        by_device = Exists(
+            Device.objects.filter(pk=OuterRef("device_id"), unit__path__startswith=path)
+        )
+        return Q(by_officer) | (Q(officer__isnull=True) & Q(by_device))
+    return None
+
+
 def recordings_visible_to(user: User) -> QuerySet[Recording]:
     """Field officers see their own recordings; unit-wide roles their unit and sub-units
     (by the officer's unit, or the device's unit when no officer is known); the system
     administrator everything. Other roles see no content here."""
     base = Recording.objects.select_related("device", "officer", "officer__unit")
-    if not (user.is_authenticated and user.is_active):
-        return base.none()
-    if user.role == Role.SYSTEM_ADMIN:
-        return base
-    if user.role == Role.FIELD_OFFICER:
-        officer = getattr(user, "officer", None)
-        return base.filter(officer=officer) if officer is not None else base.none()
-    if user.role in CONTENT_ROLES_BY_UNIT and user.unit is not None:
-        path = user.unit.path
-        return base.filter(
-            Q(officer__unit__path__startswith=path)
-            | Q(officer__isnull=True, device__unit__path__startswith=path)
-        )
-    return base.none()
+    scope = recordings_scope_q(user)
+    return base.none() if scope is None else base.filter(scope)
 
 
 def recording_get_visible(*, user: User, recording_id: str) -> Recording | None:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import mimetypes
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -14,10 +14,12 @@ from django.conf import settings
 from django.core.exceptions import ObjectDoesNotExist
 from django.http import StreamingHttpResponse
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from backend.config.errors import Conflict
 from backend.footage.models import MediaKind, Recording, RecordingState
 from backend.footage.storage import object_store, original_version, original_version_params
+from media.reasons import ReasonCode
 
 logger = logging.getLogger(__name__)
 
@@ -147,3 +149,42 @@ def original_download_response(recording: Recording) -> StreamingHttpResponse:
     response["Content-Disposition"] = f'attachment; filename="{name}"'
     response["X-Content-SHA256"] = recording.sha256
     return response
+
+
+def poster_urls(recordings: Iterable[Recording]) -> dict[Any, str]:
+    """Presigned poster URLs for a page of (readable) recordings, in one query: the
+    ``poster`` derivative of each that has one. Destroyed recordings have none."""
+    from backend.footage.models import RecordingDerivative
+
+    keys = [r.pk for r in recordings if r.state != RecordingState.DESTROYED]
+    if not keys:
+        return {}
+    seconds = int(settings.FV_PRESIGNED_URL_SECONDS)
+    store = object_store()
+    return {
+        d.recording_id: store.presigned_get(bucket=d.bucket, key=d.key, expires_seconds=seconds)
+        for d in RecordingDerivative.objects.filter(recording_id__in=keys, profile="poster").only(
+            "recording_id", "bucket", "key"
+        )
+    }
+
+
+# The media reason codes (media/reasons.py) in words; English comes from the catalogue.
+DAMAGE_REASONS: dict[str, Any] = {
+    ReasonCode.MOOV_MISSING: gettext_lazy("文件不完整：缺少索引（moov），可能因断电中断录制"),
+    ReasonCode.EMPTY_FILE: gettext_lazy("文件为空（0 字节），设备未写入任何数据"),
+    ReasonCode.NOT_MEDIA: gettext_lazy("不是可识别的音视频或照片文件"),
+    ReasonCode.WRONG_EXTENSION: gettext_lazy("文件扩展名与实际内容不符，已按实际内容处理"),
+    ReasonCode.DIMENSIONS_TOO_LARGE: gettext_lazy("画面尺寸异常过大，为保护系统未做处理"),
+    ReasonCode.UNDECODABLE: gettext_lazy("文件无法解码，内容可能已损坏"),
+    ReasonCode.PARTLY_CORRUPT: gettext_lazy("文件部分损坏：解码时发现错误，已生成可播放副本"),
+}
+
+
+def damage_reason_text(code: str) -> str:
+    """The reason a recording is damaged (or flagged), in the user's language; an unknown
+    code (a newer worker) reads as a generic sentence, never as the bare code."""
+    if not code:
+        return ""
+    text = DAMAGE_REASONS.get(code)
+    return str(text) if text is not None else str(gettext_lazy("文件无法处理（原因未登记）"))

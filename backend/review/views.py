@@ -36,6 +36,7 @@ from backend.config.errors import (
 from backend.footage.models import RecordingState
 from backend.footage.selectors import recording_time_corrections
 from backend.review import audit_wording, selectors, services
+from backend.review import recording_list as recording_list_rows
 from backend.review.forms import (
     AccessDocumentForm,
     AccessRequestForm,
@@ -55,6 +56,7 @@ from backend.review.models import (
 )
 from backend.review.packaging import export_stream
 from backend.review.playback import (
+    damage_reason_text,
     original_download_response,
     processing_state,
     recording_media_urls,
@@ -157,23 +159,22 @@ def recording_list(request: HttpRequest) -> HttpResponse:
     user = _user(request)
     if user.role == Role.STORAGE_ADMIN:
         return HttpResponseRedirect(reverse("review:storage"))
-    recordings = selectors.recordings_readable_by(user).order_by("-started_at")
-    state = request.GET.get("state", "")
-    if state in RecordingState.values:
-        recordings = recordings.filter(state=state)
-    text = request.GET.get("q", "").strip()
-    if text:
-        recordings = recordings.filter(file_name__icontains=text) | recordings.filter(
-            officer__name__icontains=text
-        )
+    filters = recording_list_rows.RecordingFilters.from_query(request.GET)
+    page_obj, rows = recording_list_rows.recording_list_page(
+        user,
+        filters,
+        older=request.GET.get("older") or None,
+        newer=request.GET.get("newer") or None,
+    )
     return render(
         request,
         "review/recording_list.html",
         {
-            "page_obj": _paginate(request, recordings),
+            "page_obj": page_obj,
+            "rows": rows,
             "states": RecordingState.choices,
-            "state": state,
-            "q": text,
+            "filters": filters,
+            "query": filters.query(),
         },
     )
 
@@ -213,6 +214,9 @@ def recording_detail(request: HttpRequest, recording_id: str) -> HttpResponse:
             "urls": urls,
             "processing_state": state,
             "processing_label": state_label,
+            "damage_reason": damage_reason_text(
+                getattr(getattr(recording, "processing", None), "reason_code", "") or ""
+            ),
             "metadata": metadata,
             "custody": audit_wording.describe(selectors.recording_custody_events(recording)),
             "time_corrections": recording_time_corrections(recording=recording),
