@@ -37,4 +37,10 @@ def test_every_port_but_web_and_s3_refuses_an_unauthenticated_client(
     print(f"{len(ports)} listening ports:", {p: w or "refused" for p, w in answers.items()})
     # The probes do see an open service: web and S3 answer plain HTTP.
     assert answers.pop(stack.web_port) and answers.pop(stack.s3_port)
+    # The local RFC 3161 TSA of the embedded default (provenance/local_tsa.py) is public by
+    # design, like the national TSA production names instead: it signs the current time over
+    # any hash for anyone and holds no data, so there is nothing behind it to guard. It must
+    # be the TSA, though: a GET is refused (it answers timestamp queries only).
+    tsa = answers.pop(stack.tsa_port)
+    assert tsa and all("501" in way or "Unsupported method" in way for way in tsa[:1]), tsa
     assert {port: ways for port, ways in answers.items() if ways} == {}
