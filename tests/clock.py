@@ -12,6 +12,13 @@ The instants are derived from the real date, so the set keeps its meaning every 
 - 15 December of the last year the `chinesecalendar` package knows: its next year has no
   official arrangement, so every deadline crossing the year end is provisional.
 
+Every instant lies in the future, at least SUITE_MARGIN after the suite starts: SeaweedFS,
+like S3, refuses an Object Lock date already past on its own (real) clock, so a lock made
+"60 s from now" at a moved instant earlier than the real time would be refused. When
+today's 15:59 UTC is too close or past, tomorrow's is taken (the same date change);
+when the last known year's 15 December has passed, the day after the suite starts is taken
+(its next year is unknown as well).
+
 S3 requests are still signed with the real time (SeaweedFS, like S3, refuses a request
 signed more than 15 minutes off): only botocore's signing clock is kept real.
 `FV_CLOCK=real` runs the marked tests on the real clock only.
@@ -39,21 +46,54 @@ def _next_leap_year(year: int) -> int:
     return year
 
 
+# Longer than the suite takes (CI stops at 90 minutes): no instant falls into the past
+# while the suite runs.
+SUITE_MARGIN = datetime.timedelta(hours=3)
+
+
+def _not_before(
+    instant: datetime.datetime, earliest: datetime.datetime, step: str
+) -> datetime.datetime:
+    """The first occurrence of `instant` (repeating daily or yearly) not before `earliest`."""
+    while instant < earliest:
+        if step == "day":
+            instant += datetime.timedelta(days=1)
+        else:
+            instant = instant.replace(year=instant.year + 1)
+    return instant
+
+
 def moved_instants(now: datetime.datetime | None = None) -> dict[str, datetime.datetime]:
     now = now or datetime.datetime.now(UTC)
+    earliest = now + SUITE_MARGIN
     today_utc = now.astimezone(UTC).date()
     local_year = now.astimezone(SHANGHAI).year
     last_known = max(day.year for day in chinese_calendar.holidays)
+
+    def utc_today(hour: int, minute: int) -> datetime.datetime:
+        at = datetime.datetime.combine(today_utc, datetime.time(hour, minute), UTC)
+        return _not_before(at, earliest, "day")
+
+    leap_year = _next_leap_year(local_year)
+    while datetime.datetime(leap_year, 2, 29, 10, 0, tzinfo=SHANGHAI) < earliest:
+        leap_year = _next_leap_year(leap_year + 1)
+    unknown_next = datetime.datetime(last_known, 12, 15, 10, 0, tzinfo=SHANGHAI)
+    if unknown_next < earliest:
+        unknown_next = (now + datetime.timedelta(days=1)).astimezone(SHANGHAI)
     return {
-        "utc-15.59": datetime.datetime.combine(today_utc, datetime.time(15, 59), UTC),
-        "utc-16.01": datetime.datetime.combine(today_utc, datetime.time(16, 1), UTC),
+        "utc-15.59": utc_today(15, 59),
+        "utc-16.01": utc_today(16, 1),
         # Well inside the evening (UTC) when the local date is already tomorrow: catches
         # data made a few hours before "now" (a recording that ended 2 hours ago).
-        "utc-20.00": datetime.datetime.combine(today_utc, datetime.time(20, 0), UTC),
-        "dec31-23.59-local": datetime.datetime(local_year, 12, 31, 23, 59, tzinfo=SHANGHAI),
-        "jan1-00.01-local": datetime.datetime(local_year + 1, 1, 1, 0, 1, tzinfo=SHANGHAI),
-        "feb29-leap": datetime.datetime(_next_leap_year(local_year), 2, 29, 10, 0, tzinfo=SHANGHAI),
-        "next-year-unknown": datetime.datetime(last_known, 12, 15, 10, 0, tzinfo=SHANGHAI),
+        "utc-20.00": utc_today(20, 0),
+        "dec31-23.59-local": _not_before(
+            datetime.datetime(local_year, 12, 31, 23, 59, tzinfo=SHANGHAI), earliest, "year"
+        ),
+        "jan1-00.01-local": _not_before(
+            datetime.datetime(local_year + 1, 1, 1, 0, 1, tzinfo=SHANGHAI), earliest, "year"
+        ),
+        "feb29-leap": datetime.datetime(leap_year, 2, 29, 10, 0, tzinfo=SHANGHAI),
+        "next-year-unknown": unknown_next,
     }
 
 
