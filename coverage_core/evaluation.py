@@ -37,14 +37,15 @@ from __future__ import annotations
 
 import statistics
 from collections import defaultdict
-from collections.abc import Hashable, Iterable, Mapping, Sequence
+from collections.abc import Collection, Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta, tzinfo
 from enum import StrEnum
 from itertools import starmap
-from typing import Any, Literal, NamedTuple, TypeVar
+from typing import Any, NamedTuple, TypeVar
 from zoneinfo import ZoneInfo
 
+from coverage_core import wording
 from coverage_core.intervals import (
     Interval,
     IntervalIndex,
@@ -57,6 +58,9 @@ from coverage_core.intervals import (
     merge,
     to_us,
     total_length,
+)
+from coverage_core.wording import (
+    VERDICT_LABELS_ZH,
 )
 from media.garbage_collection import collector_paused
 
@@ -108,27 +112,6 @@ VERDICT_ORDER: tuple[Verdict, ...] = (
     Verdict.COMPLIANT,
 )
 _SEVERITY_RANK = {verdict: rank for rank, verdict in enumerate(VERDICT_ORDER)}
-
-VERDICT_LABELS_ZH: Mapping[Verdict, str] = {
-    Verdict.COMPLIANT: "符合要求",
-    Verdict.LATE_START: "开始记录过晚",
-    Verdict.EARLY_STOP: "提前停止记录",
-    Verdict.GAPS: "记录中断",
-    Verdict.NOT_RECORDED: "未记录",
-    Verdict.NOT_REQUIRED: "无需记录",
-    Verdict.UNDECIDABLE: "无法判定",
-    Verdict.INSUFFICIENT_OFFICERS: "记录人员不足",
-}
-VERDICT_LABELS_EN: Mapping[Verdict, str] = {
-    Verdict.COMPLIANT: "compliant",
-    Verdict.LATE_START: "late start",
-    Verdict.EARLY_STOP: "early stop",
-    Verdict.GAPS: "gaps",
-    Verdict.NOT_RECORDED: "not recorded",
-    Verdict.NOT_REQUIRED: "not required",
-    Verdict.UNDECIDABLE: "undecidable",
-    Verdict.INSUFFICIENT_OFFICERS: "insufficient officers",
-}
 
 
 def verdict_rank(verdict: Verdict) -> int:
@@ -187,6 +170,13 @@ class ActivityInput:
     window: ActivityWindow
     rule: CoverageRule
     officers: tuple[Hashable, ...]
+    # Participants without a certificate valid on the activity's day (持证上岗): they take
+    # part and their recordings count as footage, but not toward ``rule.min_officers``.
+    uncertified: frozenset[Hashable] = frozenset()
+    # This activity's own recordings per officer (e.g. the ones linked to it in the
+    # database). When given, they are judged as they are, with no search by time; when
+    # None, evaluate_many finds the officers' recordings in its shared mapping.
+    recordings_by_officer: Mapping[Any, Sequence[RecordingInterval]] | None = None
 
 
 # -------------------------------------------------------------------------- results
@@ -234,6 +224,12 @@ class Finding:
     officer_id: Hashable = None
     span: Span | None = None
     amount_us: int | None = None
+
+    @classmethod
+    def worded(cls, kind: Verdict, blocking: bool, words: wording.Wording, **extra: Any) -> Finding:
+        """A finding with its reason from :mod:`coverage_core.wording`."""
+        reason_zh, reason_en = words
+        return cls(kind=kind, blocking=blocking, reason_zh=reason_zh, reason_en=reason_en, **extra)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -312,25 +308,21 @@ class CoverageResult:
 
     @property
     def reasons_zh(self) -> list[str]:
-        return [finding.reason_zh for finding in self.findings] or [_compliant_zh(self)]
+        findings = [finding.reason_zh for finding in self.findings]
+        return findings or [wording.compliant(self.covered_fraction)[0]]
 
     @property
     def reasons_en(self) -> list[str]:
-        return [finding.reason_en for finding in self.findings] or [_compliant_en(self)]
+        findings = [finding.reason_en for finding in self.findings]
+        return findings or [wording.compliant(self.covered_fraction)[1]]
 
     @property
     def summary_zh(self) -> str:
-        label = VERDICT_LABELS_ZH[self.verdict]
-        if self.verdict is Verdict.NOT_REQUIRED:
-            return label
-        return f"{label}（覆盖率 {self.covered_fraction * 100:.1f}%）"
+        return wording.summary(self.verdict, self.covered_fraction)[0]
 
     @property
     def summary_en(self) -> str:
-        label = VERDICT_LABELS_EN[self.verdict]
-        if self.verdict is Verdict.NOT_REQUIRED:
-            return label
-        return f"{label} (covered {self.covered_fraction * 100:.1f}%)"
+        return wording.summary(self.verdict, self.covered_fraction)[1]
 
     def has_blocking(self, kind: Verdict) -> bool:
         return any(finding.blocking and finding.kind is kind for finding in self.findings)
@@ -380,82 +372,6 @@ def _interior(coverage: tuple[Span, ...]) -> tuple[Span, ...]:
     )
 
 
-# ------------------------------------------------------------------ text rendering
-
-
-def format_duration_zh(microseconds: int) -> str:
-    """``3分12秒``, ``1小时5秒``, ``12.4秒``; rounded to a tenth of a second."""
-    hours, minutes, tenths = _split_duration(microseconds)
-    parts = []
-    if hours:
-        parts.append(f"{hours}小时")
-    if minutes:
-        parts.append(f"{minutes}分")
-    if tenths or not parts:
-        parts.append(f"{_tenths_text(tenths)}秒")
-    return "".join(parts)
-
-
-def format_duration_en(microseconds: int) -> str:
-    """``3 min 12 s``, ``1 h 5 s``, ``12.4 s``; rounded to a tenth of a second."""
-    hours, minutes, tenths = _split_duration(microseconds)
-    parts = []
-    if hours:
-        parts.append(f"{hours} h")
-    if minutes:
-        parts.append(f"{minutes} min")
-    if tenths or not parts:
-        parts.append(f"{_tenths_text(tenths)} s")
-    return " ".join(parts)
-
-
-def _split_duration(microseconds: int) -> tuple[int, int, int]:
-    total_tenths = (abs(microseconds) + 50_000) // 100_000
-    hours, rest = divmod(total_tenths, 36_000)
-    minutes, tenths = divmod(rest, 600)
-    return hours, minutes, tenths
-
-
-def _tenths_text(tenths: int) -> str:
-    whole, fraction = divmod(tenths, 10)
-    return f"{whole}" if fraction == 0 else f"{whole}.{fraction}"
-
-
-class _Renderer:
-    """Times shown in the supervisor's zone; the date only when it differs from the
-    date the activity started (recordings crossing midnight)."""
-
-    __slots__ = ("labels", "window_start_us", "zone")
-
-    def __init__(
-        self, *, zone: tzinfo, window_start_us: int, labels: Mapping[Any, str] | None
-    ) -> None:
-        self.zone = zone
-        self.window_start_us = window_start_us
-        self.labels = labels or {}
-
-    def clock(self, microseconds: int) -> str:
-        local = from_us(microseconds).astimezone(self.zone)
-        reference_date = from_us(self.window_start_us).astimezone(self.zone).date()
-        if local.date() == reference_date:
-            return local.strftime("%H:%M:%S")
-        return local.strftime("%Y-%m-%d %H:%M:%S")
-
-    def span(self, span: Span) -> str:
-        return f"{self.clock(span.start_us)}–{self.clock(span.end_us)}"
-
-    def officer(self, officer_id: Hashable) -> str:
-        return self.labels.get(officer_id) or str(officer_id)
-
-
-def _compliant_zh(result: CoverageResult) -> str:
-    return f"符合要求：覆盖率 {result.covered_fraction * 100:.1f}%"
-
-
-def _compliant_en(result: CoverageResult) -> str:
-    return f"Compliant: {result.covered_fraction * 100:.1f}% of the window recorded"
-
-
 # -------------------------------------------------------------------- evaluation
 
 
@@ -490,11 +406,14 @@ def evaluate_activity(
     officer_labels: Mapping[OfficerKey, str] | None = None,
     display_timezone: tzinfo = DISPLAY_TIMEZONE,
     activity_id: Hashable = None,
+    uncertified_officers: Collection[OfficerKey] = (),
 ) -> CoverageResult:
     """Judge one activity. Raises InvalidWindowError / InvalidRecordingError on bad input.
 
     ``as_of`` (only used while the stop moment is missing) is the provisional end of
-    the window; without it the latest recording end is used.
+    the window; without it the latest recording end is used. ``uncertified_officers``:
+    participants without a certificate valid on the day, who do not count toward the
+    rule's minimum officers (持证上岗).
     """
     start_us = to_us(window.start)
     stop_us = None if window.stop is None else to_us(window.stop)
@@ -505,13 +424,8 @@ def evaluate_activity(
     for officer in dict.fromkeys(required_officers):
         spans: list[Interval] = []
         unknown_count = 0
-        for recording in recordings_by_officer.get(officer, ()):
-            begin, end = to_us(recording.start), to_us(recording.end)
-            if end < begin:
-                raise InvalidRecordingError(
-                    f"recording {recording.recording_id!r} ends before it starts"
-                )
-            if recording.offset_known:
+        for begin, end, offset_known in _own_items(recordings_by_officer.get(officer, ())):
+            if offset_known:
                 spans.append((begin, end))
             else:
                 unknown_count += 1
@@ -530,12 +444,13 @@ def evaluate_activity(
         renderer_zone=display_timezone,
         labels=officer_labels,
         activity_id=activity_id,
+        uncertified=frozenset(uncertified_officers),
     )
 
 
 def evaluate_many(
     activities: Sequence[ActivityInput],
-    recordings_by_officer: Mapping[OfficerKey, Sequence[RecordingInterval]],
+    recordings_by_officer: Mapping[OfficerKey, Sequence[RecordingInterval]] | None = None,
     *,
     link_buffer: timedelta = timedelta(0),
     as_of: datetime | None = None,
@@ -549,6 +464,10 @@ def evaluate_many(
     ``max(link_buffer, rule.max_split_gap)`` by bisection: O((R + A) log R) overall,
     never activities × recordings. Same answers as :func:`evaluate_activity` given the
     recordings that overlap that widened window.
+
+    An activity that carries its own ``recordings_by_officer`` (per-activity input, as the
+    database path passes each activity's linked recordings) is judged on exactly those,
+    as :func:`evaluate_activity` would.
     """
     # The cyclic garbage collector is paused for the run: everything built here is
     # acyclic (tuples, slotted dataclasses) and freed by reference counting, but with
@@ -557,7 +476,7 @@ def evaluate_many(
     with collector_paused():
         return _evaluate_many(
             activities,
-            recordings_by_officer,
+            recordings_by_officer or {},
             link_buffer=link_buffer,
             as_of=as_of,
             officer_labels=officer_labels,
@@ -621,13 +540,18 @@ def _evaluate_many(
             query_end = start_us + horizon_us
         known: dict[Hashable, list[Interval]] = {}
         unknown: dict[Hashable, int] = {}
+        own = activity.recordings_by_officer
         for participant in dict.fromkeys(activity.officers):
-            index = indexes.get(participant, empty)
             spans: list[Interval] = []
             unknown_count = 0
-            for begin, end, offset_known in index.items_overlapping(
-                start_us - widen, query_end + widen
-            ):
+            found = (
+                _own_items(own.get(participant, ()))
+                if own is not None
+                else indexes.get(participant, empty).items_overlapping(
+                    start_us - widen, query_end + widen
+                )
+            )
+            for begin, end, offset_known in found:
                 if offset_known:
                     spans.append((begin, end))
                 else:
@@ -648,9 +572,23 @@ def _evaluate_many(
                 renderer_zone=display_timezone,
                 labels=officer_labels,
                 activity_id=activity.activity_id,
+                uncertified=activity.uncertified,
             )
         )
     return results
+
+
+def _own_items(recordings: Sequence[RecordingInterval]) -> list[tuple[int, int, bool]]:
+    """One activity's own recordings as (begin µs, end µs, offset known)."""
+    items = []
+    for recording in recordings:
+        begin, end = to_us(recording.start), to_us(recording.end)
+        if end < begin:
+            raise InvalidRecordingError(
+                f"recording {recording.recording_id!r} ends before it starts"
+            )
+        items.append((begin, end, recording.offset_known))
+    return items
 
 
 def _evaluate(
@@ -667,6 +605,7 @@ def _evaluate(
     renderer_zone: tzinfo,
     labels: Mapping[Any, str] | None,
     activity_id: Hashable,
+    uncertified: frozenset[Hashable] = frozenset(),
 ) -> CoverageResult:
     split_gap = rule.split_gap
     merged_by_officer = {officer: merge(known[officer], max_gap=split_gap) for officer in officers}
@@ -681,24 +620,14 @@ def _evaluate(
         )
         end_us = max(latest, start_us)
     length = end_us - start_us
-    render = _Renderer(zone=renderer_zone, window_start_us=start_us, labels=labels)
-    start_name_zh = f"「{start_label}」" if start_label else "开始时刻"
-    stop_name_zh = f"「{stop_label}」" if stop_label else "结束时刻"
-    start_name_en = f"“{start_label}”" if start_label else "the start moment"
-    stop_name_en = f"“{stop_label}”" if stop_label else "the stop moment"
+    render = wording.Renderer(zone=renderer_zone, window_start_us=start_us, labels=labels)
+    moments = wording.Moments(start_label, stop_label)
 
     unknown_total = sum(unknown.values())
     if not rule.required:
         return CoverageResult(
             verdict=Verdict.NOT_REQUIRED,
-            findings=(
-                Finding(
-                    kind=Verdict.NOT_REQUIRED,
-                    blocking=True,
-                    reason_zh="该执法环节不要求音像记录",
-                    reason_en="This stage does not require audio/video recording",
-                ),
-            ),
+            findings=(Finding.worded(Verdict.NOT_REQUIRED, True, wording.not_required()),),
             window_start_us=start_us,
             window_end_us=end_us,
             window_closed=window_closed,
@@ -721,6 +650,9 @@ def _evaluate(
     officer_results: list[OfficerCoverage] = []
     clipped_by_officer: list[list[Interval]] = []
     recorded_officers: list[Hashable] = []
+    # Only certified participants count toward the minimum officers (持证上岗).
+    counted_recorded: list[Hashable] = []
+    not_counted = [officer for officer in officers if officer in uncertified]
     for officer in officers:
         merged = merged_by_officer[officer]
         if length > 0:
@@ -742,6 +674,8 @@ def _evaluate(
         clipped_by_officer.append(clipped)
         if recorded:
             recorded_officers.append(officer)
+            if officer not in uncertified:
+                counted_recorded.append(officer)
         officer_results.append(
             OfficerCoverage(
                 officer_id=officer,
@@ -767,7 +701,14 @@ def _evaluate(
         late_us = union[0][0] - start_us if union else None
         early_us = end_us - union[-1][1] if union else None
         k_cover = (
-            covering_at_least(clipped_by_officer, k=rule.min_officers)
+            covering_at_least(
+                [
+                    clipped
+                    for officer, clipped in zip(officers, clipped_by_officer, strict=True)
+                    if officer not in uncertified
+                ],
+                k=rule.min_officers,
+            )
             if rule.min_officers > 1
             else union
         )
@@ -783,81 +724,57 @@ def _evaluate(
         late_us = 0 if any_recorded else None
         early_us = 0 if any_recorded else None
         k_covered_us = 0
-        k_fraction = 1.0 if len(recorded_officers) >= rule.min_officers else 0.0
+        k_fraction = 1.0 if len(counted_recorded) >= rule.min_officers else 0.0
 
     findings: list[Finding] = []
     if not window_closed:
-        findings.append(
-            Finding(
-                kind=Verdict.UNDECIDABLE,
-                blocking=True,
-                reason_zh=f"尚未到达{stop_name_zh}，暂无法判定",
-                reason_en=f"{_cap(stop_name_en)} has not been reached yet; cannot decide",
-            )
-        )
+        findings.append(Finding.worded(Verdict.UNDECIDABLE, True, wording.window_open(moments)))
 
     participants = len(officers)
-    staffing_short = participants < rule.min_officers
+    counted = participants - len(not_counted)
+    staffing_short = counted < rule.min_officers
+    not_counted_names = [render.officer(officer) for officer in not_counted]
     if staffing_short:
         findings.append(
-            Finding(
-                kind=Verdict.INSUFFICIENT_OFFICERS,
-                blocking=True,
-                reason_zh=f"参与执法人员 {participants} 人，少于要求的 {rule.min_officers} 人",
-                reason_en=(
-                    f"{participants} officer(s) took part; at least {rule.min_officers} "
-                    "are required"
-                ),
+            Finding.worded(
+                Verdict.INSUFFICIENT_OFFICERS,
+                True,
+                wording.uncertified_participants(
+                    not_counted_names, counted=counted, min_officers=rule.min_officers
+                )
+                if not_counted
+                else wording.too_few_participants(participants, rule.min_officers),
+            )
+        )
+    elif not_counted:
+        findings.append(
+            Finding.worded(
+                Verdict.INSUFFICIENT_OFFICERS, False, wording.uncertified_notice(not_counted_names)
             )
         )
 
     any_recorded = bool(recorded_officers)
     if not any_recorded:
         findings.append(
-            Finding(
-                kind=Verdict.NOT_RECORDED,
-                blocking=True,
-                reason_zh=(
-                    f"要求的执法人员（{participants} 人）在{start_name_zh}至{stop_name_zh}"
-                    "期间均无音像记录"
-                ),
-                reason_en=(
-                    f"None of the {participants} required officer(s) recorded between "
-                    f"{start_name_en} and {stop_name_en}"
-                ),
-            )
+            Finding.worded(Verdict.NOT_RECORDED, True, wording.none_recorded(participants, moments))
         )
     else:
         if late_us is not None and late_us > rule.late_grace:
             findings.append(
-                Finding(
-                    kind=Verdict.LATE_START,
-                    blocking=True,
-                    reason_zh=(
-                        f"开始记录晚于{start_name_zh}{format_duration_zh(late_us)}"
-                        f"（允许延迟{format_duration_zh(rule.late_grace)}）"
-                    ),
-                    reason_en=(
-                        f"Recording started {format_duration_en(late_us)} after "
-                        f"{start_name_en} (grace {format_duration_en(rule.late_grace)})"
-                    ),
+                Finding.worded(
+                    Verdict.LATE_START,
+                    True,
+                    wording.late_start(late_us, rule.late_grace, moments),
                     span=Span(start_us, start_us + late_us),
                     amount_us=late_us,
                 )
             )
         if window_closed and early_us is not None and early_us > rule.early_grace:
             findings.append(
-                Finding(
-                    kind=Verdict.EARLY_STOP,
-                    blocking=True,
-                    reason_zh=(
-                        f"停止记录早于{stop_name_zh}{format_duration_zh(early_us)}"
-                        f"（允许提前{format_duration_zh(rule.early_grace)}）"
-                    ),
-                    reason_en=(
-                        f"Recording stopped {format_duration_en(early_us)} before "
-                        f"{stop_name_en} (grace {format_duration_en(rule.early_grace)})"
-                    ),
+                Finding.worded(
+                    Verdict.EARLY_STOP,
+                    True,
+                    wording.early_stop(early_us, rule.early_grace, moments),
                     span=Span(end_us - early_us, end_us),
                     amount_us=early_us,
                 )
@@ -872,43 +789,28 @@ def _evaluate(
             longest = max(holes, key=lambda pair: (pair[1] - pair[0], -pair[0]))
             longest_span = Span(*longest)
             longest_us = longest[1] - longest[0]
-            if rule.full_process:
-                prefix_zh, prefix_en = "全过程记录中断", "Full-process recording interrupted"
-            else:
-                prefix_zh, prefix_en = "记录中断（非全过程事项，仅提示）", "Recording interrupted"
-            suffix_en = "" if rule.full_process else " (key-moment rule: notice only)"
             findings.append(
-                Finding(
-                    kind=Verdict.GAPS,
-                    blocking=rule.full_process,
-                    reason_zh=(
-                        f"{prefix_zh} {len(holes)} 处，共 {format_duration_zh(total_hole)}，"
-                        f"最长 {format_duration_zh(longest_us)}"
-                        f"（{render.span(longest_span)}）"
-                    ),
-                    reason_en=(
-                        f"{prefix_en} {len(holes)} time(s), {format_duration_en(total_hole)} "
-                        f"in total, longest {format_duration_en(longest_us)} "
-                        f"({render.span(longest_span)}){suffix_en}"
+                Finding.worded(
+                    Verdict.GAPS,
+                    rule.full_process,
+                    wording.gaps(
+                        count=len(holes),
+                        total_us=total_hole,
+                        longest_us=longest_us,
+                        longest=render.span(*longest),
+                        full_process=rule.full_process,
                     ),
                     span=longest_span,
                     amount_us=total_hole,
                 )
             )
         if not staffing_short and rule.min_officers > 1:
-            if len(recorded_officers) < rule.min_officers:
+            if len(counted_recorded) < rule.min_officers:
                 findings.append(
-                    Finding(
-                        kind=Verdict.INSUFFICIENT_OFFICERS,
-                        blocking=True,
-                        reason_zh=(
-                            f"仅 {len(recorded_officers)} 名执法人员有记录，"
-                            f"要求至少 {rule.min_officers} 人记录"
-                        ),
-                        reason_en=(
-                            f"Only {len(recorded_officers)} officer(s) recorded; at least "
-                            f"{rule.min_officers} are required"
-                        ),
+                    Finding.worded(
+                        Verdict.INSUFFICIENT_OFFICERS,
+                        True,
+                        wording.too_few_recorded(len(counted_recorded), rule.min_officers),
                     )
                 )
             else:
@@ -919,20 +821,10 @@ def _evaluate(
                 )
                 if shortfall > rule.split_gap:
                     findings.append(
-                        Finding(
-                            kind=Verdict.INSUFFICIENT_OFFICERS,
-                            blocking=True,
-                            reason_zh=(
-                                f"有 {format_duration_zh(shortfall)} 少于 {rule.min_officers} "
-                                f"名执法人员同时记录（{rule.min_officers} 人同时记录共 "
-                                f"{format_duration_zh(k_covered_us)}）"
-                            ),
-                            reason_en=(
-                                f"For {format_duration_en(shortfall)} fewer than "
-                                f"{rule.min_officers} officers were recording at once "
-                                f"({rule.min_officers} together: "
-                                f"{format_duration_en(k_covered_us)})"
-                            ),
+                        Finding.worded(
+                            Verdict.INSUFFICIENT_OFFICERS,
+                            True,
+                            wording.shortfall(shortfall, k_covered_us, rule.min_officers),
                             amount_us=shortfall,
                         )
                     )
@@ -941,11 +833,10 @@ def _evaluate(
             if not officer_result.recorded and not officer_result.unknown_offset_recordings:
                 name = render.officer(officer_result.officer_id)
                 findings.append(
-                    Finding(
-                        kind=Verdict.NOT_RECORDED,
-                        blocking=False,
-                        reason_zh=f"执法人员 {name} 在活动期间无记录",
-                        reason_en=f"Officer {name} has no recording during the activity",
+                    Finding.worded(
+                        Verdict.NOT_RECORDED,
+                        False,
+                        wording.officer_not_recorded(name),
                         officer_id=officer_result.officer_id,
                     )
                 )
@@ -961,30 +852,19 @@ def _evaluate(
             name = render.officer(officer)
             if could_change:
                 findings.append(
-                    Finding(
-                        kind=Verdict.UNDECIDABLE,
-                        blocking=True,
-                        reason_zh=(
-                            f"执法人员 {name} 有 {count} 条记录的设备时钟偏差未知，"
-                            "无法确定其时间，暂无法判定"
-                        ),
-                        reason_en=(
-                            f"Officer {name} has {count} recording(s) from a device clock "
-                            "with unknown offset; cannot decide"
-                        ),
+                    Finding.worded(
+                        Verdict.UNDECIDABLE,
+                        True,
+                        wording.unknown_offset_blocking(name, count),
                         officer_id=officer,
                     )
                 )
             else:
                 findings.append(
-                    Finding(
-                        kind=Verdict.UNDECIDABLE,
-                        blocking=False,
-                        reason_zh=(f"执法人员 {name} 有 {count} 条记录的设备时钟偏差未知，未计入"),
-                        reason_en=(
-                            f"Officer {name}: {count} recording(s) with unknown clock "
-                            "offset were not counted"
-                        ),
+                    Finding.worded(
+                        Verdict.UNDECIDABLE,
+                        False,
+                        wording.unknown_offset_notice(name, count),
                         officer_id=officer,
                     )
                 )
@@ -1021,29 +901,15 @@ def _covers_point(merged: Sequence[Interval], moment: int) -> bool:
     return any(start <= moment <= end for start, end in merged)
 
 
-def _cap(text: str) -> str:
-    return text[:1].upper() + text[1:]
-
-
 # ---------------------------------------------------------------- monthly report
-
-
-@dataclass(frozen=True, slots=True)
-class ReportItem:
-    """One judged activity with what the report groups it by."""
-
-    result: CoverageResult
-    unit: Hashable
-    month: str  # "YYYY-MM" in the unit's zone; the caller decides the zone
 
 
 @dataclass(frozen=True, slots=True)
 class MonthlyEntry:
     """What one activity adds to one group's month (per officer: the officer's own part).
 
-    Built from a fresh :class:`CoverageResult` (:func:`aggregate_monthly`) or from the stored
-    results (coverage/selectors.py, the report pages): both go through
-    :func:`monthly_figures`, the one aggregation."""
+    Built from the stored results (coverage/selectors.py, the report pages) and aggregated
+    by :func:`monthly_figures`, the one aggregation."""
 
     month: str  # "YYYY-MM" in the unit's zone; the caller decides the zone
     key: Hashable  # unit or officer
@@ -1162,7 +1028,7 @@ def _group_order(group: tuple[str, Hashable]) -> tuple[str, int, int, str]:
 
 def monthly_figures(entries: Iterable[MonthlyEntry]) -> list[MonthlyFigures]:
     """Monthly figures per group (unit or officer), sorted by month, then key (ids
-    numerically). The one aggregation: the report pages and :func:`aggregate_monthly`.
+    numerically). The one aggregation, the one the report pages use.
 
     - activation rate = required activities with any recording ÷ required activities
       (per officer: the officer's own recording);
@@ -1206,42 +1072,6 @@ def monthly_figures(entries: Iterable[MonthlyEntry]) -> list[MonthlyFigures]:
             )
         )
     return figures
-
-
-def aggregate_monthly(
-    items: Iterable[ReportItem], *, by: Literal["unit", "officer"] = "unit"
-) -> list[MonthlyFigures]:
-    """Monthly figures per unit or per officer of freshly judged activities: the entries
-    of :func:`monthly_figures` (the same figures as the report pages)."""
-    return monthly_figures(_entries(items, by=by))
-
-
-def _entries(
-    items: Iterable[ReportItem], *, by: Literal["unit", "officer"]
-) -> Iterable[MonthlyEntry]:
-    for item in items:
-        result = item.result
-        late = result.has_blocking(Verdict.LATE_START)
-        early = result.has_blocking(Verdict.EARLY_STOP)
-        if by == "unit":
-            keyed: list[tuple[Hashable, bool, tuple[Span, ...]]] = [
-                (item.unit, bool(result.officers_recorded), result.interior_gaps)
-            ]
-        else:
-            keyed = [
-                (officer.officer_id, officer.recorded, officer.interior_gaps)
-                for officer in result.officers
-            ]
-        for key, recorded, holes in keyed:
-            yield MonthlyEntry(
-                month=item.month,
-                key=key,
-                verdict=result.verdict,
-                recorded=recorded,
-                late_start=late,
-                early_stop=early,
-                gap_lengths_us=tuple(span.length_us for span in holes),
-            )
 
 
 def seconds_to_us(seconds: float) -> int:

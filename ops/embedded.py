@@ -275,6 +275,10 @@ def run(env: dict[str, str], supervisor: Supervisor, on_up: Callable[[], None]) 
         start_local_tsa(env, supervisor, var)
     supervisor.manage("migrate", "--noinput", "-v", "0")
     supervisor.manage("storage_init")
+    if env.get("DATABASE_URL", "sqlite:").startswith("sqlite:"):
+        # Continuous backup of the SQLite file to S3 (ops/litestream.py); no port.
+        log("starting Litestream (continuous backup of the database to S3) …")
+        supervisor.start("litestream", [PY, "-m", "ops.litestream", "replicate"])
     roster = ROOT / "mobile_contract" / "examples" / "officers.csv"
     demo = json.loads(
         supervisor.manage(

@@ -13,6 +13,8 @@ loses nothing:
   * integrity_periodic  every 15 min: seal each finished local day's Merkle root, stamp
                         unstamped roots at the TSA (one that was down is retried), publish
                         them, re-verify a sample of days.
+  * storage_reconcile   weekly (a no-op until the last one is 7 days old): the database
+                        against the originals bucket; exit 1 (logged) unless clean.
 
 The interval is `--interval-seconds`, else FV_SCHEDULER_INTERVAL_SECONDS, else 900. A pass
 that fails is logged and runs again at its next tick; the other passes run as planned.
@@ -109,6 +111,7 @@ def passes_build(*, interval_seconds: float, commands: Sequence[str] | None = No
         Pass(["fieldwork_periodic"], interval_seconds),
         Pass(["integrity_periodic"], interval_seconds),
         Pass(["staging_reclaim_abandoned"], interval_seconds),
+        Pass(["storage_reconcile", "--trigger", "scheduled", "--due-days", "7"], interval_seconds),
     ]
 
 

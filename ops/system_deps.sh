@@ -15,6 +15,8 @@ if [ "$what" = test ]; then
   command -v node >/dev/null && command -v npm >/dev/null || missing+=(nodejs npm)
   command -v chromium >/dev/null || missing+=(chromium)
   [ -f /usr/share/fonts/truetype/wqy/wqy-zenhei.ttc ] || missing+=(fonts-wqy-zenhei)
+  # PostgreSQL point-in-time recovery (ops/pg_pitr.py, tests/retention/test_pg_pitr.py).
+  [ -x /usr/bin/barman-cloud-wal-archive ] || missing+=(barman-cli-cloud)
 fi
 [ "${#missing[@]}" -eq 0 ] && exit 0
 

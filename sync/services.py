@@ -28,7 +28,7 @@ from backend.footage.models import Recording, RecordingState, RecordingStateChan
 from media.garbage_collection import collector_paused
 from sync.models import Upload, UploadState
 from sync.schemas import ClipIn
-from sync.staging_admission import REFUSAL_DETAILS, StagingBudget
+from sync.staging_admission import REFUSAL_DETAILS, ManifestAdmission
 
 # Longer than the longest sleep of SQLite's busy handler (100 ms) between two attempts.
 SQLITE_WRITER_GAP_SECONDS = 0.11
@@ -211,8 +211,9 @@ def _manifest_sync(
     # SQLite's busy handler polls a waiting writer every 100 ms at most, so a lock released
     # for microseconds between chunks would starve it: once the chunks have held the lock
     # for SQLITE_LOCK_SLICE_SECONDS, a pause lets a waiting writer in.
-    # Staging admission (sync/staging_admission.py): one budget for the whole manifest.
-    budget = StagingBudget.read(device_id=device.pk, now=now)
+    # Staging admission (sync/staging_admission.py): read and spent under a lock held by
+    # each chunk's transaction, so concurrent manifests never over-admit.
+    budget = ManifestAdmission(device_id=device.pk, now=now)
     chunk_size = max(1, settings.FV_MANIFEST_CHUNK_CLIPS)
     pausing = connection.vendor == "sqlite"
     held = 0.0
@@ -221,6 +222,7 @@ def _manifest_sync(
             time.sleep(SQLITE_WRITER_GAP_SECONDS)
             held = 0.0
         began = time.monotonic()
+        budget.begin_chunk()
         with transaction.atomic():
             opened, chunk_redeclared = _reconcile(
                 device, clips[start : start + chunk_size], offset_ms, now, answers, budget
@@ -282,7 +284,7 @@ def _reconcile(
     offset_ms: int,
     now: datetime.datetime,
     answers: list[ClipAnswer],
-    budget: StagingBudget,
+    budget: ManifestAdmission,
 ) -> tuple[int, list[str]]:
     """One chunk of a manifest, in the caller's transaction: appends its answers, returns
     (uploads opened, clip ids redeclared)."""

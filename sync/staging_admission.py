@@ -11,6 +11,11 @@ A clip gets an upload URL from the manifest only when its announced size fits:
 Otherwise the clip is answered `insufficient_storage` (no URL; the device keeps the clip
 and asks again later). An upload already admitted is never taken back: its device can
 always finish it. Abandoned partials are reclaimed by `staging_reclaim_abandoned`.
+
+Admission is serialised across processes: the budget is read, spent and the admitted
+uploads created under one lock held to the end of the transaction that creates them
+(`ManifestAdmission`), so two manifests arriving together cannot both spend the same
+free space.
 """
 
 from __future__ import annotations
@@ -24,6 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from django.conf import settings
+from django.db import connection
 from django.db.models import Count, F, Sum
 from django.db.models.functions import Coalesce
 from django.utils import timezone
@@ -102,6 +108,49 @@ class StagingBudget:
                 self.quota_left -= needed
             return None
         self.refused.append((clip_id, reason, needed))
+        return reason
+
+
+# pg_advisory_xact_lock key of staging admission ("FVSTAGE" in ASCII).
+ADMISSION_LOCK_KEY = 0x46565354414745
+
+
+def staging_admission_lock() -> None:
+    """Hold the admission lock until the current transaction ends.
+
+    PostgreSQL: a transaction-scoped advisory lock (every process, every host). SQLite (the
+    embedded stack): its transactions begin IMMEDIATE, which already takes the one write
+    lock of the database, so admissions there are serialised by the transaction itself.
+    """
+    if not connection.in_atomic_block:
+        raise RuntimeError("staging admission must run inside the transaction that admits")
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [ADMISSION_LOCK_KEY])
+
+
+class ManifestAdmission:
+    """Admission for one manifest, chunk by chunk: the first clip of a chunk that needs an
+    upload takes the lock and reads a fresh budget; the lock is held until the chunk's
+    transaction (which creates the admitted uploads) commits. A chunk opening no upload
+    takes no lock."""
+
+    def __init__(self, *, device_id: Any, now: datetime.datetime) -> None:
+        self.device_id = device_id
+        self.now = now
+        self.refused: list[tuple[str, str, int]] = []
+        self._budget: StagingBudget | None = None
+
+    def begin_chunk(self) -> None:
+        self._budget = None
+
+    def admit(self, clip_id: str, needed: int) -> str | None:
+        if self._budget is None:
+            staging_admission_lock()
+            self._budget = StagingBudget.read(device_id=self.device_id, now=self.now)
+        reason = self._budget.admit(clip_id, needed)
+        if reason is not None:
+            self.refused.append((clip_id, reason, needed))
         return reason
 
 

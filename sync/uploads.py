@@ -12,24 +12,32 @@ import datetime
 import logging
 import threading
 import uuid
+from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, ParamSpec, TypeVar
 
 from asgiref.sync import sync_to_async
 from django.conf import settings
-from django.db import close_old_connections, connection, transaction
+from django.db import (
+    InterfaceError,
+    OperationalError,
+    close_old_connections,
+    connection,
+    transaction,
+)
 from django.db.models import F, Q
 from django.utils import timezone
 
 from backend.audit.models import ActorKind
 from backend.audit.services import Actor, audit_record
+from backend.config.errors import DATABASE_RETRY_AFTER_SECONDS, database_unavailable_body
 from backend.devices.services import device_authenticate
 from backend.footage.models import Recording, RecordingState
 from backend.footage.services import recording_transition, recording_upload_received
 from backend.lease_owner import current_owner, dead_owners, owner_is_dead
 from sync.events import apublish, device_event, groups_for_unit_path
 from sync.models import Upload, UploadState
-from sync.staging_admission import StagingBudget
+from sync.staging_admission import StagingBudget, staging_admission_lock
 from sync.tus.protocol import TusError
 from sync.tus.staging import remove_staging_file
 from sync.tus.store import Caller, UploadInfo, UploadStatus
@@ -165,6 +173,7 @@ def upload_open(
             reusable.save(update_fields=["metadata", "expires_at", "length", "updated_at"])
             upload = reusable
         else:
+            staging_admission_lock()  # held to this transaction's end, like a manifest's
             refused = StagingBudget.read(device_id=device_key, now=now).admit(
                 clip_id, recording.size_bytes
             )
@@ -466,11 +475,37 @@ def uploads_expire(*, now: datetime.datetime | None = None, limit: int = 500) ->
     return expired
 
 
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def _orm(function: Callable[P, R]) -> Callable[P, Awaitable[R]]:
+    """`sync_to_async(function)`, with a database out of reach (no pooled connection in
+    time, PostgreSQL refusing clients, a restart) answered 503 + Retry-After, never 500."""
+    run = sync_to_async(function)
+
+    async def call(*args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return await run(*args, **kwargs)
+        except (OperationalError, InterfaceError) as exc:
+            logger.warning("upload endpoint: database unavailable: %s", exc)
+            body = database_unavailable_body()
+            raise TusError(
+                503,
+                body["code"],
+                body["message"],
+                details=body["details"],
+                headers={"Retry-After": str(DATABASE_RETRY_AFTER_SECONDS)},
+            ) from exc
+
+    return call
+
+
 class DjangoUploadStore:
     """`sync.tus.store.UploadStore` over the ORM (one DB thread per process, via asgiref)."""
 
     async def authenticate(self, *, token: str) -> Caller | None:
-        return await sync_to_async(upload_device_authenticate)(token=token)
+        return await _orm(upload_device_authenticate)(token=token)
 
     async def create(
         self,
@@ -480,12 +515,12 @@ class DjangoUploadStore:
         metadata: dict[str, str],
         expires_at: datetime.datetime,
     ) -> UploadInfo:
-        return await sync_to_async(upload_open)(
+        return await _orm(upload_open)(
             device_key=caller.device_key, length=length, metadata=metadata, expires_at=expires_at
         )
 
     async def get(self, *, caller: Caller, upload_id: uuid.UUID) -> UploadInfo | None:
-        return await sync_to_async(upload_get)(device_key=caller.device_key, upload_id=upload_id)
+        return await _orm(upload_get)(device_key=caller.device_key, upload_id=upload_id)
 
     async def acquire_lock(
         self,
@@ -495,7 +530,7 @@ class DjangoUploadStore:
         token: uuid.UUID,
         lease_until: datetime.datetime,
     ) -> UploadInfo | None:
-        return await sync_to_async(upload_lock_acquire)(
+        return await _orm(upload_lock_acquire)(
             device_key=caller.device_key, upload_id=upload_id, token=token, lease_until=lease_until
         )
 
@@ -509,7 +544,7 @@ class DjangoUploadStore:
         lease_until: datetime.datetime,
         expires_at: datetime.datetime,
     ) -> bool:
-        return await sync_to_async(upload_checkpoint)(
+        return await _orm(upload_checkpoint)(
             upload_id=upload_id,
             token=token,
             offset=offset,
@@ -519,16 +554,16 @@ class DjangoUploadStore:
         )
 
     async def complete(self, *, upload_id: uuid.UUID, token: uuid.UUID, sha256: str) -> UploadInfo:
-        return await sync_to_async(upload_complete)(upload_id=upload_id, token=token, sha256=sha256)
+        return await _orm(upload_complete)(upload_id=upload_id, token=token, sha256=sha256)
 
     async def release_lock(self, *, upload_id: uuid.UUID, token: uuid.UUID) -> None:
-        await sync_to_async(upload_lock_release)(upload_id=upload_id, token=token)
+        await _orm(upload_lock_release)(upload_id=upload_id, token=token)
 
     async def terminate(self, *, upload_id: uuid.UUID, token: uuid.UUID) -> None:
-        await sync_to_async(upload_terminate)(upload_id=upload_id, token=token)
+        await _orm(upload_terminate)(upload_id=upload_id, token=token)
 
     async def lost(self, *, upload_id: uuid.UUID, token: uuid.UUID, detail: dict[str, int]) -> None:
-        await sync_to_async(upload_lost)(upload_id=upload_id, token=token, detail=detail)
+        await _orm(upload_lost)(upload_id=upload_id, token=token, detail=detail)
 
     async def progress(
         self, *, caller: Caller, upload: UploadInfo, offset: int, first: bool
@@ -538,7 +573,7 @@ class DjangoUploadStore:
         `upload` is the state when this request took the lease (its offset: where it began).
         """
         if first:
-            await sync_to_async(upload_recording_receiving)(upload_id=upload.id)
+            await _orm(upload_recording_receiving)(upload_id=upload.id)
         event = device_event(
             device_id=caller.device_key,
             kind="clip_started" if first and upload.offset == 0 else "bytes_received",

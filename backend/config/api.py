@@ -5,12 +5,17 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from django.db import DataError
+from django.db import DataError, InterfaceError, OperationalError
 from django.http import HttpRequest, HttpResponse
 from ninja import NinjaAPI, Redoc, Swagger
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 
-from backend.config.errors import FieldVaultError, error_body
+from backend.config.errors import (
+    DATABASE_RETRY_AFTER_SECONDS,
+    FieldVaultError,
+    database_unavailable_body,
+    error_body,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -98,6 +103,26 @@ def _data_error(request: HttpRequest, exc: DataError) -> HttpResponse:
     )
 
 
+def _database_unavailable(request: HttpRequest, exc: Exception) -> HttpResponse:
+    # No free connection within the pool's timeout, PostgreSQL refusing more clients, a
+    # restart, a deadlock or lock timeout: transient, and not the client's fault. 503 with
+    # Retry-After in the one error shape (the device retries), never a 500.
+    logger.warning("database unavailable for %s: %s", request.path, exc)
+    response = _json_error(request, 503, database_unavailable_body())
+    response["Retry-After"] = str(DATABASE_RETRY_AFTER_SECONDS)
+    return response
+
+
+@api.exception_handler(OperationalError)
+def _database_operational_error(request: HttpRequest, exc: OperationalError) -> HttpResponse:
+    return _database_unavailable(request, exc)
+
+
+@api.exception_handler(InterfaceError)
+def _database_interface_error(request: HttpRequest, exc: InterfaceError) -> HttpResponse:
+    return _database_unavailable(request, exc)
+
+
 @api.exception_handler(HttpError)
 def _http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
     return _json_error(request, exc.status_code, error_body("http_error", str(exc)))
@@ -126,17 +151,27 @@ def _register_routers() -> None:
     api.add_router("/review/", review_router)
     api.add_router("/recordings/", recordings_router)  # a recording's detail (a content view)
 
+    from backend.corrections.api import positions_router
     from backend.corrections.api import router as corrections_router
     from backend.inspections.api import router as inspections_router
     from sync.records.api import router as sync_records_router
 
     api.add_router("/sync/v1/records/", sync_records_router)
+    api.add_router("/sync/v1/positions/", positions_router)
     api.add_router("/corrections/", corrections_router)
     api.add_router("/inspections/", inspections_router)
 
     from backend.integrity.api import router as integrity_router
 
     api.add_router("/integrity/", integrity_router)
+
+    from backend.cases.api import router as cases_router
+
+    api.add_router("/cases/", cases_router)
+
+    from backend.publication.api import router as publication_router
+
+    api.add_router("/publication/", publication_router)
 
 
 _register_routers()

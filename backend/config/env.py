@@ -72,13 +72,34 @@ def database_from_url(url: str) -> dict[str, Any]:
             "OPTIONS": {
                 # WAL lets the web process read while the worker writes; IMMEDIATE makes
                 # writers queue on the lock instead of failing with "database is locked".
+                # synchronous=NORMAL: a power cut may take back the last commits; the
+                # one the device relies on (`stored`) commits with FULL
+                # (backend/footage/durability.py; tests/bench/bench_backup.py: the cost).
                 "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
                 "transaction_mode": "IMMEDIATE",
                 "timeout": 30,
             },
         }
     if parsed.scheme in {"postgres", "postgresql"}:
-        options = {key: values[-1] for key, values in parse_qs(parsed.query).items()}
+        options: dict[str, Any] = {
+            key: values[-1] for key, values in parse_qs(parsed.query).items()
+        }
+        pool_max = env_int("FV_DB_POOL_MAX", 10)
+        if pool_max > 0:
+            # A bounded pool per process, connections handed back at the end of every
+            # request (CONN_MAX_AGE 0). Under ASGI Django runs each request's sync code on
+            # a thread of its own that ends with the request: a persistent connection
+            # (CONN_MAX_AGE > 0) stayed open in the dead thread until the garbage
+            # collector found it — 72 idle connections from one web process after two
+            # minutes of a 12-device soak, and "too many clients" 500s once PostgreSQL's
+            # max_connections ran out. A request finding the pool empty waits up to
+            # FV_DB_POOL_TIMEOUT seconds, then gets 503 with Retry-After (never a 500).
+            options["pool"] = {
+                "min_size": min(env_int("FV_DB_POOL_MIN", 1), pool_max),
+                "max_size": pool_max,
+                "timeout": env_int("FV_DB_POOL_TIMEOUT", 10),
+                "max_idle": 300,
+            }
         return {
             "ENGINE": "django.db.backends.postgresql",
             "NAME": unquote(parsed.path.lstrip("/")),
@@ -87,7 +108,9 @@ def database_from_url(url: str) -> dict[str, Any]:
             "HOST": parsed.hostname or "",
             "PORT": str(parsed.port or ""),
             "OPTIONS": options,
-            "CONN_MAX_AGE": 60,
+            # Never persistent: see the pool above (FV_DB_POOL_MAX=0: no pool, a fresh
+            # connection per request, still closed at its end).
+            "CONN_MAX_AGE": 0,
             "CONN_HEALTH_CHECKS": True,
         }
     raise ConfigurationError(f"DATABASE_URL scheme {parsed.scheme!r} is not supported")

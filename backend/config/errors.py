@@ -72,3 +72,17 @@ class PayloadTooLarge(FieldVaultError):
 
 def error_body(code: str, message: str, details: dict[str, Any] | None = None) -> dict[str, Any]:
     return {"code": code, "message": message, "details": details or {}}
+
+
+# Seconds a client is told to wait (Retry-After) when the database is out of reach for the
+# moment: no free pooled connection in time, PostgreSQL refusing clients, a restart.
+DATABASE_RETRY_AFTER_SECONDS = 2
+
+
+def database_unavailable_body() -> dict[str, Any]:
+    """The 503 body of the API and the upload endpoint when the database is busy or gone."""
+    return error_body(
+        "database_unavailable",
+        "服务器繁忙，请稍后重试 / The server is busy; retry after the time in Retry-After",
+        {"retry_after_seconds": DATABASE_RETRY_AFTER_SECONDS},
+    )

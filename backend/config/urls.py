@@ -51,6 +51,10 @@ urlpatterns = [
     path("integrity/", include("backend.integrity.urls")),
     path("corrections/", include("backend.corrections.urls")),
     path("coverage/", include("backend.coverage.urls")),
+    path("cases/", include("backend.cases.urls")),
+    path("", include("backend.operations.urls")),
+    path("publication/", include("backend.publication.urls")),
+    path("public/", include("backend.publication.public_urls")),
     path("", include("backend.review.urls")),
 ]
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 
 from django.http import HttpRequest
+from django.utils import timezone
 from ninja import Router, Status
 from ninja.security import django_auth
 
@@ -20,6 +21,8 @@ from backend.corrections.schemas import (
     AlertOut,
     ContactOut,
     FiguresOut,
+    PositionBatchIn,
+    PositionBatchOut,
     ScheduleOut,
     SubjectChangeIn,
     SubjectIn,
@@ -37,11 +40,14 @@ from backend.corrections.selectors import (
     subjects_visible_to,
 )
 from backend.corrections.services import (
+    PositionIn,
     ScheduleInput,
+    positions_ingest,
     subject_create,
     subject_transfer,
     subject_update,
 )
+from sync.auth import DeviceBearer, request_device
 
 router = Router(tags=["community correction"], auth=django_auth)
 
@@ -333,3 +339,44 @@ def figures_per_office(request: HttpRequest, month: str) -> list[FiguresOut]:
     year, number = _month(month)
     offices = offices_visible_to(_user(request)).filter(kind=UnitKind.OFFICE).order_by("path")[:500]
     return [_figures(office, year, number) for office in offices]
+
+
+# --- positioning devices: mounted at /api/sync/v1/positions/ (device bearer only) -----------
+
+positions_router = Router(tags=["positioning"], auth=DeviceBearer())
+
+
+@positions_router.post("batch", response=PositionBatchOut, operation_id="sync_positions_batch")
+def batch(request: HttpRequest, payload: PositionBatchIn) -> PositionBatchOut:
+    """Send positions recorded on the device (up to 500 a batch, any order), each with its
+    own `id`. Each is stored once: a batch sent again, late, or out of order changes
+    nothing (`duplicates` counts what the server already had), so after a lost response
+    simply resend. Times are in the device clock; the server corrects them with
+    `device_time`. A position outside the subject's allowed area with no approved 外出
+    covering its time, and a strap-off or tamper event, raise an alert to the office.
+    Only devices enrolled as `positioning` may send (`403 not_a_positioning_device`)."""
+    device = request_device(request)
+    result = positions_ingest(
+        device=device,
+        device_time=payload.device_time,
+        positions=[
+            PositionIn(
+                client_id=p.id,
+                recorded_at=p.recorded_at,
+                latitude=p.latitude,
+                longitude=p.longitude,
+                accuracy_m=p.accuracy_m,
+                source=p.source,
+                battery=p.battery,
+                event=p.event,
+            )
+            for p in payload.positions
+        ],
+    )
+    return PositionBatchOut(
+        server_time=timezone.now(),
+        stored=result.stored,
+        duplicates=result.duplicates,
+        unbound=result.unbound,
+        alerts_raised=len(result.alerts),
+    )

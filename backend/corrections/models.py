@@ -215,3 +215,206 @@ class SubjectTransfer(models.Model):
 
     def __str__(self) -> str:
         return f"{self.subject_id} {self.from_office_id}→{self.to_office_id} {self.effective_on}"
+
+
+# --- positioning (手机定位、电子腕带), areas, approvals, steps (宣告 … 解除) -------------------
+
+
+class PositionSource(models.TextChoices):
+    GPS = "gps", _("卫星定位")
+    BASE_STATION = "base_station", _("基站定位")
+    WRISTBAND = "wristband", _("电子腕带")
+
+
+class PositionEvent(models.TextChoices):
+    NONE = "", _("无")
+    STRAP_OFF = "strap_off", _("腕带脱离")
+    TAMPER = "tamper", _("设备被拆改")
+
+
+class PositioningBinding(models.Model):
+    """Which subject a positioning device (a subject's phone app or a wristband gateway)
+    belonged to when: positions are attributed by their recorded time."""
+
+    device = models.ForeignKey(
+        "devices.Device", on_delete=models.PROTECT, related_name="positioning_bindings"
+    )
+    subject = models.ForeignKey(
+        Subject, on_delete=models.PROTECT, related_name="positioning_bindings"
+    )
+    starts_at = models.DateTimeField()
+    ends_at = models.DateTimeField(null=True, blank=True)
+    bound_by = models.ForeignKey("accounts.User", on_delete=models.PROTECT, related_name="+")
+
+    class Meta:
+        constraints = (
+            models.UniqueConstraint(
+                fields=["device"],
+                condition=models.Q(ends_at__isnull=True),
+                name="positioning_one_open_binding",
+            ),
+        )
+        indexes = (models.Index(fields=["device", "starts_at"]),)
+
+
+class Position(models.Model):
+    """One position of a subject, sent by a device with its own id (`client_id`): a batch
+    sent again, late or out of order stores each position exactly once."""
+
+    id = models.BigAutoField(primary_key=True)
+    device = models.ForeignKey("devices.Device", on_delete=models.PROTECT, related_name="+")
+    client_id = models.UUIDField()
+    subject = models.ForeignKey(Subject, on_delete=models.PROTECT, related_name="positions")
+    recorded_at = models.DateTimeField()
+    device_recorded_at = models.DateTimeField()
+    received_at = models.DateTimeField()
+    latitude = models.FloatField()
+    longitude = models.FloatField()
+    accuracy_m = models.FloatField(null=True, blank=True)
+    source = models.CharField(max_length=20, choices=PositionSource.choices)
+    battery = models.PositiveSmallIntegerField(null=True, blank=True)
+    event = models.CharField(max_length=20, choices=PositionEvent.choices, blank=True)
+    outside_area = models.BooleanField(default=False)
+
+    class Meta:
+        constraints = (
+            models.UniqueConstraint(fields=["device", "client_id"], name="position_once"),
+        )
+        indexes = (models.Index(fields=["subject", "recorded_at"]),)
+
+
+class SupervisionArea(models.Model):
+    """The area a subject may move in without permission (the county by default): a GeoJSON
+    Polygon or MultiPolygon geometry, WGS-84 [lon, lat]."""
+
+    subject = models.OneToOneField(Subject, on_delete=models.CASCADE, related_name="area")
+    name = models.CharField(_("活动区域"), max_length=200)
+    geometry = models.JSONField()
+    updated_at = models.DateTimeField(auto_now=True)
+
+
+class PositionAlertKind(models.TextChoices):
+    LEFT_AREA = "left_area", _("越出活动区域")
+    STRAP_OFF = "strap_off", _("腕带脱离")
+    TAMPER = "tamper", _("设备被拆改")
+
+
+class AlertHandling(models.TextChoices):
+    CALLED = "called", _("电话联系")
+    VISITED = "visited", _("上门核查")
+    EXPLAINED = "explained", _("本人说明情况")
+
+
+class PositionAlert(models.Model):
+    """An open alert per subject and kind: positions that repeat it (or arrive again) only
+    widen its time span; it is closed with how it was handled and a note."""
+
+    subject = models.ForeignKey(Subject, on_delete=models.CASCADE, related_name="position_alerts")
+    office = models.ForeignKey("accounts.Unit", on_delete=models.PROTECT, related_name="+")
+    kind = models.CharField(max_length=20, choices=PositionAlertKind.choices)
+    first_at = models.DateTimeField()
+    last_at = models.DateTimeField()
+    latitude = models.FloatField(null=True, blank=True)
+    longitude = models.FloatField(null=True, blank=True)
+    raised_at = models.DateTimeField(auto_now_add=True)
+    closed_at = models.DateTimeField(null=True, blank=True)
+    closed_by = models.ForeignKey(
+        "accounts.User", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    handling = models.CharField(max_length=20, choices=AlertHandling.choices, blank=True)
+    note = models.TextField(blank=True)
+
+    class Meta:
+        constraints = (
+            models.UniqueConstraint(
+                fields=["subject", "kind"],
+                condition=models.Q(closed_at__isnull=True),
+                name="position_alert_one_open",
+            ),
+        )
+        indexes = (models.Index(fields=["office", "closed_at", "first_at"]),)
+
+
+class PermissionKind(models.TextChoices):
+    OUTING = "outing", _("请假外出")
+    VISITOR = "visitor", _("会客")
+    RELOCATION = "relocation", _("迁居")
+
+
+class PermissionStatus(models.TextChoices):
+    PENDING = "pending", _("待审批")
+    APPROVED = "approved", _("已批准")
+    REJECTED = "rejected", _("不予批准")
+
+
+class PermissionRequest(models.Model):
+    """外出、会客、迁居: filed by the office, decided by someone else (requester ≠ approver).
+    An approved outing widens the allowed area for its dates: positions then do not alert."""
+
+    subject = models.ForeignKey(Subject, on_delete=models.PROTECT, related_name="permissions")
+    office = models.ForeignKey("accounts.Unit", on_delete=models.PROTECT, related_name="+")
+    kind = models.CharField(_("事项"), max_length=20, choices=PermissionKind.choices)
+    reason = models.TextField(_("事由"))
+    destination = models.CharField(_("目的地/会客对象/迁居地址"), max_length=300)
+    starts_at = models.DateTimeField(_("开始时间"))
+    ends_at = models.DateTimeField(_("结束时间"))
+    requested_by = models.ForeignKey("accounts.User", on_delete=models.PROTECT, related_name="+")
+    requested_at = models.DateTimeField(auto_now_add=True)
+    status = models.CharField(
+        max_length=10, choices=PermissionStatus.choices, default=PermissionStatus.PENDING
+    )
+    decided_by = models.ForeignKey(
+        "accounts.User", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    decided_at = models.DateTimeField(null=True, blank=True)
+    decision_note = models.TextField(blank=True)
+
+    class Meta:
+        constraints = (
+            models.CheckConstraint(
+                condition=models.Q(ends_at__gt=models.F("starts_at")),
+                name="permission_end_after_start",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(decided_by__isnull=True)
+                | ~models.Q(decided_by=models.F("requested_by")),
+                name="permission_requester_not_approver",
+            ),
+        )
+        indexes = (
+            models.Index(fields=["subject", "kind", "status", "starts_at"]),
+            models.Index(fields=["office", "status", "requested_at"]),
+        )
+
+
+class StepKind(models.TextChoices):
+    ANNOUNCEMENT = "announcement", _("宣告")
+    WARNING = "warning", _("警告")
+    REVOCATION_PROPOSAL = "revocation_proposal", _("提请收监执行")
+    RELEASE = "release", _("解除矫正")
+
+
+class CorrectionStep(models.Model):
+    """One step of the execution, from 宣告 to 解除, with what proves it."""
+
+    subject = models.ForeignKey(Subject, on_delete=models.PROTECT, related_name="steps")
+    kind = models.CharField(max_length=30, choices=StepKind.choices)
+    on_date = models.DateField(_("日期"))
+    present = models.TextField(_("到场人员"), blank=True)
+    letter_number = models.CharField(_("矫正责任书编号"), max_length=100, blank=True)
+    reason = models.TextField(_("事由"), blank=True)
+    evidence = models.JSONField(default=list, blank=True)
+    certificate_number = models.CharField(_("解除矫正证明书编号"), max_length=100, blank=True)
+    outcome = models.CharField(_("结果"), max_length=300, blank=True)
+    recorded_by = models.ForeignKey("accounts.User", on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = (
+            models.UniqueConstraint(
+                fields=["subject", "kind"],
+                condition=models.Q(kind__in=["announcement", "release"]),
+                name="step_announce_release_once",
+            ),
+        )
+        indexes = (models.Index(fields=["subject", "on_date"]),)

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from backend.corrections import views
+from backend.corrections import step_views, views
 
 app_name = "corrections"
 
@@ -11,4 +11,17 @@ urlpatterns = [
     path("alerts/", views.alert_queue, name="alerts"),
     path("subjects/<str:subject_id>/", views.subject_detail, name="subject"),
     path("subjects/<str:subject_id>/contacts/", views.contact_create, name="contact_create"),
+    path("subjects/<str:subject_id>/steps/", step_views.step_create, name="step_create"),
+    path(
+        "subjects/<str:subject_id>/permissions/",
+        step_views.permission_create,
+        name="permission_create",
+    ),
+    path("permissions/", step_views.permission_queue, name="permissions"),
+    path(
+        "permissions/<int:request_id>/decide/",
+        step_views.permission_decision,
+        name="permission_decide",
+    ),
+    path("position-alerts/<int:alert_id>/close/", step_views.alert_close, name="alert_close"),
 ]

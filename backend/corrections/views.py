@@ -390,8 +390,43 @@ def _subject_page(
         "form": form,
         "may_log": _may_log(user, subject),
         "flagged": sum(1 for c in contacts if c.crosscheck_status == CrossCheckStatus.MISMATCH),
+        **_steps_context(subject),
     }
     return render(request, "corrections/subject_detail.html", context, status=status)
+
+
+def _steps_context(subject: Subject) -> dict[str, Any]:
+    """The steps from 宣告 to 解除, the approvals and the open position alerts (3 queries)."""
+    from backend.corrections.models import (
+        AlertHandling,
+        CorrectionStep,
+        PermissionKind,
+        PermissionRequest,
+        PositionAlert,
+        StepKind,
+    )
+
+    steps = list(CorrectionStep.objects.filter(subject=subject).order_by("on_date", "pk"))
+    kinds = {s.kind for s in steps}
+    return {
+        "steps": steps,
+        "announced": StepKind.ANNOUNCEMENT in kinds,
+        "released": StepKind.RELEASE in kinds,
+        "step_kinds": StepKind.choices,
+        "permissions": list(
+            PermissionRequest.objects.filter(subject=subject)
+            .select_related("requested_by", "decided_by")
+            .order_by("-starts_at", "-pk")[:20]
+        ),
+        "permission_kinds": PermissionKind.choices,
+        "position_alerts": list(
+            PositionAlert.objects.filter(subject=subject, closed_at__isnull=True).order_by(
+                "first_at"
+            )
+        ),
+        "handlings": AlertHandling.choices,
+        "today_iso": f"{timezone.localdate():%Y-%m-%d}",
+    }
 
 
 def _subject(user: User, subject_id: str) -> Subject:

@@ -34,7 +34,8 @@ from backend.enforcement.selectors import UNIT_WIDE_ROLES, activity_get_visible
 from backend.footage.api import recording_detail_out
 from backend.footage.selectors import recording_get_visible
 from backend.footage.services import time_correction_offset
-from coverage_core.evaluation import VERDICT_LABELS_ZH, Verdict
+from coverage_core.evaluation import Verdict
+from coverage_core.wording import VERDICT_LABELS_ZH
 
 router = Router(tags=["coverage"], auth=django_auth)
 # Coverage workflows on a recording, mounted under /api/recordings/ beside footage's router.

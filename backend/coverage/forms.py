@@ -41,3 +41,38 @@ class DecisionForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": 2}),
         error_messages={"required": _("请填写审核意见")},
     )
+
+
+class LinkForm(forms.Form):
+    """A supervisor links a recording by hand: one of the candidates or its number."""
+
+    candidate = forms.ChoiceField(label=_("候选音像记录"), required=False)
+    recording = forms.CharField(
+        label=_("或填写音像记录编号"), required=False, max_length=64, strip=True
+    )
+    reason = forms.CharField(
+        label=_("关联原因"),
+        max_length=500,
+        error_messages={"required": _("请填写关联原因")},
+    )
+
+    def __init__(self, *args: Any, candidates: list[tuple[str, str]] | None = None, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        self.fields["candidate"].choices = [("", _("（不选）")), *(candidates or [])]  # type: ignore[attr-defined]
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        if not data.get("candidate") and not data.get("recording"):
+            self.add_error("recording", _("请选择候选音像记录或填写编号"))
+        return data
+
+    def recording_number(self) -> str:
+        return str(self.cleaned_data.get("recording") or self.cleaned_data.get("candidate") or "")
+
+
+class UnlinkForm(forms.Form):
+    reason = forms.CharField(
+        label=_("取消关联原因"),
+        max_length=500,
+        error_messages={"required": _("请填写取消关联原因")},
+    )

@@ -2,10 +2,10 @@
 caller may see: supervisors their unit subtree, field officers their own activities).
 
 The unit and officer reports feed the stored results into ``evaluation.monthly_figures``,
-the one monthly aggregation (its docstring defines the figures; ``aggregate_monthly`` is the
-same function over fresh results). Explained = decided, not compliant, with at least one
-accepted explanation (per officer: accepted from that officer). The verdict itself never
-changes: it says what the footage shows, and the accepted explanation is shown beside it.
+the one monthly aggregation (its docstring defines the figures). Explained = decided, not
+compliant, with at least one accepted explanation (per officer: accepted from that officer).
+The verdict itself never changes: it says what the footage shows, and the accepted
+explanation is shown beside it.
 Months are calendar months in Asia/Shanghai of the activity's start moment.
 """
 
@@ -34,12 +34,12 @@ from backend.coverage.models import (
 from backend.enforcement.models import Activity, ActivityOfficer
 from backend.enforcement.selectors import activities_visible_to
 from coverage_core.evaluation import (
-    VERDICT_LABELS_ZH,
     MonthlyEntry,
     Verdict,
     monthly_figures,
     seconds_to_us,
 )
+from coverage_core.wording import VERDICT_LABELS_ZH
 
 
 def evaluations_visible_to(user: User) -> QuerySet[CoverageEvaluation]:

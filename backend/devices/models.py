@@ -13,6 +13,7 @@ class DeviceKind(models.TextChoices):
     HANDHELD = "handheld", _("手持执法终端")
     TABLET = "tablet", _("平板")
     DOCK = "dock", _("采集工作站")
+    POSITIONING = "positioning", _("定位终端（手机/电子腕带）")
 
 
 class DeviceState(models.TextChoices):

@@ -140,7 +140,11 @@ class Activity(models.Model):
                 name="activity_stops_after_start",
             ),
         )
-        indexes = (models.Index(fields=["unit", "started_at"]),)
+        indexes = (
+            models.Index(fields=["unit", "started_at"]),
+            # The activities list's keyset order (issue 26): newest first, ties by id.
+            models.Index(fields=["started_at", "id"], name="activity_list_order"),
+        )
 
     def __str__(self) -> str:
         return f"{self.category} / {self.stage} @ {self.started_at:%Y-%m-%d %H:%M}"

@@ -45,9 +45,13 @@ def parse_activity_id(value: str) -> uuid.UUID | None:
 
 
 def activity_get_visible(*, user: User, activity_id: str) -> Activity | None:
+    """By its id or by the number people use (`external_ref`, e.g. XZ-2026-1204-02)."""
     key = parse_activity_id(activity_id)
     if key is None:
-        return None
+        number = str(activity_id).strip()
+        if not number or len(number) > 100:
+            return None
+        return activities_visible_to(user).filter(external_ref=number).first()
     return activities_visible_to(user).filter(pk=key).first()
 
 

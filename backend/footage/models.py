@@ -94,6 +94,8 @@ class Recording(models.Model):
             models.Index(fields=["started_at", "id"], name="recording_list_order"),
             models.Index(fields=["state", "started_at", "id"], name="recording_list_state"),
             models.Index(fields=["device", "started_at"], name="recording_list_device"),
+            # The storage page's keyset order (newest arrivals first).
+            models.Index(fields=["created_at", "id"], name="recording_storage_order"),
         )
 
     def __str__(self) -> str:

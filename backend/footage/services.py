@@ -5,13 +5,14 @@ from __future__ import annotations
 import datetime
 import logging
 import math
+import queue
 import threading
 import uuid
 from collections.abc import Sequence
 from typing import Any
 
 from django.conf import settings
-from django.db import close_old_connections, connection, transaction
+from django.db import connection, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -20,6 +21,7 @@ from backend.accounts.models import Role, User
 from backend.audit.services import Actor, AuditEntry, audit_record, audit_record_many
 from backend.config.errors import InvalidInput, NotFound, PermissionDenied
 from backend.devices.models import Device
+from backend.footage.durability import durable_atomic
 from backend.footage.models import (
     Recording,
     RecordingState,
@@ -27,7 +29,7 @@ from backend.footage.models import (
     RecordingTimeCorrection,
 )
 from backend.footage.selectors import recordings_visible_to
-from backend.footage.storage import object_store
+from backend.footage.storage import object_store, original_metadata
 from backend.hooks import HookPoint
 from backend.lease_owner import current_owner, dead_owners, owner_is_dead
 from media.object_store import IntegrityMismatch, ObjectStoreError, StoredObject
@@ -126,14 +128,7 @@ def recording_store_dispatch(*, recording_id: uuid.UUID) -> None:
     if mode == "sync":
         recording_store(recording_id=recording_id)
     elif mode == "thread":
-
-        def run() -> None:
-            try:
-                recording_store(recording_id=recording_id)
-            finally:
-                close_old_connections()
-
-        threading.Thread(target=run, name=f"store-{recording_id}", daemon=True).start()
+        _STORE_THREADS.submit(recording_id)
     elif mode == "task":
         from backend.footage.tasks import store_recording
 
@@ -142,6 +137,53 @@ def recording_store_dispatch(*, recording_id: uuid.UUID) -> None:
         except Exception:  # the worker's periodic re-drive stores it anyway
             logger.exception("could not enqueue storing of %s", recording_id)
     # mode "redrive": leave it to the worker's periodic pass
+
+
+class _StoreThreads:
+    """A few long-lived threads of the web process storing verified recordings, in order.
+
+    Bounded (FV_STORE_THREADS): one thread per verified clip meant, under a 12-device soak,
+    dozens of concurrent S3 writes each with two database connections (the store and its
+    lease heartbeat) competing with the requests for the pool. A recording waiting here
+    is not leased; the worker's re-drive stores it if this process dies first. Daemon
+    threads: stopping the server never waits for the queue.
+    """
+
+    def __init__(self) -> None:
+        self._queue: queue.SimpleQueue[uuid.UUID] = queue.SimpleQueue()
+        self._queued: set[uuid.UUID] = set()
+        self._lock = threading.Lock()
+        self._threads: list[threading.Thread] = []
+
+    def submit(self, recording_id: uuid.UUID) -> None:
+        with self._lock:
+            if recording_id in self._queued:
+                return
+            self._queued.add(recording_id)
+            wanted = max(1, int(getattr(settings, "FV_STORE_THREADS", 4)))
+            self._threads = [thread for thread in self._threads if thread.is_alive()]
+            while len(self._threads) < wanted:
+                thread = threading.Thread(
+                    target=self._run, name=f"store-{len(self._threads)}", daemon=True
+                )
+                thread.start()
+                self._threads.append(thread)
+        self._queue.put(recording_id)
+
+    def _run(self) -> None:
+        while True:
+            recording_id = self._queue.get()
+            with self._lock:
+                self._queued.discard(recording_id)
+            try:
+                recording_store(recording_id=recording_id)
+            except Exception:  # the database or S3 is down: the re-drive tries again
+                logger.exception("storing recording %s failed", recording_id)
+            finally:
+                connection.close()  # back to the pool between recordings
+
+
+_STORE_THREADS = _StoreThreads()
 
 
 def _storage_backoff(attempts: int) -> datetime.timedelta:
@@ -233,13 +275,13 @@ def _recording_store_claimed(recording_id: uuid.UUID, now: datetime.datetime) ->
             path=upload.staging_path,
             sha256_hex=recording.sha256,
             retain_until=retain_until,
-            metadata={"device-id": str(recording.device_id), "clip-id": recording.clip_id[:100]},
+            metadata=original_metadata(recording),
         )
     except IntegrityMismatch as exc:
         return _storage_failed(recording, str(exc), permanent=True)
     except ObjectStoreError as exc:
         return _storage_failed(recording, str(exc), permanent=False)
-    with transaction.atomic():
+    with durable_atomic():  # the device deletes its clip once told `stored`
         recording = Recording.objects.select_for_update().get(pk=recording_id)
         if recording.state != RecordingState.VERIFIED:
             return "already_stored"

@@ -20,6 +20,7 @@ from backend.audit.services import Actor, audit_record
 from backend.config.errors import Conflict, InvalidInput, PermissionDenied
 from backend.devices.models import Device
 from backend.footage.models import Recording
+from backend.hooks import HookPoint
 from backend.inspections.deadlines import publication_deadline
 from backend.inspections.draw import (
     ALGORITHM,
@@ -51,6 +52,13 @@ from sync.records.kinds import RecordCopy
 from sync.records.services import records_commit, records_lock
 
 TEAM_SIZE = 2
+
+# Fired after the commit that concluded an inspection (or recorded its result again),
+# with the inspection's id: its result is to be published (双随机抽查结果公示).
+RESULT_CONCLUDED_HOOKS: HookPoint[[uuid.UUID], None] = HookPoint(
+    "inspections.result_concluded",
+    "An inspection's result was recorded with the departure: offer it for publication.",
+)
 
 
 @dataclass
@@ -613,6 +621,9 @@ def inspection_record_result(
         inspection.status = InspectionStatus.IN_PROGRESS
     inspection.save()
     inspection.photos.set(photos)
+    if inspection.status == InspectionStatus.CONCLUDED:
+        concluded_id = inspection.pk
+        transaction.on_commit(lambda: RESULT_CONCLUDED_HOOKS.fire(concluded_id))
     if inspection.status == InspectionStatus.CONCLUDED and inspection.activity_id is None:
         inspection_id = str(inspection.pk)
 
@@ -654,3 +665,35 @@ def inspection_publish(*, inspection: Inspection, actor: User) -> Inspection:
             )
             records_commit([inspection_copy(_with_detail(inspection.pk))])
     return inspection
+
+
+INSPECTION_SOURCE = "inspections.inspection"  # how the public site names an inspection
+
+
+def inspection_published_on_site(
+    source: str, source_key: str, published_at: datetime.datetime
+) -> None:
+    """Receiver of ``publication.item_published``: an inspection's result published on the
+    public site is published here too (the tablets see it and stop editing it). Other
+    sources' items are not ours; publishing twice keeps the first time."""
+    if source != INSPECTION_SOURCE:
+        return
+    with transaction.atomic():
+        records_lock([uuid.UUID(source_key)])
+        inspection = Inspection.objects.select_for_update().filter(pk=source_key).first()
+        if inspection is None or inspection.published_at is not None:
+            return
+        inspection.published_at = published_at
+        inspection.save(update_fields=["published_at", "updated_at"])
+        audit_record(
+            actor=Actor.system(),
+            action="inspection.published",
+            object_type="inspection",
+            object_id=inspection.pk,
+            data={
+                "publish_by": inspection.publish_by,
+                "publish_by_provisional": inspection.publish_by_provisional,
+                "on_public_site": True,
+            },
+        )
+        records_commit([inspection_copy(_with_detail(inspection.pk))])

@@ -359,3 +359,49 @@ class FixityAlert(models.Model):
 
     def __str__(self) -> str:
         return f"{self.recording_id} {self.outcome}"
+
+
+class ReconciliationTrigger(models.TextChoices):
+    MANUAL = "manual", _("手动")
+    SCHEDULED = "scheduled", _("定期")
+    AFTER_RESTORE = "after_restore", _("恢复之后")
+
+
+class StorageReconciliation(models.Model):
+    """One comparison of the database with the originals bucket (backend/retention/reconcile.py):
+    every stored recording's object at its recorded key, VersionId and SHA-256, and every
+    object version that no recording knows. The lists hold at most RECONCILE_LIST_LIMIT
+    entries each; the counts are complete."""
+
+    started_at = models.DateTimeField()
+    finished_at = models.DateTimeField()
+    trigger = models.CharField(max_length=20, choices=ReconciliationTrigger.choices)
+    recordings_checked = models.PositiveIntegerField(default=0)
+    recordings_ok = models.PositiveIntegerField(default=0)
+    objects_listed = models.PositiveIntegerField(default=0)
+    rehashed = models.PositiveIntegerField(default=0)
+    missing_count = models.PositiveIntegerField(default=0)
+    mismatch_count = models.PositiveIntegerField(default=0)
+    orphan_count = models.PositiveIntegerField(default=0)
+    reattached_count = models.PositiveIntegerField(default=0)
+    audit_events_checked = models.PositiveIntegerField(default=0)
+    audit_chain_intact = models.BooleanField(default=False)
+    problems = models.JSONField(default=list, blank=True)
+    orphans = models.JSONField(default=list, blank=True)
+
+    class Meta:
+        verbose_name = _("存储对账")
+        verbose_name_plural = _("存储对账")
+        indexes = [models.Index(fields=["-finished_at"], name="reconcile_finished_idx")]
+
+    def __str__(self) -> str:
+        return f"reconciliation {self.finished_at:%Y-%m-%d %H:%M} clean={self.is_clean}"
+
+    @property
+    def is_clean(self) -> bool:
+        return (
+            self.audit_chain_intact
+            and not self.missing_count
+            and not self.mismatch_count
+            and not self.orphan_count
+        )

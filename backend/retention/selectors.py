@@ -7,7 +7,7 @@ import datetime
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.db.models import Count, Q, QuerySet, Sum
+from django.db.models import Count, Min, Q, QuerySet, Sum
 from django.db.models.functions import Coalesce, TruncMonth
 from django.utils import timezone
 
@@ -32,6 +32,15 @@ class CapacityReport:
     bytes_per_month: float = 0.0
     projected_12_months_bytes: int = 0
     projection: list[dict[str, Any]] = field(default_factory=list)
+    # How the rate was measured: bytes stored from `rate_since` to today (`rate_days` days,
+    # today included) — the last 12 months, or since the first original if that is later.
+    rate_since: datetime.date | None = None
+    rate_days: int = 0
+    rate_bytes: int = 0
+
+
+DAYS_PER_MONTH = 365.2425 / 12
+SHORT_MEASUREMENT_DAYS = 30
 
 
 def _month_start(day: datetime.date) -> datetime.date:
@@ -59,7 +68,7 @@ def linear_fit(points: list[tuple[float, float]]) -> tuple[float, float]:
 
 def capacity_report(*, today: datetime.date | None = None) -> CapacityReport:
     """Bytes and counts of the live originals by unit, retention category and month stored;
-    growth over the last 12 months and a linear projection of the next 12."""
+    growth over the last 12 months and a projection of the next 12 from the measured rate."""
     today = today or timezone.localdate()
     base = live_stored_recordings()
     report = CapacityReport()
@@ -100,6 +109,8 @@ def capacity_report(*, today: datetime.date | None = None) -> CapacityReport:
         .order_by("month")
         if row["month"] is not None
     }
+    first_stored_at = base.aggregate(first=Min("stored_at"))["first"]
+    first_stored = timezone.localdate(first_stored_at) if first_stored_at else None
     report.by_month = [
         {"month": month.strftime("%Y-%m"), "bytes": b, "count": c}
         for month, (b, c) in sorted(months.items())
@@ -108,7 +119,6 @@ def capacity_report(*, today: datetime.date | None = None) -> CapacityReport:
     first = _add_months(this_month, -11)
     before = sum(b for m, (b, _c) in months.items() if m < first)
     cumulative = before
-    points = []
     for offset in range(12):
         month = _add_months(first, offset)
         added, count = months.get(month, (0, 0))
@@ -121,15 +131,30 @@ def capacity_report(*, today: datetime.date | None = None) -> CapacityReport:
                 "total_bytes": cumulative,
             }
         )
-        points.append((float(offset), float(cumulative)))
-    slope, intercept = linear_fit(points)
-    report.bytes_per_month = max(slope, 0.0)
-    # Holdings never shrink in the projection below today's (destruction is not planned).
+    # The growth rate is measured, not fitted: what was stored over the window divided by
+    # its days. (A line fitted to the 12 cumulative totals, as before, runs below today's
+    # total whenever the holdings started within the year, so the projection came out
+    # equal to today's.) The projection starts from today's total and adds the rate;
+    # destructions are not subtracted (they are not planned ahead).
+    window_start = min(max(today - datetime.timedelta(days=365), first_stored or today), today)
+    report.rate_since = window_start
+    report.rate_days = (today - window_start).days + 1
+    report.rate_bytes = int(
+        base.filter(stored_at__date__gte=window_start, stored_at__date__lte=today).aggregate(
+            bytes=Sum("size_bytes")
+        )["bytes"]
+        or 0
+    )
+    per_day = report.rate_bytes / report.rate_days
+    report.bytes_per_month = per_day * DAYS_PER_MONTH
     for ahead in range(1, 13):
+        month = _add_months(this_month, ahead)
+        # Projected at the end of that month.
+        month_end = _add_months(month, 1) - datetime.timedelta(days=1)
         report.projection.append(
             {
-                "month": _add_months(this_month, ahead).strftime("%Y-%m"),
-                "total_bytes": int(max(intercept + slope * (11 + ahead), cumulative)),
+                "month": month.strftime("%Y-%m"),
+                "total_bytes": int(report.total_bytes + per_day * (month_end - today).days),
             }
         )
     report.projected_12_months_bytes = report.projection[-1]["total_bytes"]

@@ -6,15 +6,19 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.http import HttpRequest, HttpResponse
+from django.contrib import messages
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
+from django.urls import reverse
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from backend.config.errors import FieldVaultError, NotFound
 from backend.retention import destruction, services
+from backend.retention.continuity import continuity_summary
 from backend.retention.facts import categories_from_key
-from backend.retention.models import DestructionBatch, RetentionPolicy
+from backend.retention.models import DestructionBatch, FactCategory, RetentionPolicy
 from backend.retention.permissions import (
     admin_or_approver,
     register_reader,
@@ -22,7 +26,13 @@ from backend.retention.permissions import (
     user_of,
 )
 from backend.retention.register_export import register_print_html
-from backend.retention.selectors import capacity_report, register_entries
+from backend.retention.selectors import (
+    SHORT_MEASUREMENT_DAYS,
+    CapacityReport,
+    capacity_report,
+    register_entries,
+)
+from backend.web.charts import BarChart, Series, bar_chart, byte_unit
 from backend.web.pages import page
 
 
@@ -41,54 +51,103 @@ def human_bytes(value: float) -> str:
     return f"{value:.1f} TB"
 
 
-def _with_bars(rows: list[dict[str, Any]], *, width: int = 240) -> list[dict[str, Any]]:
-    top = max((int(r["bytes"]) for r in rows), default=0) or 1
+def _with_share(rows: list[dict[str, Any]], total: int) -> list[dict[str, Any]]:
     return [
-        {**r, "human": human_bytes(r["bytes"]), "pct": int(width * int(r["bytes"]) / top)}
+        {
+            **r,
+            "human": human_bytes(r["bytes"]),
+            "share": f"{100 * int(r['bytes']) / total:.1f} %" if total else "—",
+        }
         for r in rows
     ]
 
 
+def capacity_chart(report: CapacityReport) -> BarChart:
+    """Cumulative holdings at each of the last 12 month ends (actual) and the next 12
+    (projected from the measured rate), in the unit that suits the largest figure."""
+    groups = [g["month"] for g in report.growth] + [p["month"] for p in report.projection]
+    raw: list[list[float | None]] = [[float(g["total_bytes"]), None] for g in report.growth] + [
+        [None, float(p["total_bytes"])] for p in report.projection
+    ]
+    largest = max((v for row in raw for v in row if v is not None), default=0.0)
+    unit, size = byte_unit(largest)
+    return bar_chart(
+        title=_("累计容量：近 12 个月（实际）与未来 12 个月（预测）"),
+        x_title=_("月份（月末）"),
+        y_title=_("容量（%(unit)s）") % {"unit": unit},
+        series=[Series(_("实际"), "actual"), Series(_("预测"), "proj")],
+        groups=[g[2:] for g in groups],
+        values=[[None if v is None else v / size for v in row] for row in raw],
+        fmt=lambda v: f"{v:.1f}" if v < 100 else f"{v:.0f}",
+        chart_id="capacity-chart",
+    )
+
+
 def capacity_page(request: HttpRequest) -> HttpResponse:
     """The storage admins' capacity charts in the web UI (HTML, inline SVG, no scripts):
-    cumulative bytes over the last 12 months and the projection of the next 12, and bytes
-    by unit, retention category and month."""
+    cumulative bytes over the last 12 months and the projection of the next 12 (from the
+    rate measured over the last year, or since the first original), and bytes by unit,
+    retention category and month."""
     storage_admin(request)
     report = capacity_report()
-    values: list[tuple[str, float, str]] = [
-        (g["month"], float(g["total_bytes"]), "bar") for g in report.growth
-    ] + [(p["month"], float(p["total_bytes"]), "proj") for p in report.projection]
-    top = max((v for _m, v, _c in values), default=1.0) or 1.0
-    step, bar_w = 34, 26
-    bars: list[dict[str, Any]] = []
-    for index, (label, value, cls) in enumerate(values):
-        h = int(180 * value / top)
-        bars.append(
-            {
-                "x": index * step + 10,
-                "y": 190 - h,
-                "w": bar_w,
-                "h": h,
-                "cls": cls,
-                "label": label,
-                "value": human_bytes(value),
-                "short": label[2:],
-            }
-        )
+    total = report.total_bytes
     context = {
         "report": report,
         "total_human": human_bytes(report.total_bytes),
         "per_month_human": human_bytes(report.bytes_per_month),
         "projected_human": human_bytes(report.projected_12_months_bytes),
-        "chart": {"width": step * len(values) + 20, "height": 215, "bars": bars, "label_y": 205},
-        "by_unit": _with_bars(report.by_unit),
-        "by_category": _with_bars(report.by_category),
-        "by_month": _with_bars(report.by_month),
+        "rate_bytes_human": human_bytes(report.rate_bytes),
+        "short_measurement": report.rate_days < SHORT_MEASUREMENT_DAYS,
+        "chart": capacity_chart(report),
+        "by_unit": _with_share(report.by_unit, total),
+        "by_category": _with_share(report.by_category, total),
+        "by_month": _with_share(report.by_month, total),
     }
     return render(request, "retention/capacity.html", context)
 
 
+def continuity_page(request: HttpRequest) -> HttpResponse:
+    """The storage admins' view of recovery: the continuous backup's last replicated
+    position and its age, where the originals are kept, and the last reconciliation of the
+    database with the originals bucket (manage.py storage_reconcile)."""
+    storage_admin(request)
+    summary = continuity_summary()
+    run = summary["reconciliation"]
+    context = {
+        **summary,
+        "problems": (run.problems[:20] if run else []),
+        "orphans": (run.orphans[:20] if run else []),
+    }
+    return render(request, "retention/continuity.html", context)
+
+
 # -- web UI: policies and the preview of a change ------------------------------------------
+def category_choices() -> list[tuple[str, str]]:
+    """Every category a recording can carry, in words: the fixed ones, each coverage verdict
+    (`verdict:<code>`), each enforcement category of the record list
+    (`enforcement:<执法类别>`), and any other category a policy already names."""
+    from backend.enforcement.models import RecordRule
+    from coverage_core.wording import VERDICT_LABELS_EN, VERDICT_LABELS_ZH
+
+    english = (get_language() or "").startswith("en")
+    verdicts = VERDICT_LABELS_EN if english else VERDICT_LABELS_ZH
+    choices: list[tuple[str, str]] = [(c.value, str(c.label)) for c in FactCategory]
+    choices += [
+        (f"verdict:{verdict}", _("核查结论：%(label)s") % {"label": label})
+        for verdict, label in verdicts.items()
+    ]
+    categories = RecordRule.objects.order_by("category").values_list("category", flat=True)
+    choices += [
+        (f"enforcement:{name}", _("执法类别：%(name)s") % {"name": name})
+        for name in dict.fromkeys(categories)
+    ]
+    known = {code for code, _label in choices}
+    for policy in RetentionPolicy.objects.order_by("category"):
+        if policy.category not in known:
+            choices.append((policy.category, policy.name))
+    return choices
+
+
 def _policy_form(data: Any) -> tuple[dict[str, Any], str | None]:
     """Parse the page's form (GET for a preview, POST to apply): values and an error text."""
     category = str(data.get("category", "")).strip()
@@ -102,7 +161,9 @@ def _policy_form(data: Any) -> tuple[dict[str, Any], str | None]:
         "period_days": raw_days,
     }
     if not category:
-        return values, "类别不能为空 / category is required"
+        return values, _("请从列表中选择类别")
+    if category not in dict(category_choices()):
+        return values, _("没有该类别，请从列表中选择")
     if len(category) > 120 or len(name) > 200:
         return values, "类别或名称过长 / category or name too long"
     if permanent:
@@ -130,6 +191,7 @@ def _policies_page(
         "retention/policies.html",
         {
             "policies": RetentionPolicy.objects.order_by("category"),
+            "categories": category_choices(),
             "form": form,
             "error": error,
             "preview": preview,
@@ -175,7 +237,13 @@ def policies_page_apply(request: HttpRequest) -> HttpResponse:
         )
     except FieldVaultError as exc:
         return _policies_page(request, form=form, error=exc.message, status=exc.status)
-    return _policies_page(request, form=form, preview=preview, applied=True)
+    # POST-redirect-GET: reloading the page afterwards never re-applies the change.
+    messages.success(
+        request,
+        _("策略已生效：%(category)s，%(changed)s 条记录的保存期限已调整。")
+        % {"category": preview.category, "changed": preview.total_changed},
+    )
+    return HttpResponseRedirect(reverse("retention:policies"))
 
 
 # -- web UI: destruction batches for storage admins and the leader in charge ---------------
@@ -238,7 +306,8 @@ def destruction_page_prepare(request: HttpRequest) -> HttpResponse:
         batch = destruction.destruction_batch_prepare(actor=user, note=note)
     except FieldVaultError as exc:
         return _destruction_list_page(request, error=exc.message, status=exc.status)
-    return _batch_page(request, batch, status=201)
+    messages.success(request, _("已提请销毁批次，等待分管领导审批。"))
+    return HttpResponseRedirect(reverse("retention:destruction_batch", args=[batch.pk]))
 
 
 def _batch_or_404(batch_id: int) -> DestructionBatch:
@@ -274,7 +343,8 @@ def destruction_batch_page_act(request: HttpRequest, batch_id: int, action: str)
             raise NotFound(str(_("没有该操作")), code="action_not_found")
     except FieldVaultError as exc:
         return _batch_page(request, _batch_or_404(batch_id), error=exc.message, status=exc.status)
-    return _batch_page(request, _batch_or_404(batch.pk))
+    messages.success(request, _("已批准销毁。") if action == "approve" else _("销毁批次已撤销。"))
+    return HttpResponseRedirect(reverse("retention:destruction_batch", args=[batch.pk]))
 
 
 # -- the URLs (backend/retention/urls.py): one view per address ----------------------------
@@ -310,6 +380,12 @@ def destruction_batch_act(request: HttpRequest, batch_id: int, action: str) -> H
 @page
 def capacity(request: HttpRequest) -> HttpResponse:
     return capacity_page(request)
+
+
+@require_GET
+@page
+def continuity(request: HttpRequest) -> HttpResponse:
+    return continuity_page(request)
 
 
 @require_GET

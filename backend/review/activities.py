@@ -7,17 +7,22 @@ import datetime
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.db.models import Prefetch, QuerySet
+from django.db.models import Exists, OuterRef, Prefetch, QuerySet
+from django.http import QueryDict
 from django.utils import timezone
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext as _
 
-from backend.accounts.models import Unit, User
+from backend.accounts.models import Officer, Role, Unit, User
 from backend.coverage.models import CoverageEvaluation, GapExplanation, RecordingLink
-from backend.enforcement.models import Activity, ActivityOfficer
+from backend.enforcement.models import Activity, ActivityOfficer, RecordRule
 from backend.enforcement.selectors import activities_visible_to
-from coverage_core.evaluation import VERDICT_LABELS_EN, VERDICT_LABELS_ZH, Verdict
+from backend.review.keyset import KeysetPage, keyset_page
+from coverage_core.evaluation import Verdict
+from coverage_core.wording import VERDICT_LABELS_EN, VERDICT_LABELS_ZH
+
+PAGE_SIZE = 25
 
 
 def verdict_label(verdict: str | None, *, language: str = "zh-hans") -> str:
@@ -48,6 +53,16 @@ def today_for(user: User) -> list[Activity]:
     )
 
 
+MAX_TEXT = 100
+
+
+def _day(value: str) -> datetime.date | None:
+    try:
+        return datetime.date.fromisoformat(value) if value else None
+    except ValueError:
+        return None
+
+
 @dataclass(frozen=True)
 class ActivityFilters:
     unit: int | None = None
@@ -56,9 +71,42 @@ class ActivityFilters:
     stage: str = ""
     verdict: str = ""
     day: datetime.date | None = None
+    number: str = ""  # the activity's number (external_ref), exact
+
+    @classmethod
+    def from_query(cls, query: QueryDict) -> ActivityFilters:
+        unit = query.get("unit", "")
+        return cls(
+            unit=int(unit) if unit.isdigit() and len(unit) < 12 else None,
+            officer=query.get("officer", "").strip()[:MAX_TEXT],
+            category=query.get("category", "")[:50],
+            stage=query.get("stage", "")[:50],
+            verdict=query.get("verdict", "")[:30],
+            day=_day(query.get("day", "")),
+            number=query.get("number", "").strip()[:MAX_TEXT],
+        )
+
+    def query(self) -> str:
+        """The filters as a query string (for the newer/older links)."""
+        params = QueryDict(mutable=True)
+        for key, value in (
+            ("unit", "" if self.unit is None else str(self.unit)),
+            ("officer", self.officer),
+            ("category", self.category),
+            ("stage", self.stage),
+            ("verdict", self.verdict),
+            ("day", self.day.isoformat() if self.day else ""),
+            ("number", self.number),
+        ):
+            if value:
+                params[key] = value
+        return params.urlencode()
 
 
 def activity_search(user: User, filters: ActivityFilters) -> QuerySet[Activity]:
+    """The visible activities matching ``filters``, newest first, one row per activity
+    without DISTINCT: every many-valued condition (participant, officer name) is an EXISTS
+    semi-join, so a page is an index range scan on ``(started_at, id)`` whatever the size."""
     activities = _with_details(activities_visible_to(user))
     if filters.unit is not None:
         # A unit means the unit and its sub-units (a bureau includes its justice offices).
@@ -67,7 +115,14 @@ def activity_search(user: User, filters: ActivityFilters) -> QuerySet[Activity]:
             activities.filter(unit__path__startswith=chosen) if chosen else activities.none()
         )
     if filters.officer:
-        activities = activities.filter(participants__officer__name__icontains=filters.officer)
+        officers = Officer.objects.filter(name__icontains=filters.officer).values("pk")
+        activities = activities.filter(
+            Exists(
+                ActivityOfficer.objects.filter(activity_id=OuterRef("pk"), officer_id__in=officers)
+            )
+        )
+    if filters.number:
+        activities = activities.filter(external_ref=filters.number)
     if filters.category:
         activities = activities.filter(category=filters.category)
     if filters.stage:
@@ -82,18 +137,33 @@ def activity_search(user: User, filters: ActivityFilters) -> QuerySet[Activity]:
         activities = activities.filter(
             started_at__gte=start, started_at__lt=start + datetime.timedelta(days=1)
         )
-    return activities.distinct().order_by("-started_at")
+    return activities.order_by("-started_at", "-pk")
+
+
+def activity_list_page(
+    user: User,
+    filters: ActivityFilters,
+    *,
+    older: str | None = None,
+    newer: str | None = None,
+    size: int = PAGE_SIZE,
+) -> KeysetPage[Activity]:
+    """One keyset page (newer/older links, no OFFSET, no count of everything)."""
+    return keyset_page(activity_search(user, filters), older=older, newer=newer, size=size)
 
 
 def filter_choices(user: User) -> dict[str, list[Any]]:
-    visible = activities_visible_to(user)
+    """The filters' choices from the small tables (the record list's rules, the units in
+    the user's scope), never a DISTINCT over every activity."""
+    rules = RecordRule.objects.all()
+    units = Unit.objects.all()
+    if user.role != Role.SYSTEM_ADMIN:
+        scope = user.unit.path if user.unit_id and user.unit else None
+        units = units.filter(path__startswith=scope) if scope else units.none()
     return {
-        "categories": sorted(set(visible.values_list("category", flat=True).distinct()[:200])),
-        "stages": sorted(set(visible.values_list("stage", flat=True).distinct()[:200])),
-        "units": sorted(
-            set(visible.values_list("unit_id", "unit__name").distinct()[:200]),
-            key=lambda pair: pair[1],
-        ),
+        "categories": sorted(set(rules.values_list("category", flat=True).distinct()[:200])),
+        "stages": sorted(set(rules.values_list("stage", flat=True).distinct()[:200])),
+        "units": sorted(set(units.values_list("pk", "name")[:200]), key=lambda pair: pair[1]),
         "verdicts": [(v.value, VERDICT_LABELS_ZH[v]) for v in Verdict],
     }
 

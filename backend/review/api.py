@@ -11,7 +11,6 @@ from ninja.security import django_auth
 
 from backend.accounts.models import User
 from backend.review import selectors, services
-from backend.review.forms import client_ip
 from backend.review.models import AccessGrant, AccessRequest, RegisterAction
 from backend.review.playback import recording_media_urls
 from backend.review.schemas import (
@@ -25,6 +24,7 @@ from backend.review.schemas import (
     RegisterEntryOut,
     RevokeIn,
 )
+from backend.web.requests import client_ip
 
 router = Router(tags=["access review"], auth=django_auth)
 

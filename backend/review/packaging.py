@@ -16,7 +16,7 @@ import re
 import subprocess
 import unicodedata
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from django.conf import settings
@@ -26,10 +26,20 @@ from django.utils import timezone
 from backend.audit.models import AuditEvent
 from backend.footage.models import MediaKind, Recording
 from backend.footage.storage import object_store, original_version
-from backend.integrity.services.packaging import integrity_files
+from backend.hooks import HookPoint
 from backend.review.models import ExportPackage
 from media.fonts import cjk_font_path
 from media.tools import ffmpeg_binary
+
+# Extra folders of an export package, from apps review does not import (today: integrity's
+# proofs, backend/wiring/registry.py). Each receiver gets the package's recordings and the
+# function naming each one's file, and returns (path inside the package, bytes) pairs.
+PACKAGE_FILES_HOOKS: HookPoint[
+    [list[Recording], Callable[[Recording], str]], list[tuple[str, bytes]]
+] = HookPoint(
+    "review.package_files",
+    "Extra files of an export package: (recordings, name_of) -> [(path, bytes)].",
+)
 
 _SAFE_PATH = re.compile(r"^[A-Za-z0-9/._-]+$")
 _UNSAFE_NAME = re.compile(r"[^\w.\-]+", re.UNICODE)
@@ -274,9 +284,10 @@ def export_stream(export: ExportPackage) -> Iterator[bytes]:
             data = text.encode("utf-8")
             archive.writestr(_entry(path), data)
             sums.append((hashlib.sha256(data).hexdigest(), path))
-        for path, data in integrity_files(recordings, name_of=package_file_name):
-            archive.writestr(_entry(path), data)
-            sums.append((hashlib.sha256(data).hexdigest(), path))
+        for files in PACKAGE_FILES_HOOKS.fire(list(recordings), package_file_name):
+            for path, data in files:
+                archive.writestr(_entry(path), data)
+                sums.append((hashlib.sha256(data).hexdigest(), path))
         if problems:
             archive.writestr(_entry("INTEGRITY-PROBLEMS.txt"), "\n".join(problems) + "\n")
         archive.writestr(_entry("SHA256SUMS"), "".join(f"{sha}  {path}\n" for sha, path in sums))

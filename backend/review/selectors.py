@@ -133,6 +133,11 @@ def recordings_readable_by(user: User) -> QuerySet[Recording]:
     scope = recordings_scope_q(user)
     if scope is not None and not scope:  # Q(): everything (the system administrator)
         return base
+    # Without an active grant the OR would only stop the planner from using the scope's
+    # own index: a field officer's dozen recordings were found by walking the whole list
+    # index (232 ms at 120,000 recordings, growing with the table). One cheap probe first.
+    if not grants_active_for(user).exists():
+        return base.filter(scope) if scope is not None else base.none()
     through = AccessGrant.recordings.through
     granted = Q(
         Exists(
@@ -371,16 +376,22 @@ def storage_facts_visible_to(user: User) -> QuerySet[Recording]:
         "created_at",
         "media_kind",
         "device_id",
-    ).order_by("-created_at")
+    ).order_by("-created_at", "-pk")
 
 
 def officer_backlog(user: User, *, now: datetime.datetime | None = None) -> list[dict[str, object]]:
     """Per officer: clips announced more than 24 h ago that are still not stored."""
     cutoff = (now or timezone.now()) - datetime.timedelta(hours=24)
+    # The unfinished states named positively (not an exclude of the final ones): the
+    # (state, started_at, id) index then reads only the backlog, not every recording.
+    unfinished = [
+        s
+        for s in RecordingState.values
+        if s not in (RecordingState.STORED, RecordingState.DESTROYED)
+    ]
     rows = (
         recordings_in_scope(user)
-        .exclude(state__in=(RecordingState.STORED, RecordingState.DESTROYED))
-        .filter(created_at__lt=cutoff)
+        .filter(state__in=unfinished, created_at__lt=cutoff)
         .values("officer_id", "officer__name", "officer__unit__name")
         .annotate(clips=Count("pk"), oldest=Min("created_at"))
         .order_by("-clips", "officer__name")

@@ -10,8 +10,14 @@ urlpatterns = [
     path("", views.dashboard, name="dashboard"),
     path("accounts/login/", views.SignInView.as_view(), name="login"),
     path("accounts/logout/", views.SignOutView.as_view(), name="logout"),
+    path("search/", views.search, name="search"),
     path("recordings/", views.recording_list, name="recordings"),
     path("recordings/<str:recording_id>/", views.recording_detail, name="recording"),
+    path(
+        "recordings/<str:recording_id>/reprocess/",
+        views.recording_reprocess,
+        name="recording_reprocess",
+    ),
     path(
         "recordings/<str:recording_id>/download/",
         views.recording_download,

@@ -4,7 +4,6 @@ status and code."""
 
 from __future__ import annotations
 
-import datetime
 import io
 from typing import Any
 
@@ -22,6 +21,7 @@ from django.http.response import HttpResponseBase
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
@@ -37,6 +37,7 @@ from backend.footage.models import RecordingState
 from backend.footage.selectors import recording_time_corrections
 from backend.review import audit_wording, selectors, services
 from backend.review import recording_list as recording_list_rows
+from backend.review.dashboard_figures import dashboard_figures
 from backend.review.forms import (
     AccessDocumentForm,
     AccessRequestForm,
@@ -46,7 +47,6 @@ from backend.review.forms import (
     LockoutAuthenticationForm,
     RegisterSearchForm,
     RevokeForm,
-    client_ip,
 )
 from backend.review.models import (
     AccessBasis,
@@ -63,6 +63,7 @@ from backend.review.playback import (
 )
 from backend.review.register_xlsx import audit_workbook, register_workbook
 from backend.web.pages import page
+from backend.web.requests import client_ip
 
 PAGE_SIZE = 25
 REGISTER_XLSX_ROWS = 100_000
@@ -108,7 +109,12 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         "calendar_missing": _calendar_missing(user),
         "explanations_pending": _explanations_pending(user),
         "staging": _staging_alert(user),
+        "figures": dashboard_figures(user),
     }
+    if context["live"]:
+        from backend.review.live_labels import live_labels
+
+        context["live_labels"] = live_labels()
     return render(request, "review/dashboard.html", context)
 
 
@@ -225,6 +231,7 @@ def recording_detail(request: HttpRequest, recording_id: str) -> HttpResponse:
             "verified": recording.state
             in (RecordingState.VERIFIED, RecordingState.STORED, RecordingState.DESTROYED),
             "destroyed": destroyed,
+            "may_reprocess": _may_reprocess(user, state, destroyed),
             "can_download": bool(
                 not destroyed
                 and access.grant
@@ -233,6 +240,46 @@ def recording_detail(request: HttpRequest, recording_id: str) -> HttpResponse:
             ),
         },
     )
+
+
+REPROCESS_ROLES = (Role.SUPERVISOR, Role.SYSTEM_ADMIN)
+REPROCESSABLE = ("damaged", "failed")
+
+
+def _may_reprocess(user: User, processing_state_code: str, destroyed: bool) -> bool:
+    return (
+        not destroyed
+        and user.role in REPROCESS_ROLES
+        and str(processing_state_code) in REPROCESSABLE
+    )
+
+
+@require_POST
+@page
+def recording_reprocess(request: HttpRequest, recording_id: str) -> HttpResponse:
+    """Process a damaged (or failed) recording again — classification and salvage of what
+    can be recovered run again; the original is never touched. Supervisors of its unit and
+    the system administrator; audited as recording.processing_queued by the footage app."""
+    from backend.audit.services import Actor
+    from backend.footage.processing import recording_processing_queue
+    from backend.footage.selectors import recording_get_visible
+
+    user = _user(request)
+    recording = recording_get_visible(user=user, recording_id=recording_id)
+    if recording is None:
+        raise NotFound(_("没有该音像记录"), code="recording_not_found")
+    state, _label = processing_state(recording)
+    if user.role not in REPROCESS_ROLES:
+        raise PermissionDenied(
+            _("只有监督人员和系统管理员可以重新处理"), code="reprocess_not_allowed"
+        )
+    if str(state) not in REPROCESSABLE:
+        raise Conflict(_("只有损坏或处理失败的记录可以重新处理"), code="not_reprocessable")
+    if recording_processing_queue(recording_id=recording.pk, actor=Actor.user(user), reset=True):
+        messages.success(request, _("已重新排队处理；可恢复的部分会再次抢救。"))
+    else:
+        messages.info(request, _("该记录正在处理中，无需重新排队。"))
+    return HttpResponseRedirect(reverse("review:recording", args=[recording.pk]))
 
 
 @require_POST
@@ -294,8 +341,74 @@ def _access_request_error(code: str) -> tuple[str | None, str]:
             _("请至少填写一个音像记录编号，或填写有关联音像记录的执法活动编号。"),
         ),
         "unknown_activity": ("activity_id", _("没有该执法活动。")),
+        "invalid_activity_id": (
+            "activity_id",
+            _("执法活动编号不正确，请填写如 XZ-2026-1204-02 的编号。"),
+        ),
     }
     return reasons.get(code, (None, _("无法提交调阅申请（%(code)s）。") % {"code": code}))
+
+
+PICK_LIMIT = 10
+
+
+def _access_pick(request: HttpRequest, user: User) -> dict[str, Any]:
+    """The search beside the access-request form: find activities (by number, place,
+    officer) and recordings (by number, file name, officer, device) and pick them into the
+    form by a link that carries the selection so far (no script)."""
+    from urllib.parse import urlencode
+
+    from backend.review.search import search_activities, search_recordings
+
+    find = request.GET.get("find", "").strip()[:100]
+    chosen = [p for p in request.GET.get("recording", "").replace("\n", ",").split(",") if p]
+    activity = request.GET.get("activity", "").strip()[:100]
+    if not find:
+        return {"pick_find": "", "pick_activity": activity, "pick_recordings": ",".join(chosen)}
+    terms: dict[str, Any] = {"q": find, "officer": "", "device": "", "day": None}
+    by_officer = {**terms, "q": "", "officer": find}
+    activities = list(search_activities(user, **terms)[:PICK_LIMIT]) or list(
+        search_activities(user, **by_officer)[:PICK_LIMIT]
+    )
+    recordings = list(search_recordings(user, **terms)[:PICK_LIMIT]) or list(
+        search_recordings(user, **by_officer)[:PICK_LIMIT]
+    )
+
+    def link(**params: str) -> str:
+        return "?" + urlencode({k: v for k, v in params.items() if v}) + "#request-form"
+
+    return {
+        "pick_find": find,
+        "pick_activity": activity,
+        "pick_recordings": ",".join(chosen),
+        "picked_activities": [
+            (a, link(activity=a.external_ref or str(a.pk), recording=",".join(chosen)))
+            for a in activities
+        ],
+        "picked_recordings": [
+            (
+                r,
+                link(activity=activity, recording=",".join([*chosen, str(r.pk)])),
+                str(r.pk) in chosen,
+            )
+            for r in recordings
+        ],
+        "pick_searched": True,
+    }
+
+
+def _activity_reference(user: User, typed: str) -> str:
+    """The activity's id for the service, from its id or the number people use
+    (XZ-2026-1204-02); an unknown number is refused in words on the form's field."""
+    from backend.enforcement.selectors import activity_get_visible, parse_activity_id
+
+    typed = typed.strip()
+    if not typed or parse_activity_id(typed) is not None:
+        return typed
+    activity = activity_get_visible(user=user, activity_id=typed)
+    if activity is None:
+        raise InvalidInput(_("没有该执法活动"), code="unknown_activity")
+    return str(activity.pk)
 
 
 @require_http_methods(["GET", "POST"])
@@ -303,12 +416,13 @@ def _access_request_error(code: str) -> tuple[str | None, str]:
 def access_request_list(request: HttpRequest) -> HttpResponse:
     user = _user(request)
     initial = {
-        "recording_ids": request.GET.get("recording", ""),
+        "recording_ids": "\n".join(p for p in request.GET.get("recording", "").split(",") if p),
         "activity_id": request.GET.get("activity", ""),
     }
     form = AccessRequestForm(request.POST or None, initial=initial)
     if request.method == "POST" and form.is_valid():
         try:
+            activity_ref = _activity_reference(user, form.cleaned_data["activity_id"])
             created = services.access_request_create(
                 requester=user,
                 requester_kind=form.cleaned_data["requester_kind"],
@@ -318,7 +432,7 @@ def access_request_list(request: HttpRequest) -> HttpResponse:
                 applicant_name=form.cleaned_data["applicant_name"],
                 applicant_organisation=form.cleaned_data["applicant_organisation"],
                 applicant_id_number=form.cleaned_data["applicant_id_number"],
-                activity_id=form.cleaned_data["activity_id"],
+                activity_id=activity_ref,
             )
         except InvalidInput as error:
             # The form comes back with what was typed and the reason in words, on its field.
@@ -331,7 +445,7 @@ def access_request_list(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "review/access_request_list.html",
-        {"form": form, "page_obj": _paginate(request, requests)},
+        {"form": form, "page_obj": _paginate(request, requests), **_access_pick(request, user)},
         status=400 if request.method == "POST" else 200,
     )
 
@@ -620,8 +734,19 @@ def audit_log_xlsx(request: HttpRequest) -> HttpResponseBase:
 @require_GET
 @page
 def storage(request: HttpRequest) -> HttpResponse:
+    # Newest first by keyset on (created_at, id) (issue 26): no OFFSET, no count of every
+    # recording.
+    from backend.review.keyset import keyset_page
+
     facts = selectors.storage_facts_visible_to(_user(request))
-    return render(request, "review/storage.html", {"page_obj": _paginate(request, facts)})
+    page_obj = keyset_page(
+        facts,
+        older=request.GET.get("older") or None,
+        newer=request.GET.get("newer") or None,
+        size=PAGE_SIZE,
+        time_field="created_at",
+    )
+    return render(request, "review/storage.html", {"page_obj": page_obj, "query": ""})
 
 
 # -- activities --------------------------------------------------------------------------------
@@ -633,21 +758,13 @@ def activity_list(request: HttpRequest) -> HttpResponse:
     from backend.review import activities
 
     user = _user(request)
-    unit = request.GET.get("unit", "")
-    day = request.GET.get("day", "")
-    try:
-        day_value = datetime.date.fromisoformat(day) if day else None
-    except ValueError:
-        day_value = None
-    filters = activities.ActivityFilters(
-        unit=int(unit) if unit.isdigit() else None,
-        officer=request.GET.get("officer", "").strip()[:100],
-        category=request.GET.get("category", "")[:50],
-        stage=request.GET.get("stage", "")[:50],
-        verdict=request.GET.get("verdict", "")[:30],
-        day=day_value,
+    filters = activities.ActivityFilters.from_query(request.GET)
+    page_obj = activities.activity_list_page(
+        user,
+        filters,
+        older=request.GET.get("older") or None,
+        newer=request.GET.get("newer") or None,
     )
-    found = activities.activity_search(user, filters)
     template = (
         "review/_activity_rows.html"
         if request.headers.get("HX-Request")
@@ -657,10 +774,10 @@ def activity_list(request: HttpRequest) -> HttpResponse:
         request,
         template,
         {
-            "page_obj": _paginate(request, found),
+            "page_obj": page_obj,
             "filters": filters,
             "choices": activities.filter_choices(user),
-            "query": request.GET.urlencode(),
+            "query": filters.query(),
         },
     )
 
@@ -668,6 +785,7 @@ def activity_list(request: HttpRequest) -> HttpResponse:
 @require_GET
 @page
 def activity_detail(request: HttpRequest, activity_id: str) -> HttpResponse:
+    from backend.coverage.link_views import link_context
     from backend.coverage.views import explanation_context
     from backend.enforcement.selectors import activity_get_visible
     from backend.review import activities
@@ -693,13 +811,51 @@ def activity_detail(request: HttpRequest, activity_id: str) -> HttpResponse:
         {
             "activity": activity,
             "evaluation": evaluation,
-            "verdict_label": activities.verdict_label(evaluation.verdict if evaluation else None),
+            "verdict_label": activities.verdict_label(
+                evaluation.verdict if evaluation else None, language=get_language() or ""
+            ),
             "timeline": timeline,
             "readable": readable_ids,
             "linked": linked,
             "unreadable": any(bar[2] not in readable_ids for _name, bar in linked),
             **explanation_context(user, activity),
+            **link_context(user, activity),
         },
+    )
+
+
+# -- search ------------------------------------------------------------------------------------
+
+
+@require_GET
+@page
+def search(request: HttpRequest) -> HttpResponse:
+    """Activities and recordings by number, officer, device serial and date (scoped)."""
+    from backend.review import activities
+    from backend.review.search import RESULTS_LIMIT, SearchForm
+    from backend.review.search import search as run_search
+
+    form = SearchForm(request.GET or None)
+    results = run_search(_user(request), form)
+    language = get_language() or ""
+    return render(
+        request,
+        "review/search.html",
+        {
+            "form": form,
+            "results": results,
+            "limit": RESULTS_LIMIT,
+            "activity_rows": [
+                (
+                    a,
+                    activities.verdict_label(
+                        getattr(getattr(a, "coverage", None), "verdict", None), language=language
+                    ),
+                )
+                for a in results.activities
+            ],
+        },
+        status=400 if form.is_bound and not form.is_valid() else 200,
     )
 
 

@@ -17,10 +17,13 @@ the periodic ``coverage_recheck`` repairs):
 
 Other reactions in this file: an activity changed (coverage re-links and re-checks it, then
 retention refreshes the recordings linked to it, same order and reason); a year's holiday
-arrangement entered (corrections' and inspections' provisional deadlines recomputed);
+arrangement entered (corrections', inspections' and public items' provisional deadlines
+recomputed); an inspection's result concluded (offered to the public site) and published there (the
+inspection is marked published);
 retention's facts and reference look-ups extended with the activities' (enforcement
 category, coverage verdict, activity holds); retention's periodic pass done (review
-withdraws expired export copies).
+withdraws expired export copies); an export package built (integrity adds its integrity/
+folder of proofs).
 
 This app is also the composition root for commands that span apps (``demo_load``,
 ``fieldwork_periodic``): they live in ``backend/wiring/management/commands``.
@@ -37,6 +40,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from backend.cases.services.decision import DECISION_MADE
+from backend.cases.services.review import review_deadlines_recompute
 from backend.corrections.deadlines import overdue_alerts_recompute
 from backend.coverage.services import coverage_activity_refresh, coverage_on_recording_stored
 from backend.enforcement.services import ACTIVITY_CHANGED_HOOKS
@@ -44,6 +49,13 @@ from backend.footage.processing import recording_processing_after_stored
 from backend.footage.services import AFTER_STORED_HOOKS
 from backend.hooks import HookPoint
 from backend.inspections.deadlines import publication_deadlines_recompute
+from backend.inspections.services import RESULT_CONCLUDED_HOOKS, inspection_published_on_site
+from backend.integrity.services.packaging import integrity_files
+from backend.publication.services.items import (
+    ITEM_PUBLISHED_HOOKS,
+    public_item_deadlines_recompute,
+)
+from backend.publication.sources import publication_on_inspection_concluded
 from backend.retention.activity_facts import (
     activity_facts_provider,
     activity_reference_resolver,
@@ -52,6 +64,7 @@ from backend.retention.activity_facts import (
 from backend.retention.facts import FACT_PROVIDERS, REFERENCE_RESOLVERS
 from backend.retention.periodic import AFTER_PERIODIC_PASS_HOOKS
 from backend.retention.services import retention_after_stored
+from backend.review.packaging import PACKAGE_FILES_HOOKS
 from backend.review.periodic import review_after_retention_pass
 from backend.workcalendar.services.entry import AFTER_YEAR_ENTERED_HOOKS
 
@@ -82,8 +95,25 @@ REACTIONS: tuple[Reaction, ...] = (
     ),
     Reaction(
         AFTER_YEAR_ENTERED_HOOKS,
-        (overdue_alerts_recompute, publication_deadlines_recompute),
+        (
+            overdue_alerts_recompute,
+            publication_deadlines_recompute,
+            review_deadlines_recompute,
+            public_item_deadlines_recompute,
+        ),
         "independent of each other",
+    ),
+    # A decision was recorded on a case: publication (公示) connects its receiver here.
+    Reaction(DECISION_MADE, (), "no receiver yet: publication of decisions comes next"),
+    Reaction(
+        RESULT_CONCLUDED_HOOKS,
+        (publication_on_inspection_concluded,),
+        "the result is offered to the public site (deadline: 20 working days)",
+    ),
+    Reaction(
+        ITEM_PUBLISHED_HOOKS,
+        (inspection_published_on_site,),
+        "an inspection result published on the site is published for the tablets too",
     ),
     Reaction(FACT_PROVIDERS, (activity_facts_provider,)),
     Reaction(REFERENCE_RESOLVERS, (activity_reference_resolver,)),
@@ -92,6 +122,7 @@ REACTIONS: tuple[Reaction, ...] = (
         (review_after_retention_pass,),
         "after destructions ran: copies of destroyed recordings go too",
     ),
+    Reaction(PACKAGE_FILES_HOOKS, (integrity_files,)),
 )
 
 

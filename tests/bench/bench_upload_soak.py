@@ -9,8 +9,12 @@ device loops: a new clip, the manifest, tus PATCHes of the whole body, a quarter
 cut mid-body at a random byte (then HEAD and resume). Reported: clips/s and MB/s
 acknowledged (204 complete), the same total uploaded afterwards as one stream in the same
 run (the reference), 423/507 counts, p95 resume latency (cut -> the resumed PATCH's 204),
-web RSS at start and end, and a verification pass that re-hashes every stored object from
-S3 and checks every acknowledged clip ends `stored` once (lost / duplicated / wedged = 0).
+web RSS at start and end with samples over the run (does it level off?), the web
+process's PostgreSQL connections (sampled; they must stay within its pool), manifest
+statuses (503 = database busy, retried after Retry-After; 500 never), how long after the
+last acknowledgement every clip was `stored`, and a verification pass that re-hashes every
+stored object from S3 and checks every acknowledged clip ends `stored` once
+(lost / duplicated / wedged = 0).
 """
 
 from __future__ import annotations
@@ -60,6 +64,7 @@ class Totals:
     resume_seconds: list[float] = field(default_factory=list)
     acknowledged: dict[str, str] = field(default_factory=dict)  # clip id -> sha256
     errors: list[str] = field(default_factory=list)
+    manifest_statuses: Counter[int] = field(default_factory=Counter)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
 
@@ -74,16 +79,29 @@ class Device:
         self.name = name
         self.auth = {"Authorization": f"Bearer {token}", "Tus-Resumable": "1.0.0"}
 
-    def manifest(self, clips: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        response = self.session.post(
-            self.base_url + "/api/sync/v1/manifest",
-            json={"device_time": datetime.datetime.now(datetime.UTC).isoformat(), "clips": clips},
-            headers={"Authorization": f"Bearer {self.token}"},
-            timeout=60,
-        )
-        response.raise_for_status()
-        answer: list[dict[str, Any]] = response.json()["clips"]
-        return answer
+    def manifest(
+        self, clips: list[dict[str, Any]], totals: Totals | None = None
+    ) -> list[dict[str, Any]]:
+        for _attempt in range(30):
+            response = self.session.post(
+                self.base_url + "/api/sync/v1/manifest",
+                json={
+                    "device_time": datetime.datetime.now(datetime.UTC).isoformat(),
+                    "clips": clips,
+                },
+                headers={"Authorization": f"Bearer {self.token}"},
+                timeout=60,
+            )
+            if totals is not None:
+                with totals.lock:
+                    totals.manifest_statuses[response.status_code] += 1
+            if response.status_code == 503:  # the database is busy: as a device does
+                time.sleep(float(response.headers.get("Retry-After", "1")))
+                continue
+            response.raise_for_status()
+            answer: list[dict[str, Any]] = response.json()["clips"]
+            return answer
+        raise RuntimeError("manifest: 503 thirty times")
 
     def head(self, url: str) -> int:
         response = self.session.head(self.base_url + url, headers=self.auth, timeout=30)
@@ -140,7 +158,7 @@ def device_loop(device: Device, deadline: float, args: argparse.Namespace, total
         try:
             url = None
             while url is None and time.monotonic() < deadline + 60:
-                answer = device.manifest([entry])[0]
+                answer = device.manifest([entry], totals)[0]
                 if answer["status"] == "insufficient_storage":
                     with totals.lock:
                         totals.statuses[507] += 1
@@ -181,16 +199,129 @@ def device_loop(device: Device, deadline: float, args: argparse.Namespace, total
 
 
 def single_stream(device: Device, total: int) -> tuple[float, str]:
-    """The reference: one clip of the soak's total size, one PATCH, no cut."""
-    data = os.urandom(total)
-    sha256 = hashlib.sha256(data).hexdigest()
-    entry = clip_entry("single-stream", data, sha256)
+    """The reference: one clip of the soak's total size, one PATCH, no cut. The body is
+    generated while it is sent (a 30-minute soak acknowledges more than memory holds)."""
+    block = MiB
+    hasher = hashlib.sha256()
+    # Hash first (the manifest needs it), from a seed, then send the same bytes again.
+    seed = os.urandom(32)
+
+    def body() -> Any:
+        counter = 0
+        left = total
+        while left:
+            piece = hashlib.shake_256(seed + counter.to_bytes(8, "big")).digest(min(block, left))
+            counter += 1
+            left -= len(piece)
+            yield piece
+
+    for piece in body():
+        hasher.update(piece)
+    sha256 = hasher.hexdigest()
+    begin = datetime.datetime.now(datetime.UTC) - datetime.timedelta(hours=1)
+    entry = {
+        "clip_id": "single-stream",
+        "file_name": "single-stream.mp4",
+        "size": total,
+        "sha256": sha256,
+        "recorded_start": begin.isoformat(),
+        "recorded_end": (begin + datetime.timedelta(minutes=1)).isoformat(),
+        "media_kind": "video",
+    }
     url = device.manifest([entry])[0]["upload_url"]
     started = time.monotonic()
-    status = device.patch(url, 0, data)
+    response = device.session.patch(
+        device.base_url + url,
+        data=body(),
+        headers={
+            **device.auth,
+            "Upload-Offset": "0",
+            "Content-Type": "application/offset+octet-stream",
+        },
+        timeout=600,
+    )
     elapsed = time.monotonic() - started
-    assert status == 204, status
+    assert response.status_code == 204, response.status_code
     return elapsed, sha256
+
+
+@dataclass
+class Sample:
+    seconds: float
+    rss_mib: float
+    pg_connections: int
+    clips: int
+
+
+class Sampler(threading.Thread):
+    """Every `every` seconds: the web process's RSS and the soak database's connections."""
+
+    def __init__(self, pid: int, db_name: str, every: float, totals: Totals) -> None:
+        super().__init__(name="soak-sampler", daemon=True)
+        self.pid, self.db_name, self.every, self.totals = pid, db_name, every, totals
+        self.samples: list[Sample] = []
+        self.stopped = threading.Event()
+        self.started_at = time.monotonic()
+
+    def pg_connections(self) -> int:
+        import psycopg
+        from bench_stack import PG_URL
+
+        with psycopg.connect(f"{PG_URL}/postgres", autocommit=True) as conn:
+            row = conn.execute(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = %s", (self.db_name,)
+            ).fetchone()
+        return int(row[0]) if row else 0
+
+    def sample(self) -> None:
+        self.samples.append(
+            Sample(
+                seconds=time.monotonic() - self.started_at,
+                rss_mib=rss_mib(self.pid),
+                pg_connections=self.pg_connections(),
+                clips=self.totals.clips,
+            )
+        )
+
+    def run(self) -> None:
+        while not self.stopped.wait(self.every):
+            try:
+                self.sample()
+            except Exception as exc:  # a sample missed is reported, the soak goes on
+                print(f"sample failed: {exc}", file=sys.stderr)
+
+    def stop(self) -> None:
+        self.stopped.set()
+        self.join(timeout=30)
+        self.sample()
+
+
+def rss_trend(samples: list[Sample]) -> str:
+    """RSS growth over the first and the second half of the run (MiB per minute)."""
+    if len(samples) < 4:
+        return "too few samples"
+    half = len(samples) // 2
+    first, second = samples[: half + 1], samples[half:]
+
+    def slope(part: list[Sample]) -> float:
+        minutes = (part[-1].seconds - part[0].seconds) / 60
+        return (part[-1].rss_mib - part[0].rss_mib) / minutes if minutes else 0.0
+
+    return f"first half {slope(first):+.2f} MiB/min, second half {slope(second):+.2f} MiB/min"
+
+
+def stored_after(totals: Totals, wait_seconds: float) -> float:
+    """Seconds until every acknowledged clip is `stored` (nan: not within wait_seconds)."""
+    from backend.footage.models import Recording, RecordingState
+
+    started = time.monotonic()
+    ids = list(totals.acknowledged)
+    while time.monotonic() - started < wait_seconds:
+        stored = Recording.objects.filter(clip_id__in=ids, state=RecordingState.STORED).count()
+        if stored == len(ids):
+            return time.monotonic() - started
+        time.sleep(0.5)
+    return float("nan")
 
 
 def verify(totals: Totals, wait_seconds: float) -> dict[str, int]:
@@ -238,6 +369,7 @@ def main() -> None:
     parser.add_argument("--cut-fraction", type=float, default=0.25)
     parser.add_argument("--min-mib", type=int, default=1)
     parser.add_argument("--max-mib", type=int, default=8)
+    parser.add_argument("--sample-seconds", type=float, default=15)
     args = parser.parse_args()
 
     from bench_stack import bench_stack
@@ -280,6 +412,9 @@ def main() -> None:
             ]
             rss_start = rss_mib(server.pid)
             totals = Totals()
+            sampler = Sampler(server.pid, "fv_bench_upload_soak", args.sample_seconds, totals)
+            sampler.sample()
+            sampler.start()
             started = time.monotonic()
             deadline = started + args.minutes * 60
             threads = [
@@ -292,38 +427,80 @@ def main() -> None:
                 thread.join()
             elapsed = time.monotonic() - started
             rss_end = rss_mib(server.pid)
-            checks = verify(totals, wait_seconds=120)
+            stored_lag = stored_after(totals, wait_seconds=120)
+            sampler.stop()
+            checks = verify(totals, wait_seconds=0)
+            report_soak(args, totals, elapsed, rss_start, rss_end, sampler, stored_lag, checks)
+            print(f"web log                 {work / 'web.log'}", flush=True)
             single = Device(server.url, server.port, tokens[-1], "SINGLE")
-            single_seconds, single_sha = single_stream(single, totals.bytes)
-            totals.acknowledged["single-stream"] = single_sha
-            single_checks = verify(
-                Totals(acknowledged={"single-stream": single_sha}), wait_seconds=300
+            # One clip at most 8 GiB (below the 16 GiB upload limit; a 30-minute soak
+            # acknowledges ~20 GB): the reference rate of one stream, same run.
+            reference_bytes = min(totals.bytes, 8 * 1024 * MiB)
+            single_seconds, single_sha = single_stream(single, reference_bytes)
+            print(
+                f"single stream, same run {reference_bytes / single_seconds / 1e6:.1f} MB/s "
+                f"({reference_bytes / 1e6:.0f} MB in one PATCH; soak "
+                f"{totals.bytes / elapsed / 1e6:.1f} MB/s, ratio "
+                f"{(totals.bytes / elapsed) / (reference_bytes / single_seconds):.3f})",
+                flush=True,
             )
-            rss_after_single = rss_mib(server.pid)
+            single_checks = verify(
+                Totals(acknowledged={"single-stream": single_sha}), wait_seconds=600
+            )
+            print(
+                f"single stream verified  {single_checks}; web RSS after it "
+                f"{rss_mib(server.pid):.0f} MiB",
+                flush=True,
+            )
         worker.terminate()
         worker.wait(timeout=30)
+
+
+def report_soak(
+    args: argparse.Namespace,
+    totals: Totals,
+    elapsed: float,
+    rss_start: float,
+    rss_end: float,
+    sampler: Sampler,
+    stored_lag: float,
+    checks: dict[str, int],
+) -> None:
     resumes = sorted(totals.resume_seconds)
     p95 = resumes[int(0.95 * (len(resumes) - 1))] if resumes else float("nan")
+    median = statistics.median(resumes) if resumes else float("nan")
     print(f"devices {args.devices}, {args.minutes:g} min, cut fraction {args.cut_fraction:g}")
     print(f"clips acknowledged      {totals.clips} ({totals.clips / elapsed:.2f} clips/s)")
     print(
-        f"MB/s acknowledged       {totals.bytes / elapsed / 1e6:.1f} MB/s (soak, {args.devices} devices)"
+        f"MB/s acknowledged       {totals.bytes / elapsed / 1e6:.1f} MB/s "
+        f"(soak, {args.devices} devices)"
     )
     print(
-        f"single stream, same run {totals.bytes / single_seconds / 1e6:.1f} MB/s ({totals.bytes / 1e6:.0f} MB in one PATCH)"
+        f"PATCH statuses          {dict(sorted(totals.statuses.items()))}  "
+        f"(423: {totals.statuses[423]}, 507: {totals.statuses[507]})"
     )
     print(
-        f"statuses                {dict(sorted(totals.statuses.items()))}  (423: {totals.statuses[423]}, 507: {totals.statuses[507]})"
+        f"manifests               {dict(sorted(totals.manifest_statuses.items()))}  "
+        f"(500: {totals.manifest_statuses[500]}, 503 retried: {totals.manifest_statuses[503]})"
     )
+    print(f"resume after a cut      n={len(resumes)} median {median:.3f} s, p95 {p95:.3f} s")
+    print(f"web RSS                 start {rss_start:.0f} MiB, end {rss_end:.0f} MiB")
+    samples = sampler.samples
+    print(f"RSS trend               {rss_trend(samples)}")
     print(
-        f"resume after a cut      n={len(resumes)} median {statistics.median(resumes) if resumes else float('nan'):.3f} s, p95 {p95:.3f} s"
+        f"PG connections          max {max(x.pg_connections for x in samples)} to the soak "
+        f"database (web + worker + this script), sampled every {args.sample_seconds:g} s"
     )
-    print(
-        f"web RSS                 start {rss_start:.0f} MiB, end {rss_end:.0f} MiB, after single {rss_after_single:.0f} MiB"
-    )
-    print(f"verification            {checks}; single stream {single_checks}")
-    print(f"device errors           {len(totals.errors)} {totals.errors[:5]}")
-    print(f"web log                 {work / 'web.log'}")
+    print("  t(s)   RSS MiB  PG conns  clips")
+    step = max(1, len(samples) // 20)
+    for sample in samples[::step] + ([samples[-1]] if (len(samples) - 1) % step else []):
+        print(
+            f"  {sample.seconds:6.0f} {sample.rss_mib:8.0f} {sample.pg_connections:9d}"
+            f" {sample.clips:6d}"
+        )
+    print(f"all acknowledged stored {stored_lag:.1f} s after the soak's end")
+    print(f"verification            {checks}")
+    print(f"device errors           {len(totals.errors)} {totals.errors[:5]}", flush=True)
 
 
 if __name__ == "__main__":

@@ -5,6 +5,7 @@ from pathlib import Path
 
 import pytest
 
+from backend.corrections.schemas import PositionBatchIn, PositionBatchOut
 from mobile_contract.openapi import OPENAPI_PATH, current_document, render
 from sync.schemas import ManifestIn, ManifestOut
 
@@ -27,7 +28,12 @@ def test_openapi_documents_the_manifest_operation() -> None:
 
 @pytest.mark.parametrize(
     ("name", "schema"),
-    [("manifest_request.json", ManifestIn), ("manifest_response.json", ManifestOut)],
+    [
+        ("manifest_request.json", ManifestIn),
+        ("manifest_response.json", ManifestOut),
+        ("positions_batch_request.json", PositionBatchIn),
+        ("positions_batch_response.json", PositionBatchOut),
+    ],
 )
 def test_examples_validate_against_the_schemas(name: str, schema: type) -> None:
     schema.model_validate(json.loads((EXAMPLES / name).read_text(encoding="utf-8")))  # type: ignore[attr-defined]

@@ -26,10 +26,9 @@ from coverage_core.evaluation import (
     Verdict,
     evaluate_activity,
     evaluate_many,
-    format_duration_en,
-    format_duration_zh,
     verdict_rank,
 )
+from coverage_core.wording import format_duration_en, format_duration_zh
 
 T0 = datetime(2026, 11, 23, 1, 0, tzinfo=UTC)  # 09:00 in Asia/Shanghai
 S = timedelta(seconds=1)
@@ -572,3 +571,47 @@ def test_evaluate_many_restores_the_garbage_collector_state() -> None:
         assert not gc.isenabled()
     finally:
         gc.enable()
+
+
+def test_evaluate_many_judges_per_activity_inputs_on_their_own_recordings() -> None:
+    # The same officer in two activities at the same time: each is judged only on the
+    # recordings given with it (the database passes each activity's linked recordings),
+    # never on the other's, and exactly as evaluate_activity judges them.
+    linked = {"a": [rec(-5000, -4000), rec(0, 600)]}  # one far away: still counts as given
+    first = ActivityInput(
+        activity_id=1,
+        window=window(0, 600),
+        rule=STRICT,
+        officers=("a",),
+        recordings_by_officer=linked,
+    )
+    second = ActivityInput(
+        activity_id=2,
+        window=window(0, 600),
+        rule=STRICT,
+        officers=("a",),
+        recordings_by_officer={},
+    )
+    one, two = evaluate_many([first, second])
+    assert one.verdict is Verdict.COMPLIANT
+    assert two.verdict is Verdict.NOT_RECORDED
+    single = evaluate_activity(
+        window=first.window,
+        rule=STRICT,
+        required_officers=["a"],
+        recordings_by_officer=linked,
+        activity_id=1,
+    )
+    assert one.to_dict() == single.to_dict()
+    with pytest.raises(InvalidRecordingError):
+        evaluate_many(
+            [
+                ActivityInput(
+                    activity_id=3,
+                    window=window(0, 600),
+                    rule=STRICT,
+                    officers=("a",),
+                    recordings_by_officer={"a": [rec(600, 0)]},
+                )
+            ]
+        )

@@ -1,4 +1,6 @@
-"""Monthly report figures from judged activities."""
+"""Monthly report figures from judged activities: ``monthly_figures``, the one aggregation
+the report pages use, fed as coverage/selectors.py feeds it (stored results: gap lengths as
+JSON seconds, per unit or per officer)."""
 
 from __future__ import annotations
 
@@ -12,9 +14,7 @@ from coverage_core.evaluation import (
     CoverageRule,
     MonthlyEntry,
     RecordingInterval,
-    ReportItem,
     Verdict,
-    aggregate_monthly,
     evaluate_activity,
     monthly_figures,
     seconds_to_us,
@@ -42,6 +42,33 @@ def judged(
     )
 
 
+def stored_entries(
+    items: list[tuple[CoverageResult, object, str]], *, by: str
+) -> list[MonthlyEntry]:
+    """(result, unit, month) as the report pages read them back from the stored rows."""
+    entries = []
+    for result, unit, month in items:
+        late = result.has_blocking(Verdict.LATE_START)
+        early = result.has_blocking(Verdict.EARLY_STOP)
+        if by == "unit":
+            keyed = [(unit, bool(result.officers_recorded), result.interior_gaps)]
+        else:
+            keyed = [(o.officer_id, o.recorded, o.interior_gaps) for o in result.officers]
+        for key, recorded, holes in keyed:
+            entries.append(
+                MonthlyEntry(
+                    month=month,
+                    key=key,
+                    verdict=result.verdict,
+                    recorded=recorded,
+                    late_start=late,
+                    early_stop=early,
+                    gap_lengths_us=tuple(seconds_to_us(h.length_us / 1_000_000) for h in holes),
+                )
+            )
+    return entries
+
+
 def test_unit_and_officer_figures() -> None:
     results = [
         judged({"a": [(0, 3600)]}),  # compliant
@@ -60,10 +87,12 @@ def test_unit_and_officer_figures() -> None:
         Verdict.UNDECIDABLE,
         Verdict.NOT_REQUIRED,
     ]
-    items = [ReportItem(result=r, unit="城关司法所", month="2026-11") for r in results]
-    items.append(ReportItem(result=results[0], unit="城关司法所", month="2026-12"))
+    items: list[tuple[CoverageResult, object, str]] = [
+        (r, "城关司法所", "2026-11") for r in results
+    ]
+    items.append((results[0], "城关司法所", "2026-12"))
 
-    by_unit = aggregate_monthly(items, by="unit")
+    by_unit = monthly_figures(stored_entries(items, by="unit"))
     assert [(f.month, f.key) for f in by_unit] == [
         ("2026-11", "城关司法所"),
         ("2026-12", "城关司法所"),
@@ -79,7 +108,7 @@ def test_unit_and_officer_figures() -> None:
     assert by_unit[1].compliance_rate == 1.0
     assert by_unit[1].median_gap_us is None
 
-    by_officer = {f.key: f for f in aggregate_monthly(items[:-1], by="officer")}
+    by_officer = {f.key: f for f in monthly_figures(stored_entries(items[:-1], by="officer"))}
     assert by_officer["b"].required == 2
     assert by_officer["b"].recorded == 0
     assert by_officer["b"].activation_rate == 0.0
@@ -89,7 +118,7 @@ def test_unit_and_officer_figures() -> None:
 
 
 def test_empty_input_gives_no_rows() -> None:
-    assert aggregate_monthly([], by="unit") == []
+    assert monthly_figures([]) == []
 
 
 def entry(
@@ -146,28 +175,3 @@ def test_groups_sort_by_month_then_id_numerically() -> None:
         ]
     )
     assert [(f.month, f.key) for f in figures] == [("2026-10", 10), ("2026-11", 9), ("2026-11", 10)]
-
-
-def test_fresh_results_and_stored_entries_aggregate_the_same() -> None:
-    """aggregate_monthly (fresh results) and the report pages (stored results, as
-    coverage/selectors.py builds them) are the same aggregation."""
-    results = [
-        judged({"a": [(0, 3600)]}),
-        judged({"a": [(300, 3600)]}),
-        judged({"a": [(0, 1000), (1060, 2000), (2100, 3000)], "b": []}),
-        judged({"a": [(0, 600)]}, stop=None),
-    ]
-    fresh = aggregate_monthly([ReportItem(r, 7, "2026-11") for r in results], by="unit")
-    stored = monthly_figures(
-        MonthlyEntry(
-            month="2026-11",
-            key=7,
-            verdict=r.verdict,
-            recorded=bool(r.officers_recorded),
-            late_start=r.has_blocking(Verdict.LATE_START),
-            early_stop=r.has_blocking(Verdict.EARLY_STOP),
-            gap_lengths_us=tuple(seconds_to_us(g.length_us / 1_000_000) for g in r.interior_gaps),
-        )
-        for r in results
-    )
-    assert fresh == stored

@@ -1,4 +1,4 @@
-"""The portable (non-PostgreSQL) linking paths of backend/coverage/services.py.
+"""The portable (non-PostgreSQL) linking paths of backend/coverage/services/linking.py.
 
 The embedded default runs on SQLite, where the PostgreSQL statements (unnest, uuid[]
 parameters, GREATEST) cannot run; coverage then links through the ORM. The suite runs on
@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 from django.db import connection as real_connection
 
-from backend.coverage import services
+from backend.coverage.services import linking
 from tests.coverage_integration.test_coverage_check import (
     test_close_links_overlapping_recordings_of_participants_only,
     test_end_to_end_store_with_device_clock_three_hours_slow,
@@ -51,5 +51,5 @@ class _NotPostgreSQL:
 
 @pytest.fixture(autouse=True)
 def portable_paths(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    monkeypatch.setattr(services, "connection", _NotPostgreSQL())
+    monkeypatch.setattr(linking, "connection", _NotPostgreSQL())
     yield

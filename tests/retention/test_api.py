@@ -107,7 +107,7 @@ def test_capacity_figures_command_page_and_register_exports(
     assert client.get("/api/retention/capacity").json()["total_bytes"] == 4000
     page = client.get("/retention/capacity/")
     html = page.content.decode()
-    assert page.status_code == 200 and "<svg" in html and 'class="proj"' in html
+    assert page.status_code == 200 and "<svg" in html and 'class="bar proj"' in html
     assert "存储容量" in html and "按单位" in html
     xlsx = client.get("/api/retention/register.xlsx")
     assert xlsx.status_code == 200
@@ -159,7 +159,9 @@ def test_policy_page_previews_then_applies_and_refuses_shortening(
     applied = client.post(
         "/retention/policies/", {"category": "default", "name": "默认", "period_days": 400}
     )
-    assert applied.status_code == 200 and "已生效" in applied.content.decode()
+    # POST-redirect-GET: the page comes back by GET with the outcome in words.
+    assert applied.status_code == 302 and applied["Location"] == "/retention/policies/"
+    assert "策略已生效" in client.get("/retention/policies/").content.decode()
     row = retention_of(recording)
     assert row.retention_until == row.anchor_at + __import__("datetime").timedelta(days=400)
     assert object_lock_until(recording) == row.retention_until

@@ -392,11 +392,14 @@ def test_destruction_pages_prepare_preview_approve_and_refuse_the_preparer(
     listing = admin.get("/retention/destruction/")
     assert listing.status_code == 200 and "到期可销毁" in listing.content.decode()
     prepared = admin.post("/retention/destruction/", {"note": "2026 年第一批"})
-    html = prepared.content.decode()
-    assert prepared.status_code == 201 and str(recording.pk) in html and "已届满" in html
     from backend.retention.models import DestructionBatch
 
     batch = DestructionBatch.objects.get()
+    # POST-redirect-GET to the batch's page (a reload never prepares a second batch).
+    assert prepared.status_code == 302
+    assert prepared["Location"] == f"/retention/destruction/{batch.pk}/"
+    html = admin.get(prepared["Location"]).content.decode()
+    assert str(recording.pk) in html and "已届满" in html and "已提请销毁批次" in html
     # The preparer's approval is refused on the page with the service's reason and status.
     own = admin.post(f"/retention/destruction/{batch.pk}/approve/")
     assert own.status_code == 403 and "提请人不能审批" in own.content.decode()
@@ -405,7 +408,8 @@ def test_destruction_pages_prepare_preview_approve_and_refuse_the_preparer(
     preview = leader.get(f"/retention/destruction/{batch.pk}/")
     assert preview.status_code == 200 and "批准销毁" in preview.content.decode()
     approved = leader.post(f"/retention/destruction/{batch.pk}/approve/")
-    assert approved.status_code == 200
+    assert approved.status_code == 302
+    assert "已批准销毁" in leader.get(approved["Location"]).content.decode()
     batch.refresh_from_db()
     assert batch.state == BatchState.QUEUED
     again = leader.post(f"/retention/destruction/{batch.pk}/approve/")

@@ -88,7 +88,9 @@ def test_retention_pages_render_in_english(
             "Preview the change",
             "Retained 400 days (from the end of the recording)",
         ],
-        "/retention/capacity/": ["Storage capacity"],
+        "/retention/capacity/": ["Storage capacity", "Growth is measured", "Holdings ("],
+        "/retention/holds/": ["Legal holds and evidence marks", "Active legal holds"],
+        "/retention/fixity/": ["Last check", "Next due"],
     }
     for url, wanted in pages.items():
         response = english.get(url)

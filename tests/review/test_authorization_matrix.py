@@ -179,6 +179,35 @@ def correction_subject(ctx: Ctx) -> str:
     return str(subject.pk)
 
 
+def correction_permission(ctx: Ctx) -> int:
+    """A pending 外出 of the side's subject, requested by someone other than the caller."""
+    from backend.corrections.models import PermissionRequest, Subject
+    from tests.factories import make_user
+
+    subject = Subject.objects.get(pk=correction_subject(ctx))
+    now = timezone.now()
+    return PermissionRequest.objects.create(
+        subject=subject,
+        office_id=subject.office_id,
+        kind="outing",
+        reason="矩阵",
+        destination="省城",
+        starts_at=now,
+        ends_at=now + timedelta(days=1),
+        requested_by=make_user(role=CO, unit=subject.office),
+    ).pk
+
+
+def position_alert(ctx: Ctx) -> int:
+    from backend.corrections.models import PositionAlert, Subject
+
+    subject = Subject.objects.get(pk=correction_subject(ctx))
+    now = timezone.now()
+    return PositionAlert.objects.create(
+        subject=subject, office_id=subject.office_id, kind="left_area", first_at=now, last_at=now
+    ).pk
+
+
 def contact_form(ctx: Ctx) -> dict[str, Any]:
     started = timezone.localtime() - timedelta(hours=1)
     return {
@@ -433,6 +462,73 @@ MATRIX: dict[str, Cell] = {
             other_default=403,
             **PAGE,
         ),
+    ),
+    # Steps, approvals and position alerts: correction officers and supervisors of the
+    # office and above (another bureau's subject: 404); the system administrator reads but
+    # does not act (403). The requester of an approval cannot decide it.
+    "POST /corrections/subjects/<str:subject_id>/steps/": Cell(
+        "POST",
+        lambda c: f"/corrections/subjects/{correction_subject(c)}/steps/",
+        roles(
+            {CO: 302, SUP: 302, SYS: 403},
+            {CO: 404, SUP: 404, SYS: 403},
+            default=403,
+            other_default=403,
+            **PAGE,
+        ),
+        body=lambda c: {"kind": "warning", "on_date": f"{timezone.localdate():%Y-%m-%d}"},
+        form=True,
+    ),
+    "POST /corrections/subjects/<str:subject_id>/permissions/": Cell(
+        "POST",
+        lambda c: f"/corrections/subjects/{correction_subject(c)}/permissions/",
+        roles(
+            {CO: 302, SUP: 302, SYS: 403},
+            {CO: 404, SUP: 404, SYS: 403},
+            default=403,
+            other_default=403,
+            **PAGE,
+        ),
+        body=lambda c: {
+            "kind": "outing",
+            "destination": "省城",
+            "reason": "矩阵",
+            "starts_at": f"{timezone.localtime():%Y-%m-%dT%H:%M}",
+            "ends_at": f"{timezone.localtime() + timedelta(days=1):%Y-%m-%dT%H:%M}",
+        },
+        form=True,
+    ),
+    "GET /corrections/permissions/": Cell(
+        "GET",
+        lambda c: "/corrections/permissions/",
+        same(403, **PAGE, correction_officer=200, supervisor=200, system_admin=200),
+        sided=False,
+    ),
+    "POST /corrections/permissions/<int:request_id>/decide/": Cell(
+        "POST",
+        lambda c: f"/corrections/permissions/{correction_permission(c)}/decide/",
+        roles(
+            {CO: 302, SUP: 302, SYS: 403},
+            {CO: 404, SUP: 404, SYS: 403},
+            default=403,
+            other_default=403,
+            **PAGE,
+        ),
+        body=lambda c: {"decision": "approve", "note": "矩阵"},
+        form=True,
+    ),
+    "POST /corrections/position-alerts/<int:alert_id>/close/": Cell(
+        "POST",
+        lambda c: f"/corrections/position-alerts/{position_alert(c)}/close/",
+        roles(
+            {CO: 302, SUP: 302, SYS: 403},
+            {CO: 404, SUP: 404, SYS: 403},
+            default=403,
+            other_default=403,
+            **PAGE,
+        ),
+        body=lambda c: {"handling": "called", "note": "矩阵"},
+        form=True,
     ),
     "POST /corrections/subjects/<str:subject_id>/contacts/": Cell(
         "POST",
@@ -707,6 +803,8 @@ ENDPOINTS_AUTH_ONLY_PREFIXES = (
     "/api/corrections/",
     "/api/inspections/",
     "/api/sync/v1/records/",
+    "/api/cases/",
+    "/api/sync/v1/positions/",
 )
 
 
@@ -748,14 +846,19 @@ def api_operations() -> list[tuple[str, str, list[str]]]:
 def test_every_endpoint_is_in_the_matrix() -> None:
     # Other apps' pages (e.g. backend/retention/urls.py) have their cells beside their API's.
     from tests.review.test_authorization_matrix_apps import APPS_MATRIX
+    from tests.review.test_authorization_matrix_cases import CASES_MATRIX
+    from tests.review.test_authorization_matrix_publication import PUBLICATION_MATRIX
 
-    listed = {key.split(" ", 1)[1] for key in (*MATRIX, *APPS_MATRIX)}
+    listed = {
+        key.split(" ", 1)[1] for key in (*MATRIX, *APPS_MATRIX, *CASES_MATRIX, *PUBLICATION_MATRIX)
+    }
     missing_pages = sorted(route for route in django_routes() if route not in listed)
     assert not missing_pages, f"pages missing from the authorization matrix: {missing_pages}"
     missing_api = sorted(
         f"{method} {path}"
         for method, path, _schemes in api_operations()
-        if f"{method} {path}" not in MATRIX and not path.startswith(ENDPOINTS_AUTH_ONLY_PREFIXES)
+        if f"{method} {path}" not in {**MATRIX, **PUBLICATION_MATRIX}
+        and not path.startswith(ENDPOINTS_AUTH_ONLY_PREFIXES)
     )
     assert not missing_api, f"API operations missing from the authorization matrix: {missing_api}"
 

@@ -363,6 +363,76 @@ APPS_MATRIX: dict[str, Cell] = {
         by_role(HOLDERS, 200, other={SUP: 404, LEGAL: 404, SYS: 200}, other_default=403),
         body=lambda c: {"reason": "矩阵"},
     ),
+    # The holds/marks and fixity pages (forms; POST-redirect-GET).
+    "GET /retention/holds/": Cell(
+        "GET",
+        lambda c: "/retention/holds/",
+        same(403, **PAGE, supervisor=200, legal_officer=200, system_admin=200, storage_admin=200),
+        sided=False,
+    ),
+    "POST /retention/holds/place/": Cell(
+        "POST",
+        lambda c: "/retention/holds/place/",
+        roles(
+            {r: 302 for r in HOLDERS},
+            {SUP: 404, LEGAL: 404, SYS: 302},
+            default=403,
+            other_default=403,
+            **PAGE,
+        ),
+        body=lambda c: {"target_kind": "recording", "recording": rec(c), "reason": "矩阵"},
+        form=True,
+    ),
+    "POST /retention/holds/<int:hold_id>/release/": Cell(
+        "POST",
+        lambda c: f"/retention/holds/{hold(c)}/release/",
+        roles(
+            {r: 302 for r in HOLDERS},
+            {SUP: 404, LEGAL: 404, SYS: 302},
+            default=403,
+            other_default=403,
+            **PAGE,
+        ),
+        body=lambda c: {"reason": "矩阵"},
+        form=True,
+    ),
+    "POST /retention/marks/": Cell(
+        "POST",
+        lambda c: "/retention/marks/",
+        roles(
+            {r: 302 for r in HOLDERS},
+            {SUP: 404, LEGAL: 404, SYS: 302},
+            default=403,
+            other_default=403,
+            **PAGE,
+        ),
+        body=lambda c: {"recording": rec(c), "kind": "evidence"},
+        form=True,
+    ),
+    "POST /retention/marks/<int:mark_id>/withdraw/": Cell(
+        "POST",
+        lambda c: f"/retention/marks/{mark(c)}/withdraw/",
+        roles(
+            {r: 302 for r in HOLDERS},
+            {SUP: 404, LEGAL: 404, SYS: 302},
+            default=403,
+            other_default=403,
+            **PAGE,
+        ),
+        form=True,
+    ),
+    "GET /retention/fixity/": Cell(
+        "GET", lambda c: "/retention/fixity/", storage_page(), sided=False
+    ),
+    "POST /retention/fixity/run/": Cell(
+        "POST", lambda c: "/retention/fixity/run/", storage_page(302), sided=False, form=True
+    ),
+    "POST /retention/fixity/alerts/<int:alert_id>/acknowledge/": Cell(
+        "POST",
+        lambda c: f"/retention/fixity/alerts/{alert(c)}/acknowledge/",
+        storage_page(302),
+        form=True,
+    ),
     "GET /api/retention/destruction/candidates": Cell(
         "GET", lambda c: "/api/retention/destruction/candidates", storage_only(), sided=False
     ),
@@ -434,14 +504,23 @@ APPS_MATRIX: dict[str, Cell] = {
     "GET /retention/capacity/": Cell(
         "GET", lambda c: "/retention/capacity/", storage_page(), sided=False
     ),
+    "GET /retention/continuity/": Cell(
+        "GET", lambda c: "/retention/continuity/", storage_page(), sided=False
+    ),
+    # Operations (backend/operations): health and readiness are public and reveal nothing;
+    # metrics answer loopback clients (the test client is 127.0.0.1) or the bearer token,
+    # tests/operations/test_health.py shows the refusal for anyone else.
+    "GET /healthz": Cell("GET", lambda c: "/healthz", PUBLIC, sided=False),
+    "GET /readyz": Cell("GET", lambda c: "/readyz", PUBLIC, sided=False),
+    "GET /metrics": Cell("GET", lambda c: "/metrics", PUBLIC, sided=False),
     "GET /retention/policies/": Cell(
         "GET", lambda c: "/retention/policies/", storage_page(), sided=False
     ),
     "POST /retention/policies/": Cell(
         "POST",
         lambda c: "/retention/policies/",
-        storage_page(),
-        body=lambda c: {"category": "矩阵", "name": "矩阵", "period_days": "36500"},
+        storage_page(302),
+        body=lambda c: {"category": "evidence", "name": "矩阵", "period_days": "36500"},
         form=True,
         sided=False,
     ),
@@ -462,7 +541,7 @@ APPS_MATRIX: dict[str, Cell] = {
     "POST /retention/destruction/<int:batch_id>/<str:action>/": Cell(
         "POST",
         lambda c: f"/retention/destruction/{batch(c)}/cancel/",
-        storage_page(),
+        storage_page(302),
         body=lambda c: {"reason": "矩阵"},
         form=True,
     ),
@@ -524,6 +603,68 @@ APPS_MATRIX: dict[str, Cell] = {
             device={"own": 200, "other": 404},
         ),
         body=lambda c: {"stop": manual_moment()},
+    ),
+    # Reprocess a damaged recording: supervisors and the system administrator among those who
+    # see it; the matrix's recording is not damaged, so those allowed meet 409.
+    "POST /recordings/<str:recording_id>/reprocess/": Cell(
+        "POST",
+        lambda c: f"/recordings/{rec(c)}/reprocess/",
+        roles(
+            {SUP: 409, SYS: 409, FO: 403, CO: 403, LEGAL: 403},
+            {SYS: 409},
+            default=404,
+            other_default=404,
+            **PAGE,
+        ),
+        form=True,
+    ),
+    "GET /search/": Cell("GET", lambda c: "/search/?q=XZ", same(200, **PAGE), sided=False),
+    "GET /coverage/reports/": Cell(
+        "GET",
+        lambda c: "/coverage/reports/",
+        same(403, **PAGE, supervisor=200, legal_officer=200, system_admin=200),
+        sided=False,
+    ),
+    # Supervisors' tools on the activity page (forms; POST-redirect-GET to the activity).
+    "POST /coverage/activities/<str:activity_id>/recheck/": Cell(
+        "POST",
+        lambda c: f"/coverage/activities/{activity(c).pk}/recheck/",
+        roles(
+            {SUP: 302, LEGAL: 302, SYS: 302, FO: 403, CO: 403},
+            {SYS: 302},
+            default=404,
+            other_default=404,
+            **PAGE,
+        ),
+        form=True,
+    ),
+    "POST /coverage/activities/<str:activity_id>/links/": Cell(
+        "POST",
+        lambda c: f"/coverage/activities/{activity(c).pk}/links/",
+        # The recording is linked already (409, said on the form); the other bureau's is
+        # not its officer's (400): either way past the authorization.
+        roles(
+            {SUP: 409, LEGAL: 409, SYS: 409, FO: 403, CO: 403},
+            {SYS: 400},
+            default=404,
+            other_default=404,
+            **PAGE,
+        ),
+        body=lambda c: {"recording": linked_recording(c), "reason": "矩阵"},
+        form=True,
+    ),
+    "POST /coverage/activities/<str:activity_id>/links/<str:recording_id>/remove/": Cell(
+        "POST",
+        lambda c: f"/coverage/activities/{activity(c).pk}/links/{linked_recording(c)}/remove/",
+        roles(
+            {SUP: 302, LEGAL: 302, SYS: 302, FO: 403, CO: 403},
+            {SYS: 302},
+            default=404,
+            other_default=404,
+            **PAGE,
+        ),
+        body=lambda c: {"reason": "矩阵"},
+        form=True,
     ),
     # Coverage (code owned by another engineer: cells only).
     "POST /api/coverage/activities/{activity_id}/links/{recording_id}/remove": Cell(
@@ -677,6 +818,15 @@ APPS_MATRIX: dict[str, Cell] = {
     "GET /api/sync/v1/records/pull": Cell(
         "GET", lambda c: "/api/sync/v1/records/pull", DEVICE_ONLY, sided=False
     ),
+    # Positions: a positioning device's token only; any other device kind (the body camera
+    # principal) is refused, and a user session is not a device.
+    "POST /api/sync/v1/positions/batch": Cell(
+        "POST",
+        lambda c: "/api/sync/v1/positions/batch",
+        same(401, anon=401, device=403),
+        body=lambda c: {"device_time": timezone.now().isoformat(), "positions": []},
+        sided=False,
+    ),
 }
 
 # Cells whose DEVICE principal is the own officer's tablet instead of the body camera.
@@ -687,7 +837,9 @@ def test_every_api_operation_has_a_cell() -> None:
     """Every operation of the OpenAPI document is in MATRIX or APPS_MATRIX, and no cell
     names an operation that no longer exists."""
     operations = {f"{method} {path}" for method, path, _schemes in api_operations()}
-    covered = {key for key in MATRIX if " /api/" in key} | set(APPS_MATRIX)
+    from tests.review.test_authorization_matrix_cases import CASES_MATRIX
+
+    covered = {key for key in MATRIX if " /api/" in key} | set(APPS_MATRIX) | set(CASES_MATRIX)
     missing = sorted(operations - covered)
     assert not missing, f"API operations without an authorization matrix cell: {missing}"
     stale = sorted({key for key in APPS_MATRIX if " /api/" in key} - operations)

@@ -96,3 +96,65 @@ def test_a_big_clip_cannot_block_another_devices_small_one(
     fresh = announce(first, "A", a)
     assert fresh["status"] == "missing" and fresh["upload_url"] != answer_a["upload_url"]
     assert first_device.pk is not None
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_devices_announcing_at_once_cannot_over_admit(staging_dir: Path, settings: Any) -> None:
+    """Item 4, concurrency: two devices' manifests arrive together, each alone fitting the
+    staging quota. Before admission was serialised, both read the same free budget and
+    together admitted twice the quota. Real PostgreSQL, two connections, two threads."""
+    import threading
+
+    from django.db import connection
+
+    clips_per_device, size = 200, MiB
+    settings.FV_STAGING_QUOTA_BYTES = clips_per_device * size
+    settings.FV_STAGING_DEVICE_MAX_BYTES = 10 * clips_per_device * size
+    settings.FV_STAGING_HEADROOM_BYTES = 0
+    officer = make_officer()
+    tokens = [make_device(officer=officer, serial=f"CAM-RACE-{n}")[1] for n in range(2)]
+    begin = datetime.datetime.now(datetime.UTC) - datetime.timedelta(hours=1)
+    start = threading.Barrier(2)
+    answers: dict[int, list[dict[str, Any]]] = {}
+
+    def sync(number: int) -> None:
+        clips = [
+            {
+                "clip_id": f"RACE-{number}-{n:04d}",
+                "file_name": f"race-{number}-{n}.mp4",
+                "size": size,
+                "sha256": f"{number:02x}{n:062x}",
+                "recorded_start": (begin + datetime.timedelta(minutes=n)).isoformat(),
+                "recorded_end": (begin + datetime.timedelta(minutes=n, seconds=30)).isoformat(),
+                "media_kind": "video",
+            }
+            for n in range(clips_per_device)
+        ]
+        try:
+            start.wait(timeout=30)
+            response = Client().post(
+                "/api/sync/v1/manifest",
+                {"device_time": datetime.datetime.now(datetime.UTC).isoformat(), "clips": clips},
+                content_type="application/json",
+                headers={"Authorization": f"Bearer {tokens[number]}"},
+            )
+            assert response.status_code == 200, response.content
+            answers[number] = response.json()["clips"]
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=sync, args=(n,)) for n in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    assert set(answers) == {0, 1}
+    admitted = [a for n in (0, 1) for a in answers[n] if a["status"] == "missing"]
+    refused = [a for n in (0, 1) for a in answers[n] if a["status"] == "insufficient_storage"]
+    assert len(admitted) + len(refused) == 2 * clips_per_device
+    # Within the quota, to the byte, and the space is used (not refused for both).
+    assert len(admitted) == clips_per_device, (len(admitted), len(refused))
+    reserved = sum(
+        Upload.objects.filter(state=UploadState.RECEIVING).values_list("length", flat=True)
+    )
+    assert reserved == settings.FV_STAGING_QUOTA_BYTES

@@ -51,6 +51,7 @@ def test_default_passes_pace_fixity_to_the_interval() -> None:
         ["fieldwork_periodic"],
         ["integrity_periodic"],
         ["staging_reclaim_abandoned"],
+        ["storage_reconcile", "--trigger", "scheduled", "--due-days", "7"],
     ]
     assert all(p.every_seconds == 300 and p.due_at == 0 for p in passes)
 

@@ -69,6 +69,8 @@ INSTALLED_APPS = [
     "backend.inspections",
     "backend.workcalendar",
     "backend.integrity",
+    "backend.cases",
+    "backend.publication",
     "backend.wiring",  # last: connects every cross-app reaction (backend/wiring/registry.py)
 ]
 
@@ -168,6 +170,20 @@ FV_ORIGINALS_BUCKET = env_str("FV_ORIGINALS_BUCKET", "fv-originals")
 FV_DERIVATIVES_BUCKET = env_str("FV_DERIVATIVES_BUCKET", "fv-derivatives")
 FV_ORIGINAL_RETENTION_DAYS = env_int("FV_ORIGINAL_RETENTION_DAYS", 180)
 FV_PRESIGNED_URL_SECONDS = env_int("FV_PRESIGNED_URL_SECONDS", 300)
+# Continuous backup of the embedded SQLite database (Litestream, ops/litestream.py): the
+# same variables that process reads; the storage page shows the replica's last position.
+FV_BACKUP_BUCKET = env_str("FV_BACKUP_BUCKET", "fv-db-backup")
+FV_BACKUP_PATH = env_str("FV_BACKUP_PATH", "fieldvault-sqlite")
+FV_BACKUP_S3_ENDPOINT_URL = env_str("FV_BACKUP_S3_ENDPOINT_URL", FV_S3_ENDPOINT_URL)
+FV_BACKUP_S3_ACCESS_KEY = env_str("FV_BACKUP_S3_ACCESS_KEY", FV_S3_ACCESS_KEY)
+FV_BACKUP_S3_SECRET_KEY = env_str("FV_BACKUP_S3_SECRET_KEY", FV_S3_SECRET_KEY)
+# Where the originals bucket is replicated to (a second site), as the storage page states it;
+# empty: one site (the embedded default). The replication itself is the S3 service's.
+FV_ORIGINALS_REPLICA_TARGET = env_str("FV_ORIGINALS_REPLICA_TARGET", "")
+# /metrics (backend/operations): loopback clients, or this bearer token when set.
+FV_METRICS_TOKEN = env_str("FV_METRICS_TOKEN", "")
+# /readyz: the staging disk must keep this much free (uploads land there before S3).
+FV_READY_MIN_FREE_BYTES = env_int("FV_READY_MIN_FREE_BYTES", 1024**3)
 
 # Device sync.
 FV_STAGING_DIR = Path(env_str("FV_STAGING_DIR", str(VAR_DIR / "staging")))
@@ -242,6 +258,11 @@ LOGGING = {
 # After an upload is verified: "thread" stores it at once in the web process, "sync" in the
 # request (tests), "redrive" leaves it to the worker's periodic pass.
 FV_STORE_DISPATCH = env_str("FV_STORE_DISPATCH", "thread")
+# How many threads of the web process store verified clips ("thread" dispatch). They wait
+# on S3 and PostgreSQL most of the time (the after-stored reactions run there too): with 2,
+# a 12-device soak on 2 loaded cores queued 41 verified clips, the oldest 45 s. Each uses
+# one pooled connection (FV_DB_POOL_MAX) while it stores.
+FV_STORE_THREADS = env_int("FV_STORE_THREADS", 4)
 FV_SERVE_STATIC = env_bool("FV_SERVE_STATIC", True)
 
 # A 20,000-clip manifest is ~7 MB of JSON; uploads never pass through Django (sync/tus).
@@ -249,3 +270,7 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("FV_MAX_JSON_BYTES", 12 * 1024 * 1024)
 # Any request body Django gets (JSON, forms, the 20 MB file imports): refused with 413 before
 # it is read and before authentication (backend/config/body_limit.py).
 FV_MAX_REQUEST_BYTES = env_int("FV_MAX_REQUEST_BYTES", 24 * 1024 * 1024)
+
+# Case numbers (一案一卷一号): the format and the default prefix (backend/cases).
+FV_CASE_NUMBER_FORMAT = env_str("FV_CASE_NUMBER_FORMAT", "{prefix}〔{year}〕{sequence}号")
+FV_CASE_NUMBER_PREFIX = env_str("FV_CASE_NUMBER_PREFIX", "司罚")

@@ -20,6 +20,9 @@ DATABASES = {
 _suffix = os.environ.get("FV_TEST_DB_SUFFIX", "")
 DATABASES["default"]["TEST"] = {"NAME": "test_fieldvault" + (f"_{_suffix}" if _suffix else "")}
 DATABASES["default"]["CONN_MAX_AGE"] = 0
+# The test process itself runs without the connection pool (pytest-django swaps databases
+# under it); servers a test starts with backend.config.settings have it, as deployed.
+DATABASES["default"]["OPTIONS"].pop("pool", None)
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 TASKS = {

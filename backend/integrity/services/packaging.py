@@ -55,9 +55,10 @@ A file stored on the day it was exported has no proof yet (see the pending note 
 
 
 def integrity_files(
-    recordings: Iterable[Recording], *, name_of: Callable[[Recording], str]
+    recordings: Iterable[Recording], name_of: Callable[[Recording], str]
 ) -> list[tuple[str, bytes]]:
-    """(path, bytes) of every file of the integrity/ folder."""
+    """(path, bytes) of every file of the integrity/ folder (receiver of review's
+    PACKAGE_FILES_HOOKS, wired in backend/wiring/registry.py)."""
     files: list[tuple[str, bytes]] = []
     trees: dict[int, MerkleTree] = {}
     days: dict[int, DayRoot] = {}

@@ -22,6 +22,8 @@ class RetentionNav:
     capacity: bool = False  # /retention/capacity/
     destruction: bool = False  # /retention/destruction/ (and its batches)
     register: bool = False  # /retention/register/print/, when not reached via destruction
+    holds: bool = False  # /retention/holds/ (legal holds and evidence marks)
+    fixity: bool = False  # /retention/fixity/
 
 
 @register.simple_tag
@@ -36,4 +38,6 @@ def retention_nav(user: Any) -> RetentionNav:
         capacity=admin,
         destruction=destruction,
         register=not destruction and user.role in REGISTER_ROLES,
+        holds=admin or approver or user.role in retention.HOLD_ROLES,
+        fixity=admin,
     )

@@ -4,11 +4,10 @@
   var list = document.getElementById("live-events");
   var status = document.getElementById("live-status");
   if (!list) { return; }
-  var labels = {
-    verified: "已校验", stored: "已入库", mismatch: "哈希不符", processing: "处理中",
-    ready: "可播放", damaged: "文件损坏", failed: "处理失败", manifest: "设备同步", hello: "已连接",
-    destroyed: "已销毁"
-  };
+  // The words come from the page, in its language (backend/review/live_labels.py).
+  var labels = {};
+  var given = document.getElementById("live-labels");
+  try { labels = given ? JSON.parse(given.textContent) : {}; } catch (error) { labels = {}; }
   var delay = 1000;
   function show(text) { status.textContent = text; }
   function add(event) {
@@ -17,7 +16,7 @@
     if (first) { first.remove(); }
     var item = document.createElement("li");
     var when = event.at ? new Date(event.at).toLocaleTimeString() : "";
-    var what = labels[event.type] || event.type;
+    var what = labels[event.type] || labels.other || "";
     item.textContent = when + " · " + what + " · " + (event.clip_id || event.device_id || "");
     item.dataset.type = event.type;
     list.insertBefore(item, list.firstChild);
@@ -32,8 +31,8 @@
     };
     socket.onclose = function (closing) {
       status.className = "badge bad";
-      if (closing.code === 4403) { show("无权限"); return; }
-      show("已断开，重连中");
+      if (closing.code === 4403) { show(labels.forbidden || ""); return; }
+      show(labels.reconnecting || "");
       window.setTimeout(connect, delay);
       delay = Math.min(delay * 2, 30000);
     };

@@ -1,7 +1,8 @@
 """Periodic pass of field work: overdue alerts, missing coverage links, cross-check re-runs,
-provisional deadlines (recounted once the holiday arrangement is entered). Safe to repeat;
-run it from cron or a timer (e.g. every 15 minutes — the overdue scan only raises an alert
-once per period)."""
+provisional deadlines (recounted once the holiday arrangement is entered), publication
+(results a lost hook call missed are offered; items whose 公开期限 ran out are taken
+down). Safe to repeat; run it from cron or a timer (e.g. every 15 minutes — the overdue
+scan only raises an alert once per period)."""
 
 from __future__ import annotations
 
@@ -13,8 +14,11 @@ from django.core.management.base import BaseCommand, CommandParser
 from django.utils import timezone
 
 from backend.audit.services import Actor
+from backend.cases.services.case_file import archive_overdue_alerts_raise
 from backend.corrections.services import checkins_recheck, contacts_link_redrive, overdue_scan
 from backend.inspections.services import inspections_link_redrive
+from backend.publication.services.items import public_items_take_down_due
+from backend.publication.sources import publication_sources_redrive
 from backend.workcalendar.services.entry import provisional_deadlines_recompute
 from backend.workcalendar.services.seeding import calendar_seed_from_package
 
@@ -27,11 +31,14 @@ def fieldwork_periodic(
         "overdue_alerts_raised": len(overdue_scan(today=today)),
         "contacts_linked": contacts_link_redrive(since=since),
         "inspections_linked": inspections_link_redrive(),
+        "case_archive_overdue_alerts": len(archive_overdue_alerts_raise(today=today)),
         "checkins_rechecked": checkins_recheck(since=since),
         "calendar_years_seeded": len(calendar_seed_from_package()),
         "provisional_deadlines_recomputed": provisional_deadlines_recompute(
             year=None, actor=Actor.system()
         ),
+        "public_items_offered": publication_sources_redrive(),
+        "public_items_taken_down": public_items_take_down_due(today=today),
     }
 
 

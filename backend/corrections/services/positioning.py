@@ -1,0 +1,376 @@
+"""Positions from subjects' phones and wristbands (device kind `positioning`), the allowed
+area, and the alerts they raise.
+
+A batch is stored exactly once per position: each carries the device's own id
+(`client_id`) and `INSERT … ON CONFLICT DO NOTHING` keeps the first copy, so batches sent
+again, late or out of order change nothing. Alerts are idempotent too: one open alert per
+subject and kind, whose time span the positions only widen.
+"""
+
+from __future__ import annotations
+
+import datetime
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from django.db import connection, transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from backend.accounts.models import Role, User
+from backend.audit.services import Actor, audit_record
+from backend.config.errors import InvalidInput, PermissionDenied
+from backend.corrections.events import correction_groups
+from backend.corrections.models import (
+    PermissionKind,
+    PermissionRequest,
+    PermissionStatus,
+    Position,
+    PositionAlert,
+    PositionAlertKind,
+    PositionEvent,
+    PositioningBinding,
+    Subject,
+    SupervisionArea,
+)
+from backend.devices.models import Device, DeviceKind
+from sync.events import publish
+
+MAX_BATCH = 500
+_INSERT = (
+    "INSERT INTO %(table)s (device_id, client_id, subject_id, recorded_at, device_recorded_at, "
+    "received_at, latitude, longitude, accuracy_m, source, battery, event, outside_area) "
+    "VALUES %(rows)s ON CONFLICT (device_id, client_id) DO NOTHING"
+)
+
+
+# --- the allowed area (GeoJSON, [lon, lat]) -------------------------------------------------
+
+
+def _in_ring(lon: float, lat: float, ring: Sequence[Sequence[float]]) -> bool:
+    inside = False
+    n = len(ring)
+    j = n - 1
+    for i in range(n):
+        xi, yi = ring[i][0], ring[i][1]
+        xj, yj = ring[j][0], ring[j][1]
+        if (yi > lat) != (yj > lat) and lon < (xj - xi) * (lat - yi) / (yj - yi) + xi:
+            inside = not inside
+        j = i
+    return inside
+
+
+def point_in_geometry(lon: float, lat: float, geometry: dict[str, Any]) -> bool:
+    """Whether the point lies in a GeoJSON Polygon or MultiPolygon (holes excluded)."""
+    kind = geometry.get("type")
+    polygons = (
+        [geometry["coordinates"]] if kind == "Polygon" else list(geometry.get("coordinates", []))
+    )
+    for rings in polygons:
+        if (
+            rings
+            and _in_ring(lon, lat, rings[0])
+            and not any(_in_ring(lon, lat, hole) for hole in rings[1:])
+        ):
+            return True
+    return False
+
+
+def check_geometry(geometry: Any) -> dict[str, Any]:
+    if not isinstance(geometry, dict) or geometry.get("type") not in ("Polygon", "MultiPolygon"):
+        raise InvalidInput(_("活动区域须为 GeoJSON 多边形"), code="invalid_area")
+    coordinates: Any = geometry.get("coordinates") or []
+    polygons: list[Any] = [coordinates] if geometry["type"] == "Polygon" else list(coordinates)
+    try:
+        for rings in polygons:
+            for ring in rings:
+                if len(ring) < 4 or any(len(p) < 2 for p in ring):
+                    raise ValueError
+                for lon, lat, *_rest in ring:
+                    if not (-180 <= float(lon) <= 180 and -90 <= float(lat) <= 90):
+                        raise ValueError
+    except (TypeError, ValueError):
+        raise InvalidInput(_("活动区域须为 GeoJSON 多边形"), code="invalid_area") from None
+    if not polygons:
+        raise InvalidInput(_("活动区域须为 GeoJSON 多边形"), code="invalid_area")
+    return geometry
+
+
+def area_set(*, subject: Subject, name: str, geometry: Any, actor: User) -> SupervisionArea:
+    geometry = check_geometry(geometry)
+    with transaction.atomic():
+        area, _created = SupervisionArea.objects.update_or_create(
+            subject=subject, defaults={"name": name[:200], "geometry": geometry}
+        )
+        audit_record(
+            actor=Actor.user(actor),
+            action="correction_area.set",
+            object_type="correction_subject",
+            object_id=subject.pk,
+            data={"name": area.name},
+        )
+    return area
+
+
+# --- binding a device to a subject -----------------------------------------------------------
+
+
+def positioning_bind(
+    *, device: Device, subject: Subject, starts_at: datetime.datetime, actor: User
+) -> PositioningBinding:
+    """Bind a positioning device to a subject from `starts_at`, ending its previous binding."""
+    if device.kind != DeviceKind.POSITIONING:
+        raise InvalidInput(_("只有定位终端可以绑定矫正对象"), code="not_a_positioning_device")
+    with transaction.atomic():
+        Device.objects.select_for_update().get(pk=device.pk)
+        current = PositioningBinding.objects.filter(device=device, ends_at__isnull=True).first()
+        if current is not None:
+            if current.starts_at >= starts_at:
+                raise InvalidInput(_("绑定时间须晚于上一次绑定"), code="binding_order")
+            current.ends_at = starts_at
+            current.save(update_fields=["ends_at"])
+        binding = PositioningBinding.objects.create(
+            device=device, subject=subject, starts_at=starts_at, bound_by=actor
+        )
+        audit_record(
+            actor=Actor.user(actor),
+            action="correction_positioning.bound",
+            object_type="correction_subject",
+            object_id=subject.pk,
+            data={"device_id": str(device.pk), "starts_at": starts_at.isoformat()},
+        )
+    return binding
+
+
+# --- ingest ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PositionIn:
+    client_id: uuid.UUID
+    recorded_at: datetime.datetime  # device clock
+    latitude: float
+    longitude: float
+    accuracy_m: float | None
+    source: str
+    battery: int | None
+    event: str
+
+
+@dataclass(frozen=True)
+class IngestResult:
+    stored: int
+    duplicates: int
+    unbound: list[uuid.UUID]
+    alerts: list[PositionAlert]
+
+
+def _subject_at(bindings: list[PositioningBinding], when: datetime.datetime) -> uuid.UUID | None:
+    for b in bindings:
+        if b.starts_at <= when and (b.ends_at is None or when < b.ends_at):
+            return b.subject_id
+    return None
+
+
+def _approved_outings(subject_ids: set[Any], lo: datetime.datetime, hi: datetime.datetime) -> dict:
+    trips: dict[Any, list[tuple[datetime.datetime, datetime.datetime]]] = {}
+    for subject_id, starts, ends in PermissionRequest.objects.filter(
+        subject_id__in=subject_ids,
+        kind=PermissionKind.OUTING,
+        status=PermissionStatus.APPROVED,
+        starts_at__lte=hi,
+        ends_at__gte=lo,
+    ).values_list("subject_id", "starts_at", "ends_at"):
+        trips.setdefault(subject_id, []).append((starts, ends))
+    return trips
+
+
+def positions_ingest(
+    *, device: Device, device_time: datetime.datetime, positions: list[PositionIn]
+) -> IngestResult:
+    """Store a batch; raise alerts for positions outside the allowed area (unless an approved
+    外出 covers their time) and for strap-off / tamper events."""
+    if device.kind != DeviceKind.POSITIONING:
+        raise PermissionDenied(_("只有定位终端可以上传定位"), code="not_a_positioning_device")
+    if len(positions) > MAX_BATCH:
+        raise InvalidInput(_("一批最多 500 个定位"), code="batch_too_large")
+    now = timezone.now()
+    offset = now - device_time
+    bindings = list(PositioningBinding.objects.filter(device=device).order_by("starts_at"))
+    rows: list[tuple[Any, ...]] = []
+    unbound: list[uuid.UUID] = []
+    seen: set[uuid.UUID] = set()
+    for p in positions:
+        if p.client_id in seen:
+            continue
+        seen.add(p.client_id)
+        recorded = p.recorded_at + offset
+        if recorded > now + datetime.timedelta(minutes=5):
+            raise InvalidInput(
+                _("定位时间不能晚于现在"),
+                code="recorded_in_future",
+                details={"id": str(p.client_id)},
+            )
+        subject_id = _subject_at(bindings, recorded)
+        if subject_id is None:
+            unbound.append(p.client_id)
+            continue
+        rows.append((p, recorded, subject_id))
+    subject_ids = {r[2] for r in rows}
+    areas = dict(
+        SupervisionArea.objects.filter(subject_id__in=subject_ids).values_list(
+            "subject_id", "geometry"
+        )
+    )
+    trips = (
+        _approved_outings(subject_ids, min(r[1] for r in rows), max(r[1] for r in rows))
+        if rows
+        else {}
+    )
+    values: list[Any] = []
+    leaving: list[tuple[Any, str, datetime.datetime, float, float]] = []
+    for p, recorded, subject_id in rows:
+        area = areas.get(subject_id)
+        outside = area is not None and not point_in_geometry(p.longitude, p.latitude, area)
+        covered = any(s <= recorded <= e for s, e in trips.get(subject_id, []))
+        if outside and not covered:
+            leaving.append(
+                (subject_id, PositionAlertKind.LEFT_AREA, recorded, p.latitude, p.longitude)
+            )
+        if p.event in (PositionEvent.STRAP_OFF, PositionEvent.TAMPER):
+            leaving.append((subject_id, p.event, recorded, p.latitude, p.longitude))
+        values.extend(
+            [
+                device.pk,
+                p.client_id,
+                subject_id,
+                recorded,
+                p.recorded_at,
+                now,
+                p.latitude,
+                p.longitude,
+                p.accuracy_m,
+                p.source,
+                p.battery,
+                p.event,
+                outside and not covered,
+            ]
+        )
+    with transaction.atomic():
+        stored = 0
+        if rows:
+            placeholders = ",".join(["(%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s)"] * len(rows))
+            with connection.cursor() as cursor:
+                # Only fixed text is formatted in: the values are all parameters.
+                sql = _INSERT % {"table": Position._meta.db_table, "rows": placeholders}
+                cursor.execute(sql, values)
+                stored = cursor.rowcount
+        alerts = _raise_alerts(leaving)
+    return IngestResult(
+        stored=stored, duplicates=len(rows) - stored, unbound=unbound, alerts=alerts
+    )
+
+
+def _raise_alerts(
+    found: list[tuple[Any, str, datetime.datetime, float, float]],
+) -> list[PositionAlert]:
+    """One open alert per subject and kind; a position seen again only widens its span."""
+    if not found:
+        return []
+    by_key: dict[tuple[Any, str], list[tuple[datetime.datetime, float, float]]] = {}
+    for subject_id, kind, when, lat, lon in found:
+        by_key.setdefault((subject_id, kind), []).append((when, lat, lon))
+    offices = dict(
+        Subject.objects.filter(pk__in={k[0] for k in by_key}).values_list("pk", "office_id")
+    )
+    raised: list[PositionAlert] = []
+    for (subject_id, kind), points in by_key.items():
+        first = min(points)
+        last = max(points)
+        alert = (
+            PositionAlert.objects.select_for_update()
+            .filter(subject_id=subject_id, kind=kind, closed_at__isnull=True)
+            .first()
+        )
+        if alert is None:
+            # A closed alert already covering these positions (a replayed batch) stays closed.
+            if PositionAlert.objects.filter(
+                subject_id=subject_id, kind=kind, first_at__lte=first[0], last_at__gte=last[0]
+            ).exists():
+                continue
+            alert = PositionAlert.objects.create(
+                subject_id=subject_id,
+                office_id=offices[subject_id],
+                kind=kind,
+                first_at=first[0],
+                last_at=last[0],
+                latitude=first[1],
+                longitude=first[2],
+            )
+            raised.append(alert)
+            continue
+        changed = []
+        if first[0] < alert.first_at:
+            alert.first_at, alert.latitude, alert.longitude = first
+            changed += ["first_at", "latitude", "longitude"]
+        if last[0] > alert.last_at:
+            alert.last_at = last[0]
+            changed.append("last_at")
+        if changed:
+            alert.save(update_fields=changed)
+    if raised:
+        events = [_alert_event(a) for a in raised]
+        transaction.on_commit(lambda: _publish(events))
+    return raised
+
+
+def _alert_event(alert: PositionAlert) -> tuple[str, dict[str, Any]]:
+    path = alert.subject.office.path
+    return path, {
+        "type": "correction.position_alert",
+        "alert_id": alert.pk,
+        "subject_id": str(alert.subject_id),
+        "kind": alert.kind,
+        "first_at": alert.first_at.isoformat(),
+    }
+
+
+def _publish(events: list[tuple[str, dict[str, Any]]]) -> None:
+    for path, event in events:
+        publish(correction_groups(path), event)
+
+
+def position_alert_close(
+    *, alert: PositionAlert, actor: User, handling: str, note: str
+) -> PositionAlert:
+    if actor.role not in (Role.CORRECTION_OFFICER, Role.SUPERVISOR):
+        raise PermissionDenied(_("只有矫正工作人员可以处置提醒"), code="forbidden")
+    if handling not in _handlings():
+        raise InvalidInput(_("请选择处置方式"), code="invalid_handling")
+    if not note.strip():
+        raise InvalidInput(_("请填写处置情况"), code="note_required")
+    with transaction.atomic():
+        locked = PositionAlert.objects.select_for_update().get(pk=alert.pk)
+        if locked.closed_at is not None:
+            raise InvalidInput(_("该提醒已处置"), code="alert_closed")
+        locked.closed_at = timezone.now()
+        locked.closed_by = actor
+        locked.handling = handling
+        locked.note = note.strip()[:5000]
+        locked.save(update_fields=["closed_at", "closed_by", "handling", "note"])
+        audit_record(
+            actor=Actor.user(actor),
+            action="correction_position_alert.closed",
+            object_type="correction_subject",
+            object_id=locked.subject_id,
+            data={"alert_id": locked.pk, "kind": locked.kind, "handling": handling},
+        )
+    return locked
+
+
+def _handlings() -> list[str]:
+    from backend.corrections.models import AlertHandling
+
+    return list(AlertHandling.values)

@@ -1,0 +1,1 @@
+"""Operations: health, readiness and Prometheus metrics for the people who run FieldVault."""

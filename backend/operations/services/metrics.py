@@ -1,0 +1,134 @@
+"""FieldVault's own metrics in the Prometheus text format (version 0.0.4).
+
+What an operator must be woken for: devices waiting to be told `stored` (the storage queue's
+depth and age), open fixity alerts, the last reconciliation not clean or too old, the
+continuous backup lagging, the staging disk filling. Each scrape costs a handful of indexed
+queries and one S3 listing of the backup's newest level (backend/retention/continuity.py).
+"""
+
+from __future__ import annotations
+
+import shutil
+import time
+from collections.abc import Iterable
+
+from django.conf import settings
+from django.utils import timezone
+
+from backend.operations import selectors
+from backend.retention.continuity import backup_position
+
+CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
+
+
+def _family(name: str, kind: str, help_text: str, samples: Iterable[tuple[str, float]]) -> str:
+    lines = [f"# HELP {name} {help_text}", f"# TYPE {name} {kind}"]
+    for labels, value in samples:
+        lines.append(f"{name}{labels} {value:g}")
+    return "\n".join(lines)
+
+
+def metrics_text() -> str:
+    started = time.monotonic()
+    now = timezone.now()
+    families = []
+    in_flight = selectors.recordings_in_flight()
+    families.append(
+        _family(
+            "fieldvault_recordings_in_flight",
+            "gauge",
+            "Recordings announced but not yet stored, by state.",
+            [(f'{{state="{state}"}}', count) for state, count in sorted(in_flight.items())],
+        )
+    )
+    oldest = selectors.oldest_waiting_for_storage()
+    families.append(
+        _family(
+            "fieldvault_storage_queue_oldest_seconds",
+            "gauge",
+            "Age of the oldest verified recording not yet stored (0: none waiting).",
+            [("", (now - oldest).total_seconds() if oldest else 0)],
+        )
+    )
+    families.append(
+        _family(
+            "fieldvault_fixity_alerts_open",
+            "gauge",
+            "Fixity alerts not yet acknowledged.",
+            [("", selectors.fixity_alerts_open())],
+        )
+    )
+    families.append(
+        _family(
+            "fieldvault_legal_holds_active",
+            "gauge",
+            "Legal holds in force.",
+            [("", selectors.legal_holds_active())],
+        )
+    )
+    run = selectors.last_reconciliation()
+    families.append(
+        _family(
+            "fieldvault_reconciliation_clean",
+            "gauge",
+            "1 when the last reconciliation of the database with the originals was clean.",
+            [("", 1 if run and run.is_clean else 0)],
+        )
+    )
+    families.append(
+        _family(
+            "fieldvault_reconciliation_age_seconds",
+            "gauge",
+            "Seconds since the last reconciliation finished (-1: never).",
+            [("", (now - run.finished_at).total_seconds() if run else -1)],
+        )
+    )
+    families.append(
+        _family(
+            "fieldvault_reconciliation_problems",
+            "gauge",
+            "Problems the last reconciliation found, by kind.",
+            [
+                ('{kind="missing"}', run.missing_count if run else 0),
+                ('{kind="mismatch"}', run.mismatch_count if run else 0),
+                ('{kind="orphan"}', run.orphan_count if run else 0),
+            ],
+        )
+    )
+    position = backup_position()
+    age = position.age_seconds
+    families.append(
+        _family(
+            "fieldvault_backup_replication_age_seconds",
+            "gauge",
+            "Seconds since the continuous backup last shipped a transaction or WAL (-1: none).",
+            [(f'{{engine="{position.engine}"}}', age if age is not None else -1)],
+        )
+    )
+    families.append(
+        _family(
+            "fieldvault_backup_ok",
+            "gauge",
+            "1 when the continuous backup has a position and reports no error.",
+            [(f'{{engine="{position.engine}"}}', 0 if position.error or age is None else 1)],
+        )
+    )
+    staging = settings.FV_STAGING_DIR
+    free = shutil.disk_usage(staging).free if staging.exists() else 0
+    families.append(
+        _family(
+            "fieldvault_staging_free_bytes",
+            "gauge",
+            "Free bytes on the staging disk (uploads land there before S3).",
+            [("", free)],
+        )
+    )
+    families.append(
+        _family(
+            "fieldvault_metrics_scrape_seconds",
+            "gauge",
+            "Time this scrape took to compute.",
+            [("", round(time.monotonic() - started, 4))],
+        )
+    )
+    return "\n".join(families) + "\n"

@@ -1,0 +1,14 @@
+"""The public site (mounted at /public/): no sign-in."""
+
+from django.urls import path
+
+from backend.publication import views
+
+app_name = "public"
+
+urlpatterns = [
+    path("", views.public_index, name="index"),
+    path("items/<uuid:item_id>/", views.public_detail, name="item"),
+    path("officers/", views.public_officers, name="officers"),
+    path("language/<str:code>/", views.public_language, name="language"),
+]

@@ -1,0 +1,419 @@
+"""Pages of the publication app.
+
+The public site (``/public/``, no sign-in): the index of published decisions and results by
+year and category with a search, and one item's page. Plain HTML, no script, printable;
+it reads only the de-identified columns (selectors.PUBLIC_COLUMNS) and answers with
+``Cache-Control: public`` so that a proxy in front serves the crowd.
+
+The staff pages (``/publication/``, supervisors, legal officers, administrators): the queue
+with its deadlines, publish / exclude / withdraw, and the yearly report's workbook."""
+
+from __future__ import annotations
+
+import datetime
+import functools
+import hashlib
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+from django import forms
+from django.conf import settings
+from django.contrib import messages
+from django.core.cache import cache
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone, translation
+from django.utils.cache import patch_cache_control, patch_vary_headers
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views.decorators.http import require_GET, require_POST
+
+from backend.accounts.models import User
+from backend.config.errors import NotFound
+from backend.importpages import forbidden, user_of
+from backend.publication import selectors
+from backend.publication.charts import Bar, bar_chart_svg
+from backend.publication.figures import SILENT_WORKING_DAYS, silent_devices, timeliness_by_unit
+from backend.publication.models import Category, ExclusionGround
+from backend.publication.services import items as item_services
+from backend.publication.services.report import (
+    HAND_ENTERED,
+    yearly_report_file,
+    yearly_report_rows,
+    yearly_report_xlsx,
+)
+from backend.web.pages import page
+from backend.workcalendar.selectors import working_calendar
+
+PUBLIC_MAX_AGE = 60  # seconds a proxy may serve a public page without asking again
+PUBLIC_CACHE_SECONDS = 600
+
+
+def _public_cached_by(
+    generation: Callable[[], str],
+) -> Callable[[Callable[..., HttpResponse]], Callable[..., HttpResponse]]:
+    def decorate(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+        return _cached(view, generation)
+
+    return decorate
+
+
+def _public_cached(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    return _cached(view, selectors.public_generation)
+
+
+def _cached(
+    view: Callable[..., HttpResponse], generation_of: Callable[[], str]
+) -> Callable[..., HttpResponse]:
+    """Serve a public page from the cache while no item changed.
+
+    The key holds the site's generation (the last change of any item: one indexed query),
+    the language and the full path, so a publication, withdrawal or take-down is visible
+    on the next request, in every worker; the pages carry no cookie and no CSRF token, so
+    the same bytes serve everyone (and a proxy in front may keep them PUBLIC_MAX_AGE s)."""
+
+    @functools.wraps(view)
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        generation = generation_of()
+        raw = f"{generation}|{translation.get_language()}|{request.get_full_path()}"
+        key = "public-page:" + hashlib.sha256(raw.encode()).hexdigest()
+        hit = cache.get(key)
+        if hit is not None:
+            response = HttpResponse(hit, content_type="text/html; charset=utf-8")
+        else:
+            response = view(request, *args, **kwargs)
+            if response.status_code == 200:
+                cache.set(key, response.content, PUBLIC_CACHE_SECONDS)
+        patch_cache_control(response, public=True, max_age=PUBLIC_MAX_AGE)
+        patch_vary_headers(response, ("Accept-Language", "Cookie"))
+        return response
+
+    return wrapper
+
+
+@require_GET
+def public_language(request: HttpRequest, code: str) -> HttpResponse:
+    """The public site's language switch: a link (no form, no CSRF cookie), remembered in
+    the language cookie; back to `next` when it is a path of this site."""
+    if code not in dict(settings.LANGUAGES):
+        return _public_error(request, 400, _("没有这种语言。"))
+    target = request.GET.get("next", "")
+    if not url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}):
+        target = reverse("public:index")
+    response = redirect(target)
+    response.set_cookie(settings.LANGUAGE_COOKIE_NAME, code, max_age=365 * 86400, samesite="Lax")
+    return response
+
+
+# -- the public site ----------------------------------------------------------------------
+
+
+def _public_error(request: HttpRequest, status: int, message: str) -> HttpResponse:
+    return render(request, "publication/public_error.html", {"message": message}, status=status)
+
+
+@require_GET
+@_public_cached
+def public_index(request: HttpRequest) -> HttpResponse:
+    category = request.GET.get("category", "")
+    if category and category not in Category.values:
+        return _public_error(request, 400, _("没有这个类别。"))
+    year_text = request.GET.get("year", "")
+    year: int | None = None
+    if year_text:
+        if not year_text.isdigit() or not 2000 <= int(year_text) <= 2100:
+            return _public_error(request, 400, _("年份应为四位数字。"))
+        year = int(year_text)
+    search = request.GET.get("q", "").strip()[:100]
+    token = request.GET.get("after", "")
+    after = selectors.PublicCursor.parse(token) if token else None
+    if token and after is None:
+        return _public_error(request, 400, _("翻页参数无效。"))
+    rows, cursor = selectors.public_items(year=year, category=category, search=search, after=after)
+    labels = dict(Category.choices)
+    for row in rows:
+        row["category_label"] = labels.get(str(row["category"]), "")
+    return render(
+        request,
+        "publication/public_index.html",
+        {
+            "rows": rows,
+            "next": cursor.token() if cursor else "",
+            "categories": Category.choices,
+            "category": category,
+            "years": selectors.public_years(),
+            "year": year,
+            "search": search,
+        },
+    )
+
+
+@require_GET
+@_public_cached
+def public_detail(request: HttpRequest, item_id: uuid.UUID) -> HttpResponse:
+    try:
+        row = selectors.public_item(item_id)
+    except NotFound:
+        return _public_error(request, 404, _("没有这条公示信息，或已过公开期限。"))
+    return render(
+        request,
+        "publication/public_detail.html",
+        {"row": {**row, "category_label": dict(Category.choices).get(str(row["category"]), "")}},
+    )
+
+
+# -- staff ----------------------------------------------------------------------------------
+
+
+class ExcludeForm(forms.Form):
+    ground = forms.ChoiceField(
+        label=gettext_lazy("不予公开的情形"), choices=ExclusionGround.choices
+    )
+    reason = forms.CharField(label=gettext_lazy("理由"), max_length=500)
+
+
+class WithdrawForm(forms.Form):
+    reason = forms.CharField(label=gettext_lazy("撤下说明"), max_length=500)
+
+
+def _manager(request: HttpRequest) -> User | None:
+    user = user_of(request)
+    return user if selectors.may_manage_publication(user) else None
+
+
+def _refused(request: HttpRequest) -> HttpResponse:
+    return forbidden(request, _("只有监督人员、法制审核人员和系统管理员可以管理公示。"))
+
+
+@require_GET
+@page
+def queue(request: HttpRequest) -> HttpResponse:
+    user = _manager(request)
+    if user is None:
+        return _refused(request)
+    today = timezone.localdate()
+    calendar = working_calendar()
+    pending = []
+    for item in selectors.queue_for(user)[:200]:
+        if item.publish_by >= today:
+            left = calendar.working_days_between(today, item.publish_by)
+        else:
+            left = -calendar.working_days_between(item.publish_by, today)
+        pending.append(
+            {"item": item, "left": left, "late": -left, "overdue": today > item.publish_by}
+        )
+    return render(
+        request,
+        "publication/queue.html",
+        {
+            "pending": pending,
+            "published": selectors.published_for(user),
+            "today": today,
+            "may_exclude": selectors.may_exclude(user),
+            "exclude_form": ExcludeForm(),
+            "withdraw_form": WithdrawForm(),
+            "report_year": today.year - 1 if today.month == 1 else today.year,
+        },
+    )
+
+
+@require_POST
+@page
+def publish(request: HttpRequest, item_id: uuid.UUID) -> HttpResponse:
+    user = _manager(request)
+    if user is None:
+        return _refused(request)
+    item = selectors.item_for_manager(user, item_id)
+    item_services.public_item_publish(item_id=item.pk, actor=user)
+    messages.success(request, _("已公示。"))
+    return redirect("publication:queue")
+
+
+@require_POST
+@page
+def exclude(request: HttpRequest, item_id: uuid.UUID) -> HttpResponse:
+    user = _manager(request)
+    if user is None:
+        return _refused(request)
+    if not selectors.may_exclude(user):
+        return forbidden(request, _("不予公开须经领导（监督人员）批准。"))
+    item = selectors.item_for_manager(user, item_id)
+    form = ExcludeForm(request.POST)
+    if not form.is_valid():
+        return render(
+            request,
+            "review/error.html",
+            {"code": "invalid_input", "message": _("请选择情形并填写理由。")},
+            status=400,
+        )
+    item_services.public_item_exclude(
+        item_id=item.pk,
+        ground=form.cleaned_data["ground"],
+        reason=form.cleaned_data["reason"],
+        approver=user,
+    )
+    messages.success(request, _("已决定不予公开。"))
+    return redirect("publication:queue")
+
+
+@require_POST
+@page
+def withdraw(request: HttpRequest, item_id: uuid.UUID) -> HttpResponse:
+    user = _manager(request)
+    if user is None:
+        return _refused(request)
+    item = selectors.item_for_manager(user, item_id)
+    form = WithdrawForm(request.POST)
+    if not form.is_valid():
+        return render(
+            request,
+            "review/error.html",
+            {"code": "reason_required", "message": _("请填写撤下说明。")},
+            status=400,
+        )
+    item_services.public_item_withdraw(
+        item_id=item.pk, reason=form.cleaned_data["reason"], actor=user
+    )
+    messages.success(request, _("已撤下，公示网站显示撤下说明。"))
+    return redirect("publication:queue")
+
+
+@require_GET
+@page
+def report(request: HttpRequest, year: int) -> HttpResponse:
+    user = _manager(request)
+    if user is None:
+        return _refused(request)
+    if not 2000 <= year <= timezone.localdate().year:
+        return render(
+            request,
+            "review/error.html",
+            {"code": "bad_year", "message": _("没有该年度的统计。")},
+            status=400,
+        )
+    return render(
+        request,
+        "publication/report.html",
+        {
+            "year": year,
+            "sections": yearly_report_rows(year, user),
+            "may_file": selectors.may_file_report(user),
+            "form": HandEnteredForm(),
+        },
+    )
+
+
+class HandEnteredForm(forms.Form):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        for code, label in HAND_ENTERED.items():
+            self.fields[code] = forms.IntegerField(label=label, min_value=0, max_value=10**6)
+
+
+@require_POST
+@page
+def report_file(request: HttpRequest, year: int) -> HttpResponse:
+    user = _manager(request)
+    if user is None or not selectors.may_file_report(user):
+        return forbidden(request, _("年报由本单位的法制审核人员报送。"))
+    if not 2000 <= year <= timezone.localdate().year:
+        return render(
+            request,
+            "review/error.html",
+            {"code": "bad_year", "message": _("没有该年度的统计。")},
+            status=400,
+        )
+    form = HandEnteredForm(request.POST)
+    if not form.is_valid():
+        return render(
+            request,
+            "review/error.html",
+            {"code": "hand_entered_incomplete", "message": _("请填写全部手工统计项（非负整数）。")},
+            status=400,
+        )
+    yearly_report_file(year=year, user=user, hand_entered=form.cleaned_data)
+    messages.success(request, _("年报已报送。"))
+    return redirect("publication:report", year=year)
+
+
+@require_GET
+@page
+def report_xlsx(request: HttpRequest, year: int) -> HttpResponse:
+    user = _manager(request)
+    if user is None:
+        return _refused(request)
+    if not 2000 <= year <= timezone.localdate().year:
+        return render(
+            request,
+            "review/error.html",
+            {"code": "bad_year", "message": _("没有该年度的统计。")},
+            status=400,
+        )
+    response = HttpResponse(
+        yearly_report_xlsx(year, user),
+        content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    )
+    response["Content-Disposition"] = f'attachment; filename="publication-{year}.xlsx"'
+    return response
+
+
+@require_GET
+@page
+def timeliness(request: HttpRequest) -> HttpResponse:
+    """上传及时性: per unit, median and p90 hours from a clip's end to its storage, the share
+    within 24 h, clips not stored after 24 h, and the devices silent for working days."""
+    user = _manager(request)
+    if user is None:
+        return _refused(request)
+    today = timezone.localdate()
+    month_text = request.GET.get("month", "")
+    if month_text:
+        try:
+            month = datetime.date.fromisoformat(month_text + "-01")
+        except ValueError:
+            return render(
+                request,
+                "review/error.html",
+                {"code": "bad_month", "message": _("月份格式应为 YYYY-MM。")},
+                status=400,
+            )
+    else:
+        month = today.replace(day=1)
+    rows = timeliness_by_unit(user, month)
+    chart = bar_chart_svg(
+        chart_id="timeliness-chart",
+        title=_("%(month)s 各单位从录制结束到存储的时长") % {"month": month.strftime("%Y-%m")},
+        description=_("蓝色条为中位数，红色刻度为第 90 百分位数，单位：小时。数据见下表。"),
+        bars=[Bar(row.unit, row.median_hours or 0.0, row.p90_hours) for row in rows],
+        axis_label=_("小时"),
+    )
+    return render(
+        request,
+        "publication/timeliness.html",
+        {
+            "month": month,
+            "rows": rows,
+            "chart": chart,
+            "silent": silent_devices(user, today=today),
+            "silent_days": SILENT_WORKING_DAYS,
+        },
+    )
+
+
+@require_GET
+@_public_cached_by(selectors.roster_generation)
+def public_officers(request: HttpRequest) -> HttpResponse:
+    """行政执法人员清单 (事前公开): certified officers only, and of them only 姓名, 单位,
+    执法类别, 证件编号, 有效期 — no personal data beyond that."""
+    token = request.GET.get("after", "")
+    if token and not token.isdigit():
+        return _public_error(request, 400, _("翻页参数无效。"))
+    rows, next_id = selectors.public_roster(after=int(token) if token else None)
+    return render(
+        request,
+        "publication/public_officers.html",
+        {"rows": rows, "next": next_id, "today": timezone.localdate()},
+    )
