@@ -1,9 +1,9 @@
 """Sources of publishable items: receivers wired in backend/wiring/registry.py that turn a
 source's own event into a :class:`~backend.publication.offers.PublishableItem`.
 
-Today: random-inspection results (``inspections.result_concluded``). The case app's
-decisions (``cases.decision_made``) are wired by the lead with a receiver of the same kind
-(see docs/ARCHITECTURE.md, the hook table)."""
+Random-inspection results (``inspections.result_concluded``) and the case app's penalty
+decisions (``cases.decision_made``); see docs/ARCHITECTURE.md, the hook table. Both
+receivers are idempotent and ``publication_sources_redrive`` offers anything missed."""
 
 from __future__ import annotations
 
@@ -14,6 +14,8 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from backend.audit.services import Actor
+from backend.cases.models import Decision, DecisionKind, PartyKind
+from backend.cases.selectors import decision_get
 from backend.inspections.models import Inspection, InspectionStatus
 from backend.inspections.services import INSPECTION_SOURCE
 from backend.publication.offers import PublishableItem
@@ -76,8 +78,58 @@ def publication_on_inspection_concluded(inspection_id: uuid.UUID) -> None:
         log.exception("publication: offering inspection %s failed", inspection_id)
 
 
+DECISION_SOURCE = "cases.decision"
+
+# 救济途径: what every penalty decision tells the party
+# (行政复议法 第二十条, 行政诉讼法 第四十六条).
+REMEDY = "如不服本决定，可以自收到决定书之日起六十日内申请行政复议，或者六个月内依法提起行政诉讼。"
+
+
+def decision_offer(decision: Decision) -> PublishableItem | None:
+    """行政处罚 事后公开 (第七条一): 处罚主体, 被处罚主体, 违法事实, 处罚依据, 处罚结果,
+    处罚时间, 救济途径, 决定书编号. Only penalty decisions are published; the others
+    (不予处罚, 许可, 移送) have no 公示 duty here and are not offered."""
+    if decision.kind != DecisionKind.PENALTY:
+        return None
+    case = decision.case
+    return PublishableItem(
+        source=DECISION_SOURCE,
+        source_key=str(decision.pk),
+        unit_id=case.unit_id,
+        category="penalty",
+        title=_("行政处罚决定：%(number)s") % {"number": decision.document_number},
+        decided_on=decision.decided_on,
+        party_name=case.party_name,
+        party_is_natural_person=case.party_kind == PartyKind.NATURAL,
+        party_is_minor=case.party_minor,
+        fields=(
+            ("处罚主体", case.unit.name),
+            ("被处罚主体", case.party_name),
+            ("违法事实", case.matter),
+            ("处罚依据", decision.legal_basis),
+            ("处罚结果", decision.summary),
+            ("处罚时间", decision.decided_on.isoformat()),
+            ("救济途径", REMEDY),
+            ("决定书编号", decision.document_number),
+        ),
+    )
+
+
+def publication_on_decision_made(decision_id: int) -> None:
+    """Receiver of ``cases.decision_made`` (after the commit): offer a penalty decision.
+    Failures are logged, never raised into the officer's request."""
+    try:
+        decision = decision_get(decision_id)
+        offer = decision_offer(decision) if decision is not None else None
+        if offer is not None:
+            publishable_item_offer(offer=offer, actor=Actor.system())
+    except Exception:
+        log.exception("publication: offering decision %s failed", decision_id)
+
+
 def publication_sources_redrive() -> int:
-    """Offer every concluded inspection not yet offered (idempotent; an anti-join)."""
+    """Offer every concluded inspection and penalty decision not yet offered (idempotent;
+    anti-joins)."""
     from django.db.models import CharField, Exists, OuterRef
     from django.db.models.functions import Cast
 
@@ -95,4 +147,17 @@ def publication_sources_redrive() -> int:
     for inspection in missing.iterator():
         publishable_item_offer(offer=inspection_offer(inspection), actor=Actor.system())
         count += 1
+    offered_decisions = PublicItem.objects.filter(
+        source=DECISION_SOURCE, source_key=Cast(OuterRef("pk"), CharField())
+    )
+    decisions = (
+        Decision.objects.filter(kind=DecisionKind.PENALTY)
+        .filter(~Exists(offered_decisions))
+        .select_related("case", "case__unit")
+    )
+    for decision in decisions.iterator():
+        offer = decision_offer(decision)
+        if offer is not None:
+            publishable_item_offer(offer=offer, actor=Actor.system())
+            count += 1
     return count

@@ -18,7 +18,8 @@ the periodic ``coverage_recheck`` repairs):
 Other reactions in this file: an activity changed (coverage re-links and re-checks it, then
 retention refreshes the recordings linked to it, same order and reason); a year's holiday
 arrangement entered (corrections', inspections' and public items' provisional deadlines
-recomputed); an inspection's result concluded (offered to the public site) and published there (the
+recomputed); a case's decision recorded (a penalty decision is offered to the public site); an
+inspection's result concluded (offered to the public site) and published there (the
 inspection is marked published);
 retention's facts and reference look-ups extended with the activities' (enforcement
 category, coverage verdict, activity holds); retention's periodic pass done (review
@@ -55,7 +56,10 @@ from backend.publication.services.items import (
     ITEM_PUBLISHED_HOOKS,
     public_item_deadlines_recompute,
 )
-from backend.publication.sources import publication_on_inspection_concluded
+from backend.publication.sources import (
+    publication_on_decision_made,
+    publication_on_inspection_concluded,
+)
 from backend.retention.activity_facts import (
     activity_facts_provider,
     activity_reference_resolver,
@@ -103,8 +107,11 @@ REACTIONS: tuple[Reaction, ...] = (
         ),
         "independent of each other",
     ),
-    # A decision was recorded on a case: publication (公示) connects its receiver here.
-    Reaction(DECISION_MADE, (), "no receiver yet: publication of decisions comes next"),
+    Reaction(
+        DECISION_MADE,
+        (publication_on_decision_made,),
+        "a penalty decision is offered to the public site (deadline: 7 working days)",
+    ),
     Reaction(
         RESULT_CONCLUDED_HOOKS,
         (publication_on_inspection_concluded,),

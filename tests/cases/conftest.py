@@ -43,14 +43,14 @@ def case_world(world: World) -> World:
 
 
 def open_case(world: World, **overrides: Any) -> Any:
-    data = CaseInput(
-        category="行政处罚",
-        matter="未经许可从事法律服务",
-        party_name="某法律咨询公司",
-        party_kind="legal",
-        officer_ids=(world.extra["partner"].pk,),
-        **overrides,
-    )
+    fields: dict[str, Any] = {
+        "category": "行政处罚",
+        "matter": "未经许可从事法律服务",
+        "party_name": "某法律咨询公司",
+        "party_kind": "legal",
+        "officer_ids": (world.extra["partner"].pk,),
+    }
+    data = CaseInput(**(fields | overrides))
     return case_open(actor=world.users[Role.FIELD_OFFICER], data=data)
 
 

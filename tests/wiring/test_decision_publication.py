@@ -1,0 +1,81 @@
+"""A penalty decision recorded on a case reaches the publication queue (公示) through the
+registry's ``cases.decision_made`` reaction; other decision kinds do not, a minor party's
+decision is received as excluded, and the periodic redrive offers what a lost receiver missed."""
+
+from __future__ import annotations
+
+import pytest
+
+from backend.accounts.models import Role
+from backend.cases.models import Case, Decision, DocumentKind
+from backend.cases.services import decision_record
+from backend.publication.models import ItemState, PublicItem
+from backend.publication.sources import DECISION_SOURCE, publication_sources_redrive
+from backend.workcalendar.selectors import add_working_days
+from tests.cases.conftest import World, add_materials, case_world, open_case, world
+
+__all__ = ["case_world", "world"]
+
+pytestmark = [pytest.mark.django_db, pytest.mark.integration]
+
+
+def _decide(world: World, case: Case, kind: str, number: str) -> Decision:
+    return decision_record(
+        actor=world.users[Role.FIELD_OFFICER],
+        case_id=case.pk,
+        kind=kind,
+        document_number=number,
+        summary="罚款五千元",
+        legal_basis="《法律服务所管理办法》第五十条",
+    )
+
+
+def _ready_case(world: World, **overrides: object) -> Case:
+    case = open_case(world, needs_review=False, **overrides)
+    add_materials(world, case, kinds=(DocumentKind.INVESTIGATION_REPORT,))
+    return case
+
+
+def test_a_penalty_decision_is_offered_for_publication_within_seven_working_days(
+    case_world: World, django_capture_on_commit_callbacks
+) -> None:
+    world = case_world
+    with django_capture_on_commit_callbacks(execute=True):
+        penalty = _decide(world, _ready_case(world), "penalty", "平司罚决〔2026〕7号")
+    with django_capture_on_commit_callbacks(execute=True):
+        _decide(world, _ready_case(world), "no_penalty", "平司不罚〔2026〕1号")
+    with django_capture_on_commit_callbacks(execute=True):
+        minor = _decide(
+            world,
+            _ready_case(world, party_name="李某", party_kind="natural", party_minor=True),
+            "penalty",
+            "平司罚决〔2026〕8号",
+        )
+
+    items = {item.source_key: item for item in PublicItem.objects.filter(source=DECISION_SOURCE)}
+    assert set(items) == {str(penalty.pk), str(minor.pk)}  # 不予处罚 has no 公示 duty here
+    item = items[str(penalty.pk)]
+    assert (item.category, item.state, item.decided_on) == (
+        "penalty",
+        "pending",
+        penalty.decided_on,
+    )
+    assert item.publish_by == add_working_days(penalty.decided_on, 7).date
+    fields = dict(item.fields)
+    assert fields["决定书编号"] == "平司罚决〔2026〕7号"
+    assert fields["被处罚主体"] == "某法律咨询公司"
+    assert fields["处罚依据"] == "《法律服务所管理办法》第五十条"
+    assert fields["处罚主体"] == world.bureau.name
+    assert "行政复议" in fields["救济途径"]
+    assert items[str(minor.pk)].state == ItemState.EXCLUDED
+
+
+def test_the_redrive_offers_a_decision_whose_receiver_never_ran(case_world: World) -> None:
+    world = case_world
+    decision = _decide(
+        world, _ready_case(world), "penalty", "平司罚决〔2026〕9号"
+    )  # no commit hooks
+    assert not PublicItem.objects.filter(source=DECISION_SOURCE).exists()
+    assert publication_sources_redrive() == 1
+    assert PublicItem.objects.get(source=DECISION_SOURCE).source_key == str(decision.pk)
+    assert publication_sources_redrive() == 0
