@@ -18,13 +18,13 @@ the periodic ``coverage_recheck`` repairs):
 Other reactions in this file: an activity changed (coverage re-links and re-checks it, then
 retention refreshes the recordings linked to it, same order and reason); a year's holiday
 arrangement entered (corrections', inspections' and public items' provisional deadlines
-recomputed); a case's decision recorded (a penalty decision is offered to the public site); an
-inspection's result concluded (offered to the public site) and published there (the
-inspection is marked published);
+recomputed); a case's decision recorded (a penalty decision is offered to the public site;
+the case's recordings become evidence for retention); an inspection's result concluded
+(offered to the public site) and published there (the inspection is marked published);
 retention's facts and reference look-ups extended with the activities' (enforcement
-category, coverage verdict, activity holds); retention's periodic pass done (review
-withdraws expired export copies); an export package built (integrity adds its integrity/
-folder of proofs).
+category, coverage verdict, activity holds) and the case files' (case number, evidence once
+decided, case holds); retention's periodic pass done (review withdraws expired export
+copies); an export package built (integrity adds its integrity/ folder of proofs).
 
 This app is also the composition root for commands that span apps (``demo_load``,
 ``fieldwork_periodic``): they live in ``backend/wiring/management/commands``.
@@ -64,6 +64,11 @@ from backend.retention.activity_facts import (
     activity_facts_provider,
     activity_reference_resolver,
     retention_on_activity_changed,
+)
+from backend.retention.case_facts import (
+    case_facts_provider,
+    case_reference_resolver,
+    retention_on_decision_made,
 )
 from backend.retention.facts import FACT_PROVIDERS, REFERENCE_RESOLVERS
 from backend.retention.periodic import AFTER_PERIODIC_PASS_HOOKS
@@ -109,8 +114,9 @@ REACTIONS: tuple[Reaction, ...] = (
     ),
     Reaction(
         DECISION_MADE,
-        (publication_on_decision_made,),
-        "a penalty decision is offered to the public site (deadline: 7 working days)",
+        (publication_on_decision_made, retention_on_decision_made),
+        "independent: a penalty decision is offered to the public site (7 working days); "
+        "the case's recordings become evidence for retention",
     ),
     Reaction(
         RESULT_CONCLUDED_HOOKS,
@@ -122,8 +128,8 @@ REACTIONS: tuple[Reaction, ...] = (
         (inspection_published_on_site,),
         "an inspection result published on the site is published for the tablets too",
     ),
-    Reaction(FACT_PROVIDERS, (activity_facts_provider,)),
-    Reaction(REFERENCE_RESOLVERS, (activity_reference_resolver,)),
+    Reaction(FACT_PROVIDERS, (activity_facts_provider, case_facts_provider)),
+    Reaction(REFERENCE_RESOLVERS, (activity_reference_resolver, case_reference_resolver)),
     Reaction(
         AFTER_PERIODIC_PASS_HOOKS,
         (review_after_retention_pass,),

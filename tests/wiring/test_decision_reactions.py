@@ -1,6 +1,7 @@
-"""A penalty decision recorded on a case reaches the publication queue (公示) through the
-registry's ``cases.decision_made`` reaction; other decision kinds do not, a minor party's
-decision is received as excluded, and the periodic redrive offers what a lost receiver missed."""
+"""What follows a decision (``cases.decision_made``, wired in the registry): a penalty
+decision reaches the publication queue (公示) — other kinds do not, a minor party's is
+received as excluded, the periodic redrive offers what a lost receiver missed — and the
+case's recordings become evidence for retention, found by the case's number."""
 
 from __future__ import annotations
 
@@ -8,9 +9,11 @@ import pytest
 
 from backend.accounts.models import Role
 from backend.cases.models import Case, Decision, DocumentKind
-from backend.cases.services import decision_record
+from backend.cases.services import case_recording_link, decision_record
 from backend.publication.models import ItemState, PublicItem
 from backend.publication.sources import DECISION_SOURCE, publication_sources_redrive
+from backend.retention.facts import recordings_for_reference
+from backend.retention.models import RecordingRetention
 from backend.workcalendar.selectors import add_working_days
 from tests.cases.conftest import World, add_materials, case_world, open_case, world
 
@@ -79,3 +82,25 @@ def test_the_redrive_offers_a_decision_whose_receiver_never_ran(case_world: Worl
     assert publication_sources_redrive() == 1
     assert PublicItem.objects.get(source=DECISION_SOURCE).source_key == str(decision.pk)
     assert publication_sources_redrive() == 0
+
+
+def test_a_decided_case_makes_its_recordings_evidence(
+    case_world: World, django_capture_on_commit_callbacks
+) -> None:
+    world = case_world
+    recording = world.recordings["own"]
+    case = _ready_case(world)
+    case_recording_link(
+        actor=world.users[Role.FIELD_OFFICER],
+        case_id=case.pk,
+        recording_id=str(recording.pk),
+        reason="现场检查全程记录",
+    )
+    assert recordings_for_reference("case", case.number) == {recording.pk}
+    before = RecordingRetention.objects.filter(recording=recording).first()
+    assert before is None or ",evidence," not in before.categories
+    with django_capture_on_commit_callbacks(execute=True):
+        _decide(world, case, "penalty", "平司罚决〔2026〕10号")
+    after = RecordingRetention.objects.get(recording=recording)
+    assert ",evidence," in after.categories
+    assert case.number in after.case_refs
