@@ -22,8 +22,9 @@ from backend.cases.schemas import (
     DecisionOut,
     DocumentOut,
     ReviewOut,
+    RevocationIn,
 )
-from backend.cases.services import decision_record
+from backend.cases.services import decision_record, decision_revoke
 from backend.config.errors import InvalidInput, NotFound, PermissionDenied
 
 router = Router(tags=["cases"], auth=django_auth)
@@ -68,6 +69,8 @@ def _decision(decision: Decision) -> DecisionOut:
         summary=decision.summary,
         legal_basis=decision.legal_basis,
         decided_on=decision.decided_on,
+        revoked_on=decision.revoked_on,
+        revoked_ground=decision.revoked_ground,
     )
 
 
@@ -169,3 +172,15 @@ def record_decision(request: HttpRequest, case_id: uuid.UUID, body: DecisionIn) 
         legal_basis=body.legal_basis,
     )
     return Status(201, _decision(Decision.objects.select_related("case__unit").get(pk=decision.pk)))
+
+
+@router.post(
+    "{case_id}/decision/revoke", response=DecisionOut, operation_id="cases_decision_revoke"
+)
+def revoke_decision(request: HttpRequest, case_id: uuid.UUID, body: RevocationIn) -> DecisionOut:
+    """Record that the case's decision was revoked, found unlawful or must be re-made (a
+    handling officer); the public site withdraws it at once. 409 `not_decided` /
+    `already_revoked`."""
+    user = _user(request)
+    decision = decision_revoke(actor=user, case_id=case_id, ground=body.ground, reason=body.reason)
+    return _decision(Decision.objects.select_related("case__unit").get(pk=decision.pk))

@@ -276,6 +276,14 @@ class DecisionKind(models.TextChoices):
     OTHER = "other", _("其他决定")
 
 
+class RevocationGround(models.TextChoices):
+    """Why a decision no longer stands (执法决定信息公开发布撤销更新制度)."""
+
+    REVOKED = "revoked", _("决定被撤销")
+    UNLAWFUL = "unlawful", _("决定被确认违法")
+    REMADE = "remade", _("决定被要求重新作出")
+
+
 class Decision(models.Model):
     """The decision (决定): what publication (公示) and retention read."""
 
@@ -287,6 +295,19 @@ class Decision(models.Model):
     decided_on = models.DateField(_("决定日期"))
     recorded_by = models.ForeignKey("accounts.User", on_delete=models.PROTECT, related_name="+")
     recorded_at = models.DateTimeField(auto_now_add=True)
+    # 撤销 / 确认违法 / 重新作出: the decision stays on record; publication withdraws it.
+    revoked_on = models.DateField(_("撤销日期"), null=True, blank=True)
+    revoked_ground = models.CharField(
+        _("撤销情形"), max_length=20, choices=RevocationGround.choices, blank=True
+    )
+    revoked_reason = models.TextField(_("撤销说明"), blank=True)
+    revoked_by = models.ForeignKey(
+        "accounts.User", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+
+    @property
+    def revoked(self) -> bool:
+        return self.revoked_on is not None
 
 
 class CaseCounter(models.Model):

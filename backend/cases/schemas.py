@@ -77,6 +77,11 @@ class DecisionIn(Schema):
     legal_basis: str = Field(..., max_length=2000)
 
 
+class RevocationIn(Schema):
+    ground: str = Field(..., description="revoked (撤销), unlawful (确认违法) or remade (重新作出)")
+    reason: str = Field(..., max_length=2000)
+
+
 class DecisionOut(Schema):
     id: int
     case_id: uuid.UUID
@@ -90,3 +95,5 @@ class DecisionOut(Schema):
     summary: str
     legal_basis: str
     decided_on: datetime.date
+    revoked_on: datetime.date | None = None
+    revoked_ground: str = ""

@@ -32,6 +32,7 @@ from backend.cases.models import (
     PartyKind,
     PauseReason,
     ReviewState,
+    RevocationGround,
 )
 from backend.cases.printing import case_file_pdf
 from backend.config.errors import InvalidInput, NotFound, PermissionDenied
@@ -148,6 +149,8 @@ def case_detail(request: HttpRequest, case_id: uuid.UUID) -> HttpResponse:
             "reviews": reviews,
             "open_review": open_review,
             "decision": decision,
+            "may_revoke": handling and decision is not None and not decision.revoked,
+            "revocation_grounds": RevocationGround.choices,
             "handling": handling and not case.archived,
             "upload_kinds": UPLOAD_KINDS,
             "decision_kinds": DecisionKind.choices,
@@ -213,6 +216,14 @@ def case_action(request: HttpRequest, case_id: uuid.UUID, action: str) -> HttpRe
             legal_basis=form.get("legal_basis", ""),
         )
         return _done(request, _("决定已记录。"), back)
+    if action == "revoke":
+        services.decision_revoke(
+            actor=user,
+            case_id=case_id,
+            ground=form.get("ground", ""),
+            reason=form.get("reason", ""),
+        )
+        return _done(request, _("已登记决定撤销，公示信息随即撤下。"), back)
     if action == "advance":
         services.case_stage_advance(actor=user, case_id=case_id, to=form.get("to", ""))
         return _done(request, _("案件已进入下一阶段。"), back)

@@ -104,9 +104,11 @@ def public_items(
 
 
 def public_item(item_id: uuid.UUID) -> dict[str, object]:
-    """A published item, or what the site says in place of a withdrawn one."""
+    """A published item, or what the site says in place of a withdrawn one (an item
+    withdrawn before it was ever published does not exist for the public)."""
+    shown = Q(state=ItemState.PUBLISHED) | Q(state=ItemState.WITHDRAWN, published_at__isnull=False)
     row = (
-        PublicItem.objects.filter(pk=item_id, state__in=(ItemState.PUBLISHED, ItemState.WITHDRAWN))
+        PublicItem.objects.filter(shown, pk=item_id)
         .values(*PUBLIC_COLUMNS, "state", "end_reason", "ended_at")
         .first()
     )

@@ -14,12 +14,15 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from backend.audit.services import Actor
-from backend.cases.models import Decision, DecisionKind, PartyKind
+from backend.cases.models import Decision, DecisionKind, PartyKind, RevocationGround
 from backend.cases.selectors import decision_get
 from backend.inspections.models import Inspection, InspectionStatus
 from backend.inspections.services import INSPECTION_SOURCE
 from backend.publication.offers import PublishableItem
-from backend.publication.services.items import publishable_item_offer
+from backend.publication.services.items import (
+    public_item_source_withdrawn,
+    publishable_item_offer,
+)
 
 log = logging.getLogger(__name__)
 
@@ -127,6 +130,27 @@ def publication_on_decision_made(decision_id: int) -> None:
         log.exception("publication: offering decision %s failed", decision_id)
 
 
+def publication_on_decision_revoked(decision_id: int) -> None:
+    """Receiver of ``cases.decision_revoked``: the decision leaves the public site at once
+    with a notice naming the ground (撤销 / 确认违法 / 重新作出) and the date."""
+    try:
+        decision = Decision.objects.filter(pk=decision_id, revoked_on__isnull=False).first()
+        if decision is None or decision.revoked_on is None:
+            return
+        notice = _("%(number)s 已于 %(day)s %(ground)s，原公示信息撤下。") % {
+            "number": decision.document_number,
+            "day": decision.revoked_on.isoformat(),
+            "ground": RevocationGround(decision.revoked_ground).label
+            if decision.revoked_ground
+            else "",
+        }
+        public_item_source_withdrawn(
+            source=DECISION_SOURCE, source_key=str(decision.pk), reason=notice
+        )
+    except Exception:
+        log.exception("publication: withdrawing decision %s failed", decision_id)
+
+
 def publication_sources_redrive() -> int:
     """Offer every concluded inspection and penalty decision not yet offered (idempotent;
     anti-joins)."""
@@ -151,7 +175,7 @@ def publication_sources_redrive() -> int:
         source=DECISION_SOURCE, source_key=Cast(OuterRef("pk"), CharField())
     )
     decisions = (
-        Decision.objects.filter(kind=DecisionKind.PENALTY)
+        Decision.objects.filter(kind=DecisionKind.PENALTY, revoked_on__isnull=True)
         .filter(~Exists(offered_decisions))
         .select_related("case", "case__unit")
     )

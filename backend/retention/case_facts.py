@@ -47,9 +47,7 @@ def case_facts_provider(facts: dict[uuid.UUID, RetentionFacts]) -> None:
         return
     case_ids = {case_id for _, case_id in pairs}
     numbers = dict(Case.objects.filter(pk__in=case_ids).values_list("pk", "number"))
-    decided = set(
-        Decision.objects.filter(case_id__in=case_ids).values_list("case_id", flat=True)
-    )
+    decided = set(Decision.objects.filter(case_id__in=case_ids).values_list("case_id", flat=True))
     for recording_id, case_id in sorted(pairs, key=lambda pair: numbers.get(pair[1], "")):
         item = facts[recording_id]
         number = numbers.get(case_id, str(case_id))

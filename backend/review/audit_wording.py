@@ -160,6 +160,7 @@ VERBS: dict[str, Any] = {
     "case.review_head_decided": gettext_lazy("负责人处理审核分歧"),
     "case.review_due_recomputed": gettext_lazy("重算法制审核期限"),
     "case.decided": gettext_lazy("作出执法决定"),
+    "case.decision_revoked": gettext_lazy("登记执法决定撤销"),
     "case.file_printed": gettext_lazy("打印案卷"),
     "case.archive_overdue": gettext_lazy("案卷逾期未归档提醒"),
     "case.document_read": gettext_lazy("调阅案卷材料"),

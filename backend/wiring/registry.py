@@ -19,7 +19,8 @@ Other reactions in this file: an activity changed (coverage re-links and re-chec
 retention refreshes the recordings linked to it, same order and reason); a year's holiday
 arrangement entered (corrections', inspections' and public items' provisional deadlines
 recomputed); a case's decision recorded (a penalty decision is offered to the public site;
-the case's recordings become evidence for retention); an inspection's result concluded
+the case's recordings become evidence for retention) or revoked (withdrawn from the public
+site with a notice); an inspection's result concluded
 (offered to the public site) and published there (the inspection is marked published);
 retention's facts and reference look-ups extended with the activities' (enforcement
 category, coverage verdict, activity holds) and the case files' (case number, evidence once
@@ -41,7 +42,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from backend.cases.services.decision import DECISION_MADE
+from backend.cases.services.decision import DECISION_MADE, DECISION_REVOKED
 from backend.cases.services.review import review_deadlines_recompute
 from backend.corrections.deadlines import overdue_alerts_recompute
 from backend.coverage.services import coverage_activity_refresh, coverage_on_recording_stored
@@ -58,6 +59,7 @@ from backend.publication.services.items import (
 )
 from backend.publication.sources import (
     publication_on_decision_made,
+    publication_on_decision_revoked,
     publication_on_inspection_concluded,
 )
 from backend.retention.activity_facts import (
@@ -117,6 +119,11 @@ REACTIONS: tuple[Reaction, ...] = (
         (publication_on_decision_made, retention_on_decision_made),
         "independent: a penalty decision is offered to the public site (7 working days); "
         "the case's recordings become evidence for retention",
+    ),
+    Reaction(
+        DECISION_REVOKED,
+        (publication_on_decision_revoked,),
+        "the decision leaves the public site at once, with a notice",
     ),
     Reaction(
         RESULT_CONCLUDED_HOOKS,

@@ -2,7 +2,8 @@
 (390×844) opens it, gathers its materials and an activity, submits it; the legal officer
 asks for more material (the clock pauses), the officer supplies it (the clock runs again),
 the legal officer records the 第七条 points and agrees; the officer records the decision,
-delivers, executes, closes and archives — then the file is frozen. axe-core audits every
+delivers, executes, closes and archives — then the file is frozen; a later 复议 finding
+is recorded against the decision. axe-core audits every
 page (tests/e2e/audit.py); the case page reads in English too."""
 
 from __future__ import annotations
@@ -172,6 +173,14 @@ def test_a_case_from_filing_to_archive_with_a_request_for_more(
     case.refresh_from_db()
     assert case.stage == CaseStage.ARCHIVED and case.archived_at is not None
     assert Decision.objects.filter(case=case).exists()
+    # Months later a 复议 finds the decision unlawful: the officer records it on the case page.
+    officer.click("#revoke summary")
+    officer.select_option("#revoke-ground", "unlawful")
+    officer.fill("#revoke-reason", "市司法局行政复议决定书确认违法")
+    officer.click("#revoke-form button[type=submit]")
+    officer.wait_for_load_state()
+    assert "决定被确认违法" in officer.locator("#decision-revoked").inner_text()
+    assert officer.locator("#revoke-form").count() == 0
     pdf = officer.request.get(f"{server}/cases/{case.pk}/file.pdf")
     assert pdf.status == 200 and pdf.body().startswith(b"%PDF")
 

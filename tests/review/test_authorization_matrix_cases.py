@@ -213,6 +213,18 @@ CASES_MATRIX: dict[str, Cell] = {
         ),
         body=lambda c: DECISION,
     ),
+    "POST /api/cases/{case_id}/decision/revoke": Cell(
+        "POST",
+        lambda c: f"/api/cases/{case_id(c)}/decision/revoke",
+        roles(
+            {FO: 409},
+            {FO: 404, SUP: 404, LEGAL: 404},
+            default=403,
+            other_default=403,
+            **API,
+        ),
+        body=lambda c: {"ground": "revoked", "reason": "复议决定撤销"},
+    ),
 }
 
 

@@ -9,8 +9,11 @@ import pytest
 
 from backend.accounts.models import Role
 from backend.cases.models import Case, Decision, DocumentKind
-from backend.cases.services import case_recording_link, decision_record
+from backend.cases.services import case_recording_link, decision_record, decision_revoke
+from backend.config.errors import Conflict, NotFound, PermissionDenied
 from backend.publication.models import ItemState, PublicItem
+from backend.publication.selectors import public_item
+from backend.publication.services.items import public_item_publish
 from backend.publication.sources import DECISION_SOURCE, publication_sources_redrive
 from backend.retention.facts import recordings_for_reference
 from backend.retention.models import RecordingRetention
@@ -104,3 +107,41 @@ def test_a_decided_case_makes_its_recordings_evidence(
     after = RecordingRetention.objects.get(recording=recording)
     assert ",evidence," in after.categories
     assert case.number in after.case_refs
+
+
+def test_a_revoked_decision_leaves_the_public_site_at_once_with_a_notice(
+    case_world: World, django_capture_on_commit_callbacks
+) -> None:
+    world = case_world
+    officer = world.users[Role.FIELD_OFFICER]
+    with django_capture_on_commit_callbacks(execute=True):
+        shown = _decide(world, _ready_case(world), "penalty", "平司罚决〔2026〕11号")
+    with django_capture_on_commit_callbacks(execute=True):
+        waiting = _decide(world, _ready_case(world), "penalty", "平司罚决〔2026〕12号")
+    item = PublicItem.objects.get(source=DECISION_SOURCE, source_key=str(shown.pk))
+    public_item_publish(item_id=item.pk, actor=world.users[Role.SUPERVISOR])
+    assert public_item(item.pk)["public_title"]
+
+    with pytest.raises(PermissionDenied):
+        decision_revoke(
+            actor=world.users[Role.SUPERVISOR], case_id=shown.case_id, ground="revoked", reason="x"
+        )
+    for decision in (shown, waiting):
+        with django_capture_on_commit_callbacks(execute=True):
+            decision_revoke(
+                actor=officer, case_id=decision.case_id, ground="revoked", reason="复议机关决定撤销"
+            )
+    with pytest.raises(Conflict) as twice:
+        decision_revoke(actor=officer, case_id=shown.case_id, ground="unlawful", reason="再次")
+    assert twice.value.code == "already_revoked"
+
+    item.refresh_from_db()
+    assert item.state == ItemState.WITHDRAWN
+    assert "平司罚决〔2026〕11号" in item.end_reason and "决定被撤销" in item.end_reason
+    notice = public_item(item.pk)
+    assert notice["public_title"] == "" and notice["end_reason"] == item.end_reason
+    never_shown = PublicItem.objects.get(source=DECISION_SOURCE, source_key=str(waiting.pk))
+    assert never_shown.state == ItemState.WITHDRAWN
+    with pytest.raises(NotFound):
+        public_item(never_shown.pk)
+    assert publication_sources_redrive() == 0  # a revoked decision is never offered again

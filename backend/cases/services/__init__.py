@@ -12,7 +12,12 @@ from backend.cases.services.case_file import (
     case_stage_advance,
     document_read,
 )
-from backend.cases.services.decision import DECISION_MADE, decision_record
+from backend.cases.services.decision import (
+    DECISION_MADE,
+    DECISION_REVOKED,
+    decision_record,
+    decision_revoke,
+)
 from backend.cases.services.review import (
     REVIEW_POINTS,
     review_accept,
@@ -29,6 +34,7 @@ from backend.cases.services.review import (
 
 __all__ = [
     "DECISION_MADE",
+    "DECISION_REVOKED",
     "REVIEW_POINTS",
     "CaseInput",
     "case_activity_link",
@@ -39,6 +45,7 @@ __all__ = [
     "case_recording_link",
     "case_stage_advance",
     "decision_record",
+    "decision_revoke",
     "document_read",
     "review_accept",
     "review_deadline",

@@ -18,6 +18,7 @@ from backend.cases.models import (
     DecisionKind,
     LegalReview,
     ReviewState,
+    RevocationGround,
 )
 from backend.cases.services.common import case_locked, handling_officer, refuse_if_archived, today
 from backend.cases.services.review import review_allows_decision
@@ -28,6 +29,12 @@ DECISION_MADE: HookPoint[[int], object] = HookPoint(
     "cases.decision_made",
     "A decision was recorded on a case (called after the recording transaction committed, "
     "with the Decision's id). Publication (公示) and retention react here.",
+)
+
+DECISION_REVOKED: HookPoint[[int], object] = HookPoint(
+    "cases.decision_revoked",
+    "A decision was revoked, found unlawful or ordered re-made (after the commit, with the "
+    "Decision's id). Publication withdraws it from the public site at once, with a notice.",
 )
 
 
@@ -96,4 +103,41 @@ def decision_record(
         )
         decision_id = decision.pk
         transaction.on_commit(lambda: DECISION_MADE.fire(decision_id))
+    return decision
+
+
+def decision_revoke(*, actor: User, case_id: uuid.UUID | str, ground: str, reason: str) -> Decision:
+    """Record that the case's decision no longer stands (撤销, 确认违法 or 重新作出), by one of
+    the case's certified handling officers. The decision stays on record (and the case file
+    unchanged, archived or not: the revocation is a later fact about it); the public site
+    withdraws it at once through ``cases.decision_revoked``."""
+    if ground not in RevocationGround.values:
+        raise InvalidInput(_("撤销情形无效。"), code="invalid_revocation_ground")
+    if not reason.strip():
+        raise InvalidInput(_("请写明撤销的依据和说明。"), code="reason_required")
+    day = today()
+    with transaction.atomic():
+        case: Case = case_locked(case_id, actor)
+        handling_officer(case, actor, day)
+        decision = Decision.objects.select_for_update().filter(case=case).first()
+        if decision is None:
+            raise Conflict(_("本案尚未作出决定。"), code="not_decided")
+        if decision.revoked:
+            raise Conflict(_("本案的决定已撤销。"), code="already_revoked")
+        decision.revoked_on = day
+        decision.revoked_ground = ground
+        decision.revoked_reason = reason.strip()
+        decision.revoked_by = actor
+        decision.save(
+            update_fields=["revoked_on", "revoked_ground", "revoked_reason", "revoked_by"]
+        )
+        audit_record(
+            actor=Actor.user(actor),
+            action="case.decision_revoked",
+            object_type="case",
+            object_id=case.pk,
+            data={"decision_id": decision.pk, "ground": ground, "reason": decision.revoked_reason},
+        )
+        decision_id = decision.pk
+        transaction.on_commit(lambda: DECISION_REVOKED.fire(decision_id))
     return decision

@@ -243,26 +243,50 @@ def public_item_withdraw(*, item_id: uuid.UUID, reason: str, actor: User) -> Pub
         item = _locked(item_id)
         if item.state != ItemState.PUBLISHED:
             raise Conflict(_("只有已公示的信息可以撤下"), code="not_published")
-        now = timezone.now()
-        item.state = ItemState.WITHDRAWN
-        item.ended_at = now
-        item.end_reason = reason.strip()
-        item.save()
-        _version(item, "withdrawn", actor, item.end_reason)
+        _withdraw(item, reason.strip(), actor)
+    return item
+
+
+def _withdraw(item: PublicItem, reason: str, actor: User | None) -> None:
+    """Published → withdrawn (the notice stays on the site, counted as withdrawn); pending →
+    withdrawn before it was ever shown (not counted: nothing was public)."""
+    was_public = item.state == ItemState.PUBLISHED
+    now = timezone.now()
+    item.state = ItemState.WITHDRAWN
+    item.ended_at = now
+    item.end_reason = reason
+    item.save()
+    _version(item, "withdrawn", actor, item.end_reason)
+    if was_public:
         tally_add(
             year=timezone.localdate(now).year,
             unit_id=item.unit_id,
             category=item.category,
             measure=TallyMeasure.WITHDRAWN,
         )
-        audit_record(
-            actor=Actor.user(actor),
-            action="public_item.withdrawn",
-            object_type="public_item",
-            object_id=item.pk,
-            data={"reason": item.end_reason},
+    audit_record(
+        actor=Actor.user(actor) if actor is not None else Actor.system(),
+        action="public_item.withdrawn",
+        object_type="public_item",
+        object_id=item.pk,
+        data={"reason": item.end_reason, "was_public": was_public},
+    )
+
+
+def public_item_source_withdrawn(*, source: str, source_key: str, reason: str) -> bool:
+    """The source says its information no longer stands (a decision revoked, found unlawful
+    or to be re-made): a published item is withdrawn at once with `reason` as the notice, a
+    pending one never goes up. Idempotent; False when there is nothing to withdraw."""
+    with transaction.atomic():
+        item = (
+            PublicItem.objects.select_for_update()
+            .filter(source=source, source_key=source_key)
+            .first()
         )
-    return item
+        if item is None or item.state not in (ItemState.PUBLISHED, ItemState.PENDING):
+            return False
+        _withdraw(item, reason, None)
+    return True
 
 
 def public_items_take_down_due(*, today: datetime.date | None = None) -> int:
