@@ -184,6 +184,17 @@ def _manager(request: HttpRequest) -> User | None:
     return user if selectors.may_manage_publication(user) else None
 
 
+def _error(request: HttpRequest, code: str, message: str) -> HttpResponse:
+    """A refused form or parameter: the error page with a Chinese message, 400."""
+    return render(request, "review/error.html", {"code": code, "message": message}, status=400)
+
+
+def _bad_year(request: HttpRequest, year: int) -> HttpResponse | None:
+    if 2000 <= year <= timezone.localdate().year:
+        return None
+    return _error(request, "bad_year", _("没有该年度的统计。"))
+
+
 def _refused(request: HttpRequest) -> HttpResponse:
     return forbidden(request, _("只有监督人员、法制审核人员和系统管理员可以管理公示。"))
 
@@ -243,12 +254,7 @@ def exclude(request: HttpRequest, item_id: uuid.UUID) -> HttpResponse:
     item = selectors.item_for_manager(user, item_id)
     form = ExcludeForm(request.POST)
     if not form.is_valid():
-        return render(
-            request,
-            "review/error.html",
-            {"code": "invalid_input", "message": _("请选择情形并填写理由。")},
-            status=400,
-        )
+        return _error(request, "invalid_input", _("请选择情形并填写理由。"))
     item_services.public_item_exclude(
         item_id=item.pk,
         ground=form.cleaned_data["ground"],
@@ -268,12 +274,7 @@ def withdraw(request: HttpRequest, item_id: uuid.UUID) -> HttpResponse:
     item = selectors.item_for_manager(user, item_id)
     form = WithdrawForm(request.POST)
     if not form.is_valid():
-        return render(
-            request,
-            "review/error.html",
-            {"code": "reason_required", "message": _("请填写撤下说明。")},
-            status=400,
-        )
+        return _error(request, "reason_required", _("请填写撤下说明。"))
     item_services.public_item_withdraw(
         item_id=item.pk, reason=form.cleaned_data["reason"], actor=user
     )
@@ -287,13 +288,8 @@ def report(request: HttpRequest, year: int) -> HttpResponse:
     user = _manager(request)
     if user is None:
         return _refused(request)
-    if not 2000 <= year <= timezone.localdate().year:
-        return render(
-            request,
-            "review/error.html",
-            {"code": "bad_year", "message": _("没有该年度的统计。")},
-            status=400,
-        )
+    if (refused := _bad_year(request, year)) is not None:
+        return refused
     return render(
         request,
         "publication/report.html",
@@ -319,21 +315,11 @@ def report_file(request: HttpRequest, year: int) -> HttpResponse:
     user = _manager(request)
     if user is None or not selectors.may_file_report(user):
         return forbidden(request, _("年报由本单位的法制审核人员报送。"))
-    if not 2000 <= year <= timezone.localdate().year:
-        return render(
-            request,
-            "review/error.html",
-            {"code": "bad_year", "message": _("没有该年度的统计。")},
-            status=400,
-        )
+    if (refused := _bad_year(request, year)) is not None:
+        return refused
     form = HandEnteredForm(request.POST)
     if not form.is_valid():
-        return render(
-            request,
-            "review/error.html",
-            {"code": "hand_entered_incomplete", "message": _("请填写全部手工统计项（非负整数）。")},
-            status=400,
-        )
+        return _error(request, "hand_entered_incomplete", _("请填写全部手工统计项（非负整数）。"))
     yearly_report_file(year=year, user=user, hand_entered=form.cleaned_data)
     messages.success(request, _("年报已报送。"))
     return redirect("publication:report", year=year)
@@ -345,13 +331,8 @@ def report_xlsx(request: HttpRequest, year: int) -> HttpResponse:
     user = _manager(request)
     if user is None:
         return _refused(request)
-    if not 2000 <= year <= timezone.localdate().year:
-        return render(
-            request,
-            "review/error.html",
-            {"code": "bad_year", "message": _("没有该年度的统计。")},
-            status=400,
-        )
+    if (refused := _bad_year(request, year)) is not None:
+        return refused
     response = HttpResponse(
         yearly_report_xlsx(year, user),
         content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
@@ -374,12 +355,7 @@ def timeliness(request: HttpRequest) -> HttpResponse:
         try:
             month = datetime.date.fromisoformat(month_text + "-01")
         except ValueError:
-            return render(
-                request,
-                "review/error.html",
-                {"code": "bad_month", "message": _("月份格式应为 YYYY-MM。")},
-                status=400,
-            )
+            return _error(request, "bad_month", _("月份格式应为 YYYY-MM。"))
     else:
         month = today.replace(day=1)
     rows = timeliness_by_unit(user, month)
