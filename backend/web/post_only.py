@@ -7,9 +7,10 @@ Every action of the pages is a POST to an address of its own (`/retention/holds/
 address. A browser then reaches that address with GET in ordinary ways: reloading the
 re-rendered form and declining to resend, the back and forward buttons, a bookmarked or
 pasted link, a tab restored after a restart. The view answers 405; this middleware turns that
-405 into a redirect to the enclosing page — the nearest shorter path that is a page
-(`/retention/holds/place/` → `/retention/holds/`, `/access/<id>/approve/` → `/access/<id>/`,
-falling back to the dashboard) — with a note saying why.
+405 into a redirect to the page holding the form — a known form page at another address
+(FORM_PAGES: `/coverage/activities/<id>/recheck/` → `/activities/<id>/`), else the nearest
+shorter path that is a page (`/retention/holds/place/` → `/retention/holds/`,
+`/access/<id>/approve/` → `/access/<id>/`, at worst the dashboard) — with a note saying why.
 
 The JSON API (`/api/…`) keeps its 405 in the one error shape: a client there sent the wrong
 method and should be told so.
@@ -17,6 +18,7 @@ method and should be told so.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 
 from django.contrib import messages
@@ -27,10 +29,20 @@ from django.urls import Resolver404, resolve
 from django.utils.translation import gettext as _
 
 KEEP_405 = ("/api/",)
+# Actions whose form sits on a page at another address: (pattern, that page).
+FORM_PAGES = (
+    (re.compile(r"^/coverage/activities/([^/]+)/.*$"), r"/activities/\1/"),  # links, explain
+    (re.compile(r"^/retention/marks/.*$"), "/retention/holds/"),  # marks sit beside holds
+    (re.compile(r"^/grants/[^/]+/.*$"), "/access/"),  # grants are listed with their requests
+)
 
 
 def enclosing_page(path: str) -> str:
-    """The nearest shorter path that resolves to a view (ends at "/")."""
+    """The page holding the form posted to `path`: a known form page, else the nearest
+    shorter path that resolves to a view (at worst the dashboard, "/")."""
+    for pattern, page in FORM_PAGES:
+        if pattern.match(path):
+            return pattern.sub(page, path)
     parts = [part for part in path.split("/") if part]
     while parts:
         parts.pop()

@@ -139,4 +139,9 @@ def test_the_api_keeps_its_405() -> None:
 def test_enclosing_page() -> None:
     assert enclosing_page("/retention/holds/place/") == "/retention/holds/"
     assert enclosing_page("/accounts/logout/") == "/"
+    assert enclosing_page("/corrections/subjects/7/contacts/") == "/corrections/subjects/7/"
+    assert enclosing_page("/coverage/activities/ab-1/links/r-2/remove/") == "/activities/ab-1/"
+    assert enclosing_page("/coverage/activities/ab-1/recheck/") == "/activities/ab-1/"
+    assert enclosing_page("/retention/marks/3/withdraw/") == "/retention/holds/"
+    assert enclosing_page("/grants/g-1/export/") == "/access/"
     assert enclosing_page("/") == "/"
