@@ -651,7 +651,13 @@ def register(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         template,
-        {"form": form, "page_obj": _paginate(request, entries), "query": request.GET.urlencode()},
+        {
+            "form": form,
+            "page_obj": _paginate(request, entries),
+            "query": request.GET.urlencode(),
+            # A search swaps the rows in place: the export link follows it (out of band).
+            "oob": bool(request.headers.get("HX-Request")),
+        },
     )
 
 

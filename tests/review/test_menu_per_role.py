@@ -26,11 +26,26 @@ def _menu(client: Client) -> list[str]:
     return [link.replace("&amp;", "&") for link in HREF.findall(found.group(1))]
 
 
-def _opens(client: Client, link: str) -> int:
+def _open(client: Client, link: str) -> Any:
     response = client.get(link)
     if response.status_code in (301, 302):
         response = client.get(response["Location"])
-    return response.status_code
+    return response
+
+
+def _opens(client: Client, link: str) -> int:
+    return int(_open(client, link).status_code)
+
+
+# Every page declares its language (issue 27 item 3): zh-Hans, or en when the user chose
+# English. The destruction register is a Chinese official document printed as it is filed.
+LANG = re.compile(r"<html lang=\"([^\"]+)\">")
+CHINESE_DOCUMENTS = {"/retention/register/print/"}
+
+
+def _lang(response: Any) -> str | None:
+    found = LANG.search(response.content.decode()[:400])
+    return found.group(1) if found else None
 
 
 def _client(user: Any) -> Client:
@@ -44,8 +59,25 @@ def test_every_menu_link_opens_for_the_role(world: World, role: str) -> None:
     client = _client(world.users[role])
     menu = _menu(client)
     assert menu, role
-    refused = {link: code for link in menu if (code := _opens(client, link)) != 200}
+    opened = {link: _open(client, link) for link in menu}
+    refused = {link: r.status_code for link, r in opened.items() if r.status_code != 200}
     assert not refused, (role, refused)
+    undeclared = {link: _lang(r) for link, r in opened.items() if _lang(r) != "zh-Hans"}
+    assert not undeclared, (role, undeclared)
+
+
+def test_every_menu_page_declares_english_when_chosen(world: World) -> None:
+    """Each distinct menu page (by the first role whose menu has it) read in English."""
+    seen: dict[str, str | None] = {}
+    for role in Role.values:
+        client = _client(world.users[role])
+        client.post("/i18n/setlang/", {"language": "en", "next": "/"})
+        for link in _menu(client):
+            if link not in seen:
+                seen[link] = _lang(_open(client, link))
+    expected = {link: "zh-Hans" if link in CHINESE_DOCUMENTS else "en" for link in seen}
+    assert seen == expected
+    assert len(seen) >= 25, sorted(seen)  # 29 pages in all menus today
 
 
 def test_menus_differ_by_role(world: World) -> None:

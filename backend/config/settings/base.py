@@ -84,6 +84,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Innermost: a page's POST-only address asked for with GET redirects to its page.
+    "backend.web.post_only.PostOnlyRedirectMiddleware",
 ]
 
 ROOT_URLCONF = "backend.config.urls"
