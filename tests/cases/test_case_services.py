@@ -224,7 +224,8 @@ def test_from_filing_to_archive_with_a_request_for_more_material(
     world = case_world
     officer, legal = world.users[Role.FIELD_OFFICER], world.users[Role.LEGAL_OFFICER]
     fired: list[int] = []
-    DECISION_MADE.connect((fired.append,))
+    wired = DECISION_MADE.receivers
+    DECISION_MADE.connect((*wired, fired.append))
     try:
         case = open_case(world)
         add_materials(world, case)
@@ -268,7 +269,7 @@ def test_from_filing_to_archive_with_a_request_for_more_material(
         assert case.archive_by == case.closed_on + datetime.timedelta(days=30)  # type: ignore[operator]
         case_archive(actor=officer, case_id=case.pk, archive_number="平司档2026-001")
     finally:
-        DECISION_MADE.connect(())
+        DECISION_MADE.connect(wired)  # as the registry wired it
     documents = CaseDocument.objects.count()
     with pytest.raises(Conflict) as frozen:
         case_document_add(
