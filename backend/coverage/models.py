@@ -93,7 +93,7 @@ class CoverageEvaluation(models.Model):
     # so an activity moved to another unit or month leaves its old row.
     counted_month = models.DateField(null=True, blank=True)
     counted_unit = models.ForeignKey(
-        "accounts.Unit", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+        "accounts.Unit", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
 
     class Meta:
@@ -189,7 +189,9 @@ class MonthFigures(models.Model):
     The reports page reads these rows, never the evaluations."""
 
     month = models.DateField()  # first day of the month, Asia/Shanghai
-    unit = models.ForeignKey("accounts.Unit", on_delete=models.PROTECT, related_name="+")
+    # CASCADE like the rows they count (an officer's parts go with the officer): the kept
+    # rows and the recount stay equal whatever is deleted.
+    unit = models.ForeignKey("accounts.Unit", on_delete=models.CASCADE, related_name="+")
     activities = models.IntegerField(default=0)
     required = models.IntegerField(default=0)
     recorded = models.IntegerField(default=0)
@@ -222,7 +224,7 @@ class UnitMonth(MonthFigures):
 class OfficerMonth(MonthFigures):
     """One officer's part in the activities of one unit (the activity's) in one month."""
 
-    officer = models.ForeignKey("accounts.Officer", on_delete=models.PROTECT, related_name="+")
+    officer = models.ForeignKey("accounts.Officer", on_delete=models.CASCADE, related_name="+")
 
     class Meta:
         verbose_name = _("执法人员月度覆盖统计")

@@ -81,7 +81,7 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='coverageevaluation',
             name='counted_unit',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='accounts.unit'),
+            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='accounts.unit'),
         ),
         migrations.CreateModel(
             name='OfficerMonth',
@@ -99,8 +99,8 @@ class Migration(migrations.Migration):
                 ('early_stop', models.IntegerField(default=0)),
                 ('with_gaps', models.IntegerField(default=0)),
                 ('gap_count', models.IntegerField(default=0)),
-                ('officer', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='accounts.officer')),
-                ('unit', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='accounts.unit')),
+                ('officer', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='accounts.officer')),
+                ('unit', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='accounts.unit')),
             ],
             options={
                 'verbose_name': '执法人员月度覆盖统计',
@@ -125,7 +125,7 @@ class Migration(migrations.Migration):
                 ('early_stop', models.IntegerField(default=0)),
                 ('with_gaps', models.IntegerField(default=0)),
                 ('gap_count', models.IntegerField(default=0)),
-                ('unit', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='accounts.unit')),
+                ('unit', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='accounts.unit')),
             ],
             options={
                 'verbose_name': '单位月度覆盖统计',

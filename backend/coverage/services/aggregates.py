@@ -134,13 +134,15 @@ def contributions(activity_ids: Collection[uuid.UUID]) -> Counts:
     if not activity_ids:
         return found
     accepted = set(
-        GapExplanation.objects.filter(
-            activity_id__in=activity_ids, state=ExplanationState.ACCEPTED
-        ).values_list("activity_id", "officer_id")
+        GapExplanation.objects.filter(activity_id__in=activity_ids, state=ExplanationState.ACCEPTED)
+        .order_by()  # not the model's ordering (a join to the activity and a sort)
+        .values_list("activity_id", "officer_id")
     )
     explained_activities = {activity_id for activity_id, _officer in accepted}
     rows = (
-        CoverageEvaluation.objects.filter(activity_id__in=activity_ids, counted_month__isnull=False)
+        CoverageEvaluation.objects.filter(
+            activity_id__in=activity_ids, counted_month__isnull=False, counted_unit__isnull=False
+        )
         .annotate(
             holes=JsonLength("interior_gap_seconds"),
             officer_holes=JsonLength("officer_results__interior_gap_seconds"),
@@ -298,9 +300,9 @@ def recount() -> Counts:
 def _recount_rows() -> Counts:
     found = Counts()
     accepted = set(
-        GapExplanation.objects.filter(state=ExplanationState.ACCEPTED).values_list(
-            "activity_id", "officer_id"
-        )
+        GapExplanation.objects.filter(state=ExplanationState.ACCEPTED)
+        .order_by()
+        .values_list("activity_id", "officer_id")
     )
     explained = {activity_id for activity_id, _officer in accepted}
     verdicts = (
