@@ -128,16 +128,27 @@ class JsonLength(Func):
         return self.as_sql(compiler, connection, function="json_array_length", **extra)
 
 
-def contributions(activity_ids: Collection[uuid.UUID]) -> Counts:
-    """What these activities' stored verdicts count now (two queries)."""
-    found = Counts()
+def accepted_explanations(activity_ids: Collection[uuid.UUID]) -> set[tuple[uuid.UUID, int]]:
+    """(activity, officer) of every accepted explanation of these activities (one query)."""
     if not activity_ids:
-        return found
-    accepted = set(
+        return set()
+    return set(
         GapExplanation.objects.filter(activity_id__in=activity_ids, state=ExplanationState.ACCEPTED)
         .order_by()  # not the model's ordering (a join to the activity and a sort)
         .values_list("activity_id", "officer_id")
     )
+
+
+def contributions(
+    activity_ids: Collection[uuid.UUID], accepted: set[tuple[uuid.UUID, int]] | None = None
+) -> Counts:
+    """What these activities' stored verdicts count now (one query, and one for the
+    accepted explanations unless given)."""
+    found = Counts()
+    if not activity_ids:
+        return found
+    if accepted is None:
+        accepted = accepted_explanations(activity_ids)
     explained_activities = {activity_id for activity_id, _officer in accepted}
     rows = (
         CoverageEvaluation.objects.filter(
@@ -227,13 +238,19 @@ def apply(delta: Counts) -> None:
 
 
 @contextmanager
-def monthly_counts_follow(activity_ids: Collection[uuid.UUID]) -> Iterator[None]:
-    """Around a write of these activities' verdicts or explanations (inside the writer's
-    transaction, the activities locked): the monthly rows follow the change."""
+def monthly_counts_follow(
+    activity_ids: Collection[uuid.UUID], *, explanations_change: bool = False
+) -> Iterator[None]:
+    """Around a write of these activities' verdicts (or, with ``explanations_change``, of
+    their explanations' decisions), inside the writer's transaction with the activities
+    locked: the monthly rows follow the change. A verdict write reads the accepted
+    explanations once (it does not change them): three queries and at most two upserts."""
     ids = list(activity_ids)
-    before = contributions(ids)
+    accepted = accepted_explanations(ids)
+    before = contributions(ids, accepted)
     yield
-    apply(contributions(ids).minus(before))
+    after = accepted_explanations(ids) if explanations_change else accepted
+    apply(contributions(ids, after).minus(before))
 
 
 # ------------------------------------------------------------------ the proof

@@ -196,7 +196,9 @@ def explanation_decide(
         locked.decided_at = timezone.now()
         locked.decision_note = note.strip()
         # An acceptance may move the activity (and the officer) into "explained".
-        with monthly_counts_follow([locked.activity_id] if accept else []):
+        with monthly_counts_follow(
+            [locked.activity_id] if accept else [], explanations_change=True
+        ):
             locked.save()
         audit_record(
             actor=Actor.user(user),
