@@ -87,6 +87,14 @@ class CoverageEvaluation(models.Model):
     unknown_offset_recordings = models.PositiveIntegerField(default=0)
     detail = models.JSONField(default=dict)  # CoverageResult.to_dict()
     evaluated_at = models.DateTimeField()
+    # Where this verdict is counted in the monthly figures (UnitMonth/OfficerMonth): the
+    # activity's unit and the first day of its start month (Asia/Shanghai) when it was last
+    # evaluated. A re-check subtracts what was counted here, not where the activity is now,
+    # so an activity moved to another unit or month leaves its old row.
+    counted_month = models.DateField(null=True, blank=True)
+    counted_unit = models.ForeignKey(
+        "accounts.Unit", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
 
     class Meta:
         verbose_name = _("覆盖检查结果")
@@ -171,3 +179,60 @@ class GapExplanation(models.Model):
 
     def __str__(self) -> str:
         return f"{self.activity_id}: {self.reason} ({self.state})"
+
+
+class MonthFigures(models.Model):
+    """Counts of one month's stored verdicts (the figures of
+    ``coverage_core.evaluation.monthly_figures`` that are sums). Kept current in the
+    transaction that writes the verdicts or accepts an explanation
+    (``coverage.services.aggregates``), recounted and proved by ``aggregates_rebuild``.
+    The reports page reads these rows, never the evaluations."""
+
+    month = models.DateField()  # first day of the month, Asia/Shanghai
+    # CASCADE like the rows they count (an officer's parts go with the officer): the kept
+    # rows and the recount stay equal whatever is deleted.
+    unit = models.ForeignKey("accounts.Unit", on_delete=models.CASCADE, related_name="+")
+    activities = models.IntegerField(default=0)
+    required = models.IntegerField(default=0)
+    recorded = models.IntegerField(default=0)
+    decided = models.IntegerField(default=0)
+    compliant = models.IntegerField(default=0)
+    undecidable = models.IntegerField(default=0)
+    explained = models.IntegerField(default=0)
+    late_start = models.IntegerField(default=0)
+    early_stop = models.IntegerField(default=0)
+    with_gaps = models.IntegerField(default=0)
+    gap_count = models.IntegerField(default=0)
+
+    class Meta:
+        abstract = True
+
+
+class UnitMonth(MonthFigures):
+    """One unit's month: every evaluated activity of the unit started in the month."""
+
+    class Meta:
+        verbose_name = _("单位月度覆盖统计")
+        verbose_name_plural = _("单位月度覆盖统计")
+        constraints = (models.UniqueConstraint(fields=["unit", "month"], name="unit_month_once"),)
+        indexes = (models.Index(fields=["month", "unit"]),)
+
+    def __str__(self) -> str:
+        return f"{self.month:%Y-%m} {self.unit_id}"
+
+
+class OfficerMonth(MonthFigures):
+    """One officer's part in the activities of one unit (the activity's) in one month."""
+
+    officer = models.ForeignKey("accounts.Officer", on_delete=models.CASCADE, related_name="+")
+
+    class Meta:
+        verbose_name = _("执法人员月度覆盖统计")
+        verbose_name_plural = _("执法人员月度覆盖统计")
+        constraints = (
+            models.UniqueConstraint(fields=["unit", "month", "officer"], name="officer_month_once"),
+        )
+        indexes = (models.Index(fields=["month", "unit"]),)
+
+    def __str__(self) -> str:
+        return f"{self.month:%Y-%m} {self.unit_id}/{self.officer_id}"

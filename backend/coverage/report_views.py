@@ -2,7 +2,10 @@
 compliance and activation by month and by unit as charts (server-drawn SVG with axes,
 units and the figures as a table), the officers' table, and the exports of the JSON API
 (`/api/coverage/reports/...?format=xlsx|csv`) as buttons. The figures are those of the
-report selectors (one aggregation, coverage_core.evaluation.monthly_figures)."""
+kept monthly rows (UnitMonth, OfficerMonth: the sums of
+coverage_core.evaluation.monthly_figures, kept current by the writers of the verdicts —
+coverage/services/aggregates.py), read in two grouped queries whatever the number of
+activities; the period counts in whole months (Asia/Shanghai)."""
 
 from __future__ import annotations
 
@@ -150,9 +153,12 @@ def reports(request: HttpRequest) -> HttpResponse:
     date_from = data.get("date_from") or start
     date_to = data.get("date_to") or end
     unit_id = data.get("unit")
+    # The figures are kept per calendar month: the period widens to the whole months it
+    # touches (said on the page), and the exports follow the same period.
+    date_from, date_to = selectors.whole_months(date_from, date_to)
     scope: dict[str, Any] = {"date_from": date_from, "date_to": date_to, "unit_id": unit_id}
-    unit_rows = selectors.report_units(user, **scope)
-    officer_rows = selectors.report_officers(user, **scope)
+    unit_rows = selectors.report_unit_months(user, **scope)
+    officer_rows = selectors.report_officer_totals(user, **scope)
     by_month = _totals(unit_rows, "month")
     by_unit = _totals(unit_rows, "unit_id")
     unit_names = {row["unit_id"]: row["unit"] for row in unit_rows}

@@ -16,12 +16,12 @@ import statistics
 from collections.abc import Hashable, Iterable, Mapping, Sequence
 from typing import Any
 
-from django.db.models import Prefetch, QuerySet
+from django.db.models import Prefetch, QuerySet, Sum
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from backend.accounts.models import Role, Unit, User
-from backend.accounts.selectors import units_in_subtree
+from backend.accounts.selectors import unit_scope_q, units_in_subtree
 from backend.config.errors import NotFound
 from backend.coverage.models import (
     CoverageEvaluation,
@@ -29,8 +29,11 @@ from backend.coverage.models import (
     ExplanationState,
     GapExplanation,
     OfficerCoverage,
+    OfficerMonth,
     RecordingLink,
+    UnitMonth,
 )
+from backend.coverage.services.aggregates import FIGURES
 from backend.enforcement.models import Activity, ActivityOfficer
 from backend.enforcement.selectors import activities_visible_to
 from coverage_core.evaluation import (
@@ -419,4 +422,84 @@ def report_officers(
             **f.report_figures(),
         }
         for f in monthly_figures(entries)
+    ]
+
+
+# ------------------------------------------------- reports from the monthly rows
+
+
+def whole_months(
+    date_from: datetime.date, date_to: datetime.date
+) -> tuple[datetime.date, datetime.date]:
+    """The calendar months (Asia/Shanghai) that hold the period: the first day of the
+    first month and the last day of the last (the page's figures are kept per month)."""
+    first = date_from.replace(day=1)
+    following = datetime.date(date_to.year + date_to.month // 12, date_to.month % 12 + 1, 1)
+    return first, following - datetime.timedelta(days=1)
+
+
+def _month_rows(
+    model: type[UnitMonth] | type[OfficerMonth],
+    user: User,
+    *,
+    date_from: datetime.date,
+    date_to: datetime.date,
+    unit_id: int | None,
+) -> QuerySet[Any]:
+    rows = model.objects.filter(  # type: ignore[attr-defined]
+        unit_scope_q(user, unit_field="unit"),
+        month__gte=date_from.replace(day=1),
+        month__lte=date_to,
+    )
+    if unit_id is not None:
+        _check_unit_in_scope(user, unit_id)
+        rows = rows.filter(unit_id=unit_id)
+    return rows  # type: ignore[no-any-return]
+
+
+def report_unit_months(
+    user: User,
+    *,
+    date_from: datetime.date,
+    date_to: datetime.date,
+    unit_id: int | None = None,
+) -> list[dict[str, Any]]:
+    """Per unit per month, from the kept monthly rows (one query; the rows grow with units
+    × months, never with activities). The months touched by the period count whole."""
+    rows = (
+        _month_rows(UnitMonth, user, date_from=date_from, date_to=date_to, unit_id=unit_id)
+        .filter(activities__gt=0)
+        .order_by("month", "unit_id")
+        .values("month", "unit_id", "unit__name", *FIGURES)
+    )
+    return [
+        {**row, "month": row["month"].strftime("%Y-%m"), "unit": row.pop("unit__name")}
+        for row in rows
+    ]
+
+
+def report_officer_totals(
+    user: User,
+    *,
+    date_from: datetime.date,
+    date_to: datetime.date,
+    unit_id: int | None = None,
+) -> list[dict[str, Any]]:
+    """Per officer over the period (the months touched, whole), from the kept monthly rows
+    of the activities' units in scope (one grouped query)."""
+    rows = (
+        _month_rows(OfficerMonth, user, date_from=date_from, date_to=date_to, unit_id=unit_id)
+        .values("officer_id", "officer__name", "officer__unit__name")
+        .annotate(**{f"sum_{name}": Sum(name) for name in FIGURES})
+        .filter(sum_activities__gt=0)
+        .order_by("officer_id")
+    )
+    return [
+        {
+            "officer_id": row["officer_id"],
+            "officer": row["officer__name"],
+            "unit": row["officer__unit__name"],
+            **{name: row[f"sum_{name}"] for name in FIGURES},
+        }
+        for row in rows
     ]

@@ -11,8 +11,9 @@ import pytest
 from django.db import connection
 
 from backend.audit.models import AuditEvent
-from backend.coverage.models import CoverageEvaluation, RecordingLink
+from backend.coverage.models import CoverageEvaluation, RecordingLink, UnitMonth
 from backend.coverage.services import coverage_activity_refresh, coverage_on_recording_stored
+from backend.coverage.services.aggregates import differences, kept, recount
 from tests.coverage_integration.conftest import (
     World,
     at,
@@ -79,3 +80,8 @@ def test_concurrent_stores_and_refresh(world: World) -> None:
     for activity_id in ids:
         evaluation = CoverageEvaluation.objects.get(activity_id=activity_id)
         assert evaluation.verdict == "compliant", evaluation.reasons_zh
+    # The monthly rows all four writers added to (one unit, one month, two officers) equal
+    # a recount: no increment lost, no deadlock (rows are locked in key order).
+    assert differences(kept(), recount()) == []
+    [month] = UnitMonth.objects.filter(unit=world.office)
+    assert (month.activities, month.compliant) == (2, 2)

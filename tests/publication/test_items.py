@@ -6,10 +6,13 @@ from __future__ import annotations
 
 import dataclasses
 import datetime
+import io
+import json
 from typing import Any
 
 import chinese_calendar
 import pytest
+from django.core.management import call_command
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
@@ -213,6 +216,16 @@ def test_tallies_equal_a_recount(bureaus: tuple[Bureau, Bureau]) -> None:
     )
     assert row.count == 2
     PublicationTally.objects.filter(pk=row.pk).update(count=99)  # drift
+    # The one proof command for every maintained aggregate reports it and exits 1.
+    out = io.StringIO()
+    with pytest.raises(SystemExit):
+        call_command("aggregates_rebuild", "--check", stdout=out)
+    [drift] = json.loads(out.getvalue())["publication_tallies"]["shown"]
+    assert drift == {
+        "key": [year, own.unit.pk, "penalty", "published"],
+        "kept": 99,
+        "recounted": 2,
+    }
     assert tallies_rebuild() == (False, len(recount()))
     assert tallies_rebuild()[0] is True
     assert kept() == recount()

@@ -19,6 +19,7 @@ from backend.coverage.models import (
     OfficerCoverage,
     RecordingLink,
 )
+from backend.coverage.services.aggregates import month_of, monthly_counts_follow
 from backend.devices.models import ClockReading
 from backend.enforcement.models import Activity, ActivityOfficer, RecordRule
 from backend.enforcement.services import record_rule_for
@@ -188,22 +189,24 @@ def _store(
     pending: int,
     now: datetime.datetime,
 ) -> CoverageEvaluation:
-    fields = _evaluation_fields(rule, result, pending=pending, now=now)
+    fields = _evaluation_fields(activity, rule, result, pending=pending, now=now)
     # Two upserts (no read first): this runs for every stored recording. Verdicts are not
     # audited one by one: they are derived from audited links, recordings and rules and
     # can be recomputed (coverage_recheck); the row keeps when it was last evaluated.
-    [evaluation] = CoverageEvaluation.objects.bulk_create(
-        [CoverageEvaluation(activity=activity, **fields)],
-        update_conflicts=True,
-        unique_fields=["activity"],
-        update_fields=list(fields),
-    )
-    OfficerCoverage.objects.bulk_create(
-        _officer_rows(evaluation, result),
-        update_conflicts=True,
-        unique_fields=["evaluation", "officer"],
-        update_fields=OFFICER_FIELDS,
-    )
+    # The monthly figures follow in this transaction (the activity row is locked).
+    with monthly_counts_follow([activity.pk]):
+        [evaluation] = CoverageEvaluation.objects.bulk_create(
+            [CoverageEvaluation(activity=activity, **fields)],
+            update_conflicts=True,
+            unique_fields=["activity"],
+            update_fields=list(fields),
+        )
+        OfficerCoverage.objects.bulk_create(
+            _officer_rows(evaluation, result),
+            update_conflicts=True,
+            unique_fields=["evaluation", "officer"],
+            update_fields=OFFICER_FIELDS,
+        )
     return evaluation
 
 
@@ -232,6 +235,7 @@ def _officer_rows(evaluation: CoverageEvaluation, result: CoverageResult) -> lis
 
 
 def _evaluation_fields(
+    activity: Activity,
     rule: RecordRule | None,
     result: CoverageResult,
     *,
@@ -282,6 +286,8 @@ def _evaluation_fields(
         "unknown_offset_recordings": result.unknown_offset_recordings,
         "detail": detail,
         "evaluated_at": now,
+        "counted_month": month_of(activity.started_at),
+        "counted_unit_id": activity.unit_id,
     }
     return fields
 

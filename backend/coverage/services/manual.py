@@ -18,6 +18,7 @@ from backend.coverage.models import (
     LinkSource,
     RecordingLink,
 )
+from backend.coverage.services.aggregates import monthly_counts_follow
 from backend.coverage.services.evaluation import _activities_locked
 from backend.coverage.services.linking import _evaluate_all, _lock_activities
 from backend.enforcement.models import Activity, ActivityOfficer
@@ -177,6 +178,10 @@ def explanation_decide(
 ) -> GapExplanation:
     """A supervisor accepts or rejects an explanation (not their own); once only."""
     with transaction.atomic():
+        # The activity first (as every verdict writer does): the monthly figures count
+        # its accepted explanations, and two decisions on one activity must not both
+        # count the first acceptance.
+        _activities_locked().filter(pk=explanation.activity_id).first()
         locked = GapExplanation.objects.select_for_update().get(pk=explanation.pk)
         if locked.state != ExplanationState.PENDING:
             raise Conflict(
@@ -190,7 +195,11 @@ def explanation_decide(
         locked.decided_by = user
         locked.decided_at = timezone.now()
         locked.decision_note = note.strip()
-        locked.save()
+        # An acceptance may move the activity (and the officer) into "explained".
+        with monthly_counts_follow(
+            [locked.activity_id] if accept else [], explanations_change=True
+        ):
+            locked.save()
         audit_record(
             actor=Actor.user(user),
             action="coverage.explanation_decided",

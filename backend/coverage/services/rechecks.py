@@ -17,6 +17,7 @@ from backend.coverage.models import (
     OfficerCoverage,
     RecordingLink,
 )
+from backend.coverage.services.aggregates import monthly_counts_follow
 from backend.coverage.services.evaluation import (
     NEVER_LINKED_STATES,
     OFFICER_FIELDS,
@@ -192,29 +193,33 @@ def _recheck_chunk(activity_ids: list[uuid.UUID]) -> None:
         ]
         results = evaluate_many(inputs, as_of=now, officer_labels=labels)
         fields = [
-            _evaluation_fields(activity.rule, result, pending=pending.get(activity.pk, 0), now=now)
+            _evaluation_fields(
+                activity, activity.rule, result, pending=pending.get(activity.pk, 0), now=now
+            )
             for activity, result in zip(activities, results, strict=True)
         ]
-        if fields:
-            evaluations = CoverageEvaluation.objects.bulk_create(
-                [
-                    CoverageEvaluation(activity=activity, **values)
-                    for activity, values in zip(activities, fields, strict=True)
-                ],
-                update_conflicts=True,
-                unique_fields=["activity"],
-                update_fields=list(fields[0]),
-            )
-            OfficerCoverage.objects.bulk_create(
-                [
-                    row
-                    for evaluation, result in zip(evaluations, results, strict=True)
-                    for row in _officer_rows(evaluation, result)
-                ],
-                update_conflicts=True,
-                unique_fields=["evaluation", "officer"],
-                update_fields=OFFICER_FIELDS,
-            )
+        # The monthly figures follow in this transaction (the chunk's activities locked).
+        with monthly_counts_follow(pks):
+            if fields:
+                evaluations = CoverageEvaluation.objects.bulk_create(
+                    [
+                        CoverageEvaluation(activity=activity, **values)
+                        for activity, values in zip(activities, fields, strict=True)
+                    ],
+                    update_conflicts=True,
+                    unique_fields=["activity"],
+                    update_fields=list(fields[0]),
+                )
+                OfficerCoverage.objects.bulk_create(
+                    [
+                        row
+                        for evaluation, result in zip(evaluations, results, strict=True)
+                        for row in _officer_rows(evaluation, result)
+                    ],
+                    update_conflicts=True,
+                    unique_fields=["evaluation", "officer"],
+                    update_fields=OFFICER_FIELDS,
+                )
         # Audited last, so the audit chain's head is locked only until the commit.
         order = {pk: index for index, pk in enumerate(activity_ids)}
         _audit_auto_links(sorted(new_links, key=lambda link: (order[link[0]], str(link[1]))))
