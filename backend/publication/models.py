@@ -135,6 +135,38 @@ class PublicItemVersion(models.Model):
         return f"{self.item_id} {self.action}"
 
 
+class ReportState(models.TextChoices):
+    OPEN = "open", _("待核查")
+    CORRECTED = "corrected", _("已更正")
+    NO_ERROR = "no_error", _("经核查无误")
+
+
+class ErrorReport(models.Model):
+    """纠错: a member of the public says a published item is inaccurate. The id is the
+    reporter's ticket (unguessable); the address is kept only as a keyed hash, to throttle."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    item = models.ForeignKey(PublicItem, on_delete=models.PROTECT, related_name="error_reports")
+    text = models.TextField(_("纠错内容"))
+    contact = models.CharField(_("联系方式"), max_length=100, blank=True)
+    address_key = models.CharField(max_length=64)
+    submitted_at = models.DateTimeField(auto_now_add=True)
+    state = models.CharField(
+        max_length=12, choices=ReportState.choices, default=ReportState.OPEN, db_index=True
+    )
+    outcome = models.TextField(_("核查结果"), blank=True)
+    handled_by = models.ForeignKey(
+        "accounts.User", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    handled_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["address_key", "submitted_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.item_id} {self.state}"
+
+
 class TallyMeasure(models.TextChoices):
     OFFERED = "offered", _("应公示")
     PUBLISHED = "published", _("已公示")

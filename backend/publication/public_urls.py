@@ -9,6 +9,8 @@ app_name = "public"
 urlpatterns = [
     path("", views.public_index, name="index"),
     path("items/<uuid:item_id>/", views.public_detail, name="item"),
+    path("items/<uuid:item_id>/report/", views.public_report, name="report"),
+    path("reports/<uuid:report_id>/", views.public_ticket, name="ticket"),
     path("officers/", views.public_officers, name="officers"),
     path("language/<str:code>/", views.public_language, name="language"),
 ]

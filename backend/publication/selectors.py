@@ -15,7 +15,13 @@ from django.utils import timezone
 from backend.accounts.models import Role, User
 from backend.accounts.selectors import unit_scope_q
 from backend.config.errors import NotFound
-from backend.publication.models import ItemState, PublicationTally, PublicItem
+from backend.publication.models import (
+    ErrorReport,
+    ItemState,
+    PublicationTally,
+    PublicItem,
+    ReportState,
+)
 
 PUBLICATION_ROLES = (Role.SUPERVISOR, Role.LEGAL_OFFICER, Role.SYSTEM_ADMIN)
 # 第八条: not publishing needs a leader's approval — the supervisor (or the administrator).
@@ -239,3 +245,13 @@ def tallies_for_year(year: int, user: User | None = None) -> dict[tuple[str, str
         (row["category"], row["measure"]): int(row["total"] or 0)
         for row in rows.values("category", "measure").annotate(total=Sum("count"))
     }
+
+
+def open_reports_for(user: User, *, limit: int = 100) -> list[ErrorReport]:
+    """Open reports on the user's units' items, oldest first (a short queue: no count)."""
+    return list(
+        ErrorReport.objects.filter(unit_scope_q(user, unit_field="item__unit"))
+        .filter(state=ReportState.OPEN)
+        .select_related("item")
+        .order_by("submitted_at", "pk")[:limit]
+    )

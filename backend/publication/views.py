@@ -32,13 +32,14 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_POST
 
 from backend.accounts.models import User
-from backend.config.errors import NotFound
+from backend.config.errors import FieldVaultError, NotFound
 from backend.importpages import forbidden, user_of
 from backend.publication import selectors
 from backend.publication.charts import Bar, bar_chart_svg
 from backend.publication.figures import SILENT_WORKING_DAYS, silent_devices, timeliness_by_unit
-from backend.publication.models import Category, ExclusionGround
+from backend.publication.models import Category, ErrorReport, ExclusionGround, ReportState
 from backend.publication.services import items as item_services
+from backend.publication.services import reports as report_services
 from backend.publication.services.report import (
     HAND_ENTERED,
     yearly_report_file,
@@ -46,6 +47,7 @@ from backend.publication.services.report import (
     yearly_report_xlsx,
 )
 from backend.web.pages import page
+from backend.web.requests import client_ip
 from backend.workcalendar.selectors import working_calendar
 
 PUBLIC_MAX_AGE = 60  # seconds a proxy may serve a public page without asking again
@@ -393,3 +395,94 @@ def public_officers(request: HttpRequest) -> HttpResponse:
         "publication/public_officers.html",
         {"rows": rows, "next": next_id, "today": timezone.localdate()},
     )
+
+
+# -- 纠错: the public reports an inaccuracy; staff answer on the ticket ---------------------
+
+
+def public_report(request: HttpRequest, item_id: uuid.UUID) -> HttpResponse:
+    """The 纠错 form under a published item (GET) and its submission (POST): a refused
+    submission re-renders the form with the reason and what was typed."""
+    if request.method not in ("GET", "POST"):
+        return _public_error(request, 405, _("不支持该请求方法。"))
+    try:
+        row = selectors.public_item(item_id)
+    except NotFound:
+        return _public_error(request, 404, _("没有这条公示信息，或已过公开期限。"))
+    if row["state"] != "published":
+        return _public_error(request, 404, _("没有这条公示信息，或已过公开期限。"))
+    typed = {"text": "", "contact": ""}
+    error, status = "", 200
+    if request.method == "POST":
+        typed = {key: request.POST.get(key, "") for key in typed}
+        try:
+            report = report_services.error_report_submit(
+                item_id=item_id,
+                text=typed["text"],
+                contact=typed["contact"],
+                address=client_ip(request),
+            )
+        except FieldVaultError as refused:
+            error, status = refused.message, refused.status
+        else:
+            return redirect("public:ticket", report_id=report.pk)
+    return render(
+        request,
+        "publication/public_report.html",
+        {
+            "row": row,
+            "typed": typed,
+            "error": error,
+            "text_max": report_services.TEXT_MAX,
+            "contact_max": report_services.CONTACT_MAX,
+        },
+        status=status,
+    )
+
+
+@require_GET
+def public_ticket(request: HttpRequest, report_id: uuid.UUID) -> HttpResponse:
+    """The reporter's ticket (its address is the unguessable id): state and outcome."""
+    report = ErrorReport.objects.select_related("item").filter(pk=report_id).first()
+    if report is None:
+        return _public_error(request, 404, _("没有该纠错记录。"))
+    response = render(request, "publication/public_ticket.html", {"report": report})
+    patch_cache_control(response, private=True, no_store=True)
+    return response
+
+
+@require_GET
+@page
+def reports(request: HttpRequest) -> HttpResponse:
+    user = _manager(request)
+    if user is None:
+        return _refused(request)
+    return render(
+        request,
+        "publication/reports.html",
+        {
+            "reports": selectors.open_reports_for(user),
+            "outcomes": [
+                (ReportState.CORRECTED.value, ReportState.CORRECTED.label),
+                (ReportState.NO_ERROR.value, ReportState.NO_ERROR.label),
+            ],
+        },
+    )
+
+
+@require_POST
+@page
+def report_handle(request: HttpRequest, report_id: uuid.UUID) -> HttpResponse:
+    user = _manager(request)
+    if user is None:
+        return _refused(request)
+    report_services.error_report_handle(
+        actor=user,
+        report_id=report_id,
+        outcome=request.POST.get("outcome", ""),
+        note=request.POST.get("note", ""),
+        field_label=request.POST.get("field", ""),
+        new_value=request.POST.get("value", ""),
+    )
+    messages.success(request, _("纠错已处理，纠错人可在回执页面看到结果。"))
+    return redirect("publication:reports")

@@ -14,6 +14,7 @@ Rules the expectations follow (seed 003, 公示办法 第十二–十四条; bac
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 import pytest
@@ -70,6 +71,14 @@ def published(ctx: Ctx) -> str:
     return _item(ctx, published=True)
 
 
+def reported(ctx: Ctx) -> str:
+    from backend.publication.services.reports import error_report_submit
+
+    item = uuid.UUID(published(ctx))
+    report = error_report_submit(item_id=item, text="矩阵纠错", contact="", address="192.0.2.1")
+    return str(report.pk)
+
+
 def year() -> int:
     return timezone.localdate().year
 
@@ -93,6 +102,20 @@ PUBLICATION_MATRIX: dict[str, Cell] = {
         "GET", lambda c: f"/public/items/{published(c)}/", PUBLIC
     ),
     "GET /public/officers/": Cell("GET", lambda c: "/public/officers/", PUBLIC, sided=False),
+    "GET /public/items/<uuid:item_id>/report/": Cell(
+        "GET", lambda c: f"/public/items/{published(c)}/report/", PUBLIC
+    ),
+    # 纠错 needs no sign-in: anyone's submission is taken (and then shown on the ticket).
+    "POST /public/items/<uuid:item_id>/report/": Cell(
+        "POST",
+        lambda c: f"/public/items/{published(c)}/report/",
+        same(302, anon=302, device=302),
+        body=lambda c: {"text": "矩阵：处罚结果有误", "contact": ""},
+        form=True,
+    ),
+    "GET /public/reports/<uuid:report_id>/": Cell(
+        "GET", lambda c: f"/public/reports/{reported(c)}/", PUBLIC
+    ),
     "GET /public/language/<str:code>/": Cell(
         "GET",
         lambda c: "/public/language/en/?next=/public/",
@@ -166,6 +189,19 @@ PUBLICATION_MATRIX: dict[str, Cell] = {
         lambda c: "/publication/timeliness/",
         same(403, **PAGE, supervisor=200, legal_officer=200, system_admin=200),
         sided=False,
+    ),
+    "GET /publication/reports/": Cell(
+        "GET",
+        lambda c: "/publication/reports/",
+        same(403, **PAGE, supervisor=200, legal_officer=200, system_admin=200),
+        sided=False,
+    ),
+    "POST /publication/reports/<uuid:report_id>/handle/": Cell(
+        "POST",
+        lambda c: f"/publication/reports/{reported(c)}/handle/",
+        managers(302, kind=PAGE),
+        body=lambda c: {"outcome": "no_error", "note": "矩阵：经核查无误"},
+        form=True,
     ),
     # Staff API.
     "GET /api/publication/queue": Cell(

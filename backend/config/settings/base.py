@@ -276,3 +276,5 @@ FV_MAX_REQUEST_BYTES = env_int("FV_MAX_REQUEST_BYTES", 24 * 1024 * 1024)
 # Case numbers (一案一卷一号): the format and the default prefix (backend/cases).
 FV_CASE_NUMBER_FORMAT = env_str("FV_CASE_NUMBER_FORMAT", "{prefix}〔{year}〕{sequence}号")
 FV_CASE_NUMBER_PREFIX = env_str("FV_CASE_NUMBER_PREFIX", "司罚")
+# 纠错 on the public site: reports accepted per address and hour (no captcha; throttled).
+FV_PUBLIC_REPORTS_PER_HOUR = env_int("FV_PUBLIC_REPORTS_PER_HOUR", 5)

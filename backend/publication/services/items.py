@@ -289,6 +289,43 @@ def public_item_source_withdrawn(*, source: str, source_key: str, reason: str) -
     return True
 
 
+def public_item_correct(
+    *, item_id: uuid.UUID, field_label: str, new_value: str, note: str, actor: User
+) -> PublicItem:
+    """Correct one field of a published item (纠错, or a rectification added after
+    publication): its public text is derived again (names masked, withheld texts removed, as
+    on publication) and the version kept with the note. Runs in the caller's transaction."""
+    label, value = field_label, new_value
+    item = _locked(item_id)
+    if item.state != ItemState.PUBLISHED:
+        raise Conflict(_("只有已公示的信息可以更正"), code="not_published")
+    labels = [pair[0] for pair in item.fields]
+    if label not in labels:
+        raise InvalidInput(_("请选择要更正的项目。"), code="invalid_field")
+    if not value.strip():
+        raise InvalidInput(_("请填写更正后的内容。"), code="value_required")
+    item.fields = [[name, value.strip() if name == label else text] for name, text in item.fields]
+    title, party, fields = public_text(
+        title=item.title,
+        fields=item.fields,
+        party_name=item.party_name,
+        natural_person=item.party_kind == PartyKind.NATURAL,
+        withheld=item.withheld_texts,
+    )
+    item.public_title, item.public_party, item.public_fields = title, party, fields
+    item.public_search = " ".join([title, party, *(text for _label, text in fields)])
+    item.save()
+    _version(item, "corrected", actor, note)
+    audit_record(
+        actor=Actor.user(actor),
+        action="public_item.corrected",
+        object_type="public_item",
+        object_id=item.pk,
+        data={"field": label, "note": note},
+    )
+    return item
+
+
 def public_items_take_down_due(*, today: datetime.date | None = None) -> int:
     """Items whose 公开期限 has run leave the site (idempotent; the periodic task)."""
     today = today or timezone.localdate()
