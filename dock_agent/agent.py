@@ -276,7 +276,11 @@ class Agent:
                     continue
                 clip_id = clip_id_for(mount, path)
                 row = self.journal.get(camera.kind, camera.serial, clip_id)
-                if row is not None and row.deleted_at is not None and row.size == st.st_size:
+                if (
+                    row is not None
+                    and row.deleted_at is not None
+                    and (row.size, row.mtime_ns) == (st.st_size, st.st_mtime_ns)
+                ):
                     # Deleted once already and here again: the deletion did not take (a
                     # read-only camera); never delete twice, just report it.
                     self.progress.emit(slot, "already_deleted", file=path.name)
