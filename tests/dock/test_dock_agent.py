@@ -327,3 +327,47 @@ def test_kill_9_mid_upload_deletes_nothing_early_and_the_restart_resumes(
     assert start_agent(config, once=True).wait(timeout=30) == 0
     total = db.execute("SELECT COUNT(*) FROM event WHERE what='deleted'").fetchone()[0]
     assert total == 3
+
+
+def test_a_camera_pulled_mid_upload_resumes_when_replugged_in_another_slot(
+    fv_server: str, tmp_path: Path
+) -> None:
+    unit = make_unit()
+    camera, _ = make_device(officer=make_officer(unit), serial="DSJ-0088")
+    config = agent_config(tmp_path, fv_server, make_dock(unit), chunk_bytes=64 * 1024)
+    volume = tmp_path / "mnt" / "SLOT5"
+    (volume / "DEVICE.ID").parent.mkdir(parents=True)
+    (volume / "DEVICE.ID").write_text("serial=DSJ-0088\n")
+    start = datetime.datetime.now(CST) - datetime.timedelta(hours=1)
+    for seq in (1, 2):
+        audio(volume / "AUDIO" / f"DSJ-0088_8_{start:%Y%m%d%H%M%S}_{seq:04d}.WAV", seconds=12)
+    agent = start_agent(config)
+    try:
+        wait_for(
+            lambda: any(line["event"] == "uploading" for line in progress_lines(tmp_path)),
+            20,
+            "an upload under way",
+        )
+        pulled = tmp_path / "pulled"
+        volume.rename(pulled)  # unplugged mid-upload …
+        wait_for(
+            lambda: any(line["event"] == "error" for line in progress_lines(tmp_path)),
+            10,
+            "the pulled camera reported",
+        )
+        assert Recording.objects.filter(device=camera, state="stored").count() < 2
+        pulled.rename(tmp_path / "mnt" / "SLOT6")  # … and docked again, in another slot
+        wait_for(
+            lambda: not list((tmp_path / "mnt" / "SLOT6").rglob("*.WAV")),
+            30,
+            "the camera emptied in its new slot",
+        )
+    finally:
+        agent.send_signal(signal.SIGTERM)
+        agent.wait(timeout=10)
+    assert Recording.objects.filter(device=camera, state="stored").count() == 2
+    for recording in Recording.objects.filter(device=camera):
+        assert recording.uploads.count() == 1  # resumed, not sent again from 0
+    assert any(
+        line["event"] == "done" and line["slot"] == "SLOT6" for line in progress_lines(tmp_path)
+    )
