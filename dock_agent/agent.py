@@ -133,6 +133,7 @@ class Agent:
 
     def run(self, *, once: bool = False) -> int:
         """Poll the roots; `once`: sync the volumes present now to the end, then return."""
+        passes = 0
         with ThreadPoolExecutor(max_workers=self.config.workers) as pool:
             while not self._stop.is_set():
                 present = self.volumes()
@@ -149,7 +150,12 @@ class Agent:
                 if once:
                     for future in list(self._busy.values()):
                         future.result()
-                    return 0
+                    passes += 1
+                    unfinished = [m for m in self.volumes() if m not in self._done]
+                    if not unfinished or passes >= 3:
+                        return 0 if not unfinished else 1
+                    self._stop.wait(self.config.poll_seconds)
+                    continue
                 self._stop.wait(self.config.poll_seconds)
         return 0
 
@@ -343,11 +349,7 @@ class Agent:
         if clock is not None:
             entry["camera_time"] = clock.isoformat()
             entry["measured_at"] = now.isoformat()
-        response = self.session.post(
-            self.config.server + MANIFEST_PATH,
-            json={"device_time": now.isoformat(), "cameras": [entry]},
-            timeout=self.config.request_timeout,
-        )
+        response = self._post_manifest({"device_time": now.isoformat(), "cameras": [entry]})
         if 400 <= response.status_code < 500:
             try:
                 body = response.json()
@@ -368,6 +370,31 @@ class Agent:
                 upload_url=found.get("upload_url"),
             )
         return answer
+
+    def _post_manifest(self, body: dict[str, Any]) -> requests.Response:
+        """POST the manifest; a busy server (503 + Retry-After, 502, 504) or a lost
+        connection is retried a few times with the wait it asks for (the manifest is
+        idempotent). The device clock is the one read when the manifest was built."""
+        for attempt in range(5):
+            try:
+                response = self.session.post(
+                    self.config.server + MANIFEST_PATH,
+                    json=body,
+                    timeout=self.config.request_timeout,
+                )
+            except requests.ConnectionError:
+                if attempt == 4:
+                    raise
+                time.sleep(1 + attempt)
+                continue
+            if response.status_code not in (502, 503, 504) or attempt == 4:
+                return response
+            try:
+                wait = float(response.headers.get("Retry-After", "1"))
+            except ValueError:
+                wait = 1.0
+            time.sleep(min(max(wait, 0.2), 30.0))
+        return response
 
     def _upload(self, slot: str, camera: Camera, clip: LocalClip, answer: dict[str, Any]) -> None:
         state = self.progress.slot(slot)

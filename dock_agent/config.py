@@ -87,7 +87,7 @@ class Config:
     chunk_bytes: int = 8 * 1024 * 1024
     wait_stored_seconds: float = 120.0
     request_timeout: float = 60.0
-    workers: int = 4
+    workers: int = 16  # one per slot: a dock has up to 16
 
 
 def _tz(text: str) -> datetime.tzinfo:
@@ -157,5 +157,5 @@ def from_dict(raw: dict[str, Any], *, base: Path = Path()) -> Config:
         chunk_bytes=int(raw.get("chunk_bytes", 8 * 1024 * 1024)),
         wait_stored_seconds=float(raw.get("wait_stored_seconds", 120.0)),
         request_timeout=float(raw.get("request_timeout", 60.0)),
-        workers=int(raw.get("workers", 4)),
+        workers=int(raw.get("workers", 16)),
     )

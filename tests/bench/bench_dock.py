@@ -9,8 +9,8 @@ ASGI server under uvicorn (storing to S3 in its thread, as deployed), and then:
 
   reference  boto3 put_object of every clip file into the originals bucket, one thread
              per camera (12 at once), wall time from the first to the last put
-  agent      `python -m dock_agent run --once` over a root with 12 camera volumes (4
-             worker threads, the agent's default): wall time until every clip is
+  agent      `python -m dock_agent run --once` over a root with 12 camera volumes (one
+             slot at a time each, 16 worker threads): wall time until every clip is
              `stored` and deleted from its camera (safe to delete) — hashing, manifest,
              tus upload, server verification and the S3 put with Object Lock included
 
@@ -83,7 +83,9 @@ def main() -> None:
         total = make_volumes(work / "mnt", args.cameras, args.clips, args.mib)
         files = sorted((work / "mnt").rglob("*.MP4"))
         gb = total / 1e9
-        print(f"{args.cameras} cameras x {args.clips} clips x {args.mib} MiB = {total / 1e6:.0f} MB")
+        print(
+            f"{args.cameras} cameras x {args.clips} clips x {args.mib} MiB = {total / 1e6:.0f} MB"
+        )
 
         # Reference: the same bytes, put by boto3 into the same S3, 12 cameras at once.
         store = object_store()
@@ -162,7 +164,9 @@ def main() -> None:
         reference = total / 1e6 / reference_s
         measured = total / 1e6 / agent_s
         print(f"reference  boto3 put_object, {len(by_camera)} at once: {reference:7.1f} MB/s")
-        print(f"agent      docked until all safe to delete:  {measured:7.1f} MB/s ({agent_s:.1f} s)")
+        print(
+            f"agent      docked until all safe to delete:  {measured:7.1f} MB/s ({agent_s:.1f} s)"
+        )
         print(f"ratio      agent / reference = {measured / reference:.2f} (goal >= 0.8)")
         print(f"agent CPU  {cpu:.2f} s = {cpu / gb:.1f} CPU-s per GB")
 
