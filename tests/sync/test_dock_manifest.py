@@ -244,3 +244,21 @@ def test_every_dock_action_has_wording() -> None:
         "dock.camera_assigned",
     ):
         assert action in VERBS
+
+
+def test_a_dock_is_enrolled_to_a_unit_by_name(capsys: pytest.CaptureFixture[str]) -> None:
+    import json
+
+    from django.core.management import CommandError, call_command
+
+    unit = make_unit("城关司法所")
+    with pytest.raises(CommandError, match="--unit"):
+        call_command("device_enroll", "--kind", "dock", "--serial", "WS-CMD")
+    call_command(
+        "device_enroll", "--kind", "dock", "--serial", "WS-CMD", "--unit", "城关司法所", "--json"
+    )
+    token = json.loads(capsys.readouterr().out)["token"]
+    assert Device.objects.get(serial="WS-CMD").unit == unit
+    now = timezone.now()
+    body = {"device_time": now.isoformat(), "cameras": [camera_entry("CMD-CAM", [])]}
+    assert post(token, body).status_code == 200
