@@ -1,3 +1,0 @@
-from dock_agent.cli import main
-
-raise SystemExit(main())
