@@ -6,12 +6,23 @@ from django.http import HttpRequest, HttpResponse
 from ninja import Router
 from pydantic import TypeAdapter
 
+from backend.config.errors import PermissionDenied
+from backend.devices.models import DeviceKind
 from backend.devices.services import device_enrol_with_code
 from sync.auth import DeviceBearer, request_device
-from sync.schemas import EnrolIn, EnrolOut, ManifestIn, ManifestOut
+from sync.docks import DockManifestAnswer, dock_manifest_sync
+from sync.schemas import (
+    DockManifestIn,
+    DockManifestOut,
+    EnrolIn,
+    EnrolOut,
+    ManifestIn,
+    ManifestOut,
+)
 from sync.services import ManifestAnswer, manifest_sync
 
 _MANIFEST_ANSWER = TypeAdapter(ManifestAnswer)
+_DOCK_MANIFEST_ANSWER = TypeAdapter(DockManifestAnswer)
 
 router = Router(tags=["device sync"], auth=DeviceBearer())
 
@@ -29,11 +40,41 @@ def post_manifest(request: HttpRequest, payload: ManifestIn) -> HttpResponse:
     twice changes nothing.
     """
     device = request_device(request)
+    if device.kind == DeviceKind.DOCK:
+        raise PermissionDenied(
+            "a dock syncs on behalf of its cameras: POST /api/sync/v1/dock/manifest",
+            code="dock_must_name_cameras",
+        )
     answer = manifest_sync(device=device, device_time=payload.device_time, clips=payload.clips)
     # The service's answer has exactly ManifestOut's shape (tests/contract checks it) and is
     # serialised by pydantic-core in one call: ninja would validate the 10,000 items again
     # and encode them with the standard library's JSON encoder, doubling the latency.
     return HttpResponse(_MANIFEST_ANSWER.dump_json(answer), content_type="application/json")
+
+
+@router.post("dock/manifest", response=DockManifestOut, operation_id="sync_dock_manifest")
+def post_dock_manifest(request: HttpRequest, payload: DockManifestIn) -> HttpResponse:
+    """A dock (采集工作站) syncs on behalf of the cameras in its slots.
+
+    Per camera: its kind and serial as read from it, its slot, its clock where the dock can
+    read it (`camera_time` at workstation time `measured_at`), and every clip still on it
+    (the same clip entries as a camera's own manifest). Each clip becomes a recording of
+    that camera, attributed to the officer holding it at the corrected recording time,
+    exactly as if the camera had synced itself; the dock uploads the bytes to the
+    `upload_url`s it is given (tus, with its own credential) and deletes from the camera
+    **only** what is `stored`.
+
+    A dock acts only for its own unit's cameras. A camera never seen before is registered
+    to the dock's unit, `unassigned` (its clips are kept for an administrator to assign).
+    403 `camera_of_other_unit` / `camera_revoked`: the whole manifest is refused and
+    nothing changes; 403 `not_a_dock` for any other device, `dock_without_unit` for a dock
+    enrolled to no unit.
+    """
+    device = request_device(request)
+    answer = dock_manifest_sync(
+        dock=device, device_time=payload.device_time, cameras=payload.cameras
+    )
+    return HttpResponse(_DOCK_MANIFEST_ANSWER.dump_json(answer), content_type="application/json")
 
 
 @router.post("enrol", response=EnrolOut, auth=None, operation_id="sync_enrol")

@@ -100,3 +100,63 @@ class EnrolIn(Schema):
 class EnrolOut(Schema):
     device_id: str
     token: str = Field(description="Keep it secret; send as `Authorization: Bearer <token>`.")
+
+
+DockableKind = Literal["body_camera", "handheld"]
+
+
+class DockCameraIn(BaseModel):
+    kind: DockableKind = Field(description="The camera's device kind.")
+    serial: str = Field(
+        min_length=1,
+        max_length=100,
+        description="As read from the camera (ID file, volume label or file names).",
+    )
+    model_name: str = Field(default="", max_length=100)
+    slot: str = Field(default="", max_length=40, description="The dock slot it sits in.")
+    camera_time: AwareDatetime | None = Field(
+        default=None,
+        description=(
+            "The camera's clock, read by the dock at `measured_at` (workstation clock); "
+            "omit when the camera does not expose it."
+        ),
+    )
+    measured_at: AwareDatetime | None = Field(
+        default=None,
+        description="Workstation clock when `camera_time` was read (default: `device_time`).",
+    )
+    clips: list[ClipIn] = Field(max_length=20_000)
+
+
+class DockManifestIn(BaseModel):
+    device_time: AwareDatetime = Field(description="The workstation clock when it sent this.")
+    cameras: list[DockCameraIn] = Field(min_length=1, max_length=64)
+
+
+ClockSource = Literal["measured", "last_known", "dock"]
+
+
+class DockCameraOut(BaseModel):
+    kind: str
+    serial: str
+    camera_id: str
+    assignment: Literal["assigned", "unassigned"] = Field(
+        description=(
+            "unassigned: the camera is registered to the dock's unit but no officer holds "
+            "it; its clips are kept (an administrator assigns it) and answered as usual."
+        )
+    )
+    clock_offset_ms: int = Field(description="server time − camera time, as applied.")
+    clock_source: ClockSource = Field(
+        description=(
+            "measured: from `camera_time`; last_known: the camera's last measured offset; "
+            "dock: the workstation's own (the camera's clock taken as the workstation's)."
+        )
+    )
+    clips: list[ClipOut]
+
+
+class DockManifestOut(Schema):
+    server_time: datetime.datetime
+    clock_offset_ms: int = Field(description="server time − workstation time, as measured now.")
+    cameras: list[DockCameraOut]

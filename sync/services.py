@@ -7,6 +7,7 @@ import time
 import unicodedata
 import uuid
 from collections import Counter
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import PurePosixPath
 
@@ -88,7 +89,7 @@ def _new_upload(
     )
 
 
-def _validate_manifest(clips: list[ClipIn]) -> None:
+def validate_manifest(clips: list[ClipIn]) -> None:
     if len(clips) > settings.FV_MANIFEST_MAX_CLIPS:
         raise PayloadTooLarge(
             f"a manifest may list at most {settings.FV_MANIFEST_MAX_CLIPS} clips",
@@ -113,7 +114,9 @@ def _validate_manifest(clips: list[ClipIn]) -> None:
         )
 
 
-def _announce(device: Device, clips: list[ClipIn], offset_ms: int) -> dict[str, _Known]:
+def _announce(
+    device: Device, clips: list[ClipIn], offset_ms: int, detail: Mapping[str, object]
+) -> dict[str, _Known]:
     """Create recordings for clips the server has not seen; return what it knows of all."""
     offset = datetime.timedelta(milliseconds=offset_ms)
     clip_ids = [clip.clip_id for clip in clips]
@@ -165,7 +168,7 @@ def _announce(device: Device, clips: list[ClipIn], offset_ms: int) -> dict[str, 
             RecordingStateChange(
                 recording=r,
                 to_state=RecordingState.ANNOUNCED,
-                detail={"clock_offset_ms": offset_ms},
+                detail={"clock_offset_ms": offset_ms, **detail},
             )
             for r in new_recordings
         ],
@@ -194,15 +197,77 @@ def manifest_sync(
 def _manifest_sync(
     *, device: Device, device_time: datetime.datetime, clips: list[ClipIn]
 ) -> ManifestAnswer:
-    _validate_manifest(clips)
+    validate_manifest(clips)
     now = timezone.now()
     offset_ms = device_clock_offset_ms(device_time=device_time, server_time=now)
-    _validate_clip_times(clips, offset_ms)
+    validate_clip_times(clips, offset_ms)
+    with transaction.atomic():
+        device_clock_record(device=device, device_time=device_time, server_time=now)
+    synced = clips_reconcile(
+        device=device, uploader=device, clips=clips, offset_ms=offset_ms, now=now
+    )
+    with transaction.atomic():
+        synced.audit_refusals(uploader=device)
+        audit_record(
+            actor=Actor.device(device),
+            action="device.manifest_synced",
+            object_type="device",
+            object_id=device.pk,
+            data={
+                "clips": len(clips),
+                "uploads_opened": synced.uploads_opened,
+                "redeclared": synced.redeclared[:100],
+                "clock_offset_ms": offset_ms,
+            },
+        )
+    return ManifestAnswer(server_time=now, clock_offset_ms=offset_ms, clips=synced.answers)
+
+
+@dataclass
+class Reconciled:
+    """What reconciling one device's clips did: the answers, and what to audit."""
+
+    answers: list[ClipAnswer]
+    uploads_opened: int
+    redeclared: list[str]
+    budget: ManifestAdmission
+
+    def audit_refusals(self, *, uploader: Device, data: Mapping[str, object] | None = None) -> None:
+        refused = self.budget.refused
+        if not refused:
+            return
+        reasons = Counter(reason for _clip, reason, _size in refused)
+        audit_record(
+            actor=Actor.device(uploader),
+            action="staging.admission_refused",
+            object_type="device",
+            object_id=uploader.pk,
+            data={
+                **(data or {}),
+                "clips": len(refused),
+                "bytes": sum(size for _clip, _reason, size in refused),
+                "reasons": dict(reasons),
+                "clip_ids": [clip_id for clip_id, _r, _s in refused[:20]],
+            },
+        )
+
+
+def clips_reconcile(
+    *,
+    device: Device,
+    uploader: Device,
+    clips: list[ClipIn],
+    offset_ms: int,
+    now: datetime.datetime,
+    announced_detail: Mapping[str, object] | None = None,
+) -> Reconciled:
+    """Reconcile `device`'s clips (validated, their times checked against `offset_ms`):
+    new ones become recordings of `device`, attributed to its holder at the corrected
+    recording time; uploads are opened for `uploader` (the device itself, or the dock it
+    sits in) and count against the uploader's staging share."""
     answers: list[ClipAnswer] = []
     uploads_opened = 0
     redeclared: list[str] = []
-    with transaction.atomic():
-        device_clock_record(device=device, device_time=device_time, server_time=now)
     # Bounded transactions: on SQLite (the embedded stack) a transaction holds the one
     # write lock of the whole database, and a 20,000-clip manifest in one transaction held
     # it for tens of seconds — the worker's writes failed with "database is locked". Each
@@ -213,7 +278,7 @@ def _manifest_sync(
     # for SQLITE_LOCK_SLICE_SECONDS, a pause lets a waiting writer in.
     # Staging admission (sync/staging_admission.py): read and spent under a lock held by
     # each chunk's transaction, so concurrent manifests never over-admit.
-    budget = ManifestAdmission(device_id=device.pk, now=now)
+    budget = ManifestAdmission(device_id=uploader.pk, now=now)
     chunk_size = max(1, settings.FV_MANIFEST_CHUNK_CLIPS)
     pausing = connection.vendor == "sqlite"
     held = 0.0
@@ -225,42 +290,22 @@ def _manifest_sync(
         budget.begin_chunk()
         with transaction.atomic():
             opened, chunk_redeclared = _reconcile(
-                device, clips[start : start + chunk_size], offset_ms, now, answers, budget
+                device,
+                uploader,
+                clips[start : start + chunk_size],
+                offset_ms,
+                now,
+                answers,
+                budget,
+                announced_detail or {},
             )
         held += time.monotonic() - began
         uploads_opened += opened
         redeclared.extend(chunk_redeclared)
-    with transaction.atomic():
-        if budget.refused:
-            reasons = Counter(reason for _clip, reason, _size in budget.refused)
-            audit_record(
-                actor=Actor.device(device),
-                action="staging.admission_refused",
-                object_type="device",
-                object_id=device.pk,
-                data={
-                    "clips": len(budget.refused),
-                    "bytes": sum(size for _clip, _reason, size in budget.refused),
-                    "reasons": dict(reasons),
-                    "clip_ids": [clip_id for clip_id, _r, _s in budget.refused[:20]],
-                },
-            )
-        audit_record(
-            actor=Actor.device(device),
-            action="device.manifest_synced",
-            object_type="device",
-            object_id=device.pk,
-            data={
-                "clips": len(clips),
-                "uploads_opened": uploads_opened,
-                "redeclared": redeclared[:100],
-                "clock_offset_ms": offset_ms,
-            },
-        )
-    return ManifestAnswer(server_time=now, clock_offset_ms=offset_ms, clips=answers)
+    return Reconciled(answers, uploads_opened, redeclared, budget)
 
 
-def _validate_clip_times(clips: list[ClipIn], offset_ms: int) -> None:
+def validate_clip_times(clips: list[ClipIn], offset_ms: int) -> None:
     """Every clip's recorded times, on the server's clock, are dates the database can hold."""
     offset = datetime.timedelta(milliseconds=offset_ms)
     bad = []
@@ -280,19 +325,21 @@ def _validate_clip_times(clips: list[ClipIn], offset_ms: int) -> None:
 
 def _reconcile(
     device: Device,
+    uploader: Device,
     clips: list[ClipIn],
     offset_ms: int,
     now: datetime.datetime,
     answers: list[ClipAnswer],
     budget: ManifestAdmission,
+    announced_detail: Mapping[str, object],
 ) -> tuple[int, list[str]]:
     """One chunk of a manifest, in the caller's transaction: appends its answers, returns
     (uploads opened, clip ids redeclared)."""
-    known = _announce(device, clips, offset_ms)
+    known = _announce(device, clips, offset_ms, announced_detail)
     open_uploads: dict[uuid.UUID, tuple[uuid.UUID, int]] = {
         recording_id: (upload_id, offset)
         for recording_id, upload_id, offset in Upload.objects.filter(
-            device=device,
+            device=uploader,
             state=UploadState.RECEIVING,
             expires_at__gt=now,
             recording_id__in=[known[clip.clip_id].pk for clip in clips],
@@ -361,7 +408,7 @@ def _reconcile(
                     )
                 )
                 continue
-            upload = _new_upload(device, recording.pk, recording, clip, now)
+            upload = _new_upload(uploader, recording.pk, recording, clip, now)
             to_create.append(upload)
             open_uploads[recording.pk] = (upload.pk, 0)
         upload_id, upload_offset = open_uploads[recording.pk]

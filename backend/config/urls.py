@@ -45,6 +45,7 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("officers/", include("backend.accounts.urls")),
     path("calendar/", include("backend.workcalendar.urls")),
+    path("docks/", include("backend.devices.urls")),
     path("enforcement/", include("backend.enforcement.urls")),
     path("inspections/", include("backend.inspections.urls")),
     path("retention/", include("backend.retention.urls")),

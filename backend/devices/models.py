@@ -38,6 +38,11 @@ class Device(models.Model):
     revoked_at = models.DateTimeField(null=True, blank=True)
     last_seen_at = models.DateTimeField(null=True, blank=True)
     last_clock_offset_ms = models.BigIntegerField(null=True, blank=True)
+    # A camera first seen in a dock (采集工作站) is registered by it, without a credential
+    # and unassigned until an administrator hands it to an officer.
+    registered_by_dock = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
 
     class Meta:
         verbose_name = _("设备")
@@ -117,3 +122,23 @@ class EnrolmentCode(models.Model):
     device = models.ForeignKey(
         Device, null=True, blank=True, on_delete=models.PROTECT, related_name="enrolment_codes"
     )
+
+
+class DockPresence(models.Model):
+    """A camera as a dock (采集工作站) last reported it: its slot, when, and what it still
+    held that the server has not stored. One row per (dock, camera), updated by each of the
+    dock's manifests for that camera."""
+
+    dock = models.ForeignKey(Device, on_delete=models.CASCADE, related_name="docked_cameras")
+    camera = models.ForeignKey(Device, on_delete=models.CASCADE, related_name="dock_presences")
+    slot = models.CharField(_("槽位"), max_length=40, blank=True)
+    last_seen_at = models.DateTimeField(_("最近同步"))
+    clips = models.PositiveIntegerField(default=0)
+    pending_clips = models.PositiveIntegerField(default=0)
+    pending_bytes = models.BigIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["dock", "camera"], name="dock_presence_unique")
+        ]
+        indexes = [models.Index(fields=["dock", "slot"])]

@@ -59,7 +59,14 @@ def recording_upload_received(*, upload_id: uuid.UUID, sha256: str) -> None:
     the device to send the clip again. Idempotent: a second call changes nothing.
     """
     with transaction.atomic():
-        upload = Upload.objects.select_for_update().select_related("device").get(pk=upload_id)
+        # Only the upload's row: FOR UPDATE without `of` also locked the joined device row,
+        # which every upload of a dock shares — concurrent verifications then serialised
+        # on it and deadlocked with manifests inserting rows that reference the device.
+        upload = (
+            Upload.objects.select_for_update(of=("self",))
+            .select_related("device")
+            .get(pk=upload_id)
+        )
         recording = Recording.objects.select_for_update().get(pk=upload.recording_id)
         if upload.state != UploadState.RECEIVING:
             return

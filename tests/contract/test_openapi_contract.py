@@ -7,7 +7,7 @@ import pytest
 
 from backend.corrections.schemas import PositionBatchIn, PositionBatchOut
 from mobile_contract.openapi import OPENAPI_PATH, current_document, render
-from sync.schemas import ManifestIn, ManifestOut
+from sync.schemas import DockManifestIn, DockManifestOut, ManifestIn, ManifestOut
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "mobile_contract" / "examples"
 
@@ -31,6 +31,8 @@ def test_openapi_documents_the_manifest_operation() -> None:
     [
         ("manifest_request.json", ManifestIn),
         ("manifest_response.json", ManifestOut),
+        ("dock_manifest_request.json", DockManifestIn),
+        ("dock_manifest_response.json", DockManifestOut),
         ("positions_batch_request.json", PositionBatchIn),
         ("positions_batch_response.json", PositionBatchOut),
     ],

@@ -793,6 +793,19 @@ MATRIX: dict[str, Cell] = {
         body=manifest_body,
         sided=False,
     ),
+    # Docks only (the matrix's device is a body camera: 403 not_a_dock); a dock's own
+    # matrix (its unit's, another unit's, unknown and revoked cameras) is in
+    # tests/sync/test_dock_manifest.py.
+    "POST /api/sync/v1/dock/manifest": Cell(
+        "POST",
+        lambda c: "/api/sync/v1/dock/manifest",
+        same(401, anon=401, device=403),
+        body=lambda c: {
+            "device_time": timezone.now().isoformat(),
+            "cameras": [{"kind": "body_camera", "serial": "SN-MATRIX", "clips": []}],
+        },
+        sided=False,
+    ),
 }
 
 # Other apps' operations: authentication layer asserted exactly, role cells by their owners.

@@ -215,6 +215,28 @@ def unit_of(ctx: Ctx) -> Any:
     return ctx.world.office if ctx.side == "own" else ctx.world.other_bureau
 
 
+def docked_camera(ctx: Ctx) -> str:
+    """A camera a dock of the object's unit registered (unassigned), and an officer of that
+    unit to hand it to (the body)."""
+    from backend.audit.services import Actor as _Actor
+    from backend.devices.docks import dock_camera_resolve
+    from backend.devices.services import device_enroll
+    from tests.factories import make_officer
+
+    unit = unit_of(ctx)
+    dock = device_enroll(
+        kind="dock", serial=f"WS-{uuid.uuid4().hex[:8]}", unit=unit, actor=_Actor.system()
+    ).device
+    camera = dock_camera_resolve(
+        dock=dock, kind="body_camera", serial=f"CAM-{uuid.uuid4().hex[:8]}"
+    ).camera
+    ctx.objects["assign_body"] = {
+        "officer": make_officer(unit).pk,
+        "starts_at": "2026-12-01T08:00",
+    }
+    return str(camera.pk)
+
+
 def subject(ctx: Ctx) -> str:
     return str(ctx.world.extra["subject" if ctx.side == "own" else "other_subject"].pk)
 
@@ -316,6 +338,26 @@ def push_body(ctx: Ctx) -> dict[str, Any]:
 CONTENT_OWN = {r: 200 for r in (FO, CO, SUP, LEGAL, SYS)}
 
 APPS_MATRIX: dict[str, Cell] = {
+    # Docks (采集工作站): supervisors for their unit, system administrators for every unit.
+    "GET /docks/": Cell(
+        "GET",
+        lambda c: "/docks/",
+        same(403, **PAGE, supervisor=200, system_admin=200),
+        sided=False,
+    ),
+    "POST /docks/cameras/<str:camera_id>/assign/": Cell(
+        "POST",
+        lambda c: f"/docks/cameras/{docked_camera(c)}/assign/",
+        roles(
+            {SUP: 302, SYS: 302},
+            {SUP: 404, SYS: 302},
+            default=403,
+            other_default=403,
+            **PAGE,
+        ),
+        body=lambda c: c.objects["assign_body"],
+        form=True,
+    ),
     # Retention: storage facts for the storage administrator, every unit.
     "GET /api/retention/policies": Cell(
         "GET", lambda c: "/api/retention/policies", storage_only(), sided=False

@@ -3,7 +3,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from backend.accounts.models import Officer
+from backend.accounts.models import Officer, Unit
 from backend.audit.services import Actor
 from backend.config.errors import FieldVaultError
 from backend.devices.models import DeviceKind
@@ -17,6 +17,11 @@ class Command(BaseCommand):
         parser.add_argument("--kind", required=True, choices=list(DeviceKind.values))
         parser.add_argument("--serial", required=True)
         parser.add_argument("--officer", help="certificate number of the officer who holds it")
+        parser.add_argument(
+            "--unit",
+            help="the unit's exact name (a dock, 采集工作站, must belong to one: it syncs "
+            "that unit's cameras only)",
+        )
         parser.add_argument("--model", default="")
         parser.add_argument("--firmware", default="")
         parser.add_argument("--json", action="store_true")
@@ -27,11 +32,20 @@ class Command(BaseCommand):
             officer = Officer.objects.filter(certificate_number=options["officer"]).first()
             if officer is None:
                 raise CommandError(f"no officer with certificate number {options['officer']}")
+        unit = None
+        if options["unit"]:
+            units = list(Unit.objects.filter(name=options["unit"])[:2])
+            if len(units) != 1:
+                raise CommandError(f"no single unit named {options['unit']}")
+            unit = units[0]
+        if options["kind"] == DeviceKind.DOCK and unit is None and officer is None:
+            raise CommandError("a dock must belong to a unit: pass --unit")
         try:
             enrolment = device_enroll(
                 kind=options["kind"],
                 serial=options["serial"],
                 officer=officer,
+                unit=unit,
                 model_name=options["model"],
                 firmware=options["firmware"],
                 actor=Actor.system(),

@@ -1,0 +1,3 @@
+from dock_agent.cli import main
+
+raise SystemExit(main())
