@@ -123,6 +123,12 @@ def test_located_rate_on_a_scripted_month(world: World) -> None:
         "/api/corrections/figures", {"office_id": office.pk, "month": f"{year:04d}-{month:02d}"}
     ).json()
     assert body["located_subject_days"] == 7 * days - 1 and "定位率" in body["located_definition"]
+    # The yearly report lists the office's 定位率 of the year with the definition.
+    report = client.get(f"/publication/report/{year}/").content.decode()
+    assert 'id="report-located"' in report and office.name in report
+    # (to today: 对象9's position of this month's first day counts when it is the same year)
+    in_year = 7 * days - 1 + (1 if (last + datetime.timedelta(days=1)).year == year else 0)
+    assert f"<td>{in_year}</td>" in report and 'id="located-definition"' in report
 
 
 def _track_url(subject: Subject) -> str:

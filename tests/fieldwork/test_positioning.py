@@ -120,6 +120,44 @@ def test_replayed_reordered_duplicate_and_late_batches_store_each_position_once(
     assert not PositionAlert.objects.exists()
 
 
+def test_a_batch_costs_the_same_few_queries_whatever_its_size(world: World) -> None:
+    """The ingest bench's per-batch work, held in the suite: binding and area in one query,
+    the outings looked up only when a position lies outside, one INSERT."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from backend.corrections.services import PositionIn, positions_ingest
+    from backend.devices.models import Device
+
+    area_set(subject=world.north.subject, name="示范县", geometry=COUNTY, actor=world.north.user)
+    start = timezone.now() - datetime.timedelta(hours=20)
+    _bound_phone(world, since=start - datetime.timedelta(hours=1))
+    device = Device.objects.get(kind="positioning")
+
+    def batch(n: int, where: tuple[float, float]) -> list[PositionIn]:
+        return [
+            PositionIn(
+                uuid.uuid4(), start + datetime.timedelta(minutes=i), *where, 10.0, "gps", 50, ""
+            )
+            for i in range(n)
+        ]
+
+    counts = []
+    for n in (1, 288):
+        with CaptureQueriesContext(connection) as queries:
+            result = positions_ingest(
+                device=device, device_time=timezone.now(), positions=batch(n, INSIDE)
+            )
+        assert result.stored == n
+        counts.append(len(queries))
+    assert counts[0] == counts[1] <= 5, counts  # savepoint/transaction, bindings, insert
+    with CaptureQueriesContext(connection) as queries:
+        result = positions_ingest(
+            device=device, device_time=timezone.now(), positions=batch(288, OUTSIDE)
+        )
+    assert len(result.alerts) == 1 and len(queries) <= counts[0] + 6, len(queries)
+
+
 def test_only_positioning_devices_send_and_unbound_times_are_named(world: World) -> None:
     status, body = _post(world.north.token, _batch([_position(timezone.now(), INSIDE)]))
     assert (status, body["code"]) == (403, "not_a_positioning_device")

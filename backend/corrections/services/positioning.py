@@ -221,7 +221,25 @@ class IngestResult:
     alerts: list[PositionAlert]
 
 
-def _subject_at(bindings: list[PositioningBinding], when: datetime.datetime) -> uuid.UUID | None:
+@dataclass(frozen=True)
+class _Binding:
+    starts_at: datetime.datetime
+    ends_at: datetime.datetime | None
+    subject_id: uuid.UUID
+    area: dict[str, Any] | None  # the subject's allowed area (GeoJSON), if set
+
+
+def _bindings(device: Device) -> list[_Binding]:
+    """The device's bindings with each subject's area, in one query."""
+    return [
+        _Binding(*row)
+        for row in PositioningBinding.objects.filter(device=device)
+        .order_by("starts_at")
+        .values_list("starts_at", "ends_at", "subject_id", "subject__area__geometry")
+    ]
+
+
+def _subject_at(bindings: list[_Binding], when: datetime.datetime) -> uuid.UUID | None:
     for b in bindings:
         if b.starts_at <= when and (b.ends_at is None or when < b.ends_at):
             return b.subject_id
@@ -252,7 +270,7 @@ def positions_ingest(
         raise InvalidInput(_("一批最多 500 个定位"), code="batch_too_large")
     now = timezone.now()
     offset = now - device_time
-    bindings = list(PositioningBinding.objects.filter(device=device).order_by("starts_at"))
+    bindings = _bindings(device)
     rows: list[tuple[Any, ...]] = []
     unbound: list[uuid.UUID] = []
     seen: set[uuid.UUID] = set()
@@ -272,24 +290,22 @@ def positions_ingest(
             unbound.append(p.client_id)
             continue
         rows.append((p, recorded, subject_id))
-    subject_ids = {r[2] for r in rows}
-    areas = dict(
-        SupervisionArea.objects.filter(subject_id__in=subject_ids).values_list(
-            "subject_id", "geometry"
-        )
-    )
+    prepared = {b.subject_id: PreparedArea(b.area) for b in bindings if b.area is not None}
+    outside_of = [
+        subject_id in prepared and not prepared[subject_id].contains(p.longitude, p.latitude)
+        for p, _recorded, subject_id in rows
+    ]
+    # Approved 外出 are looked up only when a position lies outside (one query).
+    away = [r for r, out in zip(rows, outside_of, strict=True) if out]
     trips = (
-        _approved_outings(subject_ids, min(r[1] for r in rows), max(r[1] for r in rows))
-        if rows
+        _approved_outings({r[2] for r in away}, min(r[1] for r in away), max(r[1] for r in away))
+        if away
         else {}
     )
-    prepared = {subject_id: PreparedArea(geometry) for subject_id, geometry in areas.items()}
     values: list[Any] = []
     leaving: list[tuple[Any, str, datetime.datetime, float, float]] = []
-    for p, recorded, subject_id in rows:
-        area = prepared.get(subject_id)
-        outside = area is not None and not area.contains(p.longitude, p.latitude)
-        covered = any(s <= recorded <= e for s, e in trips.get(subject_id, []))
+    for (p, recorded, subject_id), outside in zip(rows, outside_of, strict=True):
+        covered = outside and any(s <= recorded <= e for s, e in trips.get(subject_id, []))
         if outside and not covered:
             leaving.append(
                 (subject_id, PositionAlertKind.LEFT_AREA, recorded, p.latitude, p.longitude)
@@ -348,9 +364,12 @@ def _raise_alerts(
     by_key: dict[tuple[Any, str], list[tuple[datetime.datetime, float, float]]] = {}
     for subject_id, kind, when, lat, lon in found:
         by_key.setdefault((subject_id, kind), []).append((when, lat, lon))
-    offices = dict(
-        Subject.objects.filter(pk__in={k[0] for k in by_key}).values_list("pk", "office_id")
-    )
+    offices = {
+        pk: (office_id, path)
+        for pk, office_id, path in Subject.objects.filter(
+            pk__in={k[0] for k in by_key}
+        ).values_list("pk", "office_id", "office__path")
+    }
     raised: list[PositionAlert] = []
     for (subject_id, kind), points in by_key.items():
         first = min(points)
@@ -368,7 +387,7 @@ def _raise_alerts(
                 continue
             alert = PositionAlert.objects.create(
                 subject_id=subject_id,
-                office_id=offices[subject_id],
+                office_id=offices[subject_id][0],
                 kind=kind,
                 first_at=first[0],
                 last_at=last[0],
@@ -387,13 +406,12 @@ def _raise_alerts(
         if changed:
             alert.save(update_fields=changed)
     if raised:
-        events = [_alert_event(a) for a in raised]
+        events = [_alert_event(a, offices[a.subject_id][1]) for a in raised]
         transaction.on_commit(lambda: _publish(events))
     return raised
 
 
-def _alert_event(alert: PositionAlert) -> tuple[str, dict[str, Any]]:
-    path = alert.subject.office.path
+def _alert_event(alert: PositionAlert, path: str) -> tuple[str, dict[str, Any]]:
     return path, {
         "type": "correction.position_alert",
         "alert_id": alert.pk,
