@@ -16,9 +16,11 @@ from django.utils import timezone
 
 from backend.accounts.models import Role, UnitKind
 from backend.audit.models import AuditEvent
+from backend.config.errors import InvalidInput
 from backend.corrections.models import Position, Subject, TrackView
 from backend.corrections.selectors import office_month_figures, office_year_located
 from backend.corrections.services import positions_purge, subject_create
+from backend.wiring.management.commands.fieldwork_periodic import fieldwork_periodic
 from tests.factories import make_device, make_officer, make_unit, make_user
 from tests.fieldwork.conftest import World
 
@@ -209,8 +211,12 @@ def test_positions_purged_after_the_retention_period_audited(world: World, setti
     assert Position.objects.filter(subject=subject).count() == 3
     event = AuditEvent.objects.get(action="correction_positions.purged")
     assert event.data["purged"] == 5 and event.data["retention_days"] == 30
-    # Repeated: nothing more to remove, and that is audited too.
-    assert positions_purge().purged == 0
-    assert AuditEvent.objects.filter(action="correction_positions.purged").count() == 2
+    # Repeated: nothing more to remove, and no audit noise from the periodic pass.
+    assert fieldwork_periodic()["positions_purged"] == 0
+    assert AuditEvent.objects.filter(action="correction_positions.purged").count() == 1
     assert positions_purge(retention_days=1).purged == 3
     assert not Position.objects.exists()
+    assert AuditEvent.objects.filter(action="correction_positions.purged").count() == 2
+    # A retention period under a day is refused.
+    with pytest.raises(InvalidInput):
+        positions_purge(retention_days=0)

@@ -290,3 +290,67 @@ def test_steps_from_announcement_to_release_are_enforced(world: World) -> None:
         "correction_step.warning",
         "correction_step.release",
     } <= actions
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_alert_reaches_the_office_websocket_within_a_minute_of_the_upload(
+    committed_world: World, settings: Any
+) -> None:
+    """Upload → websocket through the real Redis channel layer; the measured latency is
+    printed (the issue asks for under a minute)."""
+    import asyncio
+    import time
+
+    from asgiref.sync import sync_to_async
+    from channels.layers import channel_layers
+    from channels.testing import WebsocketCommunicator
+
+    world = committed_world
+    settings.CHANNEL_LAYERS = {
+        "default": {
+            "BACKEND": "channels_redis.core.RedisChannelLayer",
+            "CONFIG": {
+                "hosts": [settings.REDIS_URL or "redis://127.0.0.1:6379/0"],
+                "prefix": f"fv-test-{uuid.uuid4().hex[:8]}",
+            },
+        }
+    }
+    channel_layers.backends.clear()
+    area_set(subject=world.north.subject, name="示范县", geometry=COUNTY, actor=world.north.user)
+    token = _bound_phone(world, since=timezone.now() - datetime.timedelta(hours=2))
+    client = Client()
+    client.force_login(world.north.user)
+    cookie = f"sessionid={client.cookies['sessionid'].value}".encode()
+    body = _batch([_position(timezone.now() - datetime.timedelta(minutes=10), OUTSIDE)])
+
+    async def scenario() -> tuple[float, dict[str, Any], int]:
+        from backend.config.asgi import application
+
+        ws = WebsocketCommunicator(
+            application,
+            "/ws/corrections/",
+            headers=[
+                (b"cookie", cookie),
+                (b"host", b"127.0.0.1"),
+                (b"origin", b"http://127.0.0.1"),
+            ],
+        )
+        connected, code = await ws.connect()
+        assert connected, code
+        assert (await ws.receive_json_from())["type"] == "hello"
+        started = time.perf_counter()
+        status, answer = await sync_to_async(_post)(token, body)
+        assert status == 200 and answer["alerts_raised"] == 1, answer
+        while True:
+            event = await ws.receive_json_from(timeout=60)
+            if event["type"] == "correction.position_alert":
+                break
+        latency = time.perf_counter() - started
+        await ws.disconnect()
+        return latency, event, status
+
+    latency, event, _status = asyncio.run(scenario())
+    channel_layers.backends.clear()
+    assert event["subject_id"] == str(world.north.subject.pk) and event["kind"] == "left_area"
+    assert latency < 60
+    print(f"alert latency upload → websocket (Redis layer): {latency * 1000:.0f} ms")

@@ -123,7 +123,8 @@ def positions_purge(
     *, now: datetime.datetime | None = None, retention_days: int | None = None
 ) -> PurgeResult:
     """Delete positions recorded before now − the retention period, in chunks; one audit
-    event names the cutoff and how many were removed (also when none were)."""
+    event names the cutoff and how many were removed (none when nothing was: the periodic
+    pass runs it every 15 minutes)."""
     days = settings.FV_POSITION_RETENTION_DAYS if retention_days is None else retention_days
     if days < 1:
         raise InvalidInput(_("定位保存期限至少 1 天"), code="invalid_retention")
@@ -140,6 +141,8 @@ def positions_purge(
                 break
             deleted, _by_model = Position.objects.filter(id__in=ids).delete()
             purged += deleted
+    if not purged:
+        return PurgeResult(cutoff=cutoff, purged=0)
     audit_record(
         actor=Actor.system(),
         action="correction_positions.purged",
