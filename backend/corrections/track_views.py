@@ -60,6 +60,7 @@ def _path(positions: list[Position]) -> dict[str, Any] | None:
         "width": width,
         "height": height,
         "points": " ".join(f"{x},{y}" for x, y in points),
+        "dots": points,
         "outside": [pt for pt, p in zip(points, positions, strict=True) if p.outside_area],
         "start": points[0],
         "end": points[-1],
