@@ -32,6 +32,7 @@ from backend.corrections.schemas import (
     SubjectTransferOut,
 )
 from backend.corrections.selectors import (
+    LOCATED_DEFINITION,
     alerts_visible_to,
     contacts_of_subject,
     office_month_figures,
@@ -318,13 +319,16 @@ def _month(month: str) -> tuple[int, int]:
 
 def _figures(office: Unit, year: int, month: int) -> FiguresOut:
     result = office_month_figures(office=office, year=year, month=month)
-    return FiguresOut(**vars(result), office_name=office.name)
+    return FiguresOut(
+        **vars(result), office_name=office.name, located_definition=str(LOCATED_DEFINITION)
+    )
 
 
 @router.get("figures", response=FiguresOut, operation_id="correction_figures")
 def figures(request: HttpRequest, office_id: int, month: str) -> FiguresOut:
-    """Monthly figures of one office (`month` = YYYY-MM): share of subjects located in the
-    last 30 days (target ≥ 70 %), missed check-ins, home visits done vs due."""
+    """Monthly figures of one office (`month` = YYYY-MM): 定位率 (subjects with a valid
+    position that day ÷ subjects under correction that day, per day and for the month in
+    subject-days; target ≥ 70 %), missed check-ins, home visits done vs due."""
     year, number = _month(month)
     office: Unit | None = offices_visible_to(_user(request)).filter(pk=office_id).first()
     if office is None:

@@ -418,3 +418,26 @@ class CorrectionStep(models.Model):
             ),
         )
         indexes = (models.Index(fields=["subject", "on_date"]),)
+
+
+class TrackView(models.Model):
+    """定位轨迹查阅登记: one row per view of a subject's track (one local day), written before
+    the track is shown. Append-only: no code path updates or deletes a row, and on
+    PostgreSQL a trigger refuses it (migration 0005). Kept when the positions are purged."""
+
+    occurred_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    user = models.ForeignKey("accounts.User", on_delete=models.PROTECT, related_name="+")
+    user_display = models.CharField(_("查阅人"), max_length=200)
+    user_role = models.CharField(max_length=30)
+    user_unit = models.CharField(_("查阅人单位"), max_length=200, blank=True)
+    subject = models.ForeignKey(Subject, on_delete=models.PROTECT, related_name="track_views")
+    office_path = models.CharField(max_length=500, db_index=True)
+    day = models.DateField(_("轨迹日期"))
+    purpose = models.CharField(_("事由"), max_length=300)
+    positions = models.PositiveIntegerField(default=0)
+    ip_address = models.GenericIPAddressField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("定位轨迹查阅登记")
+        verbose_name_plural = _("定位轨迹查阅登记")
+        indexes = (models.Index(fields=["subject", "occurred_at"]),)

@@ -131,10 +131,23 @@ class FiguresOut(Schema):
     month: str
     as_of: datetime.date
     subjects_active: int
-    subjects_located_30d: int
-    located_share: float | None
+    subjects_located_day: int = Field(
+        description="Subjects under correction on the as-of day with a valid position that day."
+    )
+    located_day_share: float | None = Field(description="定位率 of the as-of day.")
+    located_subject_days: int
+    active_subject_days: int
+    located_share: float | None = Field(
+        description="定位率 of the month to the as-of day: located subject-days ÷ subject-days "
+        "under correction (see located_definition)."
+    )
     located_target: float
     located_meets_target: bool | None
+    located_definition: str
+    subjects_contacted_30d: int = Field(
+        description="Subjects with an in-person contact (check-in, visit, talk) in the 30 days "
+        "to the as-of day (not 定位率)."
+    )
     check_ins_due: int
     check_ins_missed: int
     check_ins_flagged: int

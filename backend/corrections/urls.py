@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from backend.corrections import step_views, views
+from backend.corrections import step_views, track_views, views
 
 app_name = "corrections"
 
@@ -17,6 +17,8 @@ urlpatterns = [
         step_views.permission_create,
         name="permission_create",
     ),
+    path("subjects/<str:subject_id>/track/", track_views.track, name="track"),
+    path("track-register/", track_views.track_register, name="track_register"),
     path("permissions/", step_views.permission_queue, name="permissions"),
     path(
         "permissions/<int:request_id>/decide/",

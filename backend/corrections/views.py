@@ -35,6 +35,7 @@ from backend.corrections.models import (
 )
 from backend.corrections.selectors import (
     CORRECTION_READ_ROLES,
+    LOCATED_DEFINITION,
     LOCATED_TARGET,
     OfficeMonthFigures,
     alerts_visible_to,
@@ -44,7 +45,7 @@ from backend.corrections.selectors import (
     subject_get_visible,
     subjects_visible_to,
 )
-from backend.corrections.services import ContactInput, contact_log
+from backend.corrections.services import ContactInput, contact_log, track_in_scope
 from backend.web.pages import page
 
 PAGE_SIZE = 25
@@ -182,6 +183,7 @@ def _figures(office: Unit | None, year: int, month: int) -> dict[str, Any]:
         "figures_rows": rows,
         "chart": _month_chart(rows),
         "located_pct": "—" if share is None else f"{share * 100:.1f} %",
+        "located_definition": LOCATED_DEFINITION,
     }
 
 
@@ -390,6 +392,7 @@ def _subject_page(
         "form": form,
         "may_log": _may_log(user, subject),
         "flagged": sum(1 for c in contacts if c.crosscheck_status == CrossCheckStatus.MISMATCH),
+        "may_track": track_in_scope(user, subject),
         **_steps_context(subject),
     }
     return render(request, "corrections/subject_detail.html", context, status=status)

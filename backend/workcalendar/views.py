@@ -99,6 +99,8 @@ def calendar_enter(request: HttpRequest) -> HttpResponse:
                 )
                 % vars(report),
             )
+            for warning in report.warnings:
+                messages.warning(request, warning)
             return HttpResponseRedirect(reverse("workcalendar:year", args=[report.year]))
     else:
         status = 400

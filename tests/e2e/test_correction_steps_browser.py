@@ -17,7 +17,12 @@ from django.db import connection
 from django.utils import timezone
 
 from backend.accounts.models import Role
-from backend.corrections.models import CorrectionStep, PermissionRequest, PositionAlert
+from backend.corrections.models import (
+    CorrectionStep,
+    PermissionRequest,
+    PositionAlert,
+    TrackView,
+)
 from backend.corrections.services import (
     ScheduleInput,
     area_set,
@@ -140,6 +145,22 @@ def test_subject_from_announcement_to_release_with_an_approved_trip(
             answer = json.loads(response.read())
         assert (answer["stored"], answer["alerts_raised"]) == (3, 0)
         assert not PositionAlert.objects.filter(subject=subject).exists()
+
+        # The officer views the day's track: registered with its purpose first.
+        page.goto(url)
+        page.click("#track-link")
+        page.wait_for_selector("#track-form")
+        assert page.locator("#track").count() == 0  # nothing shown before the purpose
+        page.fill("#track-form input[name=purpose]", "核查外出期间的行踪")
+        page.click("#track-form button[type=submit]")
+        page.wait_for_selector("#track-registered")
+        shown = page.locator("#track-table tbody tr").count()
+        assert shown == TrackView.objects.get(subject=subject).positions >= 1
+        _no_horizontal_scroll(page)
+        page.screenshot(path=str(ARTIFACTS / "correction-track-phone.png"), full_page=True)
+        boss.goto(f"{server}/corrections/track-register/")
+        assert "核查外出期间的行踪" in boss.locator("#track-register").inner_text()
+        _no_horizontal_scroll(boss)
 
         # A warning, then the release at the end of the term.
         page.goto(url)

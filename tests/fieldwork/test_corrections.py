@@ -250,8 +250,8 @@ def test_monthly_figures(world: World) -> None:
     figures = office_month_figures(office=world.north.unit, year=2026, month=10, today=TODAY)
     # the fixture's subject (term from 200 days ago) is active too: 4 subjects
     assert figures.subjects_active == 4
-    assert figures.subjects_located_30d == 2 and figures.located_share == 0.5
-    assert figures.located_meets_target is False
+    assert figures.subjects_contacted_30d == 2 and figures.located_share == 0.0
+    assert figures.located_meets_target is False  # no positions at all: see test_located_rate.py
     assert (figures.check_ins_due, figures.check_ins_missed) == (4, 3)
     september = office_month_figures(office=world.north.unit, year=2026, month=9, today=TODAY)
     # Q3: two visits owed by each of 甲乙丙, one by the fixture subject
@@ -438,7 +438,7 @@ def test_video_call_checkin_and_photo_gps_are_crosschecked(world: World) -> None
     # flagged check-ins locate nobody, and are counted in the month's figures
     local = timezone.localdate()
     figures = office_month_figures(office=north.unit, year=local.year, month=local.month)
-    assert figures.check_ins_flagged == 2 and figures.subjects_located_30d == 0
+    assert figures.check_ins_flagged == 2 and figures.subjects_contacted_30d == 0
 
 
 @pytest.mark.django_db

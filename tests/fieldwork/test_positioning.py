@@ -120,6 +120,44 @@ def test_replayed_reordered_duplicate_and_late_batches_store_each_position_once(
     assert not PositionAlert.objects.exists()
 
 
+def test_a_batch_costs_the_same_few_queries_whatever_its_size(world: World) -> None:
+    """The ingest bench's per-batch work, held in the suite: binding and area in one query,
+    the outings looked up only when a position lies outside, one INSERT."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from backend.corrections.services import PositionIn, positions_ingest
+    from backend.devices.models import Device
+
+    area_set(subject=world.north.subject, name="示范县", geometry=COUNTY, actor=world.north.user)
+    start = timezone.now() - datetime.timedelta(hours=20)
+    _bound_phone(world, since=start - datetime.timedelta(hours=1))
+    device = Device.objects.get(kind="positioning")
+
+    def batch(n: int, where: tuple[float, float]) -> list[PositionIn]:
+        return [
+            PositionIn(
+                uuid.uuid4(), start + datetime.timedelta(minutes=i), *where, 10.0, "gps", 50, ""
+            )
+            for i in range(n)
+        ]
+
+    counts = []
+    for n in (1, 288):
+        with CaptureQueriesContext(connection) as queries:
+            result = positions_ingest(
+                device=device, device_time=timezone.now(), positions=batch(n, INSIDE)
+            )
+        assert result.stored == n
+        counts.append(len(queries))
+    assert counts[0] == counts[1] <= 5, counts  # savepoint/transaction, bindings, insert
+    with CaptureQueriesContext(connection) as queries:
+        result = positions_ingest(
+            device=device, device_time=timezone.now(), positions=batch(288, OUTSIDE)
+        )
+    assert len(result.alerts) == 1 and len(queries) <= counts[0] + 6, len(queries)
+
+
 def test_only_positioning_devices_send_and_unbound_times_are_named(world: World) -> None:
     status, body = _post(world.north.token, _batch([_position(timezone.now(), INSIDE)]))
     assert (status, body["code"]) == (403, "not_a_positioning_device")
@@ -252,3 +290,67 @@ def test_steps_from_announcement_to_release_are_enforced(world: World) -> None:
         "correction_step.warning",
         "correction_step.release",
     } <= actions
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_alert_reaches_the_office_websocket_within_a_minute_of_the_upload(
+    committed_world: World, settings: Any
+) -> None:
+    """Upload → websocket through the real Redis channel layer; the measured latency is
+    printed (the issue asks for under a minute)."""
+    import asyncio
+    import time
+
+    from asgiref.sync import sync_to_async
+    from channels.layers import channel_layers
+    from channels.testing import WebsocketCommunicator
+
+    world = committed_world
+    settings.CHANNEL_LAYERS = {
+        "default": {
+            "BACKEND": "channels_redis.core.RedisChannelLayer",
+            "CONFIG": {
+                "hosts": [settings.REDIS_URL or "redis://127.0.0.1:6379/0"],
+                "prefix": f"fv-test-{uuid.uuid4().hex[:8]}",
+            },
+        }
+    }
+    channel_layers.backends.clear()
+    area_set(subject=world.north.subject, name="示范县", geometry=COUNTY, actor=world.north.user)
+    token = _bound_phone(world, since=timezone.now() - datetime.timedelta(hours=2))
+    client = Client()
+    client.force_login(world.north.user)
+    cookie = f"sessionid={client.cookies['sessionid'].value}".encode()
+    body = _batch([_position(timezone.now() - datetime.timedelta(minutes=10), OUTSIDE)])
+
+    async def scenario() -> tuple[float, dict[str, Any], int]:
+        from backend.config.asgi import application
+
+        ws = WebsocketCommunicator(
+            application,
+            "/ws/corrections/",
+            headers=[
+                (b"cookie", cookie),
+                (b"host", b"127.0.0.1"),
+                (b"origin", b"http://127.0.0.1"),
+            ],
+        )
+        connected, code = await ws.connect()
+        assert connected, code
+        assert (await ws.receive_json_from())["type"] == "hello"
+        started = time.perf_counter()
+        status, answer = await sync_to_async(_post)(token, body)
+        assert status == 200 and answer["alerts_raised"] == 1, answer
+        while True:
+            event = await ws.receive_json_from(timeout=60)
+            if event["type"] == "correction.position_alert":
+                break
+        latency = time.perf_counter() - started
+        await ws.disconnect()
+        return latency, event, status
+
+    latency, event, _status = asyncio.run(scenario())
+    channel_layers.backends.clear()
+    assert event["subject_id"] == str(world.north.subject.pk) and event["kind"] == "left_area"
+    assert latency < 60
+    print(f"alert latency upload → websocket (Redis layer): {latency * 1000:.0f} ms")

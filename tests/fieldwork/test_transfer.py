@@ -334,8 +334,8 @@ def test_overdue_alerts_and_figures_follow_the_effective_date(world: World) -> N
     assert figures(south, 10).check_ins_due == 3 and figures(north, 10).check_ins_due == 1
     assert figures(south, 10).check_ins_missed == 3
     # The November check-in (logged by the old office) moved along and locates the subject.
-    assert figures(south, 11).subjects_located_30d == 1
-    assert figures(north, 11).subjects_located_30d == 0
+    assert figures(south, 11).subjects_contacted_30d == 1
+    assert figures(north, 11).subjects_contacted_30d == 0
 
 
 @pytest.mark.django_db(transaction=True)

@@ -19,6 +19,8 @@ from backend.enforcement.models import Activity, RecordRule
 from backend.enforcement.services import activities_import, record_list_import
 from backend.inspections.models import InspectionItem, InspectionTarget
 from backend.inspections.services import inspection_items_import, inspection_targets_import
+from backend.workcalendar.models import CalendarDay
+from backend.workcalendar.services.entry import calendar_year_enter, rows_from_file
 from tests.factories import make_officer, make_unit
 from tests.imports.corpus import FORMATS, Column, Made, make
 
@@ -95,6 +97,20 @@ def _targets(made: Made, env: dict[str, Any]) -> tuple[list[dict[str, Any]], lis
     )
 
 
+def _calendar(made: Made, env: dict[str, Any]) -> tuple[list[dict[str, Any]], list[str]]:
+    return _refused(
+        lambda: calendar_year_enter(
+            actor=None,
+            year=CALENDAR_YEAR,
+            rows=rows_from_file(made.data, file_name=made.name),
+            source="import",
+            replace=True,
+        )
+    )
+
+
+# A year the package may know: entered again (replace) from the file.
+CALENDAR_YEAR = 2027
 OFFICER_ROW = ["科员", "司法行政", "行政"]
 CASES = {
     # The roster with a merged 证件 header over 编号 and 有效期至, and synonyms.
@@ -219,6 +235,24 @@ CASES = {
         message="抽查比例须大于 0 且不超过 100%",
         run=_items,
         count=InspectionItem.objects.count,
+    ),
+    # The holiday calendar as an office retypes the State Council notice: synonyms of
+    # 类型 and 名称, a merged two-row header over the date.
+    "holiday_calendar": Case(
+        header=["序号", ("公历", ["日期"]), "安排", "节日名称"],
+        good=[
+            [1, "2027-01-01", "放假", "元旦"],
+            [2, "2027-10-01", "放假", "国庆节"],
+        ],
+        bad=[3, "2027-13-01", "放假", "国庆节"],
+        letter="B",
+        column="日期",
+        message="日期“2027-13-01”无法识别",
+        run=_calendar,
+        count=lambda: CalendarDay.objects.filter(
+            year_id=CALENDAR_YEAR, name__in=["元旦", "国庆节"]
+        ).count(),
+        warning="未识别的列已忽略：序号（A 列）",
     ),
     "inspection_targets": Case(
         header=["序号", "检查对象名称", "对象类型", "信用代码", "住所", "联系人"],

@@ -530,6 +530,26 @@ MATRIX: dict[str, Cell] = {
         body=lambda c: {"handling": "called", "note": "矩阵"},
         form=True,
     ),
+    # Tracks (行踪轨迹): correction officers and supervisors of the subject's office and
+    # above only; the system administrator is refused too (privacy). The form alone
+    # (no purpose) shows and registers nothing.
+    "GET /corrections/subjects/<str:subject_id>/track/": Cell(
+        "GET",
+        lambda c: f"/corrections/subjects/{correction_subject(c)}/track/",
+        roles(
+            {CO: 200, SUP: 200},
+            {CO: 404, SUP: 404},
+            default=403,
+            other_default=403,
+            **PAGE,
+        ),
+    ),
+    "GET /corrections/track-register/": Cell(
+        "GET",
+        lambda c: "/corrections/track-register/",
+        same(403, **PAGE, correction_officer=200, supervisor=200),
+        sided=False,
+    ),
     "POST /corrections/subjects/<str:subject_id>/contacts/": Cell(
         "POST",
         lambda c: f"/corrections/subjects/{correction_subject(c)}/contacts/",

@@ -171,6 +171,9 @@ FV_S3_DESTRUCTION_SECRET_KEY = env_str(
 FV_ORIGINALS_BUCKET = env_str("FV_ORIGINALS_BUCKET", "fv-originals")
 FV_DERIVATIVES_BUCKET = env_str("FV_DERIVATIVES_BUCKET", "fv-derivatives")
 FV_ORIGINAL_RETENTION_DAYS = env_int("FV_ORIGINAL_RETENTION_DAYS", 180)
+# Positions of correction subjects (行踪轨迹) are kept this long, then purged
+# (`manage.py corrections_positions_purge`, run daily).
+FV_POSITION_RETENTION_DAYS = env_int("FV_POSITION_RETENTION_DAYS", 365)
 FV_PRESIGNED_URL_SECONDS = env_int("FV_PRESIGNED_URL_SECONDS", 300)
 # Continuous backup of the embedded SQLite database (Litestream, ops/litestream.py): the
 # same variables that process reads; the storage page shows the replica's last position.

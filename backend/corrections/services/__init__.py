@@ -87,6 +87,15 @@ from backend.corrections.services.positioning import (
     positioning_bind,
     positions_ingest,
 )
+from backend.corrections.services.privacy import (
+    TRACK_ROLES,
+    PurgeResult,
+    Track,
+    may_view_tracks,
+    positions_purge,
+    track_in_scope,
+    track_view,
+)
 from backend.corrections.services.steps import (
     permission_decide,
     permission_request,
@@ -106,4 +115,14 @@ __all__ += [
     "positions_ingest",
     "step_record",
     "subject_stage",
+]
+
+__all__ += [
+    "TRACK_ROLES",
+    "PurgeResult",
+    "Track",
+    "may_view_tracks",
+    "positions_purge",
+    "track_in_scope",
+    "track_view",
 ]

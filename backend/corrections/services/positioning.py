@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import datetime
 import uuid
-from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -44,38 +43,93 @@ _INSERT = (
     "received_at, latitude, longitude, accuracy_m, source, battery, event, outside_area) "
     "VALUES %(rows)s ON CONFLICT (device_id, client_id) DO NOTHING"
 )
+_INSERT_UNNEST = (
+    "INSERT INTO %(table)s (device_id, client_id, subject_id, recorded_at, device_recorded_at, "
+    "received_at, latitude, longitude, accuracy_m, source, battery, event, outside_area) "
+    "SELECT * FROM unnest(%%s::uuid[], %%s::uuid[], %%s::uuid[], %%s::timestamptz[], "
+    "%%s::timestamptz[], %%s::timestamptz[], %%s::float8[], %%s::float8[], %%s::float8[], "
+    "%%s::text[], %%s::int[], %%s::text[], %%s::bool[]) "
+    "ON CONFLICT (device_id, client_id) DO NOTHING"
+)
 
 
 # --- the allowed area (GeoJSON, [lon, lat]) -------------------------------------------------
 
 
-def _in_ring(lon: float, lat: float, ring: Sequence[Sequence[float]]) -> bool:
+class PreparedArea:
+    """A GeoJSON Polygon or MultiPolygon prepared for many point tests: a bounding box and
+    the edges of every ring bucketed into latitude bands, so that a point is tested against
+    the few edges of its band (a county boundary has hundreds of vertices; a day of
+    positions thousands of points). Even-odd rule per ring, holes excluded."""
+
+    BANDS = 64
+
+    def __init__(self, geometry: dict[str, Any]) -> None:
+        kind = geometry.get("type")
+        polygons = (
+            [geometry["coordinates"]]
+            if kind == "Polygon"
+            else list(geometry.get("coordinates", []))
+        )
+        self.polygons: list[list[tuple[float, float, list[list[tuple[float, ...]]]]]] = []
+        lats = [float(p[1]) for rings in polygons for ring in rings for p in ring]
+        lons = [float(p[0]) for rings in polygons for ring in rings for p in ring]
+        if not lats:
+            self.south = self.north = self.west = self.east = 0.0
+            self.empty = True
+            return
+        self.empty = False
+        self.south, self.north = min(lats), max(lats)
+        self.west, self.east = min(lons), max(lons)
+        self.height = (self.north - self.south) or 1e-12
+        self.prepared: list[list[list[list[tuple[float, float, float, float]]]]] = []
+        for rings in polygons:
+            prepared_rings = []
+            for ring in rings:
+                bands: list[list[tuple[float, float, float, float]]] = [
+                    [] for _ in range(self.BANDS)
+                ]
+                n = len(ring)
+                for i in range(n):
+                    xi, yi = float(ring[i][0]), float(ring[i][1])
+                    xj, yj = float(ring[i - 1][0]), float(ring[i - 1][1])
+                    if yi == yj:
+                        continue  # a horizontal edge never changes the parity
+                    lo, hi = self._band(min(yi, yj)), self._band(max(yi, yj))
+                    for b in range(lo, hi + 1):
+                        bands[b].append((xi, yi, xj, yj))
+                prepared_rings.append(bands)
+            self.prepared.append(prepared_rings)
+
+    def _band(self, lat: float) -> int:
+        b = int((lat - self.south) / self.height * self.BANDS)
+        return min(max(b, 0), self.BANDS - 1)
+
+    def contains(self, lon: float, lat: float) -> bool:
+        if self.empty or not (self.south <= lat <= self.north and self.west <= lon <= self.east):
+            return False
+        b = self._band(lat)
+        for rings in self.prepared:
+            if (
+                rings
+                and _in_edges(lon, lat, rings[0][b])
+                and not any(_in_edges(lon, lat, hole[b]) for hole in rings[1:])
+            ):
+                return True
+        return False
+
+
+def _in_edges(lon: float, lat: float, edges: list[tuple[float, float, float, float]]) -> bool:
     inside = False
-    n = len(ring)
-    j = n - 1
-    for i in range(n):
-        xi, yi = ring[i][0], ring[i][1]
-        xj, yj = ring[j][0], ring[j][1]
+    for xi, yi, xj, yj in edges:
         if (yi > lat) != (yj > lat) and lon < (xj - xi) * (lat - yi) / (yj - yi) + xi:
             inside = not inside
-        j = i
     return inside
 
 
 def point_in_geometry(lon: float, lat: float, geometry: dict[str, Any]) -> bool:
     """Whether the point lies in a GeoJSON Polygon or MultiPolygon (holes excluded)."""
-    kind = geometry.get("type")
-    polygons = (
-        [geometry["coordinates"]] if kind == "Polygon" else list(geometry.get("coordinates", []))
-    )
-    for rings in polygons:
-        if (
-            rings
-            and _in_ring(lon, lat, rings[0])
-            and not any(_in_ring(lon, lat, hole) for hole in rings[1:])
-        ):
-            return True
-    return False
+    return PreparedArea(geometry).contains(lon, lat)
 
 
 def check_geometry(geometry: Any) -> dict[str, Any]:
@@ -167,7 +221,25 @@ class IngestResult:
     alerts: list[PositionAlert]
 
 
-def _subject_at(bindings: list[PositioningBinding], when: datetime.datetime) -> uuid.UUID | None:
+@dataclass(frozen=True)
+class _Binding:
+    starts_at: datetime.datetime
+    ends_at: datetime.datetime | None
+    subject_id: uuid.UUID
+    area: dict[str, Any] | None  # the subject's allowed area (GeoJSON), if set
+
+
+def _bindings(device: Device) -> list[_Binding]:
+    """The device's bindings with each subject's area, in one query."""
+    return [
+        _Binding(*row)
+        for row in PositioningBinding.objects.filter(device=device)
+        .order_by("starts_at")
+        .values_list("starts_at", "ends_at", "subject_id", "subject__area__geometry")
+    ]
+
+
+def _subject_at(bindings: list[_Binding], when: datetime.datetime) -> uuid.UUID | None:
     for b in bindings:
         if b.starts_at <= when and (b.ends_at is None or when < b.ends_at):
             return b.subject_id
@@ -198,7 +270,7 @@ def positions_ingest(
         raise InvalidInput(_("一批最多 500 个定位"), code="batch_too_large")
     now = timezone.now()
     offset = now - device_time
-    bindings = list(PositioningBinding.objects.filter(device=device).order_by("starts_at"))
+    bindings = _bindings(device)
     rows: list[tuple[Any, ...]] = []
     unbound: list[uuid.UUID] = []
     seen: set[uuid.UUID] = set()
@@ -218,23 +290,22 @@ def positions_ingest(
             unbound.append(p.client_id)
             continue
         rows.append((p, recorded, subject_id))
-    subject_ids = {r[2] for r in rows}
-    areas = dict(
-        SupervisionArea.objects.filter(subject_id__in=subject_ids).values_list(
-            "subject_id", "geometry"
-        )
-    )
+    prepared = {b.subject_id: PreparedArea(b.area) for b in bindings if b.area is not None}
+    outside_of = [
+        subject_id in prepared and not prepared[subject_id].contains(p.longitude, p.latitude)
+        for p, _recorded, subject_id in rows
+    ]
+    # Approved 外出 are looked up only when a position lies outside (one query).
+    away = [r for r, out in zip(rows, outside_of, strict=True) if out]
     trips = (
-        _approved_outings(subject_ids, min(r[1] for r in rows), max(r[1] for r in rows))
-        if rows
+        _approved_outings({r[2] for r in away}, min(r[1] for r in away), max(r[1] for r in away))
+        if away
         else {}
     )
     values: list[Any] = []
     leaving: list[tuple[Any, str, datetime.datetime, float, float]] = []
-    for p, recorded, subject_id in rows:
-        area = areas.get(subject_id)
-        outside = area is not None and not point_in_geometry(p.longitude, p.latitude, area)
-        covered = any(s <= recorded <= e for s, e in trips.get(subject_id, []))
+    for (p, recorded, subject_id), outside in zip(rows, outside_of, strict=True):
+        covered = outside and any(s <= recorded <= e for s, e in trips.get(subject_id, []))
         if outside and not covered:
             leaving.append(
                 (subject_id, PositionAlertKind.LEFT_AREA, recorded, p.latitude, p.longitude)
@@ -261,16 +332,27 @@ def positions_ingest(
     with transaction.atomic():
         stored = 0
         if rows:
-            placeholders = ",".join(["(%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s)"] * len(rows))
-            with connection.cursor() as cursor:
-                # Only fixed text is formatted in: the values are all parameters.
-                sql = _INSERT % {"table": Position._meta.db_table, "rows": placeholders}
-                cursor.execute(sql, values)
-                stored = cursor.rowcount
+            stored = _insert(values, len(rows))
         alerts = _raise_alerts(leaving)
     return IngestResult(
         stored=stored, duplicates=len(rows) - stored, unbound=unbound, alerts=alerts
     )
+
+
+def _insert(values: list[Any], count: int) -> int:
+    """Insert the rows, skipping those already stored; the number inserted. On PostgreSQL
+    one statement of 13 array parameters (its text the same for every batch, so parsed
+    once), elsewhere a multi-row VALUES."""
+    table = Position._meta.db_table
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            columns = [values[i::13] for i in range(13)]
+            # Only fixed text is formatted in: the values are all parameters.
+            cursor.execute(_INSERT_UNNEST % {"table": table}, columns)
+        else:
+            placeholders = ",".join(["(%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s)"] * count)
+            cursor.execute(_INSERT % {"table": table, "rows": placeholders}, values)
+        return int(cursor.rowcount)
 
 
 def _raise_alerts(
@@ -282,9 +364,12 @@ def _raise_alerts(
     by_key: dict[tuple[Any, str], list[tuple[datetime.datetime, float, float]]] = {}
     for subject_id, kind, when, lat, lon in found:
         by_key.setdefault((subject_id, kind), []).append((when, lat, lon))
-    offices = dict(
-        Subject.objects.filter(pk__in={k[0] for k in by_key}).values_list("pk", "office_id")
-    )
+    offices = {
+        pk: (office_id, path)
+        for pk, office_id, path in Subject.objects.filter(
+            pk__in={k[0] for k in by_key}
+        ).values_list("pk", "office_id", "office__path")
+    }
     raised: list[PositionAlert] = []
     for (subject_id, kind), points in by_key.items():
         first = min(points)
@@ -302,7 +387,7 @@ def _raise_alerts(
                 continue
             alert = PositionAlert.objects.create(
                 subject_id=subject_id,
-                office_id=offices[subject_id],
+                office_id=offices[subject_id][0],
                 kind=kind,
                 first_at=first[0],
                 last_at=last[0],
@@ -321,13 +406,12 @@ def _raise_alerts(
         if changed:
             alert.save(update_fields=changed)
     if raised:
-        events = [_alert_event(a) for a in raised]
+        events = [_alert_event(a, offices[a.subject_id][1]) for a in raised]
         transaction.on_commit(lambda: _publish(events))
     return raised
 
 
-def _alert_event(alert: PositionAlert) -> tuple[str, dict[str, Any]]:
-    path = alert.subject.office.path
+def _alert_event(alert: PositionAlert, path: str) -> tuple[str, dict[str, Any]]:
     return path, {
         "type": "correction.position_alert",
         "alert_id": alert.pk,

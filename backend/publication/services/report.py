@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime
 import io
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from django.db import transaction
@@ -18,10 +18,12 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from backend.accounts.models import Officer, User
+from backend.accounts.models import Officer, Role, Unit, UnitKind, User
 from backend.accounts.selectors import unit_scope_q
 from backend.audit.services import Actor, audit_record
 from backend.config.errors import Conflict, InvalidInput
+from backend.corrections.models import Subject
+from backend.corrections.selectors import LOCATED_DEFINITION, office_year_located
 from backend.publication.models import Category, TallyMeasure, YearlyReportFiling
 from backend.publication.selectors import tallies_for_year
 from backend.tabular import neutralise_formula
@@ -102,6 +104,37 @@ def certified_officers(year: int, user: User) -> list[RosterRow]:
 
 
 @dataclass(frozen=True)
+class LocatedRow:
+    """社区矫正定位率 of one justice office for the year, in subject-days."""
+
+    office: str
+    located_days: int
+    active_days: int
+
+    @property
+    def share(self) -> str:
+        if not self.active_days:
+            return "—"
+        return f"{self.located_days / self.active_days * 100:.1f} %"
+
+
+def located_rows(year: int, user: User) -> list[LocatedRow]:
+    """定位率 of every justice office of the user's units holding subjects in the year."""
+    first, last = datetime.date(year, 1, 1), datetime.date(year, 12, 31)
+    held = Subject.objects.filter(term_start__lte=last, term_end__gte=first).values("office_id")
+    offices = Unit.objects.filter(kind=UnitKind.OFFICE, pk__in=held)
+    if user.role != Role.SYSTEM_ADMIN:
+        if user.unit is None:
+            return []
+        offices = offices.filter(path__startswith=user.unit.path)
+    rows = []
+    for office in offices.order_by("path")[:200]:
+        figure = office_year_located(office=office, year=year)
+        rows.append(LocatedRow(office.name, figure.located, figure.active))
+    return rows
+
+
+@dataclass(frozen=True)
 class YearlyReport:
     year: int
     unit: str
@@ -110,6 +143,11 @@ class YearlyReport:
     hand_entered: dict[str, int | None]
     filed_at: str | None = None
     filed_by: str | None = None
+    located: list[LocatedRow] = field(default_factory=list)
+
+    @property
+    def located_definition(self) -> str:
+        return str(LOCATED_DEFINITION)
 
     @property
     def categories(self) -> list[str]:
@@ -138,6 +176,7 @@ class YearlyReport:
             hand_entered=dict(data["hand_entered"]),
             filed_at=data.get("filed_at"),
             filed_by=data.get("filed_by"),
+            located=[LocatedRow(**r) for r in data.get("located", [])],
         )
 
 
@@ -162,6 +201,7 @@ def yearly_report_rows(year: int, user: User) -> YearlyReport:
         publication=publication_rows(year, user),
         officers=certified_officers(year, user),
         hand_entered=dict.fromkeys(HAND_ENTERED),
+        located=located_rows(year, user),
     )
 
 
@@ -193,6 +233,7 @@ def yearly_report_file(*, year: int, user: User, hand_entered: dict[str, int]) -
             hand_entered={code: int(hand_entered[code]) for code in HAND_ENTERED},
             filed_at=timezone.localtime(now).strftime("%Y-%m-%d %H:%M"),
             filed_by=user.get_full_name() or user.username,
+            located=located_rows(year, user),
         )
         filing = YearlyReportFiling.objects.create(
             year=year, unit_id=user.unit_id, filed_at=now, filed_by=user, snapshot=report.as_json()
@@ -267,6 +308,26 @@ def yearly_report_xlsx(year: int, user: User) -> bytes:
         % {"count": data.officer_count},
     )
     sheet.merge_cells(start_row=line, start_column=1, end_row=line, end_column=width)
+    for located in data.located:
+        line += 1
+        sheet.cell(
+            line,
+            1,
+            neutralise_formula(
+                _("社区矫正定位率：%(office)s %(share)s（有效定位 %(n)s / 在册 %(total)s 人日）")
+                % {
+                    "office": located.office,
+                    "share": located.share,
+                    "n": located.located_days,
+                    "total": located.active_days,
+                }
+            ),
+        )
+        sheet.merge_cells(start_row=line, start_column=1, end_row=line, end_column=width)
+    if data.located:
+        line += 1
+        sheet.cell(line, 1, neutralise_formula(data.located_definition))
+        sheet.merge_cells(start_row=line, start_column=1, end_row=line, end_column=width)
     for label, entered in data.hand_rows:
         line += 1
         sheet.cell(line, 1, neutralise_formula(label))

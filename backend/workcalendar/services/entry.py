@@ -23,6 +23,12 @@ from backend.workcalendar.days import statutory_holidays
 from backend.workcalendar.models import CalendarDay, CalendarSource, CalendarYear, DayKind
 
 COLUMN_DATE, COLUMN_KIND, COLUMN_NAME = "日期", "类型", "名称"
+# The names offices give these columns in their own tables of the State Council notice.
+COLUMN_SYNONYMS = {
+    COLUMN_DATE: ["公历日期", "放假日期", "日期（公历）"],
+    COLUMN_KIND: ["安排", "类别", "放假或上班", "放假/上班"],
+    COLUMN_NAME: ["节日", "节日名称", "节假日", "节假日名称"],
+}
 KIND_WORDS = {
     "放假": DayKind.HOLIDAY,
     "休息": DayKind.HOLIDAY,
@@ -84,6 +90,17 @@ class EntryReport:
     replaced: bool = False
     recomputed: int = 0
     errors: list[dict[str, Any]] = field(default_factory=list)
+    # The reader's warnings (unknown columns ignored, …): never a refusal.
+    warnings: list[str] = field(default_factory=list)
+
+
+class FileRows(list[EntryRow]):
+    """The rows of a file with the reader's warnings (unknown extra columns are kept as a
+    warning, never a refusal)."""
+
+    def __init__(self, rows: list[EntryRow], warnings: list[str]) -> None:
+        super().__init__(rows)
+        self.warnings = warnings
 
 
 def parse_date(text: str) -> datetime.date | None:
@@ -99,20 +116,21 @@ def parse_date(text: str) -> datetime.date | None:
         return None
 
 
-def rows_from_file(
-    source: Path | IO[bytes] | bytes, *, file_name: str | None = None
-) -> list[EntryRow]:
+def rows_from_file(source: Path | IO[bytes] | bytes, *, file_name: str | None = None) -> FileRows:
     try:
         table = read_table(
             source,
             required=(COLUMN_DATE, COLUMN_KIND),
             optional=(COLUMN_NAME,),
+            synonyms=COLUMN_SYNONYMS,
             file_name=file_name,
         )
     except TableFormatError as exc:
         raise InvalidInput(str(exc), code=exc.code, details=exc.details) from exc
     letters = tuple(table.columns.items())
-    return [_entry_row(row, table.sheet, letters) for row in table.rows]
+    return FileRows(
+        [_entry_row(row, table.sheet, letters) for row in table.rows], list(table.warnings)
+    )
 
 
 def _entry_row(row: TableRow, sheet: str, letters: tuple[tuple[str, str], ...]) -> EntryRow:
@@ -215,7 +233,7 @@ def calendar_year_enter(
             details={"year": year, "errors": errors},
         )
     audit_actor = Actor.user(actor) if actor is not None else Actor.system()
-    report = EntryReport(year=year)
+    report = EntryReport(year=year, warnings=list(getattr(rows, "warnings", [])))
     with transaction.atomic():
         existing = CalendarYear.objects.select_for_update().filter(year=year).first()
         old_days: list[tuple[str, str]] = []

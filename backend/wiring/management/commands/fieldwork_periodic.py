@@ -1,8 +1,9 @@
 """Periodic pass of field work: overdue alerts, missing coverage links, cross-check re-runs,
 provisional deadlines (recounted once the holiday arrangement is entered), publication
 (results a lost hook call missed are offered; items whose 公开期限 ran out are taken
-down). Safe to repeat; run it from cron or a timer (e.g. every 15 minutes — the overdue
-scan only raises an alert once per period)."""
+down), correction subjects' positions past their retention period (purged). Safe to
+repeat; run it from cron or a timer (e.g. every 15 minutes — the overdue scan only raises
+an alert once per period)."""
 
 from __future__ import annotations
 
@@ -15,7 +16,12 @@ from django.utils import timezone
 
 from backend.audit.services import Actor
 from backend.cases.services.case_file import archive_overdue_alerts_raise
-from backend.corrections.services import checkins_recheck, contacts_link_redrive, overdue_scan
+from backend.corrections.services import (
+    checkins_recheck,
+    contacts_link_redrive,
+    overdue_scan,
+    positions_purge,
+)
 from backend.inspections.services import inspections_link_redrive
 from backend.publication.services.items import public_items_take_down_due
 from backend.publication.sources import publication_sources_redrive
@@ -39,6 +45,8 @@ def fieldwork_periodic(
         ),
         "public_items_offered": publication_sources_redrive(),
         "public_items_taken_down": public_items_take_down_due(today=today),
+        # 行踪轨迹 past FV_POSITION_RETENTION_DAYS (audited when any are removed).
+        "positions_purged": positions_purge().purged,
     }
 
 

@@ -45,3 +45,5 @@ class Command(BaseCommand):
             f"{report.year}: {report.holidays} holidays, {report.workdays} make-up working days; "
             f"{report.recomputed} provisional deadlines recomputed"
         )
+        for warning in report.warnings:
+            self.stdout.write(f"  warning: {warning}")
