@@ -276,6 +276,32 @@ class DecisionKind(models.TextChoices):
     OTHER = "other", _("其他决定")
 
 
+class ReviewCatalogueEntry(models.Model):
+    """One line of the 重大行政执法决定法制审核目录清单 (imported in the seed's columns): a
+    decision of this 审核项目 needs legal review before it is made."""
+
+    unit = models.ForeignKey(
+        "accounts.Unit", on_delete=models.PROTECT, related_name="review_catalogue"
+    )
+    sequence = models.PositiveIntegerField(_("序号"), null=True, blank=True)
+    category = models.CharField(_("执法类别"), max_length=50)
+    item = models.CharField(_("审核项目"), max_length=300)
+    organiser = models.CharField(_("承办机构"), max_length=200, blank=True)
+    condition = models.TextField(_("审核条件"), blank=True)
+    basis = models.TextField(_("审核依据"), blank=True)
+    reviewing_body = models.CharField(_("审核机构"), max_length=200, blank=True)
+    materials = models.TextField(_("提交的审核材料"), blank=True)
+    focus = models.TextField(_("审核重点"), blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["unit", "item"], name="review_catalogue_unique_item")
+        ]
+
+    def __str__(self) -> str:
+        return self.item
+
+
 class RevocationGround(models.TextChoices):
     """Why a decision no longer stands (执法决定信息公开发布撤销更新制度)."""
 

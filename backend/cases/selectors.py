@@ -20,6 +20,7 @@ from backend.cases.models import (
     CaseStage,
     Decision,
     LegalReview,
+    ReviewCatalogueEntry,
     ReviewState,
 )
 from backend.cases.services.common import CASE_ROLES
@@ -195,3 +196,17 @@ def archive_register(
     if before is not None:
         qs = qs.filter(Q(archived_at__lt=before[0]) | Q(archived_at=before[0], id__lt=before[1]))
     return list(qs.prefetch_related("officers").order_by("-archived_at", "-id")[: limit + 1])
+
+
+def catalogue_for(user: User) -> QuerySet[ReviewCatalogueEntry]:
+    """The review catalogue that applies to the user: the entries of the user's unit and of
+    the units above it (a bureau's catalogue covers its offices), in catalogue order."""
+    if user.unit is None:
+        return ReviewCatalogueEntry.objects.none()
+    path = user.unit.path
+    ancestors = [path[: i + 1] for i, char in enumerate(path) if char == "/" and i > 0]
+    return (
+        ReviewCatalogueEntry.objects.filter(unit__path__in=ancestors)
+        .select_related("unit")
+        .order_by("unit__path", "sequence", "pk")
+    )

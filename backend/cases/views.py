@@ -11,6 +11,7 @@ import uuid
 from typing import Any
 
 from django.contrib import messages
+from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -31,12 +32,22 @@ from backend.cases.models import (
     OpinionKind,
     PartyKind,
     PauseReason,
+    ReviewCatalogueEntry,
     ReviewState,
     RevocationGround,
 )
 from backend.cases.printing import case_file_pdf
+from backend.cases.services.catalogue import CATALOGUE_COLUMNS, review_catalogue_import
 from backend.config.errors import InvalidInput, NotFound, PermissionDenied
-from backend.importpages import forbidden, table_response, user_of
+from backend.importpages import (
+    ImportPage,
+    Outcome,
+    forbidden,
+    import_page,
+    table_response,
+    upsert_counts,
+    user_of,
+)
 from backend.web.pages import page
 
 QUEUE_ROLES = {Role.LEGAL_OFFICER, Role.SUPERVISOR, Role.SYSTEM_ADMIN}
@@ -95,6 +106,8 @@ def case_new(request: HttpRequest) -> HttpResponse:
         try:
             statutory = datetime.date.fromisoformat(deadline) if deadline else None
             officer_ids = tuple(int(i) for i in form.getlist("officers"))
+            entry_text = form.get("catalogue_entry", "")
+            catalogue_entry = int(entry_text) if entry_text else None
         except ValueError:
             raise InvalidInput(_("日期或承办人员无效。"), code="invalid_input") from None
         case = services.case_open(
@@ -110,6 +123,7 @@ def case_new(request: HttpRequest) -> HttpResponse:
                 officer_ids=officer_ids,
                 statutory_deadline=statutory,
                 number_prefix=form.get("number_prefix", ""),
+                catalogue_entry_id=catalogue_entry,
             ),
         )
         messages.success(request, _("已立案：%(number)s") % {"number": case.number})
@@ -117,7 +131,11 @@ def case_new(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "cases/new.html",
-        {"colleagues": colleagues, "party_kinds": PartyKind.choices},
+        {
+            "colleagues": colleagues,
+            "party_kinds": PartyKind.choices,
+            "catalogue": list(selectors.catalogue_for(user)[:500]),
+        },
     )
 
 
@@ -470,4 +488,77 @@ def register_export(request: HttpRequest) -> HttpResponse:
         sheet="案卷登记簿",
         headers=REGISTER_COLUMNS,
         rows=[_register_row(c) for c in rows],
+    )
+
+
+# -- the review catalogue (法制审核目录清单) -------------------------------------------------
+
+CATALOGUE_MANAGERS = {Role.LEGAL_OFFICER, Role.SUPERVISOR, Role.SYSTEM_ADMIN}
+
+
+def _catalogue_manager(request: HttpRequest) -> User | None:
+    user = user_of(request)
+    return user if user.role in CATALOGUE_MANAGERS and user.unit is not None else None
+
+
+@require_http_methods(["GET", "POST"])
+@login_required
+def catalogue_import(request: HttpRequest) -> HttpResponse:
+    user = _catalogue_manager(request)
+    if user is None:
+        return forbidden(request, _("目录清单由本单位的法制审核人员、监督人员或系统管理员维护。"))
+    unit = user.unit
+    assert unit is not None
+    page = ImportPage(
+        key="review_catalogue",
+        title=_("重大行政执法决定法制审核目录清单"),
+        intro=_(
+            "按目录清单的格式导入（可带标题行、合并表头、注释，CSV 或 Excel）。立案时选择清单中的"
+            "审核项目，该案即须经法制审核。同一审核项目再次导入即更新。"
+        ),
+        columns=CATALOGUE_COLUMNS,
+        export_url=reverse("cases:catalogue_export"),
+    )
+
+    def run(data: dict[str, Any]) -> Outcome:
+        report = review_catalogue_import(
+            unit=unit, source=data["file"].read(), actor=user, file_name=data["file"].name
+        )
+        return Outcome(
+            counts=upsert_counts(report),
+            warnings=report.warnings,
+            notes=[_("导入单位：%(unit)s") % {"unit": unit.name}],
+        )
+
+    return import_page(request, page, run)
+
+
+@require_GET
+@login_required
+def catalogue_export(request: HttpRequest) -> HttpResponse:
+    user = _catalogue_manager(request)
+    if user is None:
+        return forbidden(request, _("目录清单由本单位的法制审核人员、监督人员或系统管理员维护。"))
+    unit = user.unit
+    assert unit is not None
+    entries = ReviewCatalogueEntry.objects.filter(unit=unit).order_by("sequence", "pk")
+    rows = [
+        (
+            entry.sequence if entry.sequence is not None else "",
+            entry.category,
+            entry.item,
+            entry.organiser,
+            entry.condition,
+            entry.basis,
+            entry.reviewing_body,
+            entry.materials,
+            entry.focus,
+        )
+        for entry in entries
+    ]
+    return table_response(
+        title=f"{unit.name}重大行政执法决定法制审核目录清单",
+        sheet="法制审核目录清单",
+        headers=CATALOGUE_COLUMNS,
+        rows=rows,
     )

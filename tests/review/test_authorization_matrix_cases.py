@@ -129,6 +129,20 @@ CASES_MATRIX: dict[str, Cell] = {
         form=True,
         sided=False,
     ),
+    # The review catalogue: GET the import form, POST an empty form (400), the XLSX export.
+    "GET /cases/catalogue/": Cell(
+        "GET", lambda c: "/cases/catalogue/", page_roles((SUP, LEGAL, SYS)), sided=False
+    ),
+    "POST /cases/catalogue/": Cell(
+        "POST",
+        lambda c: "/cases/catalogue/",
+        page_roles((SUP, LEGAL, SYS), 400),
+        form=True,
+        sided=False,
+    ),
+    "GET /cases/catalogue.xlsx": Cell(
+        "GET", lambda c: "/cases/catalogue.xlsx", page_roles((SUP, LEGAL, SYS)), sided=False
+    ),
     "GET /cases/<uuid:case_id>/": Cell("GET", lambda c: f"/cases/{case_id(c)}/", readers()),
     "GET /cases/<uuid:case_id>/file.pdf": Cell(
         "GET", lambda c: f"/cases/{case_id(c)}/file.pdf", readers()

@@ -30,6 +30,8 @@ from backend.cases.models import (
     DocumentKind,
     PartyKind,
 )
+from backend.cases.selectors import catalogue_for
+from backend.cases.services.catalogue import catalogue_basis
 from backend.cases.services.common import (
     CASE_ROLES,
     case_locked,
@@ -67,6 +69,8 @@ class CaseInput:
     officer_ids: tuple[int, ...] = ()
     statutory_deadline: datetime.date | None = None
     number_prefix: str = ""
+    # An item of the review catalogue (目录清单): the case needs review, its basis that item.
+    catalogue_entry_id: int | None = None
 
 
 def case_number(*, prefix: str, year: int, sequence: int) -> str:
@@ -121,6 +125,12 @@ def case_open(*, actor: User, data: CaseInput, on: datetime.date | None = None) 
             code="officers_uncertified",
             details={"officers": uncertified},
         )
+    needs_review, review_basis = data.needs_review, data.review_basis.strip()
+    if data.catalogue_entry_id is not None:
+        entry = catalogue_for(actor).filter(pk=data.catalogue_entry_id).first()
+        if entry is None:
+            raise InvalidInput(_("目录清单中没有该审核项目。"), code="unknown_catalogue_entry")
+        needs_review, review_basis = True, review_basis or catalogue_basis(entry)
     with transaction.atomic():
         sequence = _next_sequence(actor.unit, day.year)
         case = Case.objects.create(
@@ -133,8 +143,8 @@ def case_open(*, actor: User, data: CaseInput, on: datetime.date | None = None) 
             party_name=data.party_name.strip(),
             party_kind=data.party_kind,
             party_minor=data.party_minor,
-            needs_review=data.needs_review,
-            review_basis=data.review_basis.strip(),
+            needs_review=needs_review,
+            review_basis=review_basis,
             filed_on=day,
             statutory_deadline=data.statutory_deadline,
             opened_by=actor,
