@@ -52,8 +52,10 @@ def test_default_passes_pace_fixity_to_the_interval() -> None:
         ["integrity_periodic"],
         ["staging_reclaim_abandoned"],
         ["storage_reconcile", "--trigger", "scheduled", "--due-days", "7"],
+        ["replicate_originals"],
     ]
-    assert all(p.every_seconds == 300 and p.due_at == 0 for p in passes)
+    assert all(p.every_seconds == 300 and p.due_at == 0 for p in passes[:-1])
+    assert passes[-1].every_seconds == 60  # the second site's lag stays around a minute
 
 
 def test_passes_given_on_the_command_line_replace_the_default() -> None:
