@@ -53,7 +53,9 @@ class PrivateCluster:
         shutil.chown(root / "socket", "postgres", "postgres")
         return root
 
-    def as_postgres(self, *command: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+    def as_postgres(
+        self, *command: str, stdin: str | None = None
+    ) -> subprocess.CompletedProcess[str]:
         envs = [f"{k}={v}" for k, v in self.env.items()]
         return subprocess.run(
             ["runuser", "-u", "postgres", "--", "env", *envs, *command],

@@ -88,9 +88,7 @@ def test_postgres_data_directory_destroyed_pitr_restore_and_reconcile(
         seconds = cluster.restore_and_start(target)
         told = [line["stored"] for line in archived + unarchived]
         restored = int(
-            cluster.sql(
-                "SELECT count(*) FROM footage_recording WHERE state='stored'", "fieldvault"
-            )
+            cluster.sql("SELECT count(*) FROM footage_recording WHERE state='stored'", "fieldvault")
         )
         last = float(
             cluster.sql(
