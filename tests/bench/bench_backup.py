@@ -12,6 +12,8 @@ Starts its own `weed mini` and, in the same run:
    ops.litestream replicate` ships the WAL; at a random moment both are SIGKILLed (power
    cut) and the database file is deleted; restore; RPO = the cut - the last commit restored.
    Repeated --cuts times; the acknowledged commits lost are counted too.
+1b. The same with the S3 PUT of a 1 MiB original before each ingest's commits (what the
+   ingest really pays before `stored`): the ratio of the durability change on ingest.
 3. Recovery time against the database size: `python -m ops.litestream restore` of databases
    of growing size, beside the same-run reference of a plain file copy of the same file.
 """
@@ -106,6 +108,57 @@ def durability_cost(directory: Path, count: int) -> None:
         rounds = ", ".join(f"{v:.0f}" for v in results[name])
         print(
             f"   {name:34} {value:8.0f} ingests/s  ratio to before {value / before:.2f}  [{rounds}]"
+        )
+
+
+def durability_cost_with_put(directory: Path, weed: SeaweedServer, count: int) -> None:
+    """The same two commits, each ingest preceded by what ingest really does before its
+    `stored` commit: the COMPLIANCE-locked PUT of the original (1 MiB) to the S3 server."""
+    import datetime
+    import hashlib
+
+    from media.object_store import ObjectStore, ObjectStoreConfig
+
+    print(f"\n1b. durability with the S3 PUT of a 1 MiB original per ingest ({count} each)")
+    store = ObjectStore(
+        ObjectStoreConfig(
+            endpoint_url=weed.endpoint_url,
+            access_key=weed.access_key,
+            secret_key=weed.secret_key,
+            region="us-east-1",
+        )
+    )
+    bucket = f"bench-originals-{uuid.uuid4().hex[:8]}"
+    store.ensure_bucket(bucket, object_lock=True)
+    until = datetime.datetime.now(datetime.UTC) + datetime.timedelta(hours=1)
+    original = directory / "original.bin"
+    results: dict[str, list[float]] = {name: [] for name in MODES}
+    for _round in range(3):
+        for index_mode, (name, (level, stored_full)) in enumerate(MODES.items()):
+            path = directory / f"durability-put-{index_mode}.sqlite3"
+            for leftover in directory.glob(f"{path.name}*"):
+                leftover.unlink()
+            db = _connect(path, level)
+            db.executescript(SCHEMA)
+            started = time.perf_counter()
+            for index in range(count):
+                payload = os.urandom(1 << 20)
+                original.write_bytes(payload)
+                store.put_original(
+                    bucket=bucket,
+                    path=original,
+                    sha256_hex=hashlib.sha256(payload).hexdigest(),
+                    retain_until=until,
+                )
+                _ingest_one(db, index, stored_full=stored_full)
+            results[name].append(count / (time.perf_counter() - started))
+            db.close()
+    medians = {name: statistics.median(values) for name, values in results.items()}
+    before = medians["NORMAL everywhere (before)"]
+    for name, value in medians.items():
+        rounds = ", ".join(f"{v:.1f}" for v in results[name])
+        print(
+            f"   {name:34} {value:8.1f} ingests/s  ratio to before {value / before:.2f}  [{rounds}]"
         )
 
 
@@ -309,6 +362,7 @@ def main() -> None:
                 county_restore_time(directory, weed, args.county_fraction)
                 return
             durability_cost(directory, 200 if args.quick else 1000)
+            durability_cost_with_put(directory, weed, 30 if args.quick else 100)
             recovery_point(directory, weed, 3 if args.quick else 6)
             restore_time(directory, weed, [4, 16] if args.quick else [8, 64, 256])
             if not args.quick:
