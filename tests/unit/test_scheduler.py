@@ -45,7 +45,11 @@ def test_an_interval_that_is_not_a_positive_number_is_refused(raw: str) -> None:
 
 
 def test_default_passes_pace_fixity_to_the_interval() -> None:
-    passes = passes_build(interval_seconds=300)
+    assert (
+        passes_build(interval_seconds=300, environ={})
+        == passes_build(interval_seconds=300, environ={"FV_ORIGINALS_REPLICA_BUCKET": "x"})[:-1]
+    )  # one site: no replication pass
+    passes = passes_build(interval_seconds=300, environ={"FV_ORIGINALS_REPLICA_BUCKET": "x"})
     assert [p.command for p in passes] == [
         ["retention_periodic", "--interval", "300"],
         ["fieldwork_periodic"],
