@@ -124,6 +124,15 @@ def test_stored_originals_reach_the_second_site_locked_and_verified(
     )
     second = originals_replicate()  # idempotent: nothing left to copy
     assert (second.copied, second.already_present, second.failed) == (0, 0, [])
+    # A database restore loses the replica rows too: the next pass finds the copies at the
+    # second site (same content address, same SHA-256) and records the same versions.
+    versions = dict(OriginalReplica.objects.values_list("recording_id", "replica_version_id"))
+    OriginalReplica.objects.all().delete()
+    third = originals_replicate()
+    assert (third.copied, third.already_present, third.failed) == (0, 4, [])
+    assert dict(OriginalReplica.objects.values_list("recording_id", "replica_version_id")) == (
+        versions
+    )
     call_command("replicate_originals")
 
 
