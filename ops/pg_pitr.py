@@ -93,11 +93,16 @@ def _run(command: list[str], env: dict[str, str] | None = None) -> str:
     return done.stdout
 
 
-def base_backup(target: PitrTarget, *, host: str, port: int, user: str) -> str:
-    """Take a base backup now; returns Barman's backup id."""
+def base_backup(
+    target: PitrTarget, *, host: str, port: int, user: str, immediate_checkpoint: bool = False
+) -> str:
+    """Take a base backup now; returns Barman's backup id. By default the backup's checkpoint
+    is spread (checkpoint_completion_target) to spare a busy server; immediate_checkpoint
+    (`backup --now`) starts the copy at once (after a restore, before a drill)."""
     _run(
         target._tool(
             "barman-cloud-backup",
+            *(["--immediate-checkpoint"] if immediate_checkpoint else []),
             "-h",
             host,
             "-p",
@@ -169,7 +174,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m ops.pg_pitr", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser("settings", help="print the postgresql.conf lines")
-    commands.add_parser("backup", help="take a base backup now")
+    backing = commands.add_parser("backup", help="take a base backup now")
+    backing.add_argument("--now", action="store_true", help="immediate checkpoint")
     commands.add_parser("prune", help="delete base backups and WAL outside the retention")
     restoring = commands.add_parser("restore", help="restore into an empty data directory")
     restoring.add_argument("data_dir", type=Path)
@@ -186,6 +192,7 @@ def main(argv: list[str] | None = None) -> int:
                 host=os.environ.get("PGHOST", "127.0.0.1"),
                 port=int(os.environ.get("PGPORT", "5432")),
                 user=os.environ.get("PGUSER", "postgres"),
+                immediate_checkpoint=args.now,
             )
             print(f"base backup {backup_id} in {target.s3_url}/{target.server}")
         elif args.command == "prune":

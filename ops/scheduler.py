@@ -15,6 +15,8 @@ loses nothing:
                         them, re-verify a sample of days.
   * storage_reconcile   weekly (a no-op until the last one is 7 days old): the database
                         against the originals bucket; exit 1 (logged) unless clean.
+  * replicate_originals every minute, when FV_ORIGINALS_REPLICA_BUCKET names a second
+                        site: stored originals copied there under the same COMPLIANCE lock.
 
 The interval is `--interval-seconds`, else FV_SCHEDULER_INTERVAL_SECONDS, else 900. A pass
 that fails is logged and runs again at its next tick; the other passes run as planned.
@@ -101,18 +103,32 @@ def arguments_parse(argv: Sequence[str], environ: Mapping[str, str]) -> argparse
     return args
 
 
-def passes_build(*, interval_seconds: float, commands: Sequence[str] | None = None) -> list[Pass]:
+REPLICATION_SECONDS = 60.0
+
+
+def passes_build(
+    *,
+    interval_seconds: float,
+    commands: Sequence[str] | None = None,
+    environ: Mapping[str, str] | None = None,
+) -> list[Pass]:
     """The passes to run. retention_periodic is told the interval, since it sizes the fixity
     quota so that the whole archive is re-read within the fixity period at that pace."""
     if commands:
         return [Pass(shlex.split(command), interval_seconds) for command in commands]
-    return [
+    environ = os.environ if environ is None else environ
+    passes = [
         Pass(["retention_periodic", "--interval", f"{interval_seconds:g}"], interval_seconds),
         Pass(["fieldwork_periodic"], interval_seconds),
         Pass(["integrity_periodic"], interval_seconds),
         Pass(["staging_reclaim_abandoned"], interval_seconds),
         Pass(["storage_reconcile", "--trigger", "scheduled", "--due-days", "7"], interval_seconds),
     ]
+    if environ.get("FV_ORIGINALS_REPLICA_BUCKET"):
+        # Originals to the second site: every minute, so the lag stays around a minute; the
+        # alert fires above FV_ORIGINALS_REPLICA_LAG_ALERT_SECONDS. One site: no pass.
+        passes.append(Pass(["replicate_originals"], min(REPLICATION_SECONDS, interval_seconds)))
+    return passes
 
 
 def passes_due(passes: Sequence[Pass], *, now: float) -> list[Pass]:

@@ -1,6 +1,7 @@
 """What the storage page tells about recovering from a lost database disk: the continuous
 backup's last replicated position (embedded: Litestream's replica in S3; scale-out:
-PostgreSQL's WAL archiver) and the last reconciliation of the database with the bucket."""
+PostgreSQL's WAL archiver), the originals' second site and its replication lag, and the last
+reconciliation of the database with the bucket."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from django.utils import timezone
 
 from backend.footage.storage import backup_store
 from backend.retention.models import StorageReconciliation
+from backend.retention.replication import replication_lag
 
 # Litestream 0.5 writes <path>/<level>/<min txid>-<max txid>.ltx; level 0 keeps the newest
 # transactions for minutes, the compacted levels above it the older ones.
@@ -91,5 +93,5 @@ def continuity_summary() -> dict[str, Any]:
     return {
         "backup": backup_position(),
         "reconciliation": last_reconciliation(),
-        "originals_sites": settings.FV_ORIGINALS_REPLICA_TARGET or "",
+        "replication": replication_lag(),
     }

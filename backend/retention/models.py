@@ -405,3 +405,27 @@ class StorageReconciliation(models.Model):
             and not self.mismatch_count
             and not self.orphan_count
         )
+
+
+class OriginalReplica(models.Model):
+    """A recording's original copied to the second site (backend/retention/replication.py):
+    the version copied from, the replica's own VersionId there, and the COMPLIANCE lock date
+    (and legal hold) last applied to the replica, so that lock extensions follow."""
+
+    recording = models.OneToOneField(
+        "footage.Recording", primary_key=True, on_delete=models.PROTECT, related_name="replica"
+    )
+    replica_bucket = models.CharField(max_length=63)
+    source_version_id = models.CharField(max_length=200, blank=True)
+    replica_version_id = models.CharField(max_length=200, blank=True)
+    retain_until = models.DateTimeField()
+    legal_hold = models.BooleanField(default=False)
+    replicated_at = models.DateTimeField()
+
+    class Meta:
+        verbose_name = _("第二站点副本")
+        verbose_name_plural = _("第二站点副本")
+        indexes = [models.Index(fields=["-replicated_at"], name="replica_replicated_idx")]
+
+    def __str__(self) -> str:
+        return f"replica of {self.recording_id} ({self.replica_version_id})"

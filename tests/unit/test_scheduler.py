@@ -45,15 +45,21 @@ def test_an_interval_that_is_not_a_positive_number_is_refused(raw: str) -> None:
 
 
 def test_default_passes_pace_fixity_to_the_interval() -> None:
-    passes = passes_build(interval_seconds=300)
+    assert (
+        passes_build(interval_seconds=300, environ={})
+        == passes_build(interval_seconds=300, environ={"FV_ORIGINALS_REPLICA_BUCKET": "x"})[:-1]
+    )  # one site: no replication pass
+    passes = passes_build(interval_seconds=300, environ={"FV_ORIGINALS_REPLICA_BUCKET": "x"})
     assert [p.command for p in passes] == [
         ["retention_periodic", "--interval", "300"],
         ["fieldwork_periodic"],
         ["integrity_periodic"],
         ["staging_reclaim_abandoned"],
         ["storage_reconcile", "--trigger", "scheduled", "--due-days", "7"],
+        ["replicate_originals"],
     ]
-    assert all(p.every_seconds == 300 and p.due_at == 0 for p in passes)
+    assert all(p.every_seconds == 300 and p.due_at == 0 for p in passes[:-1])
+    assert passes[-1].every_seconds == 60  # the second site's lag stays around a minute
 
 
 def test_passes_given_on_the_command_line_replace_the_default() -> None:

@@ -182,9 +182,19 @@ FV_BACKUP_PATH = env_str("FV_BACKUP_PATH", "fieldvault-sqlite")
 FV_BACKUP_S3_ENDPOINT_URL = env_str("FV_BACKUP_S3_ENDPOINT_URL", FV_S3_ENDPOINT_URL)
 FV_BACKUP_S3_ACCESS_KEY = env_str("FV_BACKUP_S3_ACCESS_KEY", FV_S3_ACCESS_KEY)
 FV_BACKUP_S3_SECRET_KEY = env_str("FV_BACKUP_S3_SECRET_KEY", FV_S3_SECRET_KEY)
-# Where the originals bucket is replicated to (a second site), as the storage page states it;
-# empty: one site (the embedded default). The replication itself is the S3 service's.
+# Originals on a second site (backend/retention/replication.py): every stored original is
+# copied, with the same COMPLIANCE lock, to this bucket of this S3 (another site's); the
+# bucket is created with Object Lock when absent. Empty bucket: one site (the embedded
+# default), as the storage page says. FV_ORIGINALS_REPLICA_TARGET names the site there.
+FV_ORIGINALS_REPLICA_BUCKET = env_str("FV_ORIGINALS_REPLICA_BUCKET", "")
+# Endpoint, region and keys left empty: those of the originals' own S3 (FV_S3_*).
+FV_ORIGINALS_REPLICA_S3_ENDPOINT_URL = env_str("FV_ORIGINALS_REPLICA_S3_ENDPOINT_URL", "")
+FV_ORIGINALS_REPLICA_S3_REGION = env_str("FV_ORIGINALS_REPLICA_S3_REGION", "")
+FV_ORIGINALS_REPLICA_S3_ACCESS_KEY = env_str("FV_ORIGINALS_REPLICA_S3_ACCESS_KEY", "")
+FV_ORIGINALS_REPLICA_S3_SECRET_KEY = env_str("FV_ORIGINALS_REPLICA_S3_SECRET_KEY", "")
 FV_ORIGINALS_REPLICA_TARGET = env_str("FV_ORIGINALS_REPLICA_TARGET", "")
+# The storage page warns (and ops/prometheus/alerts.yml alerts) above this replication lag.
+FV_ORIGINALS_REPLICA_LAG_ALERT_SECONDS = env_int("FV_ORIGINALS_REPLICA_LAG_ALERT_SECONDS", 900)
 # /metrics (backend/operations): loopback clients, or this bearer token when set.
 FV_METRICS_TOKEN = env_str("FV_METRICS_TOKEN", "")
 # /readyz: the staging disk must keep this much free (uploads land there before S3).

@@ -17,6 +17,7 @@ from django.utils import timezone
 
 from backend.operations import selectors
 from backend.retention.continuity import backup_position
+from backend.retention.replication import replication_lag
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 
@@ -26,6 +27,25 @@ def _family(name: str, kind: str, help_text: str, samples: Iterable[tuple[str, f
     for labels, value in samples:
         lines.append(f"{name}{labels} {value:g}")
     return "\n".join(lines)
+
+
+def originals_replication_families() -> list[str]:
+    """The second site of the originals (backend/retention/replication.py)."""
+    lag = replication_lag()
+    return [
+        _family(
+            "fieldvault_originals_replication_configured",
+            "gauge",
+            "1 when stored originals are replicated to a second site.",
+            [("", 1 if lag.configured else 0)],
+        ),
+        _family(
+            "fieldvault_originals_replication_lag_seconds",
+            "gauge",
+            "Age of the oldest stored original not yet at the second site (0: none; -1: one site).",
+            [("", lag.lag_seconds if lag.configured else -1)],
+        ),
+    ]
 
 
 def metrics_text() -> str:
@@ -113,6 +133,7 @@ def metrics_text() -> str:
             [(f'{{engine="{position.engine}"}}', 0 if position.error or age is None else 1)],
         )
     )
+    families += originals_replication_families()
     staging = settings.FV_STAGING_DIR
     free = shutil.disk_usage(staging).free if staging.exists() else 0
     families.append(
