@@ -9,10 +9,12 @@ import uuid
 from dataclasses import dataclass
 
 from django.db import connection
-from django.db.models import BooleanField, F, Q, QuerySet
+from django.db.models import BooleanField, Count, F, Q, QuerySet
 from django.db.models.expressions import RawSQL
+from django.utils import timezone
 
-from backend.accounts.models import User
+from backend.accounts.models import Role, User
+from backend.accounts.selectors import unit_scope_q
 from backend.caselibrary.models import (
     LibraryCase,
     LibraryCategory,
@@ -158,3 +160,47 @@ def library_search(
         assert last.accepted_at is not None
         cursor = LibraryCursor(last.accepted_at, last.pk)
     return rows, cursor
+
+
+QUOTA_ROLES = {Role.SUPERVISOR, Role.LEGAL_OFFICER, Role.SYSTEM_ADMIN}
+
+
+@dataclass(frozen=True)
+class QuotaRow:
+    category: LibraryCategory
+    accepted: int
+    in_review: int
+
+    @property
+    def gap(self) -> int:
+        return max(0, self.category.quota - self.accepted)
+
+
+def quota_report(user: User, *, since: datetime.date, until: datetime.date) -> list[QuotaRow]:
+    """Per category (the tree in its order): cases of the caller's units accepted in the
+    period (local days, inclusive) and those still in review, against the category's quota;
+    one grouped count, no rows read. Counts only: no confidential text."""
+    if user.role not in QUOTA_ROLES:
+        return []
+    start = timezone.make_aware(datetime.datetime.combine(since, datetime.time.min))
+    end = timezone.make_aware(
+        datetime.datetime.combine(until + datetime.timedelta(days=1), datetime.time.min)
+    )
+    scoped = LibraryCase.objects.filter(unit_scope_q(user, unit_field="author_unit"))
+    counts: dict[int, tuple[int, int]] = {
+        row["category_id"]: (row["accepted"], row["in_review"])
+        for row in scoped.values("category_id").annotate(
+            accepted=Count(
+                "pk",
+                filter=Q(state=LibraryState.ACCEPTED, accepted_at__gte=start, accepted_at__lt=end),
+            ),
+            in_review=Count("pk", filter=Q(state=LibraryState.IN_REVIEW)),
+        )
+    }
+    return [
+        QuotaRow(
+            category,
+            *counts.get(category.pk, (0, 0)),
+        )
+        for category in categories()
+    ]

@@ -10,6 +10,7 @@ urlpatterns = [
     path("", views.library, name="library"),
     path("drafts/", views.drafts, name="drafts"),
     path("new/", views.start, name="new"),
+    path("quota/", views.quota, name="quota"),
     path("<uuid:case_id>/", views.detail, name="detail"),
     path("<uuid:case_id>/edit/", views.edit, name="edit"),
     path("<uuid:case_id>/masking/", views.masking, name="masking"),

@@ -6,12 +6,14 @@ the error page with its 4xx status."""
 
 from __future__ import annotations
 
+import datetime
 import uuid
 
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
@@ -95,6 +97,7 @@ def library(request: HttpRequest) -> HttpResponse:
             "q": query,
             "may_author": selectors.may_author(user),
             "may_review": selectors.may_review(user),
+            "may_quota": user.role in selectors.QUOTA_ROLES,
         },
     )
 
@@ -302,3 +305,38 @@ def action(request: HttpRequest, case_id: uuid.UUID, action: str) -> HttpRespons
         messages.success(request, done)
         return redirect(back)
     raise NotFound(_("没有这个操作。"))
+
+
+def _day(text: str, default: datetime.date) -> datetime.date:
+    if not text:
+        return default
+    try:
+        return datetime.date.fromisoformat(text)
+    except ValueError:
+        raise InvalidInput(_("日期应为 YYYY-MM-DD。"), code="invalid_date") from None
+
+
+@require_GET
+@page
+def quota(request: HttpRequest) -> HttpResponse:
+    """The monthly (or per-deadline) report: accepted cases per category against the quota,
+    the categories short of it named."""
+    user = user_of(request)
+    if user.role not in selectors.QUOTA_ROLES:
+        return forbidden(request, _("只有监督人员、法制审核人员和系统管理员可以查看案例报送情况。"))
+    today = timezone.localdate()
+    since = _day(request.GET.get("since", ""), today.replace(day=1))
+    until = _day(request.GET.get("until", ""), today)
+    if until < since or (until - since).days > 3660:
+        raise InvalidInput(_("统计区间无效。"), code="invalid_period")
+    rows = selectors.quota_report(user, since=since, until=until)
+    return render(
+        request,
+        "caselibrary/quota.html",
+        {
+            "rows": rows,
+            "since": since,
+            "until": until,
+            "gaps": [r for r in rows if r.gap],
+        },
+    )

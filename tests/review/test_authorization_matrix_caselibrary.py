@@ -148,6 +148,12 @@ CASELIBRARY_MATRIX: dict[str, Cell] = {
         body=lambda c: {"subject": _subject(c), "category": "correction-warning"},
         form=True,
     ),
+    "GET /library/quota/": Cell(
+        "GET",
+        lambda c: "/library/quota/",
+        roles({SUP: 200, LEGAL: 200, SYS: 200}, default=403, **PAGE),
+        sided=False,
+    ),
     "GET /library/<uuid:case_id>/": Cell("GET", lambda c: f"/library/{draft(c)}/", CONFIDENTIAL),
     "GET /library/<uuid:case_id>/edit/": Cell(
         "GET", lambda c: f"/library/{draft(c)}/edit/", CONFIDENTIAL
