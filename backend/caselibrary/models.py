@@ -67,6 +67,7 @@ EDITABLE_STATES = (LibraryState.DRAFT, LibraryState.RETURNED)
 class SourceKind(models.TextChoices):
     CASE = "case", _("执法案卷")
     CORRECTION = "correction", _("社区矫正档案")
+    IMPORTED = "imported", _("报送包导入")
 
 
 class LibraryCase(models.Model):
@@ -100,6 +101,10 @@ class LibraryCase(models.Model):
     public_facts = models.TextField(blank=True)
     public_handling = models.TextField(blank=True)
     public_analysis = models.TextField(blank=True)
+    # An imported case: its id where it was written, its unit there, its signed history.
+    origin = models.CharField(max_length=64, blank=True)
+    origin_unit = models.CharField(_("原编写单位"), max_length=200, blank=True)
+    origin_history = models.JSONField(default=list, blank=True)
     # Bigrams of the public text, the full-text index's input (backend/caselibrary/search.py).
     search_terms = models.TextField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -113,9 +118,13 @@ class LibraryCase(models.Model):
                 condition=(
                     models.Q(source_kind="case", source_case__isnull=False)
                     | models.Q(source_kind="correction", source_subject__isnull=False)
+                    | (models.Q(source_kind="imported") & ~models.Q(origin=""))
                 ),
                 name="library_case_has_source",
-            )
+            ),
+            models.UniqueConstraint(
+                fields=["origin"], condition=~models.Q(origin=""), name="library_origin_once"
+            ),
         ]
         indexes = [
             models.Index(fields=["state", "-accepted_at", "-id"], name="library_accepted_keyset"),

@@ -204,3 +204,14 @@ def quota_report(user: User, *, since: datetime.date, until: datetime.date) -> l
         )
         for category in categories()
     ]
+
+
+def packable_cases(user: User, *, limit: int = 200) -> list[LibraryCase]:
+    """Accepted cases of the caller's units, the latest first: what a package may hold."""
+    return list(
+        LibraryCase.objects.filter(
+            unit_scope_q(user, unit_field="author_unit"), state=LibraryState.ACCEPTED
+        )
+        .select_related("category")
+        .order_by("-accepted_at", "-id")[:limit]
+    )

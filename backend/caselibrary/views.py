@@ -25,6 +25,7 @@ from backend.caselibrary.models import (
     LibraryState,
     RedactionKind,
 )
+from backend.caselibrary.services import package as package_services
 from backend.caselibrary.services.common import AUTHOR_ROLES, REVIEWER_ROLES
 from backend.caselibrary.services.deidentify import SECTIONS
 from backend.config.errors import InvalidInput, NotFound
@@ -98,6 +99,7 @@ def library(request: HttpRequest) -> HttpResponse:
             "may_author": selectors.may_author(user),
             "may_review": selectors.may_review(user),
             "may_quota": user.role in selectors.QUOTA_ROLES,
+            "may_package": user.role in package_services.PACKAGE_ROLES and bool(user.unit_id),
         },
     )
 
@@ -340,3 +342,45 @@ def quota(request: HttpRequest) -> HttpResponse:
             "gaps": [r for r in rows if r.gap],
         },
     )
+
+
+@require_http_methods(["GET", "POST"])
+@page
+def package(request: HttpRequest) -> HttpResponse:
+    """Choose accepted cases of one's units and download the submission package (ZIP)."""
+    user = user_of(request)
+    if user.role not in package_services.PACKAGE_ROLES:
+        return forbidden(request, _("只有监督人员、法制审核人员和系统管理员可以生成报送包。"))
+    if request.method == "POST":
+        try:
+            ids = [uuid.UUID(v) for v in request.POST.getlist("cases")]
+        except ValueError:
+            raise InvalidInput(_("案例编号无效。"), code="invalid_case") from None
+        data, digest = package_services.package_build(actor=user, case_ids=ids)
+        response = HttpResponse(data, content_type="application/zip")
+        day = timezone.localdate().isoformat()
+        response["Content-Disposition"] = (
+            f'attachment; filename="caselibrary-{day}-{digest[:12]}.zip"'
+        )
+        response["X-Content-SHA256"] = digest
+        return response
+    rows = selectors.packable_cases(user)
+    return render(request, "caselibrary/package.html", {"rows": rows})
+
+
+@require_http_methods(["GET", "POST"])
+@page
+def package_import_page(request: HttpRequest) -> HttpResponse:
+    user = user_of(request)
+    if user.role not in package_services.PACKAGE_ROLES or user.unit_id is None:
+        return forbidden(request, _("只有监督人员、法制审核人员和系统管理员可以导入报送包。"))
+    if request.method == "POST":
+        upload = request.FILES.get("file")
+        if upload is None:
+            raise InvalidInput(_("请选择文件。"), code="file_required")
+        imported = package_services.package_import(actor=user, data=upload.read())
+        messages.success(
+            request, _("已导入%(n)s个案例（已有的不重复导入）。") % {"n": len(imported)}
+        )
+        return redirect("caselibrary:library")
+    return render(request, "caselibrary/import.html", {})

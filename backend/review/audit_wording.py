@@ -173,6 +173,8 @@ VERBS: dict[str, Any] = {
     "library_case.returned": gettext_lazy("退回典型案例"),
     "library_case.rejected": gettext_lazy("决定典型案例不予入库"),
     "library_case.accepted": gettext_lazy("典型案例审核通过并入库"),
+    "library_package.built": gettext_lazy("生成案例报送包"),
+    "library_package.imported": gettext_lazy("导入案例报送包"),
 }
 
 OBJECT_KINDS: dict[str, Any] = {
@@ -207,6 +209,7 @@ OBJECT_KINDS: dict[str, Any] = {
     "integrity_day": gettext_lazy("完整性日根"),
     "case": gettext_lazy("案件"),
     "library_case": gettext_lazy("典型案例"),
+    "library_package": gettext_lazy("案例报送包"),
 }
 
 # Payload keys people care about, in the order shown; others are left to the raw view.

@@ -107,6 +107,15 @@ def submitted(ctx: Ctx) -> str:
     return _draft(ctx, submitted=True)
 
 
+def accepted(ctx: Ctx) -> str:
+    from backend.caselibrary.services import library_case_review
+
+    case_id = _draft(ctx, submitted=True)
+    users = ctx.world.users if ctx.side == "own" else ctx.world.other_users
+    library_case_review(actor=users[SUP], case_id=case_id, verdict="approve")
+    return case_id
+
+
 # A draft: its author unit's staff only; every other role and another bureau 404.
 CONFIDENTIAL = roles(dict.fromkeys(AUTHORS, 200), default=404, other_default=404, **PAGE)
 
@@ -152,6 +161,41 @@ CASELIBRARY_MATRIX: dict[str, Cell] = {
         "GET",
         lambda c: "/library/quota/",
         roles({SUP: 200, LEGAL: 200, SYS: 200}, default=403, **PAGE),
+        sided=False,
+    ),
+    "GET /library/package/": Cell(
+        "GET",
+        lambda c: "/library/package/",
+        roles({SUP: 200, LEGAL: 200, SYS: 200}, default=403, **PAGE),
+        sided=False,
+    ),
+    # An accepted case of the caller's bureau (200: the ZIP); of another bureau: 400
+    # (not among the caller's units' cases).
+    "POST /library/package/": Cell(
+        "POST",
+        lambda c: "/library/package/",
+        roles(
+            {SUP: 200, LEGAL: 200, SYS: 200},
+            {SUP: 400, LEGAL: 400, SYS: 200},
+            default=403,
+            other_default=403,
+            **PAGE,
+        ),
+        body=lambda c: {"cases": [accepted(c)]},
+        form=True,
+    ),
+    "GET /library/import/": Cell(
+        "GET",
+        lambda c: "/library/import/",
+        roles({SUP: 200, LEGAL: 200, SYS: 200}, default=403, **PAGE),
+        sided=False,
+    ),
+    # An empty form: the roles that may import get the precise 400 (no file).
+    "POST /library/import/": Cell(
+        "POST",
+        lambda c: "/library/import/",
+        roles({SUP: 400, LEGAL: 400, SYS: 400}, default=403, **PAGE),
+        form=True,
         sided=False,
     ),
     "GET /library/<uuid:case_id>/": Cell("GET", lambda c: f"/library/{draft(c)}/", CONFIDENTIAL),
