@@ -49,6 +49,17 @@ def test_no_finding_on_identifier_free_case_text() -> None:
 
 def test_the_detector_catches_what_the_masker_leaves() -> None:
     """Independence made visible: forms outside the masker's patterns."""
-    text = "电话138-7712-3456，身份证号 450103 19900307 1234，1990-03-07出生。"
+    text = "座机0771-5512345，姓名：李秀梅，系其母。"
     assert identifiers_in(text) == []
-    assert {f.kind for f in find_identifiers(text)} == {"phone", "id_number", "birth_date"}
+    assert {f.kind for f in find_identifiers(text)} == {"phone", "name"}
+
+
+def test_the_masker_replaces_the_written_forms() -> None:
+    text = "电话138-7712-3456、+86 139 7788 1234，身份证号 450103 19900307 1234，1990-03-07出生。"
+    found = {(kind, original) for kind, original, _r in identifiers_in(text)}
+    assert found == {
+        ("phone", "138-7712-3456"),
+        ("phone", "+86 139 7788 1234"),
+        ("id_number", "450103 19900307 1234"),
+        ("birth_date", "1990-03-07"),
+    }

@@ -97,14 +97,14 @@ def test_submission_refused_while_the_detector_finds_an_identifier(
     assert refused.value.code == "identifiers_found"
     assert refused.value.details["kinds"] == ["name"]
     redaction_set_undone(actor=world.author, case_id=case.pk, redaction_id=name.pk, undone=False)
-    # A phone number written with dashes escapes the masker's pattern; the detector sees it.
+    # A landline escapes the masker's patterns; the detector sees it.
     library_case_edit(
         actor=world.author,
         case_id=case.pk,
         sections={
             "title": case.title,
             "facts": case.facts,
-            "handling": case.handling + "\n其亲属电话 139-7788-1234。",
+            "handling": case.handling + "\n其亲属电话 0771-5512345。",
             "analysis": case.analysis,
         },
         category_code="correction-revocation",
@@ -112,7 +112,7 @@ def test_submission_refused_while_the_detector_finds_an_identifier(
     )
     with pytest.raises(Conflict):
         library_case_submit(actor=world.author, case_id=case.pk)
-    redaction_add(actor=world.author, case_id=case.pk, original="139-7788-1234", replacement="")
+    redaction_add(actor=world.author, case_id=case.pk, original="0771-5512345", replacement="")
     submitted = library_case_submit(actor=world.author, case_id=case.pk)
     assert submitted.state == LibraryState.IN_REVIEW and submitted.author_name == "覃矫正"
 

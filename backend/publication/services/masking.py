@@ -76,6 +76,14 @@ _BIRTH_DATE = re.compile(
     r"((?:19|20)\d{2})\s*年\s*\d{1,2}\s*月\s*\d{1,2}\s*日(?=\s*(?:出生|生))"
     r"|(?<=出生于)((?:19|20)\d{2})\s*年\s*\d{1,2}\s*月\s*\d{1,2}\s*日"
 )
+# The same numbers as people write them: mobiles with +86 or split by spaces or dashes,
+# identity numbers in groups (6-8-4), dates of birth with dashes or dots.
+_SEPARATED_MOBILE = re.compile(
+    r"(?<![0-9])(?:(?:\+|00)86[\s\-]?1[3-9]\d[\s\-]?\d{4}[\s\-]?\d{4}"
+    r"|1[3-9]\d[\s\-]\d{4}[\s\-]\d{4})(?![0-9])"
+)
+_GROUPED_IDENTITY = re.compile(r"(?<![0-9A-Za-z])\d{6}[\s\-]\d{8}[\s\-]\d{3}[\dXx](?![0-9A-Za-z])")
+_DASHED_BIRTH_DATE = re.compile(r"((?:19|20)\d{2})[\-./]\d{1,2}[\-./]\d{1,2}(?=\s*(?:出生|生))")
 # An exact address: down to the house, the building or the village group.
 _STREET_ADDRESS = re.compile(
     r"[\u4e00-\u9fff]{1,12}(?:路|街|大道|巷|弄|村|小区|花园|社区)"
@@ -103,6 +111,12 @@ def identifiers_in(text: str) -> list[tuple[str, str, str]]:
     for match in _IDENTITY.finditer(text):
         kind = "phone" if len(match.group(0)) == 11 else "id_number"
         found.append((match.start(), kind, match.group(0), WITHHELD))
+    for match in _SEPARATED_MOBILE.finditer(text):
+        found.append((match.start(), "phone", match.group(0), WITHHELD))
+    for match in _GROUPED_IDENTITY.finditer(text):
+        found.append((match.start(), "id_number", match.group(0), WITHHELD))
+    for match in _DASHED_BIRTH_DATE.finditer(text):
+        found.append((match.start(), "birth_date", match.group(0), f"{match.group(1)}年"))
     for match in _PLATE.finditer(text):
         plate = match.group(0)
         found.append((match.start(), "plate", plate, plate[:2] + "×" * (len(plate) - 2)))
