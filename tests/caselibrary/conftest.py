@@ -120,3 +120,11 @@ def library_world(db: Any) -> LibraryWorld:
         subject=record_subject(office, author),
     )
     return world
+
+
+def public_text_of(case: Any) -> str:
+    from backend.caselibrary.models import LibraryCase
+    from backend.caselibrary.services import masked_sections
+
+    case = LibraryCase.objects.get(pk=case.pk)
+    return "\n".join(masked_sections(case, list(case.redactions.all())).values())
