@@ -228,3 +228,44 @@ def test_vocabulary_and_tree_are_enforced(library_world: LibraryWorld) -> None:
             category_code="community-correction",
             subject_id=str(world.subject.pk),
         )
+
+
+def test_full_text_uses_the_gin_index(library_world: LibraryWorld) -> None:
+    """With 3,000 accepted cases, the bigram query is answered by the partial GIN index
+    (migration 0002), not by reading every accepted case."""
+    import random
+
+    from django.db import connection
+    from django.utils import timezone
+
+    from backend.caselibrary.models import SourceKind
+    from backend.caselibrary.search import index_text
+    from backend.caselibrary.selectors import _full_text
+
+    world = library_world
+    rng = random.Random(25)
+    words = ["人民调解", "法律援助", "公证", "司法鉴定", "律师", "普法", "复议", "应诉"]
+    category = LibraryCategory.objects.get(code="mediation")
+    LibraryCase.objects.bulk_create(
+        LibraryCase(
+            category=category,
+            title="t",
+            source_kind=SourceKind.CORRECTION,
+            source_subject=world.subject,
+            author_unit=world.office,
+            author=world.author,
+            state=LibraryState.ACCEPTED,
+            accepted_at=timezone.now(),
+            search_terms=index_text("".join(rng.choice(words) for _ in range(30))),
+        )
+        for _ in range(3000)
+    )
+    with connection.cursor() as cursor:
+        # What autovacuum does between inserts and searches: merge GIN's pending list.
+        cursor.execute("SELECT gin_clean_pending_list('library_fulltext')")
+        cursor.execute("ANALYZE caselibrary_librarycase")
+        qs = _full_text(LibraryCase.objects.filter(state=LibraryState.ACCEPTED), "收监执行")
+        sql, params = qs.query.sql_with_params()
+        cursor.execute("EXPLAIN " + sql, params)
+        plan = "\n".join(row[0] for row in cursor.fetchall())
+    assert "library_fulltext" in plan, plan
