@@ -56,6 +56,7 @@ urlpatterns = [
     path("", include("backend.operations.urls")),
     path("publication/", include("backend.publication.urls")),
     path("public/", include("backend.publication.public_urls")),
+    path("library/", include("backend.caselibrary.urls")),
     path("", include("backend.review.urls")),
 ]
 

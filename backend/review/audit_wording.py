@@ -174,6 +174,18 @@ VERBS: dict[str, Any] = {
     "case.file_printed": gettext_lazy("打印案卷"),
     "case.archive_overdue": gettext_lazy("案卷逾期未归档提醒"),
     "case.document_read": gettext_lazy("调阅案卷材料"),
+    "library_case.started": gettext_lazy("选编典型案例"),
+    "library_case.edited": gettext_lazy("修改典型案例"),
+    "library_case.redaction_added": gettext_lazy("为典型案例增加一处脱敏"),
+    "library_case.redaction_undone": gettext_lazy("撤销典型案例的一处脱敏"),
+    "library_case.redaction_restored": gettext_lazy("恢复典型案例的一处脱敏"),
+    "library_case.submitted": gettext_lazy("署名报送典型案例"),
+    "library_case.approved": gettext_lazy("审核通过典型案例"),
+    "library_case.returned": gettext_lazy("退回典型案例"),
+    "library_case.rejected": gettext_lazy("决定典型案例不予入库"),
+    "library_case.accepted": gettext_lazy("典型案例审核通过并入库"),
+    "library_package.built": gettext_lazy("生成案例报送包"),
+    "library_package.imported": gettext_lazy("导入案例报送包"),
 }
 
 OBJECT_KINDS: dict[str, Any] = {
@@ -208,6 +220,8 @@ OBJECT_KINDS: dict[str, Any] = {
     "upload": gettext_lazy("上传"),
     "integrity_day": gettext_lazy("完整性日根"),
     "case": gettext_lazy("案件"),
+    "library_case": gettext_lazy("典型案例"),
+    "library_package": gettext_lazy("案例报送包"),
 }
 
 # Payload keys people care about, in the order shown; others are left to the raw view.

@@ -879,11 +879,13 @@ def api_operations() -> list[tuple[str, str, list[str]]]:
 def test_every_endpoint_is_in_the_matrix() -> None:
     # Other apps' pages (e.g. backend/retention/urls.py) have their cells beside their API's.
     from tests.review.test_authorization_matrix_apps import APPS_MATRIX
+    from tests.review.test_authorization_matrix_caselibrary import CASELIBRARY_MATRIX
     from tests.review.test_authorization_matrix_cases import CASES_MATRIX
     from tests.review.test_authorization_matrix_publication import PUBLICATION_MATRIX
 
     listed = {
-        key.split(" ", 1)[1] for key in (*MATRIX, *APPS_MATRIX, *CASES_MATRIX, *PUBLICATION_MATRIX)
+        key.split(" ", 1)[1]
+        for key in (*MATRIX, *APPS_MATRIX, *CASES_MATRIX, *PUBLICATION_MATRIX, *CASELIBRARY_MATRIX)
     }
     missing_pages = sorted(route for route in django_routes() if route not in listed)
     assert not missing_pages, f"pages missing from the authorization matrix: {missing_pages}"

@@ -71,6 +71,7 @@ INSTALLED_APPS = [
     "backend.integrity",
     "backend.cases",
     "backend.publication",
+    "backend.caselibrary",
     "backend.wiring",  # last: connects every cross-app reaction (backend/wiring/registry.py)
 ]
 
