@@ -71,6 +71,7 @@ INSTALLED_APPS = [
     "backend.integrity",
     "backend.cases",
     "backend.publication",
+    "backend.operations",  # health, readiness, metrics, manage.py doctor (no models)
     "backend.wiring",  # last: connects every cross-app reaction (backend/wiring/registry.py)
 ]
 
@@ -184,6 +185,17 @@ FV_ORIGINALS_REPLICA_TARGET = env_str("FV_ORIGINALS_REPLICA_TARGET", "")
 FV_METRICS_TOKEN = env_str("FV_METRICS_TOKEN", "")
 # /readyz: the staging disk must keep this much free (uploads land there before S3).
 FV_READY_MIN_FREE_BYTES = env_int("FV_READY_MIN_FREE_BYTES", 1024**3)
+# TLS (ops/tls.py, `manage.py tls_ca`): the reverse proxy's server certificate and the
+# internal CA devices pin (empty: not configured; doctor warns, enrolment sends no CA).
+FV_TLS_CERT_FILE = env_str("FV_TLS_CERT_FILE", "")
+FV_TLS_CA_FILE = env_str("FV_TLS_CA_FILE", "")
+FV_TLS_WARN_DAYS = env_int("FV_TLS_WARN_DAYS", 30)
+# `manage.py doctor`: time source, allowed clock offset, backup age, object store disk.
+FV_NTP_SERVER = env_str("FV_NTP_SERVER", "")  # host or host:port, queried by SNTP
+FV_NTP_TIMEOUT_SECONDS = env_int("FV_NTP_TIMEOUT_SECONDS", 2)
+FV_CLOCK_MAX_OFFSET_MS = env_int("FV_CLOCK_MAX_OFFSET_MS", 1000)
+FV_BACKUP_MAX_AGE_SECONDS = env_int("FV_BACKUP_MAX_AGE_SECONDS", 3600)
+FV_OBJECT_STORE_DIR = env_str("FV_OBJECT_STORE_DIR", str(VAR_DIR / "seaweedfs"))
 
 # Device sync.
 FV_STAGING_DIR = Path(env_str("FV_STAGING_DIR", str(VAR_DIR / "staging")))
