@@ -2,7 +2,7 @@
 
     python -m ops.tls DIR --host fieldvault.bureau.example [--host 10.1.2.3 ...]
 
-makes in DIR (0700; keys 0600):
+makes in DIR (keys 0600):
   ca.pem, ca.key          the internal CA (10 years). Devices pin ca.pem: the enrolment
                           answer hands it over when FV_TLS_CA_FILE names it.
   server.pem, server.key  the proxy's certificate for the hosts (397 days), signed by the CA
@@ -165,7 +165,7 @@ def issue_server(
 
 def ensure_tls(directory: Path, hosts: list[str], *, renew: bool = False) -> TlsFiles:
     directory.mkdir(parents=True, exist_ok=True)
-    directory.chmod(0o700)
+    directory.chmod(0o755)  # certificates are public; the keys are 0600
     files = TlsFiles(directory)
     ensure_ca(files)
     if renew or _needs_server(files, hosts):

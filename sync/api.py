@@ -6,7 +6,7 @@ from django.http import HttpRequest, HttpResponse
 from ninja import Router
 from pydantic import TypeAdapter
 
-from backend.devices.services import device_enrol_with_code
+from backend.devices.services import device_enrol_with_code, tls_ca_pem
 from sync.auth import DeviceBearer, request_device
 from sync.schemas import EnrolIn, EnrolOut, ManifestIn, ManifestOut
 from sync.services import ManifestAnswer, manifest_sync
@@ -54,4 +54,6 @@ def post_enrol(request: HttpRequest, payload: EnrolIn) -> EnrolOut:
         model_name=payload.model_name,
         firmware=payload.firmware,
     )
-    return EnrolOut(device_id=str(enrolment.device.pk), token=enrolment.token)
+    return EnrolOut(
+        device_id=str(enrolment.device.pk), token=enrolment.token, tls_ca_pem=tls_ca_pem()
+    )

@@ -19,6 +19,7 @@ from backend.config.env import (
     env_optional,
     env_str,
 )
+from backend.config.logs import logging_config
 
 BASE_DIR = Path(__file__).resolve().parents[3]
 VAR_DIR = Path(env_str("FV_VAR_DIR", str(BASE_DIR / "var")))
@@ -76,6 +77,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "backend.config.logs.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "backend.config.content_security.ContentSecurityPolicyMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -149,7 +151,8 @@ else:
 
 TASKS = {
     "default": {
-        "BACKEND": env_str("FV_TASKS_BACKEND", "django_tasks_db.DatabaseBackend"),
+        # django-tasks-db, keeping the enqueuing request's id with each job (logs).
+        "BACKEND": env_str("FV_TASKS_BACKEND", "backend.config.tasks_backend.DatabaseBackend"),
         "QUEUES": ["default", "storage", "media"],
     }
 }
@@ -258,14 +261,10 @@ FV_INTEGRITY_PUBLISH_DIR = Path(
     env_str("FV_INTEGRITY_PUBLISH_DIR", str(VAR_DIR / "integrity" / "published"))
 )
 
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
-    "root": {"handlers": ["console"], "level": env_str("FV_LOG_LEVEL", "INFO")},
-    "loggers": {"django.db.backends": {"level": "INFO"}},
-}
+# Logs (backend/config/logs.py): JSON lines with the request id (FV_LOG_FORMAT=json; plain
+# lines otherwise), secrets and tokens redacted on every handler.
+FV_LOG_FORMAT = env_str("FV_LOG_FORMAT", "plain")
+LOGGING = logging_config(json_lines=FV_LOG_FORMAT == "json", level=env_str("FV_LOG_LEVEL", "INFO"))
 
 # After an upload is verified: "thread" stores it at once in the web process, "sync" in the
 # request (tests), "redrive" leaves it to the worker's periodic pass.
