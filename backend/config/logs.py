@@ -27,6 +27,9 @@ import uuid
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
+from backend.config import request_metrics
+
+UPLOAD_PREFIX = "/api/sync/v1/uploads"
 request_id_var: contextvars.ContextVar[str | None] = contextvars.ContextVar(
     "fv_request_id", default=None
 )
@@ -168,9 +171,18 @@ class RequestIdASGI:
                 break
         request_id = accepted_request_id(given)
         token = request_id_var.set(request_id)
+        # The tus endpoint (routed before Django) is counted here (request_metrics).
+        upload = scope["type"] == "http" and scope.get("path", "").startswith(UPLOAD_PREFIX)
+        if upload:
+            receive = _counting_receive(receive)
+            request_metrics.upload_streaming(+1)
 
         async def send_with_id(message: MutableMapping[str, Any]) -> None:
             if message["type"] == "http.response.start":
+                if upload:
+                    request_metrics.count_response(
+                        scope.get("method", ""), "uploads", int(message.get("status", 0))
+                    )
                 headers = list(message.get("headers", []))
                 if not any(name.lower() == b"x-request-id" for name, _v in headers):
                     headers.append((b"x-request-id", request_id.encode()))
@@ -181,6 +193,18 @@ class RequestIdASGI:
             await self.app(scope, receive, send_with_id)
         finally:
             request_id_var.reset(token)
+            if upload:
+                request_metrics.upload_streaming(-1)
+
+
+def _counting_receive(receive: Receive) -> Receive:
+    async def counted() -> MutableMapping[str, Any]:
+        message = await receive()
+        if message.get("type") == "http.request":
+            request_metrics.count_upload_bytes(len(message.get("body", b"")))
+        return message
+
+    return counted
 
 
 class RequestIdMiddleware:

@@ -46,3 +46,94 @@ def legal_holds_active() -> int:
 
 def last_reconciliation() -> StorageReconciliation | None:
     return StorageReconciliation.objects.order_by("-finished_at", "-pk").first()
+
+
+# -- issue 29: processing queue, leases, latency, fixity, destruction -------------------------
+
+
+def jobs_ready_by_queue() -> dict[str, tuple[int, datetime.datetime | None]]:
+    """Queued jobs (django-tasks-db, status READY: its partial index) by queue: how many and
+    the oldest enqueue time."""
+    from django_tasks_db.models import DBTaskResult
+
+    rows = (
+        DBTaskResult.objects.filter(status="READY")
+        .values("queue_name")
+        .annotate(n=Count("pk"), oldest=Min("enqueued_at"))
+        .order_by()
+    )
+    return {row["queue_name"]: (row["n"], row["oldest"]) for row in rows}
+
+
+def processing_by_state() -> dict[str, int]:
+    """Media processing not yet final (pending, processing), by state ((state, …) index)."""
+    from backend.footage.models import ProcessingState, RecordingProcessing
+
+    counts = {ProcessingState.PENDING.value: 0, ProcessingState.PROCESSING.value: 0}
+    rows = (
+        RecordingProcessing.objects.filter(state__in=list(counts))
+        .values("state")
+        .annotate(n=Count("pk"))
+        .order_by()
+    )
+    for row in rows:
+        counts[row["state"]] = row["n"]
+    return counts
+
+
+def leases_expired(now: datetime.datetime) -> dict[str, int]:
+    """Leases whose holder did not renew them: storage (a verified recording being written)
+    and media processing; each (state, lease) indexed."""
+    from backend.footage.models import ProcessingState, RecordingProcessing
+
+    return {
+        "storage": Recording.objects.filter(
+            state=RecordingState.VERIFIED, storage_lease_until__lt=now
+        ).count(),
+        "processing": RecordingProcessing.objects.filter(
+            state=ProcessingState.PROCESSING, lease_until__lt=now
+        ).count(),
+    }
+
+
+def safe_to_delete_seconds(since: datetime.datetime) -> tuple[int, float, float]:
+    """For recordings created since `since` ((created_at, id) index) and stored: how many,
+    and the mean and longest time from their upload completing (the device has sent every
+    byte) to `stored` (the device may delete)."""
+    from django.db.models import Avg, DurationField, ExpressionWrapper, F, Max, Min
+
+    stored = Recording.objects.filter(
+        created_at__gte=since, state=RecordingState.STORED, stored_at__isnull=False
+    ).annotate(completed=Min("uploads__completed_at"))
+    latency = ExpressionWrapper(F("stored_at") - F("completed"), output_field=DurationField())
+    result = (
+        stored.filter(completed__isnull=False)
+        .annotate(latency=latency)
+        .aggregate(n=Count("pk"), mean=Avg("latency"), longest=Max("latency"))
+    )
+    mean, longest = result["mean"], result["longest"]
+    return (
+        int(result["n"] or 0),
+        mean.total_seconds() if mean else 0.0,
+        longest.total_seconds() if longest else 0.0,
+    )
+
+
+def fixity_outcomes_recent(since: datetime.datetime, window: int = 5000) -> dict[str, int]:
+    """Fixity results since `since` among the latest `window` checks (by primary key: no
+    scan of the whole history)."""
+    from backend.retention.models import FixityCheck, FixityOutcome
+
+    counts = {outcome.value: 0 for outcome in FixityOutcome}
+    latest = FixityCheck.objects.order_by("-pk").values("outcome", "checked_at")[:window]
+    for row in latest:
+        if row["checked_at"] >= since:
+            counts[row["outcome"]] = counts.get(row["outcome"], 0) + 1
+    return counts
+
+
+def destructions_recorded() -> int:
+    """Entries of the destruction register (one per destroyed original; a small table)."""
+    from backend.retention.models import DestructionRegisterEntry
+
+    return DestructionRegisterEntry.objects.count()

@@ -211,6 +211,20 @@ def test_device_enrols_pins_the_ca_and_uploads_with_tuspy(
     assert upload.state == UploadState.COMPLETE
     assert upload.received_sha256 == hashlib.sha256(data).hexdigest()
 
+    # Metrics after the upload, scraped through the proxy (the proxy's client is loopback).
+    scraped = requests.get(stack["https"] + "/metrics", verify=str(pin), timeout=20)
+    assert scraped.status_code == 200, scraped.text
+    samples = dict(
+        line.rsplit(" ", 1) for line in scraped.text.splitlines() if not line.startswith("#")
+    )
+    assert int(samples["fieldvault_upload_bytes_received_total"]) >= len(data)
+    patches = 'fieldvault_http_responses_total{method="PATCH",route="uploads",status="2xx"}'
+    assert int(samples[patches]) >= 4  # 3 MiB + 17 in 1 MiB chunks
+    assert 'fieldvault_http_responses_total{method="POST",route="api/sync/v1/manifest",' in (
+        scraped.text
+    )
+    assert float(samples["fieldvault_metrics_scrape_seconds"]) < 2
+
     # Another CA (an attacker's proxy with a certificate from a different CA) is refused.
     other = ensure_tls(tmp_path / "other-ca", ["localhost"])
     monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(other.ca))

@@ -78,6 +78,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "backend.config.logs.RequestIdMiddleware",
+    "backend.config.request_metrics.ResponseCountMiddleware",  # 4xx/5xx per route (/metrics)
     "django.middleware.security.SecurityMiddleware",
     "backend.config.content_security.ContentSecurityPolicyMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
