@@ -4,6 +4,7 @@ alerts, the last reconciliation), never a count of every recording."""
 from __future__ import annotations
 
 import datetime
+from typing import Any
 
 from django.db.models import Count, Min
 
@@ -96,27 +97,29 @@ def leases_expired(now: datetime.datetime) -> dict[str, int]:
     }
 
 
-def safe_to_delete_seconds(since: datetime.datetime) -> tuple[int, float, float]:
-    """For recordings created since `since` ((created_at, id) index) and stored: how many,
-    and the mean and longest time from their upload completing (the device has sent every
-    byte) to `stored` (the device may delete)."""
-    from django.db.models import Avg, DurationField, ExpressionWrapper, F, Max, Min
+def safe_to_delete_seconds(since: datetime.datetime, window: int = 500) -> tuple[int, float, float]:
+    """For the latest `window` recordings created since `since` ((created_at, id) index)
+    and stored: how many, and the mean and longest time from their upload completing (the
+    device has sent every byte) to `stored` (the device may delete)."""
+    from sync.models import Upload
 
-    stored = Recording.objects.filter(
-        created_at__gte=since, state=RecordingState.STORED, stored_at__isnull=False
-    ).annotate(completed=Min("uploads__completed_at"))
-    latency = ExpressionWrapper(F("stored_at") - F("completed"), output_field=DurationField())
-    result = (
-        stored.filter(completed__isnull=False)
-        .annotate(latency=latency)
-        .aggregate(n=Count("pk"), mean=Avg("latency"), longest=Max("latency"))
+    latest = (
+        Recording.objects.filter(created_at__gte=since, state=RecordingState.STORED)
+        .order_by("-created_at", "-id")
+        .values_list("pk", "stored_at")[:window]
     )
-    mean, longest = result["mean"], result["longest"]
-    return (
-        int(result["n"] or 0),
-        mean.total_seconds() if mean else 0.0,
-        longest.total_seconds() if longest else 0.0,
-    )
+    stored_at = {pk: at for pk, at in latest if at is not None}
+    completed: dict[Any, datetime.datetime] = {}
+    rows = Upload.objects.filter(
+        recording_id__in=list(stored_at), completed_at__isnull=False
+    ).values_list("recording_id", "completed_at")
+    for recording_id, at in rows:
+        if at is not None and (recording_id not in completed or at < completed[recording_id]):
+            completed[recording_id] = at
+    waits = [(stored_at[pk] - at).total_seconds() for pk, at in completed.items()]
+    if not waits:
+        return 0, 0.0, 0.0
+    return len(waits), sum(waits) / len(waits), max(waits)
 
 
 def fixity_outcomes_recent(since: datetime.datetime, window: int = 5000) -> dict[str, int]:

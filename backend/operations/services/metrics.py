@@ -181,7 +181,7 @@ def _queue_and_latency_families(now: datetime.datetime) -> list[str]:
         _family(
             "fieldvault_recordings_stored_last_hour",
             "gauge",
-            "Recordings created in the last hour and already stored.",
+            "Recordings created in the last hour and stored (the latest 500 at most).",
             [("", stored)],
         ),
         _family(
