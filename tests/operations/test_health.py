@@ -13,6 +13,7 @@ from django.test import Client
 
 from backend.footage.models import Recording, RecordingState
 from backend.retention.reconcile import storage_reconcile
+from ops.heartbeat import Heartbeat
 from ops.seaweed import free_port
 from tests.retention.conftest import StoreRecording, store_recording, unit
 
@@ -38,12 +39,25 @@ def test_healthz_answers_without_the_database(django_assert_max_num_queries: Any
     assert response.status_code == 200 and response.json() == {"status": "ok"}
 
 
+def _beating(staging_dir: Any) -> None:
+    for role in ("worker", "scheduler"):
+        Heartbeat(role, staging_dir).beat(force=True)
+
+
 def test_readyz_is_ready_when_everything_answers(s3: Any, staging_dir: Any) -> None:
+    _beating(staging_dir)
     response = Client().get("/readyz")
     body = response.json()
     assert response.status_code == 200, body
     assert body["status"] == "ready"
-    assert set(body["checks"]) == {"database", "object_storage", "channel_layer", "staging_disk"}
+    assert set(body["checks"]) == {
+        "database",
+        "object_storage",
+        "channel_layer",
+        "staging_disk",
+        "worker",
+        "scheduler",
+    }
     assert all(check["ok"] and check["reason"] == "ok" for check in body["checks"].values())
 
 

@@ -189,6 +189,8 @@ FV_ORIGINALS_REPLICA_TARGET = env_str("FV_ORIGINALS_REPLICA_TARGET", "")
 FV_METRICS_TOKEN = env_str("FV_METRICS_TOKEN", "")
 # /readyz: the staging disk must keep this much free (uploads land there before S3).
 FV_READY_MIN_FREE_BYTES = env_int("FV_READY_MIN_FREE_BYTES", 1024**3)
+# /readyz: some worker and some scheduler touched their heartbeat within this (ops/heartbeat.py).
+FV_READY_HEARTBEAT_SECONDS = env_int("FV_READY_HEARTBEAT_SECONDS", 60)
 # TLS (ops/tls.py, `manage.py tls_ca`): the reverse proxy's server certificate and the
 # internal CA devices pin (empty: not configured; doctor warns, enrolment sends no CA).
 FV_TLS_CERT_FILE = env_str("FV_TLS_CERT_FILE", "")
