@@ -143,9 +143,12 @@ def test_http_redirects_and_https_sends_hsts(stack: dict[str, Any]) -> None:
     assert secure.status_code == 200, secure.text  # secure as seen by Django: no redirect loop
     assert secure.headers["Strict-Transport-Security"].startswith("max-age=31536000")
     assert "nginx/" not in secure.headers.get("Server", "")  # server_tokens off
-    # The web process itself, reached around the proxy over plain HTTP, redirects to HTTPS.
-    around = requests.get(stack["web"].url + "/healthz", allow_redirects=False, timeout=10)
+    # The web process itself, reached around the proxy over plain HTTP, redirects to HTTPS,
+    # but for the probes (a load balancer's, Prometheus') that reach each process directly.
+    around = requests.get(stack["web"].url + "/login/", allow_redirects=False, timeout=10)
     assert around.status_code == 301 and around.headers["Location"].startswith("https://")
+    probe = requests.get(stack["web"].url + "/healthz", allow_redirects=False, timeout=10)
+    assert probe.status_code == 200 and "Strict-Transport-Security" not in probe.headers
 
 
 def test_an_unpinned_client_is_refused(stack: dict[str, Any]) -> None:

@@ -24,6 +24,10 @@ SECURE_SSL_REDIRECT = env_bool("FV_SSL_REDIRECT", True)
 SECURE_HSTS_SECONDS = env_int("FV_HSTS_SECONDS", 365 * 24 * 3600)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("FV_HSTS_INCLUDE_SUBDOMAINS", False)
 SECURE_HSTS_PRELOAD = False
+# Probes and Prometheus reach each web process directly on the private network (every
+# process counts its own requests): health, readiness and metrics answer over plain HTTP
+# there instead of redirecting. They reveal nothing (/metrics: loopback or its token).
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$", r"^metrics$"]
 
 # The TLS proxy (ops/proxy.py, docker-compose's `proxy`) sets X-Forwarded-Proto on every
 # request it passes. uvicorn believes it only from FV_TRUSTED_PROXIES (ops/web.py); Django
