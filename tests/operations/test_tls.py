@@ -293,3 +293,39 @@ def test_compose_runs_the_rendered_proxy_config(tmp_path: Path) -> None:
     checked = local.test_config()
     assert checked.returncode == 0, checked.stderr
     assert nginx_binary()
+
+
+def test_every_enrolment_answer_carries_the_pin(tmp_path: Path, settings: Any) -> None:
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    tls = ensure_tls(tmp_path / "tls", ["localhost"])
+    admin = make_user(role="system_admin")
+    client = Client()
+    client.force_login(admin)
+    settings.FV_TLS_CA_FILE = ""
+    answer = client.post(
+        "/api/devices/",
+        {"kind": "body_camera", "serial": f"SN-{uuid.uuid4().hex[:8]}"},
+        content_type="application/json",
+    )
+    assert answer.status_code == 201 and answer.json()["tls_ca_pem"] is None, answer.content
+    settings.FV_TLS_CA_FILE = str(tls.ca)
+    answer = client.post(
+        "/api/devices/",
+        {"kind": "body_camera", "serial": f"SN-{uuid.uuid4().hex[:8]}"},
+        content_type="application/json",
+    )
+    assert answer.json()["tls_ca_pem"] == tls.ca.read_text()
+    out = StringIO()
+    call_command(
+        "device_enroll",
+        "--kind",
+        "handheld",
+        "--serial",
+        f"SN-{uuid.uuid4().hex[:8]}",
+        "--json",
+        stdout=out,
+    )
+    assert json.loads(out.getvalue())["tls_ca_pem"] == tls.ca.read_text()
