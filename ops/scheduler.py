@@ -42,6 +42,8 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from ops.heartbeat import Heartbeat, staging_dir_from_env
+
 ROOT = Path(__file__).resolve().parents[1]
 logger = logging.getLogger("fieldvault.scheduler")
 
@@ -190,9 +192,15 @@ class Scheduler:
     def __init__(self, passes: list[Pass]) -> None:
         self.passes = passes
         self.stop_requested = False
+        self.heartbeat = Heartbeat("scheduler", staging_dir_from_env())
 
     def request_stop(self, *_: object) -> None:
         self.stop_requested = True
+
+    def _beat_and_check_stop(self) -> bool:
+        """Polled while a pass runs: the heartbeat goes on during long passes."""
+        self.heartbeat.beat()
+        return self.stop_requested
 
     def run_forever(self) -> None:
         while not self.stop_requested:
@@ -201,7 +209,7 @@ class Scheduler:
                     break
                 started_at = time.monotonic()
                 try:
-                    run_pass(scheduled, stopping=lambda: self.stop_requested)
+                    run_pass(scheduled, stopping=self._beat_and_check_stop)
                 except Exception:  # whatever went wrong, the other passes still run
                     logger.exception("%s: the scheduler could not run it", scheduled.name)
                 scheduled.due_at = next_due_at(
@@ -212,7 +220,9 @@ class Scheduler:
             # Sleep in short steps: a signal does not cut time.sleep short (PEP 475).
             wake_at = time.monotonic() + seconds_until_due(self.passes, now=time.monotonic())
             while not self.stop_requested and time.monotonic() < wake_at:
+                self.heartbeat.beat()
                 time.sleep(min(POLL_SECONDS, max(wake_at - time.monotonic(), 0.0)))
+        self.heartbeat.remove()
         logger.info("scheduler stopped")
 
 

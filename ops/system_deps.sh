@@ -17,6 +17,8 @@ if [ "$what" = test ]; then
   [ -f /usr/share/fonts/truetype/wqy/wqy-zenhei.ttc ] || missing+=(fonts-wqy-zenhei)
   # PostgreSQL point-in-time recovery (ops/pg_pitr.py, tests/retention/test_pg_pitr.py).
   [ -x /usr/bin/barman-cloud-wal-archive ] || missing+=(barman-cli-cloud)
+  # The TLS-terminating reverse proxy (ops/proxy.py, tests/operations/test_tls.py).
+  command -v nginx >/dev/null || [ -x /usr/sbin/nginx ] || missing+=(nginx)
 fi
 [ "${#missing[@]}" -eq 0 ] && exit 0
 

@@ -8,7 +8,7 @@ from pydantic import TypeAdapter
 
 from backend.config.errors import PermissionDenied
 from backend.devices.models import DeviceKind
-from backend.devices.services import device_enrol_with_code
+from backend.devices.services import device_enrol_with_code, tls_ca_pem
 from sync.auth import DeviceBearer, request_device
 from sync.docks import DockManifestAnswer, dock_manifest_sync
 from sync.schemas import (
@@ -95,4 +95,6 @@ def post_enrol(request: HttpRequest, payload: EnrolIn) -> EnrolOut:
         model_name=payload.model_name,
         firmware=payload.firmware,
     )
-    return EnrolOut(device_id=str(enrolment.device.pk), token=enrolment.token)
+    return EnrolOut(
+        device_id=str(enrolment.device.pk), token=enrolment.token, tls_ca_pem=tls_ca_pem()
+    )

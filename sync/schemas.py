@@ -100,6 +100,13 @@ class EnrolIn(Schema):
 class EnrolOut(Schema):
     device_id: str
     token: str = Field(description="Keep it secret; send as `Authorization: Bearer <token>`.")
+    tls_ca_pem: str | None = Field(
+        default=None,
+        description=(
+            "The internal CA certificate (PEM) to pin for this server's TLS from now on; "
+            "null when the server's certificate is publicly trusted (no CA configured)."
+        ),
+    )
 
 
 DockableKind = Literal["body_camera", "handheld"]

@@ -51,9 +51,14 @@ async def http_application(scope: dict[str, Any], receive: Any, send: Any) -> No
         await _django_http(scope, receive, send)
 
 
-application = ProtocolTypeRouter(
-    {
-        "http": http_application,
-        "websocket": websocket_application,
-    }
+from backend.config.logs import RequestIdASGI  # noqa: E402
+
+# A request id for every connection, outermost: the tus endpoint's lines carry it too.
+application = RequestIdASGI(
+    ProtocolTypeRouter(
+        {
+            "http": http_application,
+            "websocket": websocket_application,
+        }
+    )
 )

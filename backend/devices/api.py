@@ -28,6 +28,7 @@ from backend.devices.services import (
     device_reenrol,
     device_revoke,
     enrolment_code_issue,
+    tls_ca_pem,
 )
 
 router = Router(tags=["devices"], auth=django_auth)
@@ -78,7 +79,12 @@ def enrol(request: HttpRequest, payload: DeviceEnrolIn) -> Status:
         officer=officer,
         actor=Actor.user(user),
     )
-    return Status(201, DeviceEnrolOut(device_id=str(enrolment.device.pk), token=enrolment.token))
+    return Status(
+        201,
+        DeviceEnrolOut(
+            device_id=str(enrolment.device.pk), token=enrolment.token, tls_ca_pem=tls_ca_pem()
+        ),
+    )
 
 
 @router.post("enrolment-codes", response={201: EnrolmentCodeOut}, operation_id="devices_code")
@@ -139,7 +145,9 @@ def reenrol(request: HttpRequest, device_id: str, payload: DeviceReenrolIn) -> D
     if device is None:
         raise NotFound("no such device", code="device_not_found")
     enrolment = device_reenrol(device=device, actor=Actor.user(user), reason=payload.reason)
-    return DeviceEnrolOut(device_id=str(enrolment.device.pk), token=enrolment.token)
+    return DeviceEnrolOut(
+        device_id=str(enrolment.device.pk), token=enrolment.token, tls_ca_pem=tls_ca_pem()
+    )
 
 
 def _uuid_or_none(value: str) -> str | None:

@@ -17,6 +17,13 @@ class DeviceEnrolIn(Schema):
 class DeviceEnrolOut(Schema):
     device_id: str
     token: str = Field(description="Shown once. Only its hash is stored.")
+    tls_ca_pem: str | None = Field(
+        default=None,
+        description=(
+            "The internal CA certificate (PEM) the device pins for this server's TLS; "
+            "null when no CA is configured (a publicly trusted certificate)."
+        ),
+    )
 
 
 class DeviceOut(Schema):

@@ -432,3 +432,18 @@ def device_enrol_with_code(
             data={"serial": wanted[:100], "reason": refused.code},
         )
     raise refused
+
+
+def tls_ca_pem() -> str | None:
+    """The internal CA certificate a device pins for the server's TLS (FV_TLS_CA_FILE, made
+    by `python -m ops.tls`), handed over with its credential; None when none is configured
+    (a publicly trusted certificate). A configured file that cannot be read stops the
+    enrolment loudly rather than leaving the device without its pin."""
+    path = settings.FV_TLS_CA_FILE
+    if not path:
+        return None
+    with open(path, encoding="ascii") as handle:
+        text = handle.read()
+    if "-----BEGIN CERTIFICATE-----" not in text:
+        raise ValueError(f"FV_TLS_CA_FILE is not a PEM certificate: {path}")
+    return text

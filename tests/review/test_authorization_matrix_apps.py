@@ -95,6 +95,17 @@ def by_role(
 # -- objects (created inside each cell's savepoint) ------------------------------------------
 
 
+def readyz_with_heartbeats() -> str:
+    """/readyz with a worker and a scheduler beating (ops/heartbeat.py): ready, 200."""
+    from django.conf import settings
+
+    from ops.heartbeat import Heartbeat
+
+    for role in ("worker", "scheduler"):
+        Heartbeat(role, settings.FV_STAGING_DIR).beat(force=True)
+    return "/readyz"
+
+
 def rec(ctx: Ctx) -> str:
     return str(ctx.world.recordings[ctx.side].pk)
 
@@ -553,7 +564,7 @@ APPS_MATRIX: dict[str, Cell] = {
     # metrics answer loopback clients (the test client is 127.0.0.1) or the bearer token,
     # tests/operations/test_health.py shows the refusal for anyone else.
     "GET /healthz": Cell("GET", lambda c: "/healthz", PUBLIC, sided=False),
-    "GET /readyz": Cell("GET", lambda c: "/readyz", PUBLIC, sided=False),
+    "GET /readyz": Cell("GET", lambda c: readyz_with_heartbeats(), PUBLIC, sided=False),
     "GET /metrics": Cell("GET", lambda c: "/metrics", PUBLIC, sided=False),
     "GET /retention/policies/": Cell(
         "GET", lambda c: "/retention/policies/", storage_page(), sided=False

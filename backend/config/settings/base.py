@@ -19,6 +19,7 @@ from backend.config.env import (
     env_optional,
     env_str,
 )
+from backend.config.logs import logging_config
 
 BASE_DIR = Path(__file__).resolve().parents[3]
 VAR_DIR = Path(env_str("FV_VAR_DIR", str(BASE_DIR / "var")))
@@ -72,10 +73,13 @@ INSTALLED_APPS = [
     "backend.cases",
     "backend.publication",
     "backend.caselibrary",
+    "backend.operations",  # health, readiness, metrics, manage.py doctor (no models)
     "backend.wiring",  # last: connects every cross-app reaction (backend/wiring/registry.py)
 ]
 
 MIDDLEWARE = [
+    "backend.config.logs.RequestIdMiddleware",
+    "backend.config.request_metrics.ResponseCountMiddleware",  # 4xx/5xx per route (/metrics)
     "django.middleware.security.SecurityMiddleware",
     "backend.config.content_security.ContentSecurityPolicyMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -151,7 +155,8 @@ else:
 
 TASKS = {
     "default": {
-        "BACKEND": env_str("FV_TASKS_BACKEND", "django_tasks_db.DatabaseBackend"),
+        # django-tasks-db, keeping the enqueuing request's id with each job (logs).
+        "BACKEND": env_str("FV_TASKS_BACKEND", "backend.config.tasks_backend.DatabaseBackend"),
         "QUEUES": ["default", "storage", "media"],
     }
 }
@@ -200,6 +205,19 @@ FV_ORIGINALS_REPLICA_LAG_ALERT_SECONDS = env_int("FV_ORIGINALS_REPLICA_LAG_ALERT
 FV_METRICS_TOKEN = env_str("FV_METRICS_TOKEN", "")
 # /readyz: the staging disk must keep this much free (uploads land there before S3).
 FV_READY_MIN_FREE_BYTES = env_int("FV_READY_MIN_FREE_BYTES", 1024**3)
+# /readyz: some worker and some scheduler touched their heartbeat within this (ops/heartbeat.py).
+FV_READY_HEARTBEAT_SECONDS = env_int("FV_READY_HEARTBEAT_SECONDS", 60)
+# TLS (ops/tls.py, `manage.py tls_ca`): the reverse proxy's server certificate and the
+# internal CA devices pin (empty: not configured; doctor warns, enrolment sends no CA).
+FV_TLS_CERT_FILE = env_str("FV_TLS_CERT_FILE", "")
+FV_TLS_CA_FILE = env_str("FV_TLS_CA_FILE", "")
+FV_TLS_WARN_DAYS = env_int("FV_TLS_WARN_DAYS", 30)
+# `manage.py doctor`: time source, allowed clock offset, backup age, object store disk.
+FV_NTP_SERVER = env_str("FV_NTP_SERVER", "")  # host or host:port, queried by SNTP
+FV_NTP_TIMEOUT_SECONDS = env_int("FV_NTP_TIMEOUT_SECONDS", 2)
+FV_CLOCK_MAX_OFFSET_MS = env_int("FV_CLOCK_MAX_OFFSET_MS", 1000)
+FV_BACKUP_MAX_AGE_SECONDS = env_int("FV_BACKUP_MAX_AGE_SECONDS", 3600)
+FV_OBJECT_STORE_DIR = env_str("FV_OBJECT_STORE_DIR", str(VAR_DIR / "seaweedfs"))
 
 # Device sync.
 FV_STAGING_DIR = Path(env_str("FV_STAGING_DIR", str(VAR_DIR / "staging")))
@@ -262,14 +280,10 @@ FV_INTEGRITY_PUBLISH_DIR = Path(
     env_str("FV_INTEGRITY_PUBLISH_DIR", str(VAR_DIR / "integrity" / "published"))
 )
 
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
-    "root": {"handlers": ["console"], "level": env_str("FV_LOG_LEVEL", "INFO")},
-    "loggers": {"django.db.backends": {"level": "INFO"}},
-}
+# Logs (backend/config/logs.py): JSON lines with the request id (FV_LOG_FORMAT=json; plain
+# lines otherwise), secrets and tokens redacted on every handler.
+FV_LOG_FORMAT = env_str("FV_LOG_FORMAT", "plain")
+LOGGING = logging_config(json_lines=FV_LOG_FORMAT == "json", level=env_str("FV_LOG_LEVEL", "INFO"))
 
 # After an upload is verified: "thread" stores it at once in the web process, "sync" in the
 # request (tests), "redrive" leaves it to the worker's periodic pass.

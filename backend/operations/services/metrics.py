@@ -8,6 +8,7 @@ queries and one S3 listing of the backup's newest level (backend/retention/conti
 
 from __future__ import annotations
 
+import datetime
 import shutil
 import time
 from collections.abc import Iterable
@@ -15,6 +16,7 @@ from collections.abc import Iterable
 from django.conf import settings
 from django.utils import timezone
 
+from backend.config import request_metrics
 from backend.operations import selectors
 from backend.retention.continuity import backup_position
 from backend.retention.replication import replication_lag
@@ -25,7 +27,9 @@ CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 def _family(name: str, kind: str, help_text: str, samples: Iterable[tuple[str, float]]) -> str:
     lines = [f"# HELP {name} {help_text}", f"# TYPE {name} {kind}"]
     for labels, value in samples:
-        lines.append(f"{name}{labels} {value:g}")
+        number = float(value)
+        text = str(int(number)) if number.is_integer() else repr(round(number, 6))
+        lines.append(f"{name}{labels} {text}")
     return "\n".join(lines)
 
 
@@ -144,6 +148,8 @@ def metrics_text() -> str:
             [("", free)],
         )
     )
+    families.extend(_queue_and_latency_families(now))
+    families.extend(_request_families())
     families.append(
         _family(
             "fieldvault_metrics_scrape_seconds",
@@ -153,3 +159,97 @@ def metrics_text() -> str:
         )
     )
     return "\n".join(families) + "\n"
+
+
+def _queue_and_latency_families(now: datetime.datetime) -> list[str]:
+    jobs = selectors.jobs_ready_by_queue()
+    queues = sorted(set(settings.TASKS["default"].get("QUEUES", ["default"])) | set(jobs))
+    processing = selectors.processing_by_state()
+    leases = selectors.leases_expired(now)
+    stored, mean, longest = selectors.safe_to_delete_seconds(now - datetime.timedelta(hours=1))
+    fixity = selectors.fixity_outcomes_recent(now - datetime.timedelta(hours=24))
+    return [
+        _family(
+            "fieldvault_jobs_ready",
+            "gauge",
+            "Queued jobs waiting for a worker, by queue.",
+            [(f'{{queue="{q}"}}', jobs.get(q, (0, None))[0]) for q in queues],
+        ),
+        _family(
+            "fieldvault_jobs_oldest_ready_seconds",
+            "gauge",
+            "Age of the oldest queued job, by queue (0: none waiting).",
+            [(f'{{queue="{q}"}}', _age(now, jobs.get(q, (0, None))[1])) for q in queues],
+        ),
+        _family(
+            "fieldvault_processing_pending",
+            "gauge",
+            "Recordings whose media processing is not final, by state.",
+            [(f'{{state="{state}"}}', n) for state, n in sorted(processing.items())],
+        ),
+        _family(
+            "fieldvault_leases_expired",
+            "gauge",
+            "Leases not renewed by their holder (a process died or hangs), by kind.",
+            [(f'{{kind="{kind}"}}', n) for kind, n in sorted(leases.items())],
+        ),
+        _family(
+            "fieldvault_safe_to_delete_seconds",
+            "gauge",
+            "From upload complete to stored (the device may delete), recordings of the last hour.",
+            [('{stat="mean"}', round(mean, 3)), ('{stat="max"}', round(longest, 3))],
+        ),
+        _family(
+            "fieldvault_recordings_stored_last_hour",
+            "gauge",
+            "Recordings created in the last hour and stored (the latest 500 at most).",
+            [("", stored)],
+        ),
+        _family(
+            "fieldvault_fixity_checks_recent",
+            "gauge",
+            "Fixity checks of the last 24 hours by outcome (latest 5000 checks at most).",
+            [(f'{{outcome="{o}"}}', n) for o, n in sorted(fixity.items())],
+        ),
+        _family(
+            "fieldvault_destructions",
+            "gauge",
+            "Originals destroyed at the end of retention (destruction register entries).",
+            [("", selectors.destructions_recorded())],
+        ),
+    ]
+
+
+def _age(now: datetime.datetime, then: datetime.datetime | None) -> float:
+    return round((now - then).total_seconds(), 3) if then else 0
+
+
+def _request_families() -> list[str]:
+    responses, upload_bytes, streaming = request_metrics.snapshot()
+    return [
+        _family(
+            "fieldvault_http_responses_total",
+            "counter",
+            "Responses of this process by method, route pattern and status class.",
+            [
+                (f'{{method="{m}",route="{_label(r)}",status="{c}"}}', n)
+                for (m, r, c), n in sorted(responses.items())
+            ],
+        ),
+        _family(
+            "fieldvault_upload_bytes_received_total",
+            "counter",
+            "Upload body bytes this process received (tus PATCH bodies).",
+            [("", upload_bytes)],
+        ),
+        _family(
+            "fieldvault_uploads_streaming",
+            "gauge",
+            "Upload requests this process is receiving right now.",
+            [("", streaming)],
+        ),
+    ]
+
+
+def _label(value: str) -> str:
+    return value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", " ")

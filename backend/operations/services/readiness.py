@@ -19,6 +19,7 @@ from django.conf import settings
 from django.db import connection
 
 from backend.footage.storage import object_store
+from ops.heartbeat import freshest_age
 
 
 @dataclass(frozen=True)
@@ -66,11 +67,27 @@ def _staging_disk() -> str:
     return "ok"
 
 
+def _heartbeat(role: str) -> Callable[[], str]:
+    def check() -> str:
+        age = freshest_age(settings.FV_STAGING_DIR, role)
+        if age is None:
+            raise RuntimeError(f"no_{role}_heartbeat")
+        if age > settings.FV_READY_HEARTBEAT_SECONDS:
+            raise RuntimeError(f"{role}_heartbeat_stale")
+        return "ok"
+
+    return check
+
+
 CHECKS: dict[str, Callable[[], str]] = {
     "database": _database,
     "object_storage": _object_storage,
     "channel_layer": _channel_layer,
     "staging_disk": _staging_disk,
+    # Background processes (ops/heartbeat.py): without a worker nothing is stored or
+    # processed, without the scheduler no retention, fixity or integrity pass runs.
+    "worker": _heartbeat("worker"),
+    "scheduler": _heartbeat("scheduler"),
 }
 
 

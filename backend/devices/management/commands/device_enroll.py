@@ -7,7 +7,7 @@ from backend.accounts.models import Officer, Unit
 from backend.audit.services import Actor
 from backend.config.errors import FieldVaultError
 from backend.devices.models import DeviceKind
-from backend.devices.services import device_enroll
+from backend.devices.services import device_enroll, tls_ca_pem
 
 
 class Command(BaseCommand):
@@ -54,7 +54,8 @@ class Command(BaseCommand):
             raise CommandError(f"{exc.message} ({exc.code})") from exc
         result = {"device_id": str(enrolment.device.pk), "token": enrolment.token}
         if options["json"]:
-            self.stdout.write(json.dumps(result))
+            # The installer hands the device the CA to pin too (null: none configured).
+            self.stdout.write(json.dumps({**result, "tls_ca_pem": tls_ca_pem()}))
         else:
             self.stdout.write(
                 f"device {result['device_id']} enrolled; token (shown once): {result['token']}"

@@ -23,6 +23,7 @@ from django_tasks_db.management.commands.db_worker import Command as DatabaseWor
 
 from backend.footage.processing import recordings_redrive_processing
 from backend.footage.services import recordings_redrive_storage
+from ops.heartbeat import BEAT_SECONDS, Heartbeat
 
 logger = logging.getLogger("backend.footage.worker")
 
@@ -32,6 +33,19 @@ def redrive_once() -> tuple[int, int]:
     stored = recordings_redrive_storage()
     queued = recordings_redrive_processing()
     return len(stored), len(queued)
+
+
+class HeartbeatThread(threading.Thread):
+    """Touches this worker's heartbeat file (ops/heartbeat.py) while the process lives."""
+
+    def __init__(self) -> None:
+        super().__init__(name="fieldvault-heartbeat", daemon=True)
+        self.heartbeat = Heartbeat("worker", settings.FV_STAGING_DIR)
+
+    def run(self) -> None:
+        while True:
+            self.heartbeat.beat(force=True)
+            time.sleep(BEAT_SECONDS)
 
 
 class Redriver(threading.Thread):
@@ -76,6 +90,11 @@ class Command(DatabaseWorkerCommand):
         from sync.uploads import leases_release_at_start
 
         leases_release_at_start()
+        beating = HeartbeatThread()
+        beating.start()
         if every > 0:
             Redriver(every).start()
-        super().handle(*args, **options)
+        try:
+            super().handle(*args, **options)
+        finally:
+            beating.heartbeat.remove()
