@@ -21,6 +21,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from backend.config.errors import FieldVaultError
+from backend.listimport import KeyedList, keyed_list_import
 from backend.tabular import (
     MAX_TABLE_BYTES,
     TableFormatError,
@@ -149,3 +150,48 @@ def import_page(
         summary = request.session.pop(session_key, None)
     context = {"page": page, "form": form, "errors": errors, "summary": summary}
     return render(request, "imports/page.html", context, status=status)
+
+
+def keyed_list_page(
+    request: HttpRequest,
+    *,
+    spec: KeyedList,
+    unit: Any,
+    actor: Any,
+    key: str,
+    title: str,
+    intro: str,
+    export_url: str,
+) -> HttpResponse:
+    """The import page of a keyed official list (backend/listimport.py) into `unit`."""
+    page = ImportPage(
+        key=key, title=title, intro=intro, columns=spec.columns, export_url=export_url
+    )
+
+    def run(data: dict[str, Any]) -> Outcome:
+        report = keyed_list_import(
+            spec, unit=unit, source=data["file"].read(), actor=actor, file_name=data["file"].name
+        )
+        return Outcome(
+            counts=upsert_counts(report),
+            warnings=report.warnings,
+            notes=[_("导入单位：%(unit)s") % {"unit": unit.name}],
+        )
+
+    return import_page(request, page, run)
+
+
+def keyed_list_export(*, spec: KeyedList, unit: Any, title: str, sheet: str) -> HttpResponse:
+    """The unit's rows of a keyed list in its official layout (reads back unchanged)."""
+    names = {column: name for column, name in spec.fields.items()}
+    names[spec.key[0]] = spec.key[1]
+    rows = []
+    for entry in spec.model._default_manager.filter(unit=unit).order_by("sequence", "pk"):
+        sequence = getattr(entry, "sequence", None)
+        rows.append(
+            [
+                "" if sequence is None else sequence,
+                *(getattr(entry, names[column]) for column in spec.columns[1:]),
+            ]
+        )
+    return table_response(title=title, sheet=sheet, headers=spec.columns, rows=rows)

@@ -32,20 +32,17 @@ from backend.cases.models import (
     OpinionKind,
     PartyKind,
     PauseReason,
-    ReviewCatalogueEntry,
     ReviewState,
     RevocationGround,
 )
 from backend.cases.printing import case_file_pdf
-from backend.cases.services.catalogue import CATALOGUE_COLUMNS, review_catalogue_import
+from backend.cases.services.catalogue import CATALOGUE
 from backend.config.errors import InvalidInput, NotFound, PermissionDenied
 from backend.importpages import (
-    ImportPage,
-    Outcome,
     forbidden,
-    import_page,
+    keyed_list_export,
+    keyed_list_page,
     table_response,
-    upsert_counts,
     user_of,
 )
 from backend.web.pages import page
@@ -507,30 +504,19 @@ def catalogue_import(request: HttpRequest) -> HttpResponse:
     user = _catalogue_manager(request)
     if user is None:
         return forbidden(request, _("目录清单由本单位的法制审核人员、监督人员或系统管理员维护。"))
-    unit = user.unit
-    assert unit is not None
-    page = ImportPage(
+    return keyed_list_page(
+        request,
+        spec=CATALOGUE,
+        unit=user.unit,
+        actor=user,
         key="review_catalogue",
         title=_("重大行政执法决定法制审核目录清单"),
         intro=_(
             "按目录清单的格式导入（可带标题行、合并表头、注释，CSV 或 Excel）。立案时选择清单中的"
             "审核项目，该案即须经法制审核。同一审核项目再次导入即更新。"
         ),
-        columns=CATALOGUE_COLUMNS,
         export_url=reverse("cases:catalogue_export"),
     )
-
-    def run(data: dict[str, Any]) -> Outcome:
-        report = review_catalogue_import(
-            unit=unit, source=data["file"].read(), actor=user, file_name=data["file"].name
-        )
-        return Outcome(
-            counts=upsert_counts(report),
-            warnings=report.warnings,
-            notes=[_("导入单位：%(unit)s") % {"unit": unit.name}],
-        )
-
-    return import_page(request, page, run)
 
 
 @require_GET
@@ -539,26 +525,10 @@ def catalogue_export(request: HttpRequest) -> HttpResponse:
     user = _catalogue_manager(request)
     if user is None:
         return forbidden(request, _("目录清单由本单位的法制审核人员、监督人员或系统管理员维护。"))
-    unit = user.unit
-    assert unit is not None
-    entries = ReviewCatalogueEntry.objects.filter(unit=unit).order_by("sequence", "pk")
-    rows = [
-        (
-            entry.sequence if entry.sequence is not None else "",
-            entry.category,
-            entry.item,
-            entry.organiser,
-            entry.condition,
-            entry.basis,
-            entry.reviewing_body,
-            entry.materials,
-            entry.focus,
-        )
-        for entry in entries
-    ]
-    return table_response(
-        title=f"{unit.name}重大行政执法决定法制审核目录清单",
+    assert user.unit is not None
+    return keyed_list_export(
+        spec=CATALOGUE,
+        unit=user.unit,
+        title=f"{user.unit.name}重大行政执法决定法制审核目录清单",
         sheet="法制审核目录清单",
-        headers=CATALOGUE_COLUMNS,
-        rows=rows,
     )
