@@ -19,6 +19,33 @@ from coverage_core.evaluation import (
 )
 
 
+class EnforcementMatter(models.Model):
+    """One line of the 行政执法事项清单 (事前公开): what the unit may enforce, on what basis,
+    against whom. Imported in its official columns; shown on the public site."""
+
+    unit = models.ForeignKey(
+        "accounts.Unit", on_delete=models.PROTECT, related_name="enforcement_matters"
+    )
+    sequence = models.PositiveIntegerField(_("序号"), null=True, blank=True)
+    name = models.CharField(_("项目名称"), max_length=300)
+    category = models.CharField(_("执法类别"), max_length=50)
+    body = models.CharField(_("执法主体"), max_length=200, blank=True)
+    organiser = models.CharField(_("承办机构"), max_length=200, blank=True)
+    basis = models.TextField(_("执法依据"), blank=True)
+    target = models.TextField(_("实施对象"), blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("行政执法事项清单")
+        verbose_name_plural = _("行政执法事项清单")
+        constraints = [
+            models.UniqueConstraint(fields=["unit", "name"], name="enforcement_matter_unique")
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
 class RecordList(models.Model):
     """One version of the record list, in force from ``effective_from`` until the next one."""
 

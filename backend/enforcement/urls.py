@@ -10,4 +10,6 @@ urlpatterns = [
     path("record-list/", views.record_list_import, name="record_list_import"),
     path("record-list/export.xlsx", views.record_list_export, name="record_list_export"),
     path("activities/import/", views.activities_import, name="activities_import"),
+    path("matters/", views.matters_import, name="matters_import"),
+    path("matters/export.xlsx", views.matters_export, name="matters_export"),
 ]

@@ -18,6 +18,7 @@ from backend.accounts.selectors import user_has_role
 from backend.audit.services import Actor
 from backend.enforcement import record_list_format as fmt
 from backend.enforcement import services
+from backend.enforcement.matters import MATTERS
 from backend.enforcement.models import RecordList
 from backend.enforcement.selectors import RECORD_LIST_MANAGERS, UNIT_WIDE_ROLES
 from backend.importpages import (
@@ -26,6 +27,8 @@ from backend.importpages import (
     Outcome,
     forbidden,
     import_page,
+    keyed_list_export,
+    keyed_list_page,
     table_response,
     user_of,
 )
@@ -147,3 +150,55 @@ def activities_import(request: HttpRequest) -> HttpResponse:
         )
 
     return import_page(request, page, run)
+
+
+# -- the enforcement-matters list (行政执法事项清单) -----------------------------------------
+
+
+MATTERS_REFUSED = gettext_lazy("只有本单位的法制审核人员和系统管理员可以管理行政执法事项清单。")
+
+
+def _matters_manager(request: HttpRequest) -> Any:
+    user = user_of(request)
+    if not user_has_role(user, *RECORD_LIST_MANAGERS) or user.unit is None:
+        return None
+    return user
+
+
+@require_http_methods(["GET", "POST"])
+@login_required
+def matters_import(request: HttpRequest) -> HttpResponse:
+    user = _matters_manager(request)
+    if user is None:
+        return forbidden(
+            request, _("只有本单位的法制审核人员和系统管理员可以管理行政执法事项清单。")
+        )
+    return keyed_list_page(
+        request,
+        spec=MATTERS,
+        unit=user.unit,
+        actor=user,
+        key="enforcement_matters",
+        title=_("行政执法事项清单"),
+        intro=_(
+            "按事项清单的格式导入（可带标题行、合并表头、注释，CSV 或 Excel）；公示网站随即显示。"
+            "同一项目名称再次导入即更新。"
+        ),
+        export_url=reverse("enforcement:matters_export"),
+    )
+
+
+@require_GET
+@login_required
+def matters_export(request: HttpRequest) -> HttpResponse:
+    user = _matters_manager(request)
+    if user is None:
+        return forbidden(
+            request, _("只有本单位的法制审核人员和系统管理员可以管理行政执法事项清单。")
+        )
+    return keyed_list_export(
+        spec=MATTERS,
+        unit=user.unit,
+        title=f"{user.unit.name}行政执法事项清单",
+        sheet="行政执法事项清单",
+    )

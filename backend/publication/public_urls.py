@@ -12,5 +12,6 @@ urlpatterns = [
     path("items/<uuid:item_id>/report/", views.public_report, name="report"),
     path("reports/<uuid:report_id>/", views.public_ticket, name="ticket"),
     path("officers/", views.public_officers, name="officers"),
+    path("matters/", views.public_matters, name="matters"),
     path("language/<str:code>/", views.public_language, name="language"),
 ]

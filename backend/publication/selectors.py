@@ -255,3 +255,21 @@ def open_reports_for(user: User, *, limit: int = 100) -> list[ErrorReport]:
         .select_related("item")
         .order_by("submitted_at", "pk")[:limit]
     )
+
+
+MATTER_COLUMNS = ("id", "unit__name", "sequence", "name", "category", "body", "basis", "target")
+
+
+def public_matters(
+    *, after: int | None = None, limit: int = 100
+) -> tuple[list[dict[str, object]], int | None]:
+    """The enforcement-matters lists of every unit (事前公开), keyset on id."""
+    from backend.enforcement.models import EnforcementMatter
+
+    rows = EnforcementMatter.objects.all()
+    if after is not None:
+        rows = rows.filter(id__gt=after)
+    page = list(rows.order_by("id").values(*MATTER_COLUMNS)[: limit + 1])
+    more = len(page) > limit
+    page = page[:limit]
+    return page, (int(str(page[-1]["id"])) if more and page else None)

@@ -397,6 +397,16 @@ def public_officers(request: HttpRequest) -> HttpResponse:
     )
 
 
+@require_GET
+def public_matters(request: HttpRequest) -> HttpResponse:
+    """行政执法事项清单 (事前公开): what each unit enforces, on what basis, against whom."""
+    token = request.GET.get("after", "")
+    if token and not token.isdigit():
+        return _public_error(request, 400, _("翻页参数无效。"))
+    rows, next_id = selectors.public_matters(after=int(token) if token else None)
+    return render(request, "publication/public_matters.html", {"rows": rows, "next": next_id})
+
+
 # -- 纠错: the public reports an inaccuracy; staff answer on the ticket ---------------------
 
 

@@ -154,6 +154,7 @@ VERBS: dict[str, Any] = {
     "integrity.day_stamped": gettext_lazy("为当日树根取得可信时间戳"),
     "case.opened": gettext_lazy("立案"),
     "review_catalogue.imported": gettext_lazy("导入法制审核目录清单"),
+    "enforcement_matters.imported": gettext_lazy("导入行政执法事项清单"),
     "case.activity_linked": gettext_lazy("将执法活动归入案卷"),
     "case.recording_linked": gettext_lazy("将音像记录归入案卷"),
     "case.document_added": gettext_lazy("向案卷添加执法文书"),

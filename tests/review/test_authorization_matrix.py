@@ -406,6 +406,7 @@ MATRIX: dict[str, Cell] = {
             ("/enforcement/activities/import/", (SUP, LEGAL, CO, SYS)),
             ("/inspections/items/", (SUP, LEGAL, SYS)),
             ("/inspections/targets/", (SUP, LEGAL, SYS)),
+            ("/enforcement/matters/", (LEGAL, SYS)),
         )
         for method, ok in (("GET", 200), ("POST", 400))
     },
@@ -421,6 +422,7 @@ MATRIX: dict[str, Cell] = {
             ("/enforcement/record-list/export.xlsx", (LEGAL, SYS)),
             ("/inspections/items/export.xlsx", (SUP, LEGAL, SYS)),
             ("/inspections/targets/export.xlsx", (SUP, LEGAL, SYS)),
+            ("/enforcement/matters/export.xlsx", (LEGAL, SYS)),
         )
     },
     "GET /admin/": Cell("GET", lambda c: "/admin/", same(302, anon=302, device=302), sided=False),

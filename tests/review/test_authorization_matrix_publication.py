@@ -102,6 +102,7 @@ PUBLICATION_MATRIX: dict[str, Cell] = {
         "GET", lambda c: f"/public/items/{published(c)}/", PUBLIC
     ),
     "GET /public/officers/": Cell("GET", lambda c: "/public/officers/", PUBLIC, sided=False),
+    "GET /public/matters/": Cell("GET", lambda c: "/public/matters/", PUBLIC, sided=False),
     "GET /public/items/<uuid:item_id>/report/": Cell(
         "GET", lambda c: f"/public/items/{published(c)}/report/", PUBLIC
     ),

@@ -1,0 +1,63 @@
+"""The enforcement-matters list (行政执法事项清单) as bureaus make it — a title row, GBK CSV —
+imported by the legal officer through its page, exported for a round trip, refused whole
+when a row is bad, and shown on the public site (事前公开) without sign-in."""
+
+from __future__ import annotations
+
+import io
+
+import pytest
+from django.test import Client
+
+from backend.enforcement.matters import enforcement_matters_import
+from backend.enforcement.models import EnforcementMatter
+from tests.publication.conftest import Bureau
+
+pytestmark = pytest.mark.django_db
+
+MATTERS_CSV = (
+    "甲县司法局行政执法事项清单\n"
+    "序号,项目名称,执法类别,执法主体,承办机构,执法依据,实施对象\n"
+    "1,对未取得律师执业证书以律师名义从事法律服务业务人员的处罚,行政处罚,司法局,"
+    "公共法律服务管理股,《中华人民共和国律师法》第五十五条,未取得律师执业证书的人员\n"
+    "15,对基层法律服务工作者执业情况的行政检查,行政检查,司法局,公共法律服务管理股,"
+    "《基层法律服务工作者管理办法》第四十条,基层法律服务工作者\n"
+    "注：清单根据法律法规立改废情况动态调整。\n"
+)
+
+
+def _upload(client: Client, text: str) -> object:
+    upload = io.BytesIO(text.encode("gbk"))
+    upload.name = "事项清单.csv"
+    return client.post("/enforcement/matters/", {"file": upload})
+
+
+def test_matters_import_as_made_round_trip_and_reach_the_public_site(
+    bureaus: tuple[Bureau, Bureau],
+) -> None:
+    own, _other = bureaus
+    legal = own.client("legal_officer")
+    assert legal.get("/enforcement/matters/").status_code == 200
+    assert own.client().get("/enforcement/matters/").status_code == 403  # supervisor
+    assert _upload(legal, MATTERS_CSV).status_code == 302
+    rows = list(EnforcementMatter.objects.filter(unit=own.unit).order_by("sequence"))
+    assert [(r.sequence, r.category) for r in rows] == [(1, "行政处罚"), (15, "行政检查")]
+
+    exported = legal.get("/enforcement/matters/export.xlsx")
+    assert exported.status_code == 200
+    again = enforcement_matters_import(
+        unit=own.unit, source=exported.content, actor=own.legal, file_name="export.xlsx"
+    )
+    assert (again.created, again.updated, again.unchanged) == (0, 0, 2)
+
+    bad = MATTERS_CSV.replace("15,对基层", "十五,对基层").replace(",行政检查,", ",,")
+    refused = _upload(legal, bad)
+    assert refused.status_code == 400
+    text = refused.content.decode()
+    assert "A 列（序号）：序号须为整数" in text and "C 列（执法类别）：缺少执法类别" in text
+    assert EnforcementMatter.objects.filter(unit=own.unit).count() == 2
+
+    public = Client().get("/public/matters/").content.decode()
+    assert "对基层法律服务工作者执业情况的行政检查" in public and own.unit.name in public
+    assert "/public/matters/" in Client().get("/public/").content.decode()
+    assert Client().get("/public/matters/?after=x").status_code == 400
