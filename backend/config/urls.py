@@ -46,6 +46,7 @@ urlpatterns = [
     path("officers/", include("backend.accounts.urls")),
     path("calendar/", include("backend.workcalendar.urls")),
     path("docks/", include("backend.devices.urls")),
+    path("devices/", include("backend.devices.ledger_urls")),
     path("enforcement/", include("backend.enforcement.urls")),
     path("inspections/", include("backend.inspections.urls")),
     path("retention/", include("backend.retention.urls")),

@@ -21,6 +21,17 @@ class DeviceState(models.TextChoices):
     REVOKED = "revoked", _("已吊销")
 
 
+class LedgerState(models.TextChoices):
+    """The device ledger (设备台账): whether a device is meant to be in service. Separate from
+    the token's state: a camera away for repair keeps its token, and is no silent-device
+    alarm every day."""
+
+    IN_USE = "in_use", _("在用")
+    REPAIR = "repair", _("维修")
+    LOST = "lost", _("遗失")
+    RETIRED = "retired", _("停用")
+
+
 class Device(models.Model):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     kind = models.CharField(_("类型"), max_length=20, choices=DeviceKind.choices)
@@ -31,6 +42,10 @@ class Device(models.Model):
         "accounts.Unit", null=True, blank=True, on_delete=models.PROTECT, related_name="devices"
     )
     state = models.CharField(max_length=10, choices=DeviceState.choices, default=DeviceState.ACTIVE)
+    ledger = models.CharField(
+        _("台账状态"), max_length=10, choices=LedgerState.choices, default=LedgerState.IN_USE
+    )
+    ledger_note = models.CharField(_("台账说明"), max_length=300, blank=True)
     # Only a SHA-256 of the credential is kept: the token is 256 random bits, so a slow
     # password hash adds nothing and would cost every upload request.
     token_hash = models.CharField(max_length=64, unique=True, null=True, blank=True)

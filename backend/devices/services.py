@@ -32,6 +32,7 @@ from backend.devices.models import (
     DeviceKind,
     DeviceState,
     EnrolmentCode,
+    LedgerState,
 )
 
 TOKEN_PREFIX = "fvd_"  # noqa: S105 - a prefix, not a secret
@@ -169,6 +170,29 @@ def device_revoke(*, device: Device, actor: Actor, reason: str = "") -> Device:
             data={"reason": reason},
         )
     return device
+
+
+def device_ledger_set(*, device: Device, ledger: str, note: str, actor: Actor) -> Device:
+    """Record the device's ledger state (在用, 维修, 遗失, 停用) with a note; a device not in
+    use is not counted as silent. Its token is left as it is (revoke a lost device's token
+    separately)."""
+    if ledger not in LedgerState.values:
+        raise InvalidInput(_("台账状态无效。"), code="invalid_ledger_state")
+    if ledger != LedgerState.IN_USE and not note.strip():
+        raise InvalidInput(_("请写明原因（如送修单号、遗失经过）。"), code="note_required")
+    with transaction.atomic():
+        locked = Device.objects.select_for_update().get(pk=device.pk)
+        before = locked.ledger
+        locked.ledger, locked.ledger_note = ledger, note.strip()[:300]
+        locked.save(update_fields=["ledger", "ledger_note"])
+        audit_record(
+            actor=actor,
+            action="device.ledger_changed",
+            object_type="device",
+            object_id=locked.pk,
+            data={"from": before, "to": ledger, "note": locked.ledger_note},
+        )
+    return locked
 
 
 def device_authenticate(*, token: str) -> Device | None:

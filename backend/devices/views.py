@@ -20,7 +20,8 @@ from backend.accounts.models import Officer, Role
 from backend.accounts.selectors import unit_scope_q, user_has_role
 from backend.audit.services import Actor
 from backend.config.errors import FieldVaultError
-from backend.devices.models import Device, DeviceAssignment, DeviceKind, DockPresence
+from backend.devices.models import Device, DeviceAssignment, DeviceKind, DockPresence, LedgerState
+from backend.devices.services import device_ledger_set
 from backend.importpages import forbidden, user_of
 from sync.docks import dock_camera_assign
 
@@ -141,3 +142,47 @@ def camera_assign(request: HttpRequest, camera_id: str) -> HttpResponse:
         % {"serial": camera.serial, "name": officer.name, "count": attributed},
     )
     return redirect("devices:docks")
+
+
+# -- the device ledger (设备台账) ------------------------------------------------------------
+
+
+@require_POST
+@login_required
+def device_ledger(request: HttpRequest, device_id: uuid.UUID) -> HttpResponse:
+    """Set a device's ledger state from the silent-devices list (supervisors of its unit,
+    system administrators); back to where the form was."""
+    if not _allowed(request):
+        return forbidden(request, _("只有监督人员和系统管理员可以登记设备台账。"))
+    user = user_of(request)
+    device = Device.objects.filter(unit_scope_q(user, unit_field="unit"), pk=device_id).first()
+    if device is None:
+        return render(
+            request,
+            "review/error.html",
+            {"code": "not_found", "message": _("没有该设备。")},
+            status=404,
+        )
+    try:
+        device_ledger_set(
+            device=device,
+            ledger=request.POST.get("ledger", ""),
+            note=request.POST.get("note", ""),
+            actor=Actor.user(user),
+        )
+    except FieldVaultError as error:
+        return render(
+            request,
+            "review/error.html",
+            {"code": error.code, "message": error.message},
+            status=error.status,
+        )
+    messages.success(
+        request,
+        _("设备 %(serial)s 已登记为：%(state)s")
+        % {
+            "serial": device.serial,
+            "state": LedgerState(request.POST["ledger"]).label,
+        },
+    )
+    return redirect("publication:timeliness")

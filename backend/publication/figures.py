@@ -10,6 +10,7 @@ PostgreSQL computes the percentiles (percentile_cont), one grouped query per fig
 from __future__ import annotations
 
 import datetime
+import uuid
 from dataclasses import dataclass
 
 from django.db.models import Aggregate, Count, F, FloatField, Q
@@ -18,7 +19,7 @@ from django.utils import timezone
 
 from backend.accounts.models import User
 from backend.accounts.selectors import unit_scope_q
-from backend.devices.models import Device, DeviceKind, DeviceState
+from backend.devices.models import Device, DeviceKind, DeviceState, LedgerState
 from backend.footage.models import Recording, RecordingState
 from backend.workcalendar.selectors import working_calendar
 
@@ -49,6 +50,7 @@ class UnitTimeliness:
 
 @dataclass(frozen=True)
 class SilentDevice:
+    device_id: uuid.UUID
     serial: str
     unit: str
     officer: str
@@ -119,7 +121,8 @@ def timeliness_by_unit(user: User, month: datetime.date) -> list[UnitTimeliness]
 def silent_devices(
     user: User, *, today: datetime.date | None = None, working_days: int = SILENT_WORKING_DAYS
 ) -> list[SilentDevice]:
-    """Recording devices in use (在用), assigned to an officer now, not heard from for
+    """Recording devices in use (token active, ledger 在用: one away for repair, lost or
+    retired is not an alarm every day), assigned to an officer now, not heard from for
     `working_days` working days (never heard from: counted from enrolment)."""
     today = today or timezone.localdate()
     calendar = working_calendar()
@@ -128,9 +131,17 @@ def silent_devices(
             unit_scope_q(user, unit_field="unit"),
             kind__in=RECORDING_KINDS,
             state=DeviceState.ACTIVE,
+            ledger=LedgerState.IN_USE,
             assignments__ends_at__isnull=True,
         )
-        .values("serial", "unit__name", "assignments__officer__name", "last_seen_at", "enrolled_at")
+        .values(
+            "id",
+            "serial",
+            "unit__name",
+            "assignments__officer__name",
+            "last_seen_at",
+            "enrolled_at",
+        )
         .order_by("last_seen_at", "serial")[:500]
     )
     found = []
@@ -142,6 +153,7 @@ def silent_devices(
         if days >= working_days:
             found.append(
                 SilentDevice(
+                    device_id=row["id"],
                     serial=row["serial"],
                     unit=row["unit__name"] or "—",
                     officer=row["assignments__officer__name"] or "—",

@@ -31,8 +31,9 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_POST
 
-from backend.accounts.models import User
+from backend.accounts.models import Role, User
 from backend.config.errors import FieldVaultError, NotFound
+from backend.devices.models import LedgerState
 from backend.importpages import forbidden, user_of
 from backend.publication import selectors
 from backend.publication.charts import Bar, bar_chart_svg
@@ -377,6 +378,10 @@ def timeliness(request: HttpRequest) -> HttpResponse:
             "chart": chart,
             "silent": silent_devices(user, today=today),
             "silent_days": SILENT_WORKING_DAYS,
+            # Supervisors and administrators record a device away for repair, lost or retired.
+            "ledger_states": LedgerState.choices
+            if user.role in (Role.SUPERVISOR, Role.SYSTEM_ADMIN)
+            else (),
         },
     )
 

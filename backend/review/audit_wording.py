@@ -65,6 +65,7 @@ VERBS: dict[str, Any] = {
     "device.enrolment_code_issued": gettext_lazy("签发设备注册码"),
     "device.enrolment_code_redeemed": gettext_lazy("使用设备注册码"),
     "device.revoked": gettext_lazy("停用设备"),
+    "device.ledger_changed": gettext_lazy("登记设备台账状态"),
     "export.proxies_failed": gettext_lazy("生成带水印副本失败"),
     "export.proxies_ready": gettext_lazy("生成带水印副本"),
     "export.proxies_withdrawn": gettext_lazy("收回带水印副本"),

@@ -14,6 +14,7 @@ import pytest
 from django.utils import timezone
 
 from backend.accounts.models import Role
+from backend.audit.models import AuditEvent
 from backend.devices.models import Device, DeviceAssignment
 from backend.footage.models import Recording
 from backend.publication.charts import Bar, bar_chart_svg, nice_ceiling
@@ -109,3 +110,19 @@ def test_timeliness_page_figures(
     assert device.serial not in silent_table
     assert client.get("/publication/timeliness/", {"month": "2026-13"}).status_code == 400
     assert own.client(Role.FIELD_OFFICER).get("/publication/timeliness/").status_code == 403
+
+    # Sent for repair (设备台账): no longer an alarm; another bureau's supervisor cannot.
+    ledger_url = f"/devices/{silent.pk}/ledger/"
+    assert other.client().post(ledger_url, {"ledger": "repair", "note": "x"}).status_code == 404
+    no_note = client.post(ledger_url, {"ledger": "repair", "note": " "})
+    assert no_note.status_code == 400
+    assert own.client(Role.LEGAL_OFFICER).post(ledger_url, {"ledger": "lost"}).status_code == 403
+    sent = client.post(ledger_url, {"ledger": "repair", "note": "送修单 2026-118"})
+    assert sent.status_code == 302 and sent["Location"] == "/publication/timeliness/"
+    silent.refresh_from_db()
+    assert (silent.ledger, silent.ledger_note) == ("repair", "送修单 2026-118")
+    html = client.get("/publication/timeliness/", {"month": month}).content.decode()
+    assert "已登记为：维修" in html  # the message once, then the list without it
+    html = client.get("/publication/timeliness/", {"month": month}).content.decode()
+    assert "SILENT-1" not in html
+    assert AuditEvent.objects.filter(action="device.ledger_changed").exists()

@@ -204,6 +204,17 @@ PUBLICATION_MATRIX: dict[str, Cell] = {
         body=lambda c: {"outcome": "no_error", "note": "矩阵：经核查无误"},
         form=True,
     ),
+    # The device ledger (设备台账), set from the silent-devices list: supervisors of the
+    # device's unit and the administrator; another bureau's device is 404.
+    "POST /devices/<uuid:device_id>/ledger/": Cell(
+        "POST",
+        lambda c: (
+            f"/devices/{(c.world.device if c.side == 'own' else c.world.other_device).pk}/ledger/"
+        ),
+        managers(302, kind=PAGE, allowed=(SUP, SYS)),
+        body=lambda c: {"ledger": "repair", "note": "矩阵：送修"},
+        form=True,
+    ),
     # Staff API.
     "GET /api/publication/queue": Cell(
         "GET",
