@@ -379,6 +379,10 @@ class TusApp:
         )
 
         info = await self._load(caller, upload_id)
+        if await self._take_over(caller, upload_id, keep_until=offset):
+            # The old request kept its bytes below this one's Upload-Offset (the device
+            # resends the rest), or all of them when this one starts further on.
+            info = await self._load(caller, upload_id)
         if info.status != UploadStatus.RECEIVING:
             if offset == info.offset and not content_length:
                 await response.send(204, self._upload_headers(info))
@@ -504,14 +508,18 @@ class TusApp:
         )
         return locked, local_holder
 
-    async def _take_over(self, caller: Caller, upload_id: uuid.UUID) -> bool:
+    async def _take_over(
+        self, caller: Caller, upload_id: uuid.UUID, *, keep_until: int | None = None
+    ) -> bool:
         """Stop the request of this process holding `upload_id` for `caller`, if any, and
         wait (at most `lock_wait`) until it has persisted its bytes and released the lease.
+        `keep_until`: the Upload-Offset of the PATCH taking over (its HEAD may have come
+        before the old request even began); the old request keeps no byte past it.
         True when there was one."""
         holder = self._active.get(upload_id)
         if holder is None or holder.caller.device_key != caller.device_key:
             return False
-        holder.stop()
+        holder.stop(keep_until=keep_until)
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(holder.finished.wait(), self.config.lock_wait.total_seconds())
         return True
@@ -572,14 +580,19 @@ class _Receiver:
         self.finished = asyncio.Event()
         # A newer request of the device took over: stop receiving (see `stop`).
         self.stop_requested = False
+        self.keep_until: int | None = None
         self.task: asyncio.Task[Any] | None = None
         self.in_receive = False
         self.cancel_sent = False
 
-    def stop(self) -> None:
+    def stop(self, *, keep_until: int | None = None) -> None:
         """Stop receiving now, as if the client had disconnected. A request waiting for
         body bytes (a dead mobile connection sends none, ever) is woken by cancelling
         that one wait; `_stream` recognises its own cancellation and winds down."""
+        if keep_until is not None and keep_until >= self.start_offset:
+            self.keep_until = (
+                keep_until if self.keep_until is None else min(keep_until, self.keep_until)
+            )
         self.stop_requested = True
         if self.in_receive and self.task is not None and not self.cancel_sent:
             self.cancel_sent = True
@@ -683,6 +696,15 @@ class _Receiver:
                     "upload %s: late disconnect after a takeover, nothing cut", self.info.id
                 )
             return _Outcome(info=self.info, disconnected=True, interrupted=interrupted)
+        if interrupted and self.keep_until is not None:
+            if batch:
+                await self._write(batch)
+                batch = []
+            await self._drain()
+            if staging.offset > self.keep_until:
+                # The PATCH taking over starts at keep_until and carries these bytes.
+                await self._rollback(to=self.keep_until)
+                return _Outcome(info=self.info, disconnected=True, interrupted=True)
         if batch:
             await self._write(batch)
         await self._drain()
@@ -813,23 +835,29 @@ class _Receiver:
         except Exception:
             logger.exception("progress report of upload %s failed", self.info.id)
 
-    async def _rollback(self) -> None:
-        """Discard this request's bytes: persisted offset, then file, back to the start.
+    async def _rollback(self, *, to: int | None = None) -> None:
+        """Discard this request's bytes past `to` (default: all of them, back to the
+        start): persisted offset and file.
 
-        Both steps are fenced: the offset moves back only while this request still holds
-        the lease (else 423 and nothing is touched), and the truncate only while the
-        staging file's fence still carries this lease's generation. The offset goes
-        first so that it never exceeds the bytes on disk.
+        Both steps are fenced: the offset moves only while this request still holds the
+        lease (else 423 and nothing is touched), and the truncate only while the staging
+        file's fence still carries this lease's generation. The offset moves back before
+        the cut and forward only after it (the cut fdatasyncs what stays), so that it
+        never exceeds the bytes on disk.
         """
         staging = self.staging
         assert staging is not None
-        if self.persisted != self.start_offset:
-            await self._checkpoint(self.start_offset)
+        target = self.start_offset if to is None else to
+        hasher = self.start_hasher if to is None else None
+        if self.persisted > target:
+            await self._checkpoint(target)
         else:
             await self._ensure_lease()
-        await self.app._run_io(staging.rollback, offset=self.start_offset, hasher=self.start_hasher)
-        if self.start_hasher is not None:
-            self.app.hashers.put(self.info.id, self.start_offset, self.start_hasher)
+        await self.app._run_io(staging.rollback, offset=target, hasher=hasher)
+        if self.persisted < target:
+            await self._checkpoint(target)
+        if hasher is not None:
+            self.app.hashers.put(self.info.id, target, hasher)
         else:
             self.app.hashers.drop(self.info.id)
 
