@@ -89,6 +89,9 @@ class TusConfig:
     # instead of answering 423.
     lock_wait: timedelta = timedelta(seconds=2)
     checkpoint_bytes: int = 64 * 1024 * 1024
+    # A PATCH may start up to this far below the offset when those bytes are a resend
+    # of what is staged (verified byte for byte, nothing rewritten; see `_Receiver`).
+    resend_window: int = 256 * 1024 * 1024
     buffer_bytes: int = 1024 * 1024
     io_threads: int = 8
     # Write + hash on a worker thread (True) or inline on the event loop (False).
@@ -379,10 +382,8 @@ class TusApp:
         )
 
         info = await self._load(caller, upload_id)
-        if await self._take_over(caller, upload_id, keep_until=offset):
-            # The old request kept its bytes below this one's Upload-Offset (the device
-            # resends the rest), or all of them when this one starts further on.
-            info = await self._load(caller, upload_id)
+        if await self._take_over(caller, upload_id):
+            info = await self._load(caller, upload_id)  # the offset the old request left
         if info.status != UploadStatus.RECEIVING:
             if offset == info.offset and not content_length:
                 await response.send(204, self._upload_headers(info))
@@ -393,7 +394,7 @@ class TusApp:
                 "该上传已完成 / This upload is already complete",
                 details={"offset": info.offset, "status": str(info.status)},
             )
-        if offset != info.offset:
+        if offset != info.offset and not self._resend_allowed(info, offset, checksum):
             raise _offset_mismatch(info.offset, offset)
         new_length: int | None = None
         if late_length is not None:
@@ -508,21 +509,34 @@ class TusApp:
         )
         return locked, local_holder
 
-    async def _take_over(
-        self, caller: Caller, upload_id: uuid.UUID, *, keep_until: int | None = None
-    ) -> bool:
+    async def _take_over(self, caller: Caller, upload_id: uuid.UUID) -> bool:
         """Stop the request of this process holding `upload_id` for `caller`, if any, and
         wait (at most `lock_wait`) until it has persisted its bytes and released the lease.
-        `keep_until`: the Upload-Offset of the PATCH taking over (its HEAD may have come
-        before the old request even began); the old request keeps no byte past it.
         True when there was one."""
         holder = self._active.get(upload_id)
         if holder is None or holder.caller.device_key != caller.device_key:
             return False
-        holder.stop(keep_until=keep_until)
+        holder.stop()
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(holder.finished.wait(), self.config.lock_wait.total_seconds())
         return True
+
+    def _resend_allowed(
+        self, info: UploadInfo, offset: int, checksum: tuple[str, bytes] | None
+    ) -> bool:
+        """A PATCH from below the offset is taken as a resend when it starts inside the
+        window and has no request checksum (its bytes up to the offset are compared
+        with the staged ones, never rewritten; a difference is 409 as usual).
+
+        Why: a device that cut a PATCH and asked HEAD at once can be answered before
+        the server has even begun reading the cut connection; by the time it resumes,
+        the cut request has kept its bytes and the offset moved. A 409 there costs the
+        device a whole body sent in vain and another round trip."""
+        return (
+            checksum is None
+            and offset < info.offset
+            and info.offset - offset <= self.config.resend_window
+        )
 
     def _lease_until(self) -> datetime:
         return datetime.now(UTC) + self.config.lock_lease
@@ -578,21 +592,17 @@ class _Receiver:
         self.state_lock = asyncio.Lock()
         self.client_gone = False
         self.finished = asyncio.Event()
+        self.resend_left = 0
         # A newer request of the device took over: stop receiving (see `stop`).
         self.stop_requested = False
-        self.keep_until: int | None = None
         self.task: asyncio.Task[Any] | None = None
         self.in_receive = False
         self.cancel_sent = False
 
-    def stop(self, *, keep_until: int | None = None) -> None:
+    def stop(self) -> None:
         """Stop receiving now, as if the client had disconnected. A request waiting for
         body bytes (a dead mobile connection sends none, ever) is woken by cancelling
         that one wait; `_stream` recognises its own cancellation and winds down."""
-        if keep_until is not None and keep_until >= self.start_offset:
-            self.keep_until = (
-                keep_until if self.keep_until is None else min(keep_until, self.keep_until)
-            )
         self.stop_requested = True
         if self.in_receive and self.task is not None and not self.cancel_sent:
             self.cancel_sent = True
@@ -619,8 +629,16 @@ class _Receiver:
         info = self.info
         if info.status == UploadStatus.TERMINATED:
             raise _not_found()
-        if info.status != UploadStatus.RECEIVING or info.offset != self.start_offset:
+        if info.status != UploadStatus.RECEIVING or (
+            info.offset != self.start_offset
+            and (
+                self.new_length is not None
+                or not self.app._resend_allowed(info, self.start_offset, self.checksum)
+            )
+        ):
             raise _offset_mismatch(info.offset, self.start_offset)
+        # Bytes of this request below the offset: a resend, compared and not written.
+        self.resend_left = info.offset - self.start_offset
         hasher = self.app.hashers.take(info.id, info.offset)
         try:
             staging = await self.app._run_io(
@@ -672,7 +690,10 @@ class _Receiver:
                     overflow = True
                     break
                 received += len(body)
-                batch.append(bytes(body))
+                if self.resend_left:
+                    body = await self._compare_resend(bytes(body), staging)
+                if body:
+                    batch.append(bytes(body))
                 batched += len(body)
                 if batched >= self.config.buffer_bytes:
                     await self._write(batch)
@@ -696,15 +717,6 @@ class _Receiver:
                     "upload %s: late disconnect after a takeover, nothing cut", self.info.id
                 )
             return _Outcome(info=self.info, disconnected=True, interrupted=interrupted)
-        if interrupted and self.keep_until is not None:
-            if batch:
-                await self._write(batch)
-                batch = []
-            await self._drain()
-            if staging.offset > self.keep_until:
-                # The PATCH taking over starts at keep_until and carries these bytes.
-                await self._rollback(to=self.keep_until)
-                return _Outcome(info=self.info, disconnected=True, interrupted=True)
         if batch:
             await self._write(batch)
         await self._drain()
@@ -739,6 +751,22 @@ class _Receiver:
         return _Outcome(
             info=info, disconnected=disconnected, interrupted=interrupted, extra_headers=extra
         )
+
+    async def _compare_resend(self, body: bytes, staging: StagingFile) -> bytes:
+        """Check the resent head of `body` against the staged bytes; the rest of it."""
+        part, rest = body[: self.resend_left], body[self.resend_left :]
+        position = staging.offset - self.resend_left
+        if not await self.app._run_io(staging.matches, position, part):
+            logger.info("upload %s: a resend differs from the staged bytes", self.info.id)
+            raise TusError(
+                409,
+                "offset_mismatch",
+                "Upload-Offset 与服务器记录不一致 / Upload-Offset does not match the "
+                "server's offset",
+                details={"expected_offset": staging.offset, "upload_offset": self.start_offset},
+            )
+        self.resend_left -= len(part)
+        return rest
 
     async def _write(self, data: list[bytes]) -> None:
         """Hand one batch to the I/O thread; at most one write in flight per request."""
@@ -835,29 +863,23 @@ class _Receiver:
         except Exception:
             logger.exception("progress report of upload %s failed", self.info.id)
 
-    async def _rollback(self, *, to: int | None = None) -> None:
-        """Discard this request's bytes past `to` (default: all of them, back to the
-        start): persisted offset and file.
+    async def _rollback(self) -> None:
+        """Discard this request's bytes: persisted offset, then file, back to the start.
 
-        Both steps are fenced: the offset moves only while this request still holds the
-        lease (else 423 and nothing is touched), and the truncate only while the staging
-        file's fence still carries this lease's generation. The offset moves back before
-        the cut and forward only after it (the cut fdatasyncs what stays), so that it
-        never exceeds the bytes on disk.
+        Both steps are fenced: the offset moves back only while this request still holds
+        the lease (else 423 and nothing is touched), and the truncate only while the
+        staging file's fence still carries this lease's generation. The offset goes
+        first so that it never exceeds the bytes on disk.
         """
         staging = self.staging
         assert staging is not None
-        target = self.start_offset if to is None else to
-        hasher = self.start_hasher if to is None else None
-        if self.persisted > target:
-            await self._checkpoint(target)
+        if self.persisted != self.start_offset:
+            await self._checkpoint(self.start_offset)
         else:
             await self._ensure_lease()
-        await self.app._run_io(staging.rollback, offset=target, hasher=hasher)
-        if self.persisted < target:
-            await self._checkpoint(target)
-        if hasher is not None:
-            self.app.hashers.put(self.info.id, target, hasher)
+        await self.app._run_io(staging.rollback, offset=self.start_offset, hasher=self.start_hasher)
+        if self.start_hasher is not None:
+            self.app.hashers.put(self.info.id, self.start_offset, self.start_hasher)
         else:
             self.app.hashers.drop(self.info.id)
 
