@@ -9,6 +9,8 @@ device loops: a new clip, the manifest, tus PATCHes of the whole body, a quarter
 cut mid-body at a random byte (then HEAD and resume). Reported: clips/s and MB/s
 acknowledged (204 complete), the same total uploaded afterwards as one stream in the same
 run (the reference), 423/507 counts, p95 resume latency (cut -> the resumed PATCH's 204),
+split into the wait until the PATCH that succeeded began (with the 423/409 refusals on the
+way) and that PATCH's own transfer (bandwidth-bound on a saturated machine),
 web RSS at start and end with samples over the run (does it level off?), the web
 process's PostgreSQL connections (sampled; they must stay within its pool), manifest
 statuses (503 = database busy, retried after Retry-After; 500 never), how long after the
