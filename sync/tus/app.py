@@ -36,6 +36,7 @@ import logging
 import math
 import re
 import uuid
+from collections import Counter
 from collections.abc import Awaitable, Callable, MutableMapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -116,6 +117,8 @@ class TusApp:
         self.hashers = HasherCache()
         # Requests of this process writing an upload now (one per upload: the lease holder).
         self._active: dict[uuid.UUID, _Receiver] = {}
+        # PATCHes of this process per upload, from their headers until they end.
+        self._incoming: Counter[uuid.UUID] = Counter()
         self._io = ThreadPoolExecutor(max_workers=config.io_threads, thread_name_prefix="tus-io")
 
     # ---------------------------------------------------------------- ASGI entry
@@ -182,6 +185,27 @@ class TusApp:
             await response.send(204, self._capability_headers())
             return
         _check_tus_resumable(headers)
+        if method == "PATCH" and upload_id is not None:
+            # Counted from its headers on, before any database call: a HEAD of the
+            # device's resume that overtakes it waits for it (see `_head`).
+            self._incoming[upload_id] += 1
+            try:
+                await self._dispatch_upload(method, upload_id, headers, receive, response)
+            finally:
+                self._incoming[upload_id] -= 1
+                if not self._incoming[upload_id]:
+                    del self._incoming[upload_id]
+            return
+        await self._dispatch_upload(method, upload_id, headers, receive, response)
+
+    async def _dispatch_upload(
+        self,
+        method: str,
+        upload_id: uuid.UUID | None,
+        headers: dict[str, str],
+        receive: Receive,
+        response: _Response,
+    ) -> None:
         caller = await self._authenticate(headers)
         if upload_id is None:
             if method != "POST":
@@ -242,6 +266,17 @@ class TusApp:
 
     async def _head(self, caller: Caller, upload_id: uuid.UUID, response: _Response) -> None:
         info = await self._load(caller, upload_id)
+        # A PATCH read before this HEAD but not yet writing is the device's cut request
+        # (the device asks HEAD only after giving a PATCH up): let it begin, then stop it,
+        # so that this answer counts the bytes it received.
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.config.lock_wait.total_seconds()
+        while (
+            self._incoming.get(upload_id)
+            and upload_id not in self._active
+            and loop.time() < deadline
+        ):
+            await asyncio.sleep(0.01)
         if await self._take_over(caller, upload_id):
             info = await self._load(caller, upload_id)  # the offset the old request left
         if info.status == UploadStatus.RECEIVING and info.is_complete:
