@@ -44,7 +44,17 @@ from sync.tus.store import Caller, UploadInfo, UploadStatus
 
 logger = logging.getLogger(__name__)
 
-_FIELDS = ("id", "length", "offset", "metadata", "state", "expires_at", "lock_generation")
+_FIELDS = (
+    "id",
+    "length",
+    "offset",
+    "metadata",
+    "state",
+    "expires_at",
+    "lock_generation",
+    "lock_token",
+    "lock_expires_at",
+)
 
 
 def _info(row: dict[str, Any]) -> UploadInfo:
@@ -58,6 +68,7 @@ def _info(row: dict[str, Any]) -> UploadInfo:
         staging_path=Upload(id=upload_id).staging_path,
         metadata={str(k): str(v) for k, v in (row["metadata"] or {}).items()},
         generation=row["lock_generation"],
+        lease_until=row["lock_expires_at"] if row["lock_token"] else None,
     )
 
 

@@ -10,7 +10,16 @@ Durability: at the end of every PATCH (also a cut one) and every `checkpoint_byt
 the file is fdatasync'ed and only then is the offset persisted, so a kill -9 loses
 at most one checkpoint interval and a resume truncates the file to the persisted
 offset. Only the holder of the upload's lease (a conditional UPDATE in the store,
-valid across processes) writes; a concurrent PATCH gets 423.
+valid across processes) writes.
+
+A device never has two requests in flight for one upload: a HEAD or PATCH of the device
+arriving while a request of this process still holds the upload is its resume after a
+cut connection (the old request may be a dead mobile connection the server has not
+noticed, or still draining a closed one's buffered bytes). The old request is stopped
+at once: it persists what it received (or, with a request checksum, discards it, fenced)
+and releases the lease, so the HEAD answers the offset the PATCH can resume from and
+the resume never waits for the lease to run out. A lease held by another process answers
+423 with Retry-After of the lease's real remaining time.
 
 Extensions: creation, creation-with-upload, creation-defer-length, expiration,
 checksum (sha256, per request, 460 on mismatch), termination.
@@ -24,8 +33,10 @@ import errno
 import hashlib
 import json
 import logging
+import math
 import re
 import uuid
+from collections import Counter
 from collections.abc import Awaitable, Callable, MutableMapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -74,11 +85,14 @@ class TusConfig:
     expires_after: timedelta
     prefix: str = "/api/sync/v1/uploads"
     lock_lease: timedelta = timedelta(seconds=30)
-    # A PATCH finding the lease held by a request of this process whose client is gone
-    # (the device's own cut request, still winding down: fsync, checkpoint) waits up to
-    # this long for it instead of answering 423.
+    # A HEAD or PATCH finding the upload held by a request of this process stops that
+    # request and waits up to this long for it to wind down (fsync, checkpoint, release)
+    # instead of answering 423.
     lock_wait: timedelta = timedelta(seconds=2)
     checkpoint_bytes: int = 64 * 1024 * 1024
+    # A PATCH may start up to this far below the offset when those bytes are a resend
+    # of what is staged (verified byte for byte, nothing rewritten; see `_Receiver`).
+    resend_window: int = 256 * 1024 * 1024
     buffer_bytes: int = 1024 * 1024
     io_threads: int = 8
     # Write + hash on a worker thread (True) or inline on the event loop (False).
@@ -91,6 +105,8 @@ class _Outcome:
 
     info: UploadInfo
     disconnected: bool = False
+    # Stopped because a newer request of the device took the upload over.
+    interrupted: bool = False
     extra_headers: dict[str, str] = field(default_factory=dict)
 
 
@@ -101,6 +117,8 @@ class TusApp:
         self.hashers = HasherCache()
         # Requests of this process writing an upload now (one per upload: the lease holder).
         self._active: dict[uuid.UUID, _Receiver] = {}
+        # PATCHes of this process per upload, from their headers until they end.
+        self._incoming: Counter[uuid.UUID] = Counter()
         self._io = ThreadPoolExecutor(max_workers=config.io_threads, thread_name_prefix="tus-io")
 
     # ---------------------------------------------------------------- ASGI entry
@@ -167,6 +185,27 @@ class TusApp:
             await response.send(204, self._capability_headers())
             return
         _check_tus_resumable(headers)
+        if method == "PATCH" and upload_id is not None:
+            # Counted from its headers on, before any database call: a HEAD of the
+            # device's resume that overtakes it waits for it (see `_head`).
+            self._incoming[upload_id] += 1
+            try:
+                await self._dispatch_upload(method, upload_id, headers, receive, response)
+            finally:
+                self._incoming[upload_id] -= 1
+                if not self._incoming[upload_id]:
+                    del self._incoming[upload_id]
+            return
+        await self._dispatch_upload(method, upload_id, headers, receive, response)
+
+    async def _dispatch_upload(
+        self,
+        method: str,
+        upload_id: uuid.UUID | None,
+        headers: dict[str, str],
+        receive: Receive,
+        response: _Response,
+    ) -> None:
         caller = await self._authenticate(headers)
         if upload_id is None:
             if method != "POST":
@@ -227,6 +266,19 @@ class TusApp:
 
     async def _head(self, caller: Caller, upload_id: uuid.UUID, response: _Response) -> None:
         info = await self._load(caller, upload_id)
+        # A PATCH read before this HEAD but not yet writing is the device's cut request
+        # (the device asks HEAD only after giving a PATCH up): let it begin, then stop it,
+        # so that this answer counts the bytes it received.
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.config.lock_wait.total_seconds()
+        while (
+            self._incoming.get(upload_id)
+            and upload_id not in self._active
+            and loop.time() < deadline
+        ):
+            await asyncio.sleep(0.01)
+        if await self._take_over(caller, upload_id):
+            info = await self._load(caller, upload_id)  # the offset the old request left
         if info.status == UploadStatus.RECEIVING and info.is_complete:
             info = await self._finish_interrupted(caller, info)
         await response.send(200, {**self._upload_headers(info), "Cache-Control": "no-store"})
@@ -327,6 +379,8 @@ class TusApp:
                 checksum=checksum,
                 receive=receive,
             )
+            if outcome.interrupted:
+                raise _taken_over()
             if outcome.disconnected:
                 return
             info = outcome.info
@@ -363,6 +417,8 @@ class TusApp:
         )
 
         info = await self._load(caller, upload_id)
+        if await self._take_over(caller, upload_id):
+            info = await self._load(caller, upload_id)  # the offset the old request left
         if info.status != UploadStatus.RECEIVING:
             if offset == info.offset and not content_length:
                 await response.send(204, self._upload_headers(info))
@@ -373,7 +429,7 @@ class TusApp:
                 "该上传已完成 / This upload is already complete",
                 details={"offset": info.offset, "status": str(info.status)},
             )
-        if offset != info.offset:
+        if offset != info.offset and not self._resend_allowed(info, offset, checksum):
             raise _offset_mismatch(info.offset, offset)
         new_length: int | None = None
         if late_length is not None:
@@ -407,6 +463,8 @@ class TusApp:
             checksum=checksum,
             receive=receive,
         )
+        if outcome.interrupted:
+            raise _taken_over()
         if outcome.disconnected:
             return
         await response.send(204, {**self._upload_headers(outcome.info), **outcome.extra_headers})
@@ -425,7 +483,7 @@ class TusApp:
             caller=caller, upload_id=upload_id, token=token, lease_until=self._lease_until()
         )
         if locked is None:
-            raise _locked()
+            raise _locked(await self.store.get(caller=caller, upload_id=upload_id))
         try:
             await self.store.terminate(upload_id=upload_id, token=token)
             self.hashers.drop(upload_id)
@@ -446,9 +504,12 @@ class TusApp:
         receive: Receive,
     ) -> _Outcome:
         token = uuid.uuid4()
-        locked = await self._acquire_waiting(caller, info.id, token)
+        locked, local_holder = await self._acquire_waiting(caller, info.id, token)
         if locked is None:
-            raise _locked()
+            # A request of this process still winding down frees the lease in moments.
+            raise _locked(
+                None if local_holder else await self.store.get(caller=caller, upload_id=info.id)
+            )
         receiver = _Receiver(
             app=self,
             caller=caller,
@@ -472,21 +533,45 @@ class TusApp:
 
     async def _acquire_waiting(
         self, caller: Caller, upload_id: uuid.UUID, token: uuid.UUID
-    ) -> UploadInfo | None:
+    ) -> tuple[UploadInfo | None, bool]:
+        """The lease (or None) and whether a request of this process held the upload.
+
+        An older request of this process still on the upload is the device's own
+        abandoned one: it is stopped first (its lease may not even have run out)."""
+        local_holder = await self._take_over(caller, upload_id)
         locked = await self.store.acquire_lock(
             caller=caller, upload_id=upload_id, token=token, lease_until=self._lease_until()
         )
+        return locked, local_holder
+
+    async def _take_over(self, caller: Caller, upload_id: uuid.UUID) -> bool:
+        """Stop the request of this process holding `upload_id` for `caller`, if any, and
+        wait (at most `lock_wait`) until it has persisted its bytes and released the lease.
+        True when there was one."""
         holder = self._active.get(upload_id)
-        if locked is None and holder is not None and holder.client_gone:
-            # The holder is a cut request of this process: it ends within moments.
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(
-                    holder.finished.wait(), self.config.lock_wait.total_seconds()
-                )
-            locked = await self.store.acquire_lock(
-                caller=caller, upload_id=upload_id, token=token, lease_until=self._lease_until()
-            )
-        return locked
+        if holder is None or holder.caller.device_key != caller.device_key:
+            return False
+        holder.stop()
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(holder.finished.wait(), self.config.lock_wait.total_seconds())
+        return True
+
+    def _resend_allowed(
+        self, info: UploadInfo, offset: int, checksum: tuple[str, bytes] | None
+    ) -> bool:
+        """A PATCH from below the offset is taken as a resend when it starts inside the
+        window and has no request checksum (its bytes up to the offset are compared
+        with the staged ones, never rewritten; a difference is 409 as usual).
+
+        Why: a device that cut a PATCH and asked HEAD at once can be answered before
+        the server has even begun reading the cut connection; by the time it resumes,
+        the cut request has kept its bytes and the offset moved. A 409 there costs the
+        device a whole body sent in vain and another round trip."""
+        return (
+            checksum is None
+            and offset < info.offset
+            and info.offset - offset <= self.config.resend_window
+        )
 
     def _lease_until(self) -> datetime:
         return datetime.now(UTC) + self.config.lock_lease
@@ -542,13 +627,53 @@ class _Receiver:
         self.state_lock = asyncio.Lock()
         self.client_gone = False
         self.finished = asyncio.Event()
+        self.resend_left = 0
+        # A newer request of the device took over: stop receiving (see `stop`).
+        self.stop_requested = False
+        self.task: asyncio.Task[Any] | None = None
+        self.in_receive = False
+        self.cancel_sent = False
+
+    def stop(self) -> None:
+        """Stop receiving now, as if the client had disconnected. A request waiting for
+        body bytes (a dead mobile connection sends none, ever) is woken by cancelling
+        that one wait; `_stream` recognises its own cancellation and winds down."""
+        self.stop_requested = True
+        if self.in_receive and self.task is not None and not self.cancel_sent:
+            self.cancel_sent = True
+            self.task.cancel()
+
+    async def _next_message(self, receive: Receive) -> Message | None:
+        """The next ASGI message, or None when a takeover stopped this request."""
+        if self.stop_requested:
+            return None
+        self.in_receive = True
+        try:
+            return await receive()
+        except asyncio.CancelledError:
+            task = self.task
+            # Only our own cancel is absorbed; any other (shutdown) goes on.
+            if not self.cancel_sent or task is None or task.uncancel() > 0:
+                raise
+            return None
+        finally:
+            self.in_receive = False
 
     async def run(self, receive: Receive) -> _Outcome:
+        self.task = asyncio.current_task()
         info = self.info
         if info.status == UploadStatus.TERMINATED:
             raise _not_found()
-        if info.status != UploadStatus.RECEIVING or info.offset != self.start_offset:
+        if info.status != UploadStatus.RECEIVING or (
+            info.offset != self.start_offset
+            and (
+                self.new_length is not None
+                or not self.app._resend_allowed(info, self.start_offset, self.checksum)
+            )
+        ):
             raise _offset_mismatch(info.offset, self.start_offset)
+        # Bytes of this request below the offset: a resend, compared and not written.
+        self.resend_left = info.offset - self.start_offset
         hasher = self.app.hashers.take(info.id, info.offset)
         try:
             staging = await self.app._run_io(
@@ -578,13 +703,19 @@ class _Receiver:
     async def _stream(self, receive: Receive, staging: StagingFile) -> _Outcome:
         limit = self.length if self.length is not None else self.config.max_size
         room = limit - self.start_offset
+        interrupted = False
         received = 0
         batch: list[bytes] = []
         batched = 0
         disconnected = False
         overflow = False
         while True:
-            message = await receive()
+            message = await self._next_message(receive)
+            if message is None:
+                # Taken over: end like a cut request (its bytes kept, or discarded when
+                # under a request checksum), then answer 423 if the client still listens.
+                disconnected = interrupted = True
+                break
             if message["type"] == "http.disconnect":
                 disconnected = self.client_gone = True
                 break
@@ -594,7 +725,10 @@ class _Receiver:
                     overflow = True
                     break
                 received += len(body)
-                batch.append(bytes(body))
+                if self.resend_left:
+                    body = await self._compare_resend(bytes(body), staging)
+                if body:
+                    batch.append(bytes(body))
                 batched += len(body)
                 if batched >= self.config.buffer_bytes:
                     await self._write(batch)
@@ -617,7 +751,7 @@ class _Receiver:
                 logger.info(
                     "upload %s: late disconnect after a takeover, nothing cut", self.info.id
                 )
-            return _Outcome(info=self.info, disconnected=True)
+            return _Outcome(info=self.info, disconnected=True, interrupted=interrupted)
         if batch:
             await self._write(batch)
         await self._drain()
@@ -649,7 +783,25 @@ class _Receiver:
             extra["FV-Upload-SHA256"] = sha256
         else:
             self.app.hashers.put(info.id, staging.offset, staging.hasher)
-        return _Outcome(info=info, disconnected=disconnected, extra_headers=extra)
+        return _Outcome(
+            info=info, disconnected=disconnected, interrupted=interrupted, extra_headers=extra
+        )
+
+    async def _compare_resend(self, body: bytes, staging: StagingFile) -> bytes:
+        """Check the resent head of `body` against the staged bytes; the rest of it."""
+        part, rest = body[: self.resend_left], body[self.resend_left :]
+        position = staging.offset - self.resend_left
+        if not await self.app._run_io(staging.matches, position, part):
+            logger.info("upload %s: a resend differs from the staged bytes", self.info.id)
+            raise TusError(
+                409,
+                "offset_mismatch",
+                "Upload-Offset 与服务器记录不一致 / Upload-Offset does not match the "
+                "server's offset",
+                details={"expected_offset": staging.offset, "upload_offset": self.start_offset},
+            )
+        self.resend_left -= len(part)
+        return rest
 
     async def _write(self, data: list[bytes]) -> None:
         """Hand one batch to the I/O thread; at most one write in flight per request."""
@@ -874,11 +1026,27 @@ def _method_not_allowed(allowed: str) -> TusError:
     )
 
 
-def _locked() -> TusError:
+def _locked(info: UploadInfo | None) -> TusError:
+    """423, with Retry-After: the seconds the holder's lease really has left (a holder in
+    another process; one of this process was stopped instead)."""
+    remaining = 1.0
+    if info is not None and info.lease_until is not None:
+        remaining = (info.lease_until - datetime.now(UTC)).total_seconds()
+    retry_after = max(1, math.ceil(remaining))
     return TusError(
         423,
         "upload_locked",
         "该上传正被另一个请求写入，请稍后重试 / Another request is writing this upload; retry",
+        details={"retry_after_seconds": retry_after},
+        headers={"Retry-After": str(retry_after)},
+    )
+
+
+def _taken_over() -> TusError:
+    return TusError(
+        423,
+        "upload_lock_lost",
+        "上传锁已被其他请求接管 / Another request took over this upload",
     )
 
 

@@ -67,6 +67,7 @@ class FileUploadStore:
     def _info(self, state: dict[str, Any]) -> UploadInfo:
         upload_id = uuid.UUID(state["id"])
         expires = state.get("expires_at")
+        held_until = state.get("lock_expires_at") if state.get("lock_token") else None
         return UploadInfo(
             id=upload_id,
             length=state["length"],
@@ -76,6 +77,7 @@ class FileUploadStore:
             staging_path=self.staging_path(upload_id),
             metadata=dict(state.get("metadata", {})),
             generation=int(state.get("lock_generation", 0)),
+            lease_until=datetime.fromisoformat(held_until) if held_until else None,
         )
 
     async def _call(self, function: Callable[..., T], *args: Any) -> T:

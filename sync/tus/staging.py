@@ -196,6 +196,11 @@ class StagingFile:
     def sync(self) -> None:
         os.fdatasync(self.fd)
 
+    def matches(self, position: int, data: bytes) -> bool:
+        """Whether the staged bytes at `position` are `data` (a resend; nothing written)."""
+        staged = os.pread(self.fd, len(data), position)
+        return staged == data
+
     def rollback(self, *, offset: int, hasher: Hasher | None) -> None:
         """Drop everything past `offset` (a refused request). Hash state must match.
 

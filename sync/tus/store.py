@@ -48,6 +48,8 @@ class UploadInfo:
     metadata: dict[str, str] = field(default_factory=dict)
     # The fencing token of the lease this state was read under (0: not under a lease).
     generation: int = 0
+    # Until when a request holds the write lease (None: free); for a 423's Retry-After.
+    lease_until: datetime | None = None
 
     @property
     def is_complete(self) -> bool:

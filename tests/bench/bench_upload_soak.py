@@ -9,6 +9,8 @@ device loops: a new clip, the manifest, tus PATCHes of the whole body, a quarter
 cut mid-body at a random byte (then HEAD and resume). Reported: clips/s and MB/s
 acknowledged (204 complete), the same total uploaded afterwards as one stream in the same
 run (the reference), 423/507 counts, p95 resume latency (cut -> the resumed PATCH's 204),
+split into the wait until the PATCH that succeeded began (with the 423/409 refusals on the
+way) and that PATCH's own transfer (bandwidth-bound on a saturated machine),
 web RSS at start and end with samples over the run (does it level off?), the web
 process's PostgreSQL connections (sampled; they must stay within its pool), manifest
 statuses (503 = database busy, retried after Retry-After; 500 never), how long after the
@@ -62,6 +64,8 @@ class Totals:
     bytes: int = 0
     statuses: Counter[int] = field(default_factory=Counter)
     resume_seconds: list[float] = field(default_factory=list)
+    # Per resume: (seconds until the successful PATCH began, its own seconds, 423s, 409s).
+    resume_parts: list[tuple[float, float, int, int]] = field(default_factory=list)
     acknowledged: dict[str, str] = field(default_factory=dict)  # clip id -> sha256
     errors: list[str] = field(default_factory=list)
     manifest_statuses: Counter[int] = field(default_factory=Counter)
@@ -168,6 +172,7 @@ def device_loop(device: Device, deadline: float, args: argparse.Namespace, total
             if url is None:
                 return
             offset, cut_started = 0, None
+            refused: Counter[int] = Counter()
             while offset < len(data):
                 if cut_started is None and rng.random() < args.cut_fraction:
                     cut_at = rng.randint(1, len(data) - offset - 1)
@@ -175,14 +180,21 @@ def device_loop(device: Device, deadline: float, args: argparse.Namespace, total
                     cut_started = time.monotonic()
                     offset = device.head(url)
                     continue
+                sent_at = time.monotonic()
                 status = device.patch(url, offset, data[offset:])
                 with totals.lock:
                     totals.statuses[status] += 1
                 if status == 204:
                     if cut_started is not None:
+                        done = time.monotonic()
                         with totals.lock:
-                            totals.resume_seconds.append(time.monotonic() - cut_started)
+                            totals.resume_seconds.append(done - cut_started)
+                            totals.resume_parts.append(
+                                (sent_at - cut_started, done - sent_at, refused[423], refused[409])
+                            )
                     break
+                if cut_started is not None:
+                    refused[status] += 1
                 if status in (409, 423, 507):
                     time.sleep(0.2)
                     offset = device.head(url)
@@ -386,7 +398,7 @@ def main() -> None:
             FV_VAR_DIR=str(work / "var"),
             FV_STAGING_DIR=str(work / "staging"),
             FV_STORE_DISPATCH="thread",
-            FV_LOG_LEVEL="WARNING",
+            FV_LOG_LEVEL=os.environ.get("FV_SOAK_LOG_LEVEL", "WARNING"),
         )
         tokens = [
             device_enroll(kind="body_camera", serial=f"SOAK-{n:02d}", actor=Actor.system()).token
@@ -484,6 +496,20 @@ def report_soak(
         f"(500: {totals.manifest_statuses[500]}, 503 retried: {totals.manifest_statuses[503]})"
     )
     print(f"resume after a cut      n={len(resumes)} median {median:.3f} s, p95 {p95:.3f} s")
+    if totals.resume_parts:
+        parts = totals.resume_parts
+        waits = sorted(p[0] for p in parts)
+        sends = sorted(p[1] for p in parts)
+        print(
+            f"  of which: waiting for the resumed PATCH p95 {waits[int(0.95 * (len(waits) - 1))]:.3f} s"
+            f" (max {waits[-1]:.3f}), the resumed PATCH itself p95 "
+            f"{sends[int(0.95 * (len(sends) - 1))]:.3f} s; refused on the way: "
+            f"{sum(p[2] for p in parts)} x 423, {sum(p[3] for p in parts)} x 409"
+        )
+        for part in sorted(parts, reverse=True)[:5]:
+            print(
+                f"  slowest: wait {part[0]:.2f} s, PATCH {part[1]:.2f} s, 423 x{part[2]}, 409 x{part[3]}"
+            )
     print(f"web RSS                 start {rss_start:.0f} MiB, end {rss_end:.0f} MiB")
     samples = sampler.samples
     print(f"RSS trend               {rss_trend(samples)}")

@@ -358,11 +358,13 @@ def test_server_kill_9_mid_patch_resumes_from_persisted_offset(
 def test_two_concurrent_patches_across_two_processes(
     tmp_path: Path, settings: Any, device: Any, server: UvicornServer
 ) -> None:
+    # The first PATCH to a second process, the others to the module's server: within one
+    # process a newer request of the device takes the upload over (it is the device's
+    # resume); across processes the database lease holds and answers 423.
     _device, token = device
     two = UvicornServer(
         factory=server.factory,
         env={k: v for k, v in server.env.items() if k.startswith(("FV_", "DJANGO", "DATABASE"))},
-        workers=2,
         log_path=tmp_path / "server2.log",
     )
     two.start()
@@ -374,9 +376,9 @@ def test_two_concurrent_patches_across_two_processes(
         first.send(content[: 2 * MiB])
         wait_for(lambda: upload_of(url).lock_token is not None)
         statuses = []
-        for _ in range(4):  # several connections: whichever worker takes them, the DB lease holds
+        for _ in range(4):  # several connections, all refused by the DB lease
             second = requests.patch(
-                two.url + url,
+                server.url + url,
                 data=content,
                 headers={
                     "Tus-Resumable": "1.0.0",
@@ -388,6 +390,8 @@ def test_two_concurrent_patches_across_two_processes(
             )
             statuses.append(second.status_code)
             assert second.json()["code"] in ("upload_locked", "offset_mismatch")
+            if second.status_code == 423:  # the lease's remaining time (3 s leases here)
+                assert 1 <= int(second.headers["Retry-After"]) <= 3, second.headers
         assert set(statuses) <= {423, 409} and 423 in statuses, statuses
         first.send(content[2 * MiB :])
         assert first.status() == 204

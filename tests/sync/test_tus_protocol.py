@@ -208,6 +208,32 @@ def test_wrong_offset_is_409_and_nothing_is_written(tus: Harness) -> None:
     assert tus.staged(url) == b"abc"
 
 
+def test_a_resend_from_below_the_offset_is_verified_never_rewritten(tus: Harness) -> None:
+    """A device answered by HEAD before its cut request was read resumes from below the
+    offset: the bytes up to the offset must equal the staged ones (then the rest is
+    appended, no 409 round trip); one differing byte is 409 with nothing touched."""
+    data = os.urandom(300_000)
+    url = tus.create(len(data))
+    assert tus.patch(url, 0, [data[:100_000]], disconnect=True) is None  # the cut request
+    assert tus.state(url)["offset"] == 100_000
+    tampered = bytearray(data[40_000:])
+    tampered[59_999] ^= 1  # the staged byte at 99,999
+    body = expect_error(tus.patch(url, 40_000, [bytes(tampered)]), 409, "offset_mismatch")
+    assert body["details"] == {"expected_offset": 100_000, "upload_offset": 40_000}
+    assert tus.staged(url) == data[:100_000] and tus.state(url)["offset"] == 100_000
+    # With a request checksum the request is one unit: no resend, the plain 409.
+    expect_error(
+        tus.patch(url, 40_000, [data[40_000:]], **{"Upload-Checksum": checksum(data[40_000:])}),
+        409,
+        "offset_mismatch",
+    )
+    response = tus.patch(url, 40_000, [data[40_000:150_000], data[150_000:]])
+    assert response is not None and response.status == 204, response
+    assert response.headers["upload-offset"] == str(len(data))
+    assert tus.staged(url) == data
+    assert tus.state(url)["sha256"] == hashlib.sha256(data).hexdigest()
+
+
 @pytest.mark.parametrize(
     ("headers", "status", "code"),
     [

@@ -12,6 +12,7 @@ from urllib.parse import urlsplit
 
 import pytest
 import requests
+from django.utils import timezone
 
 from backend.footage.models import Recording, RecordingState
 from sync.models import UploadState
@@ -166,6 +167,90 @@ def test_resume_within_5_s_of_a_kill_9_restart(
         assert_verified(url, data)
     finally:
         own.stop()
+
+
+@pytest.fixture(scope="module")
+def long_lease_server(
+    running_server: UvicornServer, tmp_path_factory: pytest.TempPathFactory
+) -> Any:
+    """The module's server with a 30 s lease: a resume that waited for a lease to run
+    out could not pass in 5 s."""
+    env = {**running_server.env, "FV_UPLOAD_LOCK_LEASE_SECONDS": "30"}
+    log = tmp_path_factory.mktemp("long-lease") / "server.log"
+    with UvicornServer(factory=running_server.factory, env=env, log_path=log) as own:
+        yield own
+
+
+@pytest.mark.parametrize("cut", ["silent", "closed", "stale_head"])
+def test_resume_within_5_s_of_a_cut_connection(
+    long_lease_server: UvicornServer, server: UvicornServer, device: Any, tmp_path: Path, cut: str
+) -> None:
+    """The soak's p95 resume after a cut was 20.4 s. `silent`: the mobile link dies and
+    the server hears nothing (no FIN, no bytes; before, the resume got 423 until the 30 s
+    lease ran out). `closed`: the device closed the socket with bytes still buffered
+    (before, the HEAD answered the offset from before the cut while the old request was
+    still reading, and the resume got 409). Now the device's HEAD stops its own old
+    request, which persists what it received and releases the lease at once: the HEAD's
+    offset is the one the PATCH resumes from, first time. `stale_head`: the HEAD was
+    answered before the server began reading the old request (it reads connections in
+    its own order), so the PATCH resumes from below what the old request kept: those
+    bytes are compared with the staged ones as a resend, again no 409."""
+    _device, token = device
+    own = long_lease_server
+    data = clip_file(tmp_path, f"clip-cut-{cut}.mp4", 8 * MiB)
+    content = data.read_bytes()
+    url = announce(token, f"CLIP-CUT-{cut.upper()}", data)["upload_url"]
+    stale = head_offset(own, url, token) if cut == "stale_head" else None
+    old = RawPatch(own, url, token=token, offset=0, length=len(content))
+    old.send(content[: 3 * MiB])
+    if cut in ("silent", "stale_head"):
+        # Checkpoints every MiB (module server): at 2 MiB the third MiB was received.
+        wait_for(lambda: upload_of(url).offset >= 2 * MiB)
+    else:
+        wait_for(lambda: upload_of(url).lock_token is not None)
+        old.close()
+    cut_at = time.monotonic()
+    offset = stale if stale is not None else head_offset(own, url, token)
+    response = patch(own, url, token, offset, content[offset:])
+    elapsed = time.monotonic() - cut_at
+    assert response.status_code == 204, response.text  # no 423, no 409 on the way
+    assert elapsed < 5, elapsed
+    if cut == "silent":
+        assert offset == 3 * MiB  # every byte the old request received was kept
+    if cut != "closed":
+        assert old.status() == 423  # the old request, if anyone still listens
+        old.close()
+    upload = upload_of(url)
+    assert upload.lock_token is None
+    assert_verified(url, data)
+
+
+def test_a_lease_held_by_another_process_answers_423_with_its_real_remaining_time(
+    long_lease_server: UvicornServer, server: UvicornServer, device: Any, tmp_path: Path
+) -> None:
+    """Another process's live request cannot be stopped from here: 423, Retry-After the
+    seconds its lease really has left (not a guess), and the HEAD is never blocked."""
+    _device, token = device
+    data = clip_file(tmp_path, "clip-other.mp4", 4 * MiB)
+    content = data.read_bytes()
+    url = announce(token, "CLIP-OTHER", data)["upload_url"]
+    elsewhere = RawPatch(long_lease_server, url, token=token, offset=0, length=len(content))
+    elsewhere.send(content[: 3 * MiB])
+    wait_for(lambda: upload_of(url).offset >= MiB)
+    persisted = upload_of(url).offset
+    started = time.monotonic()
+    assert head_offset(server, url, token) == persisted
+    assert time.monotonic() - started < 1
+    refused = patch(server, url, token, persisted, content[persisted:])
+    assert refused.status_code == 423, refused.text
+    lease_left = (upload_of(url).lock_expires_at - timezone.now()).total_seconds()
+    retry_after = int(refused.headers["Retry-After"])
+    assert lease_left - 2 <= retry_after <= lease_left + 1, (retry_after, lease_left)
+    assert refused.json()["details"]["retry_after_seconds"] == retry_after
+    elsewhere.send(content[3 * MiB :])
+    assert elsewhere.status() == 204
+    elsewhere.close()
+    assert_verified(url, data)
 
 
 def test_web_kill_9_during_the_s3_write_is_stored_within_60_s_of_restart(
