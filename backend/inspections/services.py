@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime
 import secrets
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import IO, Any
@@ -39,6 +39,7 @@ from backend.inspections.models import (
     InspectorConflict,
     RandomDraw,
 )
+from backend.listimport import ListImportReport as ImportReport
 from backend.tabular import (
     Table,
     TableFormatError,
@@ -59,24 +60,6 @@ RESULT_CONCLUDED_HOOKS: HookPoint[[uuid.UUID], None] = HookPoint(
     "inspections.result_concluded",
     "An inspection's result was recorded with the departure: offer it for publication.",
 )
-
-
-@dataclass
-class ImportReport:
-    created: int = 0
-    updated: int = 0
-    unchanged: int = 0
-    errors: list[dict[str, Any]] = field(default_factory=list)
-    warnings: list[str] = field(default_factory=list)
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "created": self.created,
-            "updated": self.updated,
-            "unchanged": self.unchanged,
-            "errors": self.errors,
-            "warnings": self.warnings,
-        }
 
 
 def _table(

@@ -37,15 +37,14 @@ from tests.review.test_authorization_matrix import (
     DEVICE,
     MATRIX,
     PAGE,
-    PRINCIPALS,
     SIDES,
     Cell,
     Ctx,
-    _call,
     _client,
     api_operations,
     matrix_world,
     roles,
+    run_matrix,
     same,
 )
 
@@ -977,27 +976,12 @@ def apps_world(matrix_world: World) -> World:
 
 
 def test_apps_authorization_matrix(apps_world: World) -> None:
-    world = apps_world
-    failures: list[str] = []
-    checked = 0
-    for key, cell in APPS_MATRIX.items():
-        for principal in PRINCIPALS:
-            for side in SIDES if cell.sided else ("own",):
-                client, user = _client(world, principal)
-                if principal == DEVICE and key in TABLET_CELLS:
-                    client = _bearer(world.extra["tablet_token"])
-                ctx = Ctx(world, side, principal, user)
-                expected = cell.expect(principal, side)
-                with transaction.atomic():
-                    point = transaction.savepoint()
-                    status = _call(client, cell, ctx)
-                    transaction.savepoint_rollback(point)
-                checked += 1
-                ok = status in expected if isinstance(expected, set) else status == expected
-                if not ok:
-                    failures.append(f"{key} as {principal} ({side}): {status}, expected {expected}")
-    assert not failures, f"{len(failures)} cells differ:\n" + "\n".join(failures)
-    assert checked == sum(len(PRINCIPALS) * (2 if c.sided else 1) for c in APPS_MATRIX.values())
+    def tablet_for_tablet_cells(key: str, principal: str, client: Any) -> Any:
+        if principal == DEVICE and key in TABLET_CELLS:
+            return _bearer(apps_world.extra["tablet_token"])
+        return client
+
+    run_matrix(apps_world, APPS_MATRIX, client_for=tablet_for_tablet_cells)
 
 
 def _bearer(token: str) -> Client:

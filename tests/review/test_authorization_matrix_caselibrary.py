@@ -23,7 +23,6 @@ import uuid
 from typing import Any
 
 import pytest
-from django.db import transaction
 from django.utils import timezone
 
 from backend.accounts.models import Role, UnitKind, User
@@ -32,13 +31,10 @@ from tests.factories import make_officer, make_unit
 from tests.review.conftest import World
 from tests.review.test_authorization_matrix import (
     PAGE,
-    PRINCIPALS,
-    SIDES,
     Cell,
     Ctx,
-    _call,
-    _client,
     roles,
+    run_matrix,
     same,
 )
 
@@ -228,23 +224,4 @@ CASELIBRARY_MATRIX: dict[str, Cell] = {
 
 
 def test_caselibrary_authorization_matrix(world: World) -> None:
-    failures: list[str] = []
-    checked = 0
-    for key, cell in CASELIBRARY_MATRIX.items():
-        for principal in PRINCIPALS:
-            for side in SIDES if cell.sided else ("own",):
-                client, user = _client(world, principal)
-                ctx = Ctx(world, side, principal, user)
-                expected = cell.expect(principal, side)
-                with transaction.atomic():
-                    point = transaction.savepoint()
-                    status = _call(client, cell, ctx)
-                    transaction.savepoint_rollback(point)
-                checked += 1
-                ok = status in expected if isinstance(expected, set) else status == expected
-                if not ok:
-                    failures.append(f"{key} as {principal} ({side}): {status}, expected {expected}")
-    assert not failures, f"{len(failures)} cells differ:\n" + "\n".join(failures)
-    assert checked == sum(
-        len(PRINCIPALS) * (2 if c.sided else 1) for c in CASELIBRARY_MATRIX.values()
-    )
+    run_matrix(world, CASELIBRARY_MATRIX)

@@ -13,7 +13,6 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from django.db import transaction
 from django.utils import timezone
 
 from backend.accounts.models import Role
@@ -24,14 +23,11 @@ from tests.review.conftest import World
 from tests.review.test_authorization_matrix import (
     API,
     PAGE,
-    PRINCIPALS,
-    SIDES,
     Cell,
     Ctx,
-    _call,
-    _client,
     matrix_world,
     roles,
+    run_matrix,
 )
 
 pytestmark = pytest.mark.django_db
@@ -254,22 +250,4 @@ def cases_world(matrix_world: World) -> World:
 
 
 def test_cases_authorization_matrix(cases_world: World) -> None:
-    world = cases_world
-    failures: list[str] = []
-    checked = 0
-    for key, cell in CASES_MATRIX.items():
-        for principal in PRINCIPALS:
-            for side in SIDES if cell.sided else ("own",):
-                client, user = _client(world, principal)
-                ctx = Ctx(world, side, principal, user)
-                expected = cell.expect(principal, side)
-                with transaction.atomic():
-                    point = transaction.savepoint()
-                    status = _call(client, cell, ctx)
-                    transaction.savepoint_rollback(point)
-                checked += 1
-                ok = status in expected if isinstance(expected, set) else status == expected
-                if not ok:
-                    failures.append(f"{key} as {principal} ({side}): {status}, expected {expected}")
-    assert not failures, "\n".join(failures)
-    assert checked == sum(len(PRINCIPALS) * (2 if c.sided else 1) for c in CASES_MATRIX.values())
+    run_matrix(cases_world, CASES_MATRIX)
