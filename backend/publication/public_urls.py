@@ -13,5 +13,7 @@ urlpatterns = [
     path("reports/<uuid:report_id>/", views.public_ticket, name="ticket"),
     path("officers/", views.public_officers, name="officers"),
     path("matters/", views.public_matters, name="matters"),
+    path("inspection-items/", views.public_inspection_items, name="inspection_items"),
+    path("record-list/", views.public_record_list, name="record_list"),
     path("language/<str:code>/", views.public_language, name="language"),
 ]

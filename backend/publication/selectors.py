@@ -8,6 +8,7 @@ import datetime
 import time
 import uuid
 from dataclasses import dataclass
+from typing import Any
 
 from django.db.models import Q, QuerySet, Sum
 from django.utils import timezone
@@ -258,6 +259,28 @@ def open_reports_for(user: User, *, limit: int = 100) -> list[ErrorReport]:
 
 
 MATTER_COLUMNS = ("id", "unit__name", "sequence", "name", "category", "body", "basis", "target")
+ITEM_COLUMNS = (
+    "id",
+    "unit__name",
+    "sequence",
+    "name",
+    "inspecting_body",
+    "legal_basis",
+    "target_type",
+    "ratio_percent",
+    "frequency",
+)
+
+
+def _keyset_page(
+    rows: QuerySet[Any], columns: tuple[str, ...], after: int | None, limit: int
+) -> tuple[list[dict[str, object]], int | None]:
+    if after is not None:
+        rows = rows.filter(id__gt=after)
+    page = list(rows.order_by("id").values(*columns)[: limit + 1])
+    more = len(page) > limit
+    page = page[:limit]
+    return page, (int(str(page[-1]["id"])) if more and page else None)
 
 
 def public_matters(
@@ -266,10 +289,29 @@ def public_matters(
     """The enforcement-matters lists of every unit (事前公开), keyset on id."""
     from backend.enforcement.models import EnforcementMatter
 
-    rows = EnforcementMatter.objects.all()
-    if after is not None:
-        rows = rows.filter(id__gt=after)
-    page = list(rows.order_by("id").values(*MATTER_COLUMNS)[: limit + 1])
-    more = len(page) > limit
-    page = page[:limit]
-    return page, (int(str(page[-1]["id"])) if more and page else None)
+    return _keyset_page(EnforcementMatter.objects.all(), MATTER_COLUMNS, after, limit)
+
+
+def public_inspection_items(
+    *, after: int | None = None, limit: int = 100
+) -> tuple[list[dict[str, object]], int | None]:
+    """The random-inspection item lists of every unit (随机抽查事项清单), keyset on id."""
+    from backend.inspections.models import InspectionItem
+
+    return _keyset_page(InspectionItem.objects.all(), ITEM_COLUMNS, after, limit)
+
+
+def public_record_list(day: datetime.date) -> tuple[Any, list[dict[str, object]]]:
+    """The record list in force on `day` (音像记录事项清单) and its rows (a list has tens)."""
+    from backend.enforcement.models import RecordList
+
+    version = RecordList.objects.filter(effective_from__lte=day).order_by("-effective_from").first()
+    if version is None:
+        return None, []
+    rows: list[dict[str, object]] = [
+        dict(row)
+        for row in version.rules.order_by("sequence", "id").values(
+            "sequence", "category", "stage", "item", "start_text", "stop_text", "full_process"
+        )[:1000]
+    ]
+    return version, rows

@@ -402,14 +402,42 @@ def public_officers(request: HttpRequest) -> HttpResponse:
     )
 
 
-@require_GET
-def public_matters(request: HttpRequest) -> HttpResponse:
-    """行政执法事项清单 (事前公开): what each unit enforces, on what basis, against whom."""
+def _after(request: HttpRequest) -> int | HttpResponse | None:
     token = request.GET.get("after", "")
     if token and not token.isdigit():
         return _public_error(request, 400, _("翻页参数无效。"))
-    rows, next_id = selectors.public_matters(after=int(token) if token else None)
+    return int(token) if token else None
+
+
+@require_GET
+def public_matters(request: HttpRequest) -> HttpResponse:
+    """行政执法事项清单 (事前公开): what each unit enforces, on what basis, against whom."""
+    after = _after(request)
+    if isinstance(after, HttpResponse):
+        return after
+    rows, next_id = selectors.public_matters(after=after)
     return render(request, "publication/public_matters.html", {"rows": rows, "next": next_id})
+
+
+@require_GET
+def public_inspection_items(request: HttpRequest) -> HttpResponse:
+    """随机抽查事项清单 (事前公开): what each unit inspects at random, how often, of whom."""
+    after = _after(request)
+    if isinstance(after, HttpResponse):
+        return after
+    rows, next_id = selectors.public_inspection_items(after=after)
+    return render(
+        request, "publication/public_inspection_items.html", {"rows": rows, "next": next_id}
+    )
+
+
+@require_GET
+def public_record_list(request: HttpRequest) -> HttpResponse:
+    """音像记录事项清单 in force today (事前公开): what is recorded, from when to when."""
+    version, rows = selectors.public_record_list(timezone.localdate())
+    return render(
+        request, "publication/public_record_list.html", {"version": version, "rows": rows}
+    )
 
 
 # -- 纠错: the public reports an inaccuracy; staff answer on the ticket ---------------------

@@ -61,3 +61,55 @@ def test_matters_import_as_made_round_trip_and_reach_the_public_site(
     assert "对基层法律服务工作者执业情况的行政检查" in public and own.unit.name in public
     assert "/public/matters/" in Client().get("/public/").content.decode()
     assert Client().get("/public/matters/?after=x").status_code == 400
+
+
+def test_the_inspection_items_and_the_record_list_in_force_are_public(
+    bureaus: tuple[Bureau, Bureau],
+) -> None:
+    import datetime
+    from decimal import Decimal
+
+    from django.utils import timezone
+
+    from backend.enforcement.models import RecordList, RecordRule
+    from backend.inspections.models import InspectionItem
+
+    own, _other = bureaus
+    InspectionItem.objects.create(
+        unit=own.unit,
+        sequence=3,
+        inspecting_body="甲县司法局",
+        name="律师事务所执业情况抽查",
+        target_type="律师事务所",
+        ratio_percent=Decimal("5.00"),
+        frequency="每年一次",
+    )
+    anonymous = Client()
+    items = anonymous.get("/public/inspection-items/")
+    assert items.status_code == 200
+    assert "律师事务所执业情况抽查" in items.content.decode() and "5%" in items.content.decode()
+    assert anonymous.get("/public/inspection-items/?after=-1").status_code == 400
+
+    today = timezone.localdate()
+    old = RecordList.objects.create(
+        name="旧清单", effective_from=today - datetime.timedelta(days=400)
+    )
+    current = RecordList.objects.create(
+        name="现行清单", effective_from=today - datetime.timedelta(days=10)
+    )
+    RecordList.objects.create(name="未来清单", effective_from=today + datetime.timedelta(days=5))
+    for version, item in ((old, "旧事项"), (current, "现场检查全过程")):
+        RecordRule.objects.create(
+            record_list=version,
+            category="行政检查",
+            stage="现场检查",
+            item=item,
+            start_text="进入检查场所时",
+            stop_text="离开检查场所时",
+            start_moment="enter_site",
+            stop_moment="leave_site",
+            full_process=True,
+        )
+    page = anonymous.get("/public/record-list/").content.decode()
+    assert "现场检查全过程" in page and "旧事项" not in page
+    assert current.effective_from.isoformat() in page

@@ -99,6 +99,10 @@ PUBLICATION_MATRIX: dict[str, Cell] = {
     ),
     "GET /public/officers/": Cell("GET", lambda c: "/public/officers/", PUBLIC, sided=False),
     "GET /public/matters/": Cell("GET", lambda c: "/public/matters/", PUBLIC, sided=False),
+    "GET /public/inspection-items/": Cell(
+        "GET", lambda c: "/public/inspection-items/", PUBLIC, sided=False
+    ),
+    "GET /public/record-list/": Cell("GET", lambda c: "/public/record-list/", PUBLIC, sided=False),
     "GET /public/items/<uuid:item_id>/report/": Cell(
         "GET", lambda c: f"/public/items/{published(c)}/report/", PUBLIC
     ),
