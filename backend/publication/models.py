@@ -135,6 +135,21 @@ class PublicItemVersion(models.Model):
         return f"{self.item_id} {self.action}"
 
 
+class PublicNotice(models.Model):
+    """A unit's 救济途径 and 投诉举报渠道 (事前公开), written by its staff, shown on the site."""
+
+    unit = models.OneToOneField("accounts.Unit", on_delete=models.PROTECT, related_name="+")
+    remedies = models.TextField(_("救济途径"), blank=True)
+    complaints = models.TextField(_("投诉举报渠道"), blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    updated_by = models.ForeignKey(
+        "accounts.User", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+
+    def __str__(self) -> str:
+        return f"{self.unit_id}"
+
+
 class ReportState(models.TextChoices):
     OPEN = "open", _("待核查")
     CORRECTED = "corrected", _("已更正")

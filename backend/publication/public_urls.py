@@ -15,5 +15,6 @@ urlpatterns = [
     path("matters/", views.public_matters, name="matters"),
     path("inspection-items/", views.public_inspection_items, name="inspection_items"),
     path("record-list/", views.public_record_list, name="record_list"),
+    path("notices/", views.public_notices, name="notices"),
     path("language/<str:code>/", views.public_language, name="language"),
 ]

@@ -315,3 +315,17 @@ def public_record_list(day: datetime.date) -> tuple[Any, list[dict[str, object]]
         )[:1000]
     ]
     return version, rows
+
+
+def public_notices(
+    *, after: int | None = None, limit: int = 100
+) -> tuple[list[dict[str, object]], int | None]:
+    """Each unit's 救济途径 and 投诉举报渠道 (事前公开), keyset on id."""
+    from backend.publication.models import PublicNotice
+
+    return _keyset_page(
+        PublicNotice.objects.all(),
+        ("id", "unit__name", "remedies", "complaints", "updated_at"),
+        after,
+        limit,
+    )

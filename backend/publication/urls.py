@@ -15,6 +15,7 @@ urlpatterns = [
     path("report/<int:year>/file/", views.report_file, name="report_file"),
     path("timeliness/", views.timeliness, name="timeliness"),
     path("reports/", views.reports, name="reports"),
+    path("notices/", views.notices, name="notices"),
     path("reports/<uuid:report_id>/handle/", views.report_handle, name="report_handle"),
     path("report/<int:year>.xlsx", views.report_xlsx, name="report_xlsx"),
 ]

@@ -29,7 +29,7 @@ from django.utils.cache import patch_cache_control, patch_vary_headers
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from backend.accounts.models import Role, User
 from backend.config.errors import FieldVaultError, NotFound
@@ -38,7 +38,13 @@ from backend.importpages import forbidden, user_of
 from backend.publication import selectors
 from backend.publication.charts import Bar, bar_chart_svg
 from backend.publication.figures import SILENT_WORKING_DAYS, silent_devices, timeliness_by_unit
-from backend.publication.models import Category, ErrorReport, ExclusionGround, ReportState
+from backend.publication.models import (
+    Category,
+    ErrorReport,
+    ExclusionGround,
+    PublicNotice,
+    ReportState,
+)
 from backend.publication.services import items as item_services
 from backend.publication.services import reports as report_services
 from backend.publication.services.report import (
@@ -437,6 +443,39 @@ def public_record_list(request: HttpRequest) -> HttpResponse:
     version, rows = selectors.public_record_list(timezone.localdate())
     return render(
         request, "publication/public_record_list.html", {"version": version, "rows": rows}
+    )
+
+
+@require_GET
+def public_notices(request: HttpRequest) -> HttpResponse:
+    """救济途径与投诉举报渠道 (事前公开), as each unit's staff wrote them."""
+    after = _after(request)
+    if isinstance(after, HttpResponse):
+        return after
+    rows, next_id = selectors.public_notices(after=after)
+    return render(request, "publication/public_notices.html", {"rows": rows, "next": next_id})
+
+
+@require_http_methods(["GET", "POST"])
+@page
+def notices(request: HttpRequest) -> HttpResponse:
+    """The unit's 救济途径 and 投诉举报渠道, edited by its publication staff."""
+    user = _manager(request)
+    if user is None or user.unit is None:
+        return _refused(request)
+    notice = PublicNotice.objects.filter(unit=user.unit).first()
+    if request.method == "POST":
+        item_services.public_notice_save(
+            actor=user,
+            remedies=request.POST.get("remedies", ""),
+            complaints=request.POST.get("complaints", ""),
+        )
+        messages.success(request, _("已保存，公示网站随即显示。"))
+        return redirect("publication:notices")
+    return render(
+        request,
+        "publication/notices.html",
+        {"notice": notice, "max": item_services.NOTICE_MAX, "unit": user.unit},
     )
 
 

@@ -90,6 +90,7 @@ VERBS: dict[str, Any] = {
     "public_item.error_reported": gettext_lazy("收到公示信息纠错"),
     "public_item.error_report_handled": gettext_lazy("处理公示信息纠错"),
     "public_item.corrected": gettext_lazy("更正公示信息"),
+    "public_notice.saved": gettext_lazy("更新救济途径与投诉举报渠道"),
     "yearly_report.filed": gettext_lazy("报送行政执法统计年报"),
     "random_draw.drawn": gettext_lazy("随机抽取检查对象和人员"),
     "record_list.imported": gettext_lazy("导入音像记录事项清单"),

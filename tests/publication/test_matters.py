@@ -113,3 +113,27 @@ def test_the_inspection_items_and_the_record_list_in_force_are_public(
     page = anonymous.get("/public/record-list/").content.decode()
     assert "现场检查全过程" in page and "旧事项" not in page
     assert current.effective_from.isoformat() in page
+
+
+def test_remedies_and_complaint_channels_are_written_by_staff_and_public_at_once(
+    bureaus: tuple[Bureau, Bureau], django_assert_max_num_queries
+) -> None:
+    from backend.publication.models import PublicNotice
+
+    own, other = bureaus
+    staff = own.client("legal_officer")
+    assert staff.get("/publication/notices/").status_code == 200
+    assert own.client("field_officer").get("/publication/notices/").status_code == 403
+    saved = staff.post(
+        "/publication/notices/",
+        {"remedies": "可在六十日内向县人民政府申请行政复议", "complaints": "监督电话 0355-1234567"},
+    )
+    assert saved.status_code == 302
+    too_long = staff.post("/publication/notices/", {"remedies": "复" * 4001, "complaints": ""})
+    assert too_long.status_code == 400
+    assert PublicNotice.objects.get(unit=own.unit).remedies.startswith("可在六十日内")
+    other.client().post("/publication/notices/", {"remedies": "乙县复议", "complaints": ""})
+    with django_assert_max_num_queries(3):
+        page = Client().get("/public/notices/").content.decode()
+    assert "监督电话 0355-1234567" in page and "乙县复议" in page and own.unit.name in page
+    assert "/public/notices/" in Client().get("/public/").content.decode()

@@ -102,6 +102,21 @@ PUBLICATION_MATRIX: dict[str, Cell] = {
     "GET /public/inspection-items/": Cell(
         "GET", lambda c: "/public/inspection-items/", PUBLIC, sided=False
     ),
+    "GET /public/notices/": Cell("GET", lambda c: "/public/notices/", PUBLIC, sided=False),
+    "GET /publication/notices/": Cell(
+        "GET",
+        lambda c: "/publication/notices/",
+        same(403, **PAGE, supervisor=200, legal_officer=200, system_admin=200),
+        sided=False,
+    ),
+    "POST /publication/notices/": Cell(
+        "POST",
+        lambda c: "/publication/notices/",
+        same(403, **PAGE, supervisor=302, legal_officer=302, system_admin=302),
+        body=lambda c: {"remedies": "矩阵：复议", "complaints": "矩阵：电话"},
+        form=True,
+        sided=False,
+    ),
     "GET /public/record-list/": Cell("GET", lambda c: "/public/record-list/", PUBLIC, sided=False),
     "GET /public/items/<uuid:item_id>/report/": Cell(
         "GET", lambda c: f"/public/items/{published(c)}/report/", PUBLIC

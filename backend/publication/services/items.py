@@ -21,6 +21,7 @@ from backend.publication.models import (
     PartyKind,
     PublicItem,
     PublicItemVersion,
+    PublicNotice,
     TallyMeasure,
 )
 from backend.publication.offers import DEADLINE_WORKING_DAYS, PublishableItem
@@ -395,3 +396,29 @@ def public_item_deadlines_recompute(year: int | None, actor: Actor) -> int:
             )
             changed += 1
     return changed
+
+
+NOTICE_MAX = 4000
+
+
+def public_notice_save(*, actor: User, remedies: str, complaints: str) -> PublicNotice:
+    """The actor's unit's 救济途径 and 投诉举报渠道, published at once (the public page reads
+    them live, so the 20-working-day deadline for a change is met on saving)."""
+    if actor.unit is None:
+        raise InvalidInput(_("您没有所属单位。"), code="no_unit")
+    remedies, complaints = remedies.strip(), complaints.strip()
+    if len(remedies) > NOTICE_MAX or len(complaints) > NOTICE_MAX:
+        raise InvalidInput(_("每项不超过 %(n)s 字。") % {"n": NOTICE_MAX}, code="too_long")
+    with transaction.atomic():
+        notice, _created = PublicNotice.objects.select_for_update().get_or_create(unit=actor.unit)
+        notice.remedies, notice.complaints, notice.updated_by = remedies, complaints, actor
+        notice.save()
+        audit_record(
+            actor=Actor.user(actor),
+            action="public_notice.saved",
+            object_type="unit",
+            object_id=actor.unit.pk,
+            data={"remedies": len(remedies), "complaints": len(complaints)},
+        )
+    transaction.on_commit(public_generation_forget)
+    return notice
