@@ -162,3 +162,38 @@ def silent_devices(
                 )
             )
     return found
+
+
+@dataclass(frozen=True)
+class MonthCases:
+    month: int
+    cases_filed: int
+    reviews_concluded: int
+
+
+def cases_by_month(user: User, year: int) -> list[MonthCases]:
+    """Cases filed and legal reviews concluded (an opinion given) per month of `year`
+    (Asia/Shanghai), in the user's units: two grouped queries, twelve rows."""
+    from django.db.models.functions import ExtractMonth
+
+    from backend.cases.models import Case, LegalReview
+
+    filed = dict(
+        Case.objects.filter(unit_scope_q(user, unit_field="unit"), filed_on__year=year)
+        .annotate(m=ExtractMonth("filed_on"))
+        .values("m")
+        .annotate(n=Count("pk"))
+        .values_list("m", "n")
+    )
+    concluded = dict(
+        LegalReview.objects.filter(
+            unit_scope_q(user, unit_field="case__unit"),
+            opinion_at__isnull=False,
+            opinion_at__year=year,
+        )
+        .annotate(m=ExtractMonth("opinion_at"))
+        .values("m")
+        .annotate(n=Count("pk"))
+        .values_list("m", "n")
+    )
+    return [MonthCases(m, filed.get(m, 0), concluded.get(m, 0)) for m in range(1, 13)]

@@ -37,7 +37,12 @@ from backend.devices.models import LedgerState
 from backend.importpages import forbidden, user_of
 from backend.publication import selectors
 from backend.publication.charts import Bar, bar_chart_svg
-from backend.publication.figures import SILENT_WORKING_DAYS, silent_devices, timeliness_by_unit
+from backend.publication.figures import (
+    SILENT_WORKING_DAYS,
+    cases_by_month,
+    silent_devices,
+    timeliness_by_unit,
+)
 from backend.publication.models import (
     Category,
     ErrorReport,
@@ -299,11 +304,21 @@ def report(request: HttpRequest, year: int) -> HttpResponse:
         return _refused(request)
     if (refused := _bad_year(request, year)) is not None:
         return refused
+    months = cases_by_month(user, year)
+    chart = bar_chart_svg(
+        chart_id="cases-chart",
+        title=_("%(year)s 年各月立案数") % {"year": year},
+        description=_("每月立案件数；各月法制审核出具意见数见下表。"),
+        bars=[Bar(_("%(m)s月") % {"m": row.month}, row.cases_filed) for row in months],
+        axis_label=_("件"),
+    )
     return render(
         request,
         "publication/report.html",
         {
             "year": year,
+            "months": months,
+            "cases_chart": chart,
             "sections": yearly_report_rows(year, user),
             "may_file": selectors.may_file_report(user),
             "form": HandEnteredForm(),

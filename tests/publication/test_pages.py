@@ -186,7 +186,7 @@ def test_yearly_report_page_and_workbook(
     services.public_item_publish(item_id=offer(penalty_offer(other.unit)).pk, actor=other.legal)
     year = timezone.localdate().year
     client = own.client(Role.LEGAL_OFFICER)
-    with django_assert_max_num_queries(8):
+    with django_assert_max_num_queries(10):
         assert client.get(f"/publication/report/{year}/").status_code == 200
     response = client.get(f"/publication/report/{year}.xlsx")
     assert response.status_code == 200
