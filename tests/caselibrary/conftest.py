@@ -128,3 +128,25 @@ def public_text_of(case: Any) -> str:
 
     case = LibraryCase.objects.get(pk=case.pk)
     return "\n".join(masked_sections(case, list(case.redactions.all())).values())
+
+
+def seed_library_tree() -> None:
+    """The category tree and vocabulary the migration seeds, put back after a transactional
+    test elsewhere in the suite flushed every table (idempotent)."""
+    import importlib
+
+    from django.apps import apps as django_apps
+
+    importlib.import_module(
+        "backend.caselibrary.migrations.0002_seed_tree_vocabulary_fulltext"
+    ).seed(django_apps, None)
+
+
+@pytest.fixture(autouse=True)
+def library_tree(request: pytest.FixtureRequest) -> None:
+    marker = request.node.get_closest_marker("django_db")
+    if marker is None:
+        return
+    transactional = marker.kwargs.get("transaction", False)
+    request.getfixturevalue("transactional_db" if transactional else "db")
+    seed_library_tree()

@@ -340,7 +340,9 @@ def test_a_camera_pulled_mid_upload_resumes_when_replugged_in_another_slot(
     (volume / "DEVICE.ID").write_text("serial=DSJ-0088\n")
     start = datetime.datetime.now(CST) - datetime.timedelta(hours=1)
     for seq in (1, 2):
-        audio(volume / "AUDIO" / f"DSJ-0088_8_{start:%Y%m%d%H%M%S}_{seq:04d}.WAV", seconds=12)
+        # 60 s of audio (5.8 MB, ~90 PATCHes of 64 KiB): long enough to pull it mid-upload
+        # on a loaded machine too (12 s finished before the pull once in the full suite).
+        audio(volume / "AUDIO" / f"DSJ-0088_8_{start:%Y%m%d%H%M%S}_{seq:04d}.WAV", seconds=60)
     agent = start_agent(config)
     try:
         wait_for(
@@ -352,14 +354,14 @@ def test_a_camera_pulled_mid_upload_resumes_when_replugged_in_another_slot(
         volume.rename(pulled)  # unplugged mid-upload …
         wait_for(
             lambda: any(line["event"] == "error" for line in progress_lines(tmp_path)),
-            10,
+            30,
             "the pulled camera reported",
         )
         assert Recording.objects.filter(device=camera, state="stored").count() < 2
         pulled.rename(tmp_path / "mnt" / "SLOT6")  # … and docked again, in another slot
         wait_for(
             lambda: not list((tmp_path / "mnt" / "SLOT6").rglob("*.WAV")),
-            30,
+            60,
             "the camera emptied in its new slot",
         )
     finally:

@@ -13,7 +13,13 @@ from django.db import connection
 
 from backend.accounts.models import Role, User
 from backend.caselibrary.models import LibraryCase
-from tests.caselibrary.conftest import SUBJECT_ID, SUBJECT_NAME, SUBJECT_PHONE, record_subject
+from tests.caselibrary.conftest import (
+    SUBJECT_ID,
+    SUBJECT_NAME,
+    SUBJECT_PHONE,
+    record_subject,
+    seed_library_tree,
+)
 from tests.e2e.test_browser import ARTIFACTS, browser, e2e_world, server  # noqa: F401
 from tests.e2e.test_publication_browser import _overflow, _phone, _sign_in
 from tests.review.conftest import World
@@ -28,6 +34,7 @@ def test_select_deidentify_submit_and_accept_on_a_phone(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    seed_library_tree()  # a transactional test earlier in the suite flushed the migration's seeds
     connection.close()
     world = e2e_world
     author = world.users[Role.CORRECTION_OFFICER]

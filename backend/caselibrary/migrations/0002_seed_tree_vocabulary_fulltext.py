@@ -40,6 +40,8 @@ TERMS = {
 def seed(apps, schema_editor):  # type: ignore[no-untyped-def]
     Category = apps.get_model("caselibrary", "LibraryCategory")
     Term = apps.get_model("caselibrary", "SubjectTerm")
+    if Category.objects.exists():  # idempotent: tests re-seed after a flush
+        return
     top = {}
     for position, (code, name) in enumerate(AREAS, start=1):
         top[code] = Category.objects.create(code=code, name=name, position=position * 10)
