@@ -34,8 +34,8 @@ def test_select_deidentify_submit_and_accept_on_a_phone(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    connection.close()  # a fresh connection: an earlier browser test's server ended ours
     seed_library_tree()  # a transactional test earlier in the suite flushed the migration's seeds
-    connection.close()
     world = e2e_world
     author = world.users[Role.CORRECTION_OFFICER]
     reviewer = world.users[Role.SUPERVISOR]
