@@ -291,12 +291,19 @@ def test_kill_9_mid_upload_deletes_nothing_early_and_the_restart_resumes(
     (volume / "DEVICE.ID").write_text("serial=DSJ-0077\n")
     start = datetime.datetime.now(CST) - datetime.timedelta(hours=1)
     for seq in (1, 2, 3):
-        audio(volume / "AUDIO" / f"DSJ-0077_7_{start:%Y%m%d%H%M%S}_{seq:04d}.WAV", seconds=12)
+        # 60 s each (5.8 MB, ~90 PATCHes of 64 KiB): the kill lands mid-upload on a loaded
+        # machine too (with 12 s clips it once came before any byte or after the last).
+        audio(volume / "AUDIO" / f"DSJ-0077_7_{start:%Y%m%d%H%M%S}_{seq:04d}.WAV", seconds=60)
     files = sorted(volume.rglob("*.WAV"))
     agent = start_agent(config)
+    # Kill once the server holds part of a clip (bytes received, not yet stored).
     wait_for(
-        lambda: any(line["event"] == "uploading" for line in progress_lines(tmp_path)),
-        20,
+        lambda: (
+            Upload.objects.filter(device__kind="dock", offset__gt=0)
+            .exclude(recording__state="stored")
+            .exists()
+        ),
+        30,
         "an upload under way",
     )
     agent.kill()  # kill -9
@@ -314,7 +321,7 @@ def test_kill_9_mid_upload_deletes_nothing_early_and_the_restart_resumes(
     )
     assert partial.exists()
     restarted = start_agent(config, once=True)
-    assert restarted.wait(timeout=40) == 0, restarted.stderr.read() if restarted.stderr else ""
+    assert restarted.wait(timeout=90) == 0, restarted.stderr.read() if restarted.stderr else ""
     assert not list(volume.rglob("*.WAV"))
     assert Recording.objects.filter(device=camera, state="stored").count() == 3
     # Resumed, not restarted: one upload per clip, never a second from offset 0.
