@@ -303,7 +303,7 @@ def test_kill_9_mid_upload_deletes_nothing_early_and_the_restart_resumes(
             .exclude(recording__state="stored")
             .exists()
         ),
-        30,
+        60,  # probe, hash and manifest come first: slow on a loaded machine
         "an upload under way",
     )
     agent.kill()  # kill -9
