@@ -16,7 +16,6 @@ import json
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -25,6 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ops.ports import free_port
 from ops.seaweed_security import ensure_security
 
 PORT_NAMES = [
@@ -120,12 +120,6 @@ def s3_identities(
         ],
         "policies": [{"name": "fieldvault-app", "content": json.dumps(policy)}],
     }
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @dataclass

@@ -75,7 +75,7 @@ def main() -> None:
         from backend.devices.services import device_enroll
         from backend.footage.models import Recording
         from backend.footage.storage import object_store
-        from ops.seaweed import free_port
+        from ops.ports import free_port
         from tests.factories import make_unit
 
         unit = make_unit("基准测试局")

@@ -23,7 +23,6 @@ import argparse
 import json
 import os
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -45,6 +44,7 @@ from django.db import connection  # noqa: E402
 from django.test.utils import setup_test_environment  # noqa: E402
 
 from backend.accounts.models import Role, User  # noqa: E402
+from ops.ports import free_port  # noqa: E402
 
 PASSWORD = "bench-pages-Pa55"
 CHROMIUM = "/usr/bin/chromium"
@@ -55,15 +55,9 @@ LOAD_MS = (
 )
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 def serve(database: str) -> tuple[subprocess.Popen[bytes], str]:
     settings = connection.settings_dict
-    port = _free_port()
+    port = free_port()
     env = {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "backend.config.settings.test",

@@ -79,8 +79,8 @@ def main() -> None:
     work = Path(tempfile.mkdtemp(prefix="fv-bench-tls-", dir="/var/tmp"))
     os.environ["FV_TRUSTED_PROXIES"] = "127.0.0.1"
     django_setup(work)
+    from ops.ports import free_port
     from ops.proxy import NginxProxy
-    from ops.seaweed import free_port
     from ops.tls import ensure_tls
     from ops.web import uvicorn_command
 

@@ -31,7 +31,7 @@ from backend.devices.models import Device, DeviceAssignment
 from backend.devices.services import device_enroll
 from backend.footage.models import Recording, RecordingState
 from media.tools import ffmpeg_binary
-from ops.seaweed import free_port
+from ops.ports import free_port
 from sync.models import Upload
 from tests.factories import make_device, make_officer, make_unit
 

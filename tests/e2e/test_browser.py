@@ -8,7 +8,6 @@ only, never `playwright install`: the browser is Debian's).
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -23,6 +22,7 @@ from django.db import connection
 
 from backend.accounts.models import Role
 from backend.review.models import AccessRegisterEntry
+from ops.ports import free_port
 from tests.e2e.audit import audited
 from tests.review.conftest import PASSWORD, World, make_activity
 
@@ -41,12 +41,6 @@ CHROMIUM_ARGS = [
 ]
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 @pytest.fixture
 def e2e_world(transactional_db: Any, world: World, sample_mp4: Path) -> World:
     world.extra["activity"] = make_activity(world, sample=sample_mp4)
@@ -57,7 +51,7 @@ def e2e_world(transactional_db: Any, world: World, sample_mp4: Path) -> World:
 def server(e2e_world: World, s3: Any) -> Iterator[str]:
     """uvicorn serving backend.config.asgi on a free port, on this test's database."""
     db = connection.settings_dict
-    port = _free_port()
+    port = free_port()
     env = {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "backend.config.settings.test",

@@ -21,30 +21,11 @@ from typing import Any
 
 import pytest
 
+from ops.ports import free_port, port_free
+
 pytestmark = pytest.mark.integration
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-def port_free(port: int) -> bool:
-    """Nothing listens: a connection is refused and a new server can bind (TIME_WAIT
-    leftovers of closed connections do not count, as for any server using SO_REUSEADDR)."""
-    with socket.socket() as client:
-        if client.connect_ex(("127.0.0.1", port)) == 0:
-            return False
-    with socket.socket() as probe:
-        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            probe.bind(("127.0.0.1", port))
-        except OSError:
-            return False
-        return True
 
 
 def stack_processes(var: Path) -> dict[int, str]:

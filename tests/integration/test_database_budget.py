@@ -29,7 +29,8 @@ import requests
 from django.db import connection
 
 from backend.footage.models import Recording, RecordingState
-from ops.seaweed import SeaweedServer, free_port
+from ops.ports import free_port
+from ops.seaweed import SeaweedServer
 from ops.web import uvicorn_command
 from tests.factories import make_device, make_officer
 

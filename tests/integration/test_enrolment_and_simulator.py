@@ -20,7 +20,7 @@ from django.utils import timezone
 from backend.devices.models import Device, EnrolmentCode
 from backend.footage.models import Recording, RecordingState
 from mobile_contract import simulator
-from ops.seaweed import free_port
+from ops.ports import free_port
 from tests.factories import make_officer
 
 REPO = Path(__file__).resolve().parents[2]

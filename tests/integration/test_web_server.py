@@ -21,7 +21,7 @@ import pytest
 import requests
 
 from backend.review.models import LoginAttempt
-from ops.seaweed import free_port
+from ops.ports import free_port
 from ops.web import uvicorn_command
 
 pytestmark = pytest.mark.integration

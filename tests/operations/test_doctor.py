@@ -22,7 +22,8 @@ from pathlib import Path
 import boto3
 import pytest
 
-from ops.seaweed import SeaweedServer, free_port
+from ops.ports import free_port
+from ops.seaweed import SeaweedServer
 from ops.tls import TlsFiles, ensure_tls, issue_server
 
 pytestmark = pytest.mark.integration

@@ -14,7 +14,7 @@ from django.test import Client
 from backend.footage.models import Recording, RecordingState
 from backend.retention.reconcile import storage_reconcile
 from ops.heartbeat import Heartbeat
-from ops.seaweed import free_port
+from ops.ports import free_port
 from tests.retention.conftest import StoreRecording, store_recording, unit
 
 pytestmark = pytest.mark.django_db

@@ -25,7 +25,7 @@ from backend.config.logs import (
     redact,
     request_id_var,
 )
-from ops.seaweed import free_port
+from ops.ports import free_port
 from ops.web import uvicorn_command
 from sync.tus.testing import UvicornServer
 from tests.factories import make_device, make_officer

@@ -38,8 +38,8 @@ from tusclient import client as tus_client
 
 from backend.audit.services import Actor
 from backend.devices.services import enrolment_code_issue
+from ops.ports import free_port
 from ops.proxy import COMPOSE_ARGS, NginxProxy, nginx_binary, nginx_conf
-from ops.seaweed import free_port
 from ops.tls import TlsFiles, ensure_tls
 from ops.web import uvicorn_command
 from sync.models import Upload, UploadState
