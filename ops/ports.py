@@ -18,16 +18,17 @@ _RANGE_FILE = Path("/proc/sys/net/ipv4/ip_local_port_range")
 _LOWEST = 10000  # above the registered services people run on a workstation
 
 
-def ephemeral_range() -> tuple[int, int]:
+def ephemeral_low() -> int:
+    """The lowest port the kernel hands out by itself."""
     try:
-        low, high = (int(x) for x in _RANGE_FILE.read_text().split())
-    except (OSError, ValueError):
-        return 32768, 60999  # Linux's default
-    return low, high
+        return int(_RANGE_FILE.read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 32768  # Linux's default
 
 
 def port_free(port: int) -> bool:
-    """Nothing listens on it and a new server can bind it."""
+    """Nothing listens on it and a new server can bind it (TIME_WAIT leftovers of closed
+    connections do not count, as for any server using SO_REUSEADDR)."""
     with socket.socket() as client:
         client.settimeout(0.5)
         if client.connect_ex(("127.0.0.1", port)) == 0:
@@ -41,23 +42,21 @@ def port_free(port: int) -> bool:
     return True
 
 
-def free_port(*, taken: set[int] | None = None) -> int:
-    """A free loopback TCP port outside the ephemeral range (see the module's note)."""
-    low, _high = ephemeral_range()
-    taken = taken if taken is not None else _handed_out
-    top = low - 1 if low - 1 > _LOWEST + 1000 else 65535
-    if top == 65535:  # an unusual range reaching down low: fall back to the kernel's choice
+# Ports this process has handed out, so two calls in a row never give the same one before
+# the first is bound.
+_handed_out: set[int] = set()
+
+
+def free_port() -> int:
+    """A free loopback TCP port below the ephemeral range (see the module's note)."""
+    top = ephemeral_low() - 1
+    if top < _LOWEST + 1000:  # an unusual range reaching down low: take the kernel's choice
         with socket.socket() as probe:
             probe.bind(("127.0.0.1", 0))
             return int(probe.getsockname()[1])
     for _ in range(200):
         port = random.randint(_LOWEST, top)
-        if port not in taken and port_free(port):
-            taken.add(port)
+        if port not in _handed_out and port_free(port):
+            _handed_out.add(port)
             return port
     raise RuntimeError(f"no free port between {_LOWEST} and {top}")
-
-
-# Ports this process has handed out already, so two calls in a row never give the same one
-# before the first is bound.
-_handed_out: set[int] = set()

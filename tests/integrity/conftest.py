@@ -6,7 +6,6 @@ from __future__ import annotations
 import datetime
 import hashlib
 import os
-import socket
 import tempfile
 import threading
 import uuid
@@ -19,6 +18,7 @@ import pytest
 from backend.accounts.models import Officer
 from backend.devices.models import Device
 from backend.footage.models import MediaKind, Recording, RecordingState
+from ops.ports import free_port
 from provenance.local_tsa import server_make
 from tests.factories import make_device, make_officer, make_unit
 
@@ -53,10 +53,7 @@ def integrity_settings(settings, local_tsa: TSA, tmp_path: Path):  # type: ignor
 
 
 def closed_port_url() -> str:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    return f"http://127.0.0.1:{port}/"
+    return f"http://127.0.0.1:{free_port()}/"
 
 
 @dataclass
